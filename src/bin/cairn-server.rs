@@ -1,0 +1,77 @@
+//! `cairn-server [configfile] [--directive value ...]`: the server binary.
+
+use anyhow::Context;
+use cairn::config::Config;
+use cairn::server::Server;
+use tracing_subscriber::{EnvFilter, fmt, prelude::*, reload};
+
+const HELP: &str = "\
+Usage: cairn-server [/path/to/cairn.conf] [options] [-]
+       cairn-server -v or --version
+       cairn-server -h or --help
+
+Options are redis.conf directives written as --name value, e.g.
+       cairn-server --port 7000 --dir /tmp/cairn
+       cairn-server cairn.conf --port 7001 --loglevel verbose
+       cairn-server --save 900 1 --save 300 10 --appendfsync everysec
+
+Defaults: port 6379, bind 127.0.0.1, dir ./data.";
+
+fn level_filter(level: &str) -> EnvFilter {
+    EnvFilter::new(match level {
+        "debug" => "debug",
+        "verbose" => "debug",
+        "warning" => "warn",
+        _ => "info",
+    })
+}
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("-h") | Some("--help") => {
+            println!("{HELP}");
+            return Ok(());
+        }
+        Some("-v") | Some("--version") => {
+            println!(
+                "Cairn server v={} (Redis-compatible, follows redis {})",
+                cairn::VERSION,
+                cairn::REDIS_VERSION
+            );
+            return Ok(());
+        }
+        _ => {}
+    }
+    let config = match Config::from_args(&args) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("\n{e}");
+            std::process::exit(1);
+        }
+    };
+    let (filter, handle) = reload::Layer::new(level_filter(&config.s.loglevel));
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(fmt::layer().with_writer(std::io::stderr).with_target(false))
+        .init();
+    cairn::server::set_log_hook(Box::new(move |lvl| {
+        let _ = handle.reload(level_filter(lvl));
+    }));
+    tracing::info!(
+        "Cairn {} starting (pid {}), dir {}",
+        cairn::VERSION,
+        std::process::id(),
+        config.s.dir.display()
+    );
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the runtime")?;
+    rt.block_on(async {
+        let server = Server::bind(config).await?;
+        server.run().await?;
+        anyhow::Ok(())
+    })?;
+    Ok(())
+}

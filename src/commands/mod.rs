@@ -1,0 +1,339 @@
+//! The command table and dispatcher.
+//!
+//! Each command is one `Cmd` row: name, arity (Redis convention: N exact,
+//! -N at least N), flags, key positions, ACL categories for COMMAND, and the
+//! handler. Flags are data the dispatcher acts on (auth, write refusal,
+//! stats), not habits inside handlers. One file per command family:
+//!
+//! * `string.rs`  GET SET INCR APPEND LCS ...
+//! * `keys.rs`    DEL EXPIRE TTL KEYS SCAN RENAME COPY OBJECT ...
+//! * `conn.rs`    PING ECHO HELLO AUTH SELECT CLIENT QUIT RESET
+//! * `server.rs`  INFO CONFIG COMMAND DEBUG FLUSH* SHUTDOWN SLOWLOG ...
+//!
+//! A handler writes its reply into `ctx.out` and journals its effect with
+//! `ctx.propagate` once it has changed data; it returns `Err` only before
+//! writing anything, and the dispatcher turns the error into a reply.
+
+pub mod conn;
+pub mod keys;
+pub mod server;
+pub mod string;
+
+use crate::keyspace::{Entry, Value};
+use crate::protocol::Reply;
+use crate::server::state::{Client, State};
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+/// Command flags (COMMAND INFO names them).
+pub mod flag {
+    pub const WRITE: u32 = 1 << 0;
+    pub const READONLY: u32 = 1 << 1;
+    pub const DENYOOM: u32 = 1 << 2;
+    pub const ADMIN: u32 = 1 << 3;
+    pub const PUBSUB: u32 = 1 << 4;
+    pub const NOSCRIPT: u32 = 1 << 5;
+    pub const LOADING: u32 = 1 << 6;
+    pub const STALE: u32 = 1 << 7;
+    pub const FAST: u32 = 1 << 8;
+    /// May run before AUTH.
+    pub const NO_AUTH: u32 = 1 << 9;
+    pub const NO_MULTI: u32 = 1 << 10;
+    pub const SKIP_MONITOR: u32 = 1 << 11;
+    pub const SKIP_SLOWLOG: u32 = 1 << 12;
+    pub const ALLOW_BUSY: u32 = 1 << 13;
+
+    pub const NAMES: &[(u32, &str)] = &[
+        (WRITE, "write"),
+        (READONLY, "readonly"),
+        (DENYOOM, "denyoom"),
+        (ADMIN, "admin"),
+        (PUBSUB, "pubsub"),
+        (NOSCRIPT, "noscript"),
+        (LOADING, "loading"),
+        (STALE, "stale"),
+        (FAST, "fast"),
+        (NO_AUTH, "no_auth"),
+        (NO_MULTI, "no_multi"),
+        (SKIP_MONITOR, "skip_monitor"),
+        (SKIP_SLOWLOG, "skip_slowlog"),
+        (ALLOW_BUSY, "allow_busy"),
+    ];
+}
+
+/// A command error; `reply()` is the exact Redis error line (without '-').
+#[derive(Debug, Clone, PartialEq)]
+pub enum CmdError {
+    WrongType,
+    NotInteger,
+    NotFloat,
+    Syntax,
+    NoSuchKey,
+    DbIndexOutOfRange,
+    Overflow,
+    /// "invalid expire time in '<cmd>' command"
+    InvalidExpire(&'static str),
+    StringTooLong,
+    SameObject,
+    /// Any other message, full text including the "ERR "/code prefix.
+    Msg(String),
+}
+
+impl CmdError {
+    pub fn msg(s: impl Into<String>) -> Self {
+        CmdError::Msg(s.into())
+    }
+
+    pub fn reply(&self) -> String {
+        match self {
+            CmdError::WrongType => {
+                "WRONGTYPE Operation against a key holding the wrong kind of value".into()
+            }
+            CmdError::NotInteger => "ERR value is not an integer or out of range".into(),
+            CmdError::NotFloat => "ERR value is not a valid float".into(),
+            CmdError::Syntax => "ERR syntax error".into(),
+            CmdError::NoSuchKey => "ERR no such key".into(),
+            CmdError::DbIndexOutOfRange => "ERR DB index is out of range".into(),
+            CmdError::Overflow => "ERR increment or decrement would overflow".into(),
+            CmdError::InvalidExpire(c) => format!("ERR invalid expire time in '{c}' command"),
+            CmdError::StringTooLong => {
+                "ERR string exceeds maximum allowed size (proto-max-bulk-len)".into()
+            }
+            CmdError::SameObject => "ERR source and destination objects are the same".into(),
+            CmdError::Msg(m) => m.clone(),
+        }
+    }
+}
+
+pub type CmdResult = Result<(), CmdError>;
+pub type Handler = fn(&mut Ctx, &[&[u8]]) -> CmdResult;
+
+/// One row of the command table.
+pub struct Cmd {
+    /// Lowercase name (Redis's `fullname` for messages).
+    pub name: &'static str,
+    pub arity: i32,
+    pub flags: u32,
+    pub first_key: i32,
+    pub last_key: i32,
+    pub step: i32,
+    pub acl: &'static str,
+    pub group: &'static str,
+    pub summary: &'static str,
+    pub since: &'static str,
+    pub handler: Handler,
+    /// Subcommands (CONFIG GET, CLIENT LIST, ...), dispatched by the parent.
+    pub subs: &'static [Cmd],
+}
+
+impl Cmd {
+    pub fn is_write(&self) -> bool {
+        self.flags & flag::WRITE != 0
+    }
+}
+
+/// Helper to declare table rows compactly.
+#[allow(clippy::too_many_arguments)]
+pub const fn cmd(
+    name: &'static str,
+    arity: i32,
+    flags: u32,
+    keys: (i32, i32, i32),
+    acl: &'static str,
+    group: &'static str,
+    summary: &'static str,
+    handler: Handler,
+) -> Cmd {
+    Cmd {
+        name,
+        arity,
+        flags,
+        first_key: keys.0,
+        last_key: keys.1,
+        step: keys.2,
+        acl,
+        group,
+        summary,
+        since: "1.0.0",
+        handler,
+        subs: &[],
+    }
+}
+
+pub const fn with_subs(mut c: Cmd, subs: &'static [Cmd]) -> Cmd {
+    c.subs = subs;
+    c
+}
+
+pub const NOKEYS: (i32, i32, i32) = (0, 0, 0);
+pub const KEY1: (i32, i32, i32) = (1, 1, 1);
+
+/// All top-level commands.
+pub fn table() -> &'static [&'static [Cmd]] {
+    static FAMILIES: [&[Cmd]; 4] = [
+        string::COMMANDS,
+        keys::COMMANDS,
+        conn::COMMANDS,
+        server::COMMANDS,
+    ];
+    &FAMILIES
+}
+
+/// Name → command, built once.
+pub fn lookup(name: &[u8]) -> Option<&'static Cmd> {
+    static MAP: OnceLock<HashMap<&'static str, &'static Cmd>> = OnceLock::new();
+    let map = MAP.get_or_init(|| {
+        let mut m = HashMap::new();
+        for fam in table() {
+            for c in fam.iter() {
+                m.insert(c.name, c);
+            }
+        }
+        m
+    });
+    if name.len() > 32 {
+        return None;
+    }
+    let mut buf = [0u8; 32];
+    let lower = &mut buf[..name.len()];
+    lower.copy_from_slice(name);
+    lower.make_ascii_lowercase();
+    std::str::from_utf8(lower)
+        .ok()
+        .and_then(|s| map.get(s).copied())
+}
+
+/// Find a subcommand of `parent`.
+pub fn lookup_sub(parent: &'static Cmd, name: &[u8]) -> Option<&'static Cmd> {
+    parent.subs.iter().find(|c| {
+        let sub = c.name.rsplit('|').next().unwrap_or(c.name);
+        sub.as_bytes().eq_ignore_ascii_case(name)
+    })
+}
+
+pub fn arity_ok(arity: i32, argc: usize) -> bool {
+    (arity > 0 && argc as i32 == arity) || (arity < 0 && argc as i32 >= -arity)
+}
+
+/// Execution context of one command.
+pub struct Ctx<'a> {
+    pub st: &'a mut State,
+    pub client: &'a mut Client,
+    pub out: &'a mut Reply,
+    /// Command time in Unix ms (fixed for the whole command, like Redis's
+    /// `commandTimeSnapshot`).
+    pub now: u64,
+    /// The command being executed.
+    pub cmd: &'static Cmd,
+}
+
+impl<'a> Ctx<'a> {
+    #[inline]
+    pub fn db(&self) -> usize {
+        self.client.db
+    }
+
+    /// Journal an effect in the client's current database and count it as
+    /// a change (`dirty`).
+    #[inline]
+    pub fn propagate(&mut self, args: &[&[u8]]) {
+        self.st.ks.journal.append(self.client.db, args);
+        self.st.dirty += 1;
+    }
+
+    /// Journal an effect in a specific database.
+    pub fn propagate_db(&mut self, db: usize, args: &[&[u8]]) {
+        self.st.ks.journal.append(db, args);
+        self.st.dirty += 1;
+    }
+
+    #[inline]
+    pub fn read(&mut self, key: &[u8]) -> Option<&mut Entry> {
+        self.st.ks.lookup_read(self.client.db, key, self.now)
+    }
+
+    #[inline]
+    pub fn write(&mut self, key: &[u8]) -> Option<&mut Entry> {
+        self.st.ks.lookup_write(self.client.db, key, self.now)
+    }
+}
+
+/// Parse an integer argument (Redis `getLongLongFromObjectOrReply`).
+#[inline]
+pub fn arg_i64(a: &[u8]) -> Result<i64, CmdError> {
+    crate::util::parse_i64(a).ok_or(CmdError::NotInteger)
+}
+
+/// Parse a float argument (`getDoubleFromObjectOrReply`).
+pub fn arg_f64(a: &[u8]) -> Result<f64, CmdError> {
+    crate::util::parse_f64(a).ok_or(CmdError::NotFloat)
+}
+
+/// Bytes of a string value, or WRONGTYPE.
+#[inline]
+pub fn string_bytes<'v>(v: &'v Value, buf: &'v mut itoa::Buffer) -> Result<&'v [u8], CmdError> {
+    v.str_bytes(buf).ok_or(CmdError::WrongType)
+}
+
+/// `ERR unknown command` text, as Redis formats it.
+pub fn unknown_command(argv: &[&[u8]]) -> String {
+    let mut s = format!(
+        "ERR unknown command '{}', with args beginning with: ",
+        trunc(argv[0], 128)
+    );
+    for a in &argv[1..] {
+        if s.len() >= 128 + 60 {
+            break;
+        }
+        s.push_str(&format!("'{}' ", trunc(a, 128)));
+    }
+    s
+}
+
+/// `ERR unknown subcommand` text.
+pub fn unknown_subcommand(parent: &str, sub: &[u8]) -> String {
+    format!(
+        "ERR unknown subcommand '{}'. Try {} HELP.",
+        trunc(sub, 128),
+        parent.to_ascii_uppercase()
+    )
+}
+
+fn trunc(b: &[u8], n: usize) -> String {
+    let s = String::from_utf8_lossy(&b[..b.len().min(n)]).into_owned();
+    s.replace(['\r', '\n'], " ")
+}
+
+/// Write Redis-style help: the first line is "<CMD> <subcommand> ..." and
+/// the rest are given lines, as a status-string array.
+pub fn help_reply(out: &mut Reply, name: &str, lines: &[&str]) {
+    out.array(lines.len() + 3);
+    out.simple(&format!(
+        "{} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        name.to_ascii_uppercase()
+    ));
+    for l in lines {
+        out.simple(l);
+    }
+    out.simple("HELP");
+    out.simple("    Prints this help.");
+}
+
+/// Dispatch a container command (CONFIG, CLIENT, OBJECT, ...) to its subcommand.
+pub fn dispatch_sub(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
+    let parent = ctx.cmd;
+    let Some(sub) = lookup_sub(parent, argv[1]) else {
+        return Err(CmdError::Msg(unknown_subcommand(parent.name, argv[1])));
+    };
+    if !arity_ok(sub.arity, argv.len()) {
+        return Err(CmdError::Msg(format!(
+            "ERR unknown subcommand or wrong number of arguments for '{}'. Try {} HELP.",
+            trunc(argv[1], 128),
+            parent.name.to_ascii_uppercase()
+        )));
+    }
+    ctx.cmd = sub;
+    let r = (sub.handler)(ctx, argv);
+    ctx.cmd = parent;
+    r
+}

@@ -1,0 +1,627 @@
+//! Configuration: redis.conf syntax, `--name value` command-line overrides,
+//! CONFIG GET/SET.
+//!
+//! Every directive is one row of `SPECS`: its name (and old alias), its
+//! kind (which says how a value is validated and printed), whether CONFIG
+//! SET may change it at run time, and its default. Values are kept in the
+//! canonical form CONFIG GET prints; `Settings` caches the typed values the
+//! server reads on hot paths and is rebuilt after every change.
+
+use crate::error::ConfigError;
+use std::path::PathBuf;
+
+#[derive(Clone, Copy, Debug)]
+enum Kind {
+    Bool,
+    Int(i64, i64),
+    /// A memory size ("1gb", "100mb", bytes) up to the given maximum.
+    Mem(u64),
+    Enum(&'static [&'static str]),
+    Str,
+    /// `save` rules: pairs of seconds and changes, or "".
+    Save,
+    /// `bind`: one or more addresses.
+    Bind,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Spec {
+    name: &'static str,
+    alias: Option<&'static str>,
+    kind: Kind,
+    mutable: bool,
+    default: &'static str,
+}
+
+const fn spec(name: &'static str, kind: Kind, mutable: bool, default: &'static str) -> Spec {
+    Spec {
+        name,
+        alias: None,
+        kind,
+        mutable,
+        default,
+    }
+}
+
+const fn alias(name: &'static str, alias: &'static str, kind: Kind, default: &'static str) -> Spec {
+    Spec {
+        name,
+        alias: Some(alias),
+        kind,
+        mutable: true,
+        default,
+    }
+}
+
+const YESNO: Kind = Kind::Bool;
+const I32: Kind = Kind::Int(i32::MIN as i64, i32::MAX as i64);
+const NONNEG: Kind = Kind::Int(0, i64::MAX);
+const LOGLEVELS: &[&str] = &["debug", "verbose", "notice", "warning"];
+const FSYNC: &[&str] = &["always", "everysec", "no"];
+const POLICIES: &[&str] = &[
+    "volatile-lru",
+    "volatile-lfu",
+    "volatile-random",
+    "volatile-ttl",
+    "allkeys-lru",
+    "allkeys-lfu",
+    "allkeys-random",
+    "noeviction",
+];
+
+/// The directive table. Order is the order CONFIG GET * lists them.
+static SPECS: &[Spec] = &[
+    spec("port", Kind::Int(0, 65535), false, "6379"),
+    spec("bind", Kind::Bind, false, "127.0.0.1"),
+    spec("dir", Kind::Str, false, "./data"),
+    spec("requirepass", Kind::Str, true, ""),
+    spec("databases", Kind::Int(1, i32::MAX as i64), false, "16"),
+    spec("loglevel", Kind::Enum(LOGLEVELS), true, "notice"),
+    spec("logfile", Kind::Str, false, ""),
+    spec("maxclients", Kind::Int(1, i32::MAX as i64), true, "10000"),
+    spec("timeout", Kind::Int(0, i32::MAX as i64), true, "0"),
+    spec("tcp-keepalive", Kind::Int(0, i32::MAX as i64), true, "300"),
+    spec("tcp-backlog", Kind::Int(0, i32::MAX as i64), false, "511"),
+    spec("protected-mode", YESNO, false, "yes"),
+    spec("daemonize", Kind::Enum(&["no"]), false, "no"),
+    spec("pidfile", Kind::Str, false, ""),
+    spec("io-threads", Kind::Int(1, 128), false, "1"),
+    spec("hz", Kind::Int(1, 500), true, "10"),
+    spec(
+        "proto-max-bulk-len",
+        Kind::Mem(i64::MAX as u64),
+        true,
+        "536870912",
+    ),
+    spec(
+        "client-query-buffer-limit",
+        Kind::Mem(i64::MAX as u64),
+        true,
+        "1073741824",
+    ),
+    spec("appendonly", YESNO, true, "yes"),
+    spec("appendfsync", Kind::Enum(FSYNC), true, "always"),
+    spec("appendfilename", Kind::Str, false, "appendonly.aof"),
+    spec("appenddirname", Kind::Str, false, "appendonlydir"),
+    spec("save", Kind::Save, true, "3600 1 300 100 60 10000"),
+    spec("dbfilename", Kind::Str, true, "dump.rdb"),
+    spec("rdbcompression", YESNO, true, "yes"),
+    spec("rdbchecksum", YESNO, true, "yes"),
+    spec("stop-writes-on-bgsave-error", YESNO, true, "yes"),
+    spec(
+        "auto-aof-rewrite-percentage",
+        Kind::Int(0, i32::MAX as i64),
+        true,
+        "100",
+    ),
+    spec(
+        "auto-aof-rewrite-min-size",
+        Kind::Mem(i64::MAX as u64),
+        true,
+        "67108864",
+    ),
+    spec("aof-use-rdb-preamble", YESNO, true, "yes"),
+    spec("aof-load-truncated", YESNO, true, "yes"),
+    spec("maxmemory", Kind::Mem(u64::MAX), true, "0"),
+    spec("maxmemory-policy", Kind::Enum(POLICIES), true, "noeviction"),
+    spec("maxmemory-samples", Kind::Int(1, 64), true, "5"),
+    spec("lazyfree-lazy-eviction", YESNO, true, "no"),
+    spec("lazyfree-lazy-expire", YESNO, true, "no"),
+    spec("lazyfree-lazy-server-del", YESNO, true, "no"),
+    spec("lazyfree-lazy-user-del", YESNO, true, "no"),
+    spec("lazyfree-lazy-user-flush", YESNO, true, "no"),
+    spec(
+        "slowlog-log-slower-than",
+        Kind::Int(-1, i64::MAX),
+        true,
+        "10000",
+    ),
+    spec("slowlog-max-len", NONNEG, true, "128"),
+    spec("latency-monitor-threshold", NONNEG, true, "0"),
+    spec("notify-keyspace-events", Kind::Str, true, ""),
+    spec("activerehashing", YESNO, true, "yes"),
+    alias(
+        "hash-max-listpack-entries",
+        "hash-max-ziplist-entries",
+        NONNEG,
+        "128",
+    ),
+    alias(
+        "hash-max-listpack-value",
+        "hash-max-ziplist-value",
+        NONNEG,
+        "64",
+    ),
+    alias(
+        "zset-max-listpack-entries",
+        "zset-max-ziplist-entries",
+        NONNEG,
+        "128",
+    ),
+    alias(
+        "zset-max-listpack-value",
+        "zset-max-ziplist-value",
+        NONNEG,
+        "64",
+    ),
+    alias("list-max-listpack-size", "list-max-ziplist-size", I32, "-2"),
+    spec(
+        "list-compress-depth",
+        Kind::Int(0, i32::MAX as i64),
+        true,
+        "0",
+    ),
+    spec("set-max-intset-entries", NONNEG, true, "512"),
+    spec("lua-time-limit", NONNEG, true, "5000"),
+    spec("busy-reply-threshold", NONNEG, true, "5000"),
+];
+
+/// How the append-only log syncs (Redis `appendfsync`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FsyncPolicy {
+    /// Reply only after the record is on stable storage.
+    Always,
+    /// Flush in the background at least once a second.
+    EverySec,
+    /// Never fsync on the write path; the OS decides.
+    No,
+}
+
+/// Typed values the server reads on hot paths. Rebuilt after each change.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub port: u16,
+    pub bind: Vec<String>,
+    pub dir: PathBuf,
+    pub requirepass: Option<Vec<u8>>,
+    pub databases: usize,
+    pub loglevel: String,
+    pub maxclients: usize,
+    pub timeout_secs: u64,
+    pub hz: u32,
+    pub proto_max_bulk_len: i64,
+    pub client_query_buffer_limit: usize,
+    pub appendonly: bool,
+    pub appendfsync: FsyncPolicy,
+    pub save: Vec<(u64, u64)>,
+    pub maxmemory_policy: String,
+    pub slowlog_log_slower_than: i64,
+    pub slowlog_max_len: usize,
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    values: Vec<String>,
+    pub s: Settings,
+    /// Path of the config file the server started with (CONFIG REWRITE).
+    pub file: Option<PathBuf>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        let values: Vec<String> = SPECS.iter().map(|s| s.default.to_string()).collect();
+        let s = settings(&values);
+        Config {
+            values,
+            s,
+            file: None,
+        }
+    }
+}
+
+fn find(name: &str) -> Option<usize> {
+    SPECS.iter().position(|s| {
+        s.name.eq_ignore_ascii_case(name) || s.alias.is_some_and(|a| a.eq_ignore_ascii_case(name))
+    })
+}
+
+fn get(values: &[String], name: &str) -> String {
+    values[find(name).expect("known directive")].clone()
+}
+
+fn settings(v: &[String]) -> Settings {
+    let int = |n: &str| get(v, n).parse::<i64>().unwrap_or(0);
+    let yes = |n: &str| get(v, n) == "yes";
+    let pass = get(v, "requirepass");
+    let save_s = get(v, "save");
+    let nums: Vec<u64> = save_s
+        .split_whitespace()
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    Settings {
+        port: int("port") as u16,
+        bind: get(v, "bind")
+            .split_whitespace()
+            .map(String::from)
+            .collect(),
+        dir: PathBuf::from(get(v, "dir")),
+        requirepass: (!pass.is_empty()).then(|| pass.into_bytes()),
+        databases: int("databases") as usize,
+        loglevel: get(v, "loglevel"),
+        maxclients: int("maxclients") as usize,
+        timeout_secs: int("timeout") as u64,
+        hz: int("hz") as u32,
+        proto_max_bulk_len: int("proto-max-bulk-len"),
+        client_query_buffer_limit: int("client-query-buffer-limit") as usize,
+        appendonly: yes("appendonly"),
+        appendfsync: match get(v, "appendfsync").as_str() {
+            "always" => FsyncPolicy::Always,
+            "everysec" => FsyncPolicy::EverySec,
+            _ => FsyncPolicy::No,
+        },
+        save: nums
+            .chunks(2)
+            .filter(|c| c.len() == 2)
+            .map(|c| (c[0], c[1]))
+            .collect(),
+        maxmemory_policy: get(v, "maxmemory-policy"),
+        slowlog_log_slower_than: int("slowlog-log-slower-than"),
+        slowlog_max_len: int("slowlog-max-len") as usize,
+    }
+}
+
+/// Parse a Redis memory value ("10mb", "1gb", "512k", "100").
+pub fn parse_memory(s: &str) -> Option<u64> {
+    let l = s.to_ascii_lowercase();
+    let (num, mul) = [
+        ("gb", 1u64 << 30),
+        ("mb", 1 << 20),
+        ("kb", 1 << 10),
+        ("g", 1_000_000_000),
+        ("m", 1_000_000),
+        ("k", 1000),
+        ("b", 1),
+    ]
+    .iter()
+    .find_map(|(suf, m)| l.strip_suffix(suf).map(|n| (n.to_string(), *m)))
+    .unwrap_or((l.clone(), 1));
+    let n: u64 = num.parse().ok()?;
+    n.checked_mul(mul)
+}
+
+/// Validate `args` for directive `spec`; return the canonical value.
+fn validate(spec: &Spec, args: &[String]) -> Result<String, String> {
+    let one = || -> Result<&String, String> {
+        if args.len() != 1 {
+            Err("wrong number of arguments".to_string())
+        } else {
+            Ok(&args[0])
+        }
+    };
+    match spec.kind {
+        Kind::Bool => {
+            let a = one()?.to_ascii_lowercase();
+            if a == "yes" || a == "no" {
+                Ok(a)
+            } else {
+                Err("argument must be 'yes' or 'no'".into())
+            }
+        }
+        Kind::Int(min, max) => {
+            let a = one()?;
+            let n: i64 = a
+                .parse()
+                .map_err(|_| "argument couldn't be parsed into an integer".to_string())?;
+            if n < min || n > max {
+                return Err(format!(
+                    "argument must be between {min} and {max} inclusive"
+                ));
+            }
+            Ok(n.to_string())
+        }
+        Kind::Mem(max) => {
+            let a = one()?;
+            let n = parse_memory(a).ok_or("argument must be a memory value")?;
+            if n > max {
+                return Err(format!("argument must be between 0 and {max} inclusive"));
+            }
+            Ok(n.to_string())
+        }
+        Kind::Enum(opts) => {
+            let a = one()?.to_ascii_lowercase();
+            if opts.contains(&a.as_str()) {
+                Ok(a)
+            } else {
+                Err(format!(
+                    "argument(s) must be one of the following: {}",
+                    opts.join(", ")
+                ))
+            }
+        }
+        Kind::Str => Ok(one()?.clone()),
+        Kind::Save => {
+            let words: Vec<&str> = args.iter().flat_map(|a| a.split_whitespace()).collect();
+            if words.len() % 2 != 0 {
+                return Err("Invalid save parameters".into());
+            }
+            let mut out = Vec::new();
+            for w in &words {
+                let n: i64 = w
+                    .parse()
+                    .map_err(|_| "Invalid save parameters".to_string())?;
+                if n < 0 {
+                    return Err("Invalid save parameters".into());
+                }
+                out.push(n.to_string());
+            }
+            Ok(out.join(" "))
+        }
+        Kind::Bind => {
+            let words: Vec<&str> = args.iter().flat_map(|a| a.split_whitespace()).collect();
+            if words.is_empty() || words.len() > 16 {
+                return Err("Too many bind addresses specified.".into());
+            }
+            Ok(words.join(" "))
+        }
+    }
+}
+
+/// Split one config line like Redis (`sdssplitargs`).
+fn split_line(line: &str) -> Option<Vec<String>> {
+    let mut scratch = Vec::new();
+    let mut ranges = Vec::new();
+    crate::protocol::parse::split_args(line.as_bytes(), &mut scratch, &mut ranges).ok()?;
+    Some(
+        ranges
+            .iter()
+            .map(|&(s, e)| String::from_utf8_lossy(&scratch[s..e]).into_owned())
+            .collect(),
+    )
+}
+
+impl Config {
+    /// Load directives from redis.conf-style text. `origin` names the
+    /// source in error messages.
+    pub fn load_text(&mut self, text: &str, origin: &str) -> Result<(), ConfigError> {
+        let mut save_seen = false;
+        for (i, raw) in text.lines().enumerate() {
+            let line = raw.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let err = |msg: String| ConfigError::Directive {
+                origin: origin.to_string(),
+                line: i + 1,
+                text: raw.to_string(),
+                msg,
+            };
+            let words = split_line(line)
+                .ok_or_else(|| err("Unbalanced quotes in configuration line".into()))?;
+            if words.is_empty() {
+                continue;
+            }
+            let name = words[0].to_ascii_lowercase();
+            let idx = find(&name)
+                .ok_or_else(|| err("Bad directive or wrong number of arguments".into()))?;
+            let spec = &SPECS[idx];
+            let mut args = words[1..].to_vec();
+            if matches!(spec.kind, Kind::Save) && save_seen {
+                // Repeated save lines accumulate, as in Redis.
+                let mut prev = vec![self.values[idx].clone()];
+                if args.iter().all(|a| a.is_empty()) {
+                    prev.clear();
+                }
+                prev.append(&mut args);
+                args = prev;
+            }
+            if matches!(spec.kind, Kind::Save) {
+                save_seen = true;
+            }
+            let v = validate(spec, &args).map_err(err)?;
+            self.values[idx] = v;
+        }
+        self.s = settings(&self.values);
+        Ok(())
+    }
+
+    /// Build a config from a redis-server style argument list:
+    /// `[configfile] [--name value ...]`.
+    pub fn from_args(args: &[String]) -> Result<Config, ConfigError> {
+        let mut cfg = Config::default();
+        let mut rest = args;
+        if let Some(first) = args.first()
+            && !first.starts_with("--")
+        {
+            let text = std::fs::read_to_string(first).map_err(|e| ConfigError::File {
+                path: first.clone(),
+                msg: e.to_string(),
+            })?;
+            cfg.load_text(&text, first)?;
+            cfg.file = Some(PathBuf::from(first));
+            rest = &args[1..];
+        }
+        // Turn "--name v1 v2 --other v" into config lines.
+        let mut text = String::new();
+        for a in rest {
+            if let Some(name) = a.strip_prefix("--") {
+                if !text.is_empty() {
+                    text.push('\n');
+                }
+                text.push_str(name);
+            } else {
+                if text.is_empty() {
+                    return Err(ConfigError::Args(format!(
+                        "value '{a}' without an option name"
+                    )));
+                }
+                text.push(' ');
+                text.push_str(&quote(a));
+            }
+        }
+        cfg.load_text(&text, "command line")?;
+        Ok(cfg)
+    }
+
+    /// CONFIG GET: every (name, value) whose name matches one of `patterns`.
+    pub fn get_matching(&self, patterns: &[&[u8]]) -> Vec<(&'static str, String)> {
+        let mut out: Vec<(&'static str, String)> = Vec::new();
+        for (i, s) in SPECS.iter().enumerate() {
+            for name in std::iter::once(s.name).chain(s.alias) {
+                if patterns
+                    .iter()
+                    .any(|p| crate::util::glob_match(p, name.as_bytes(), true))
+                    && !out.iter().any(|(n, _)| *n == name)
+                {
+                    out.push((name, self.values[i].clone()));
+                }
+            }
+        }
+        out
+    }
+
+    /// Current value of a directive.
+    pub fn get(&self, name: &str) -> Option<String> {
+        find(name).map(|i| self.values[i].clone())
+    }
+
+    /// CONFIG SET of one directive. Errors are Redis's reason text.
+    pub fn set(&mut self, name: &str, value: &str) -> Result<(), ConfigSetError> {
+        let idx = find(name).ok_or(ConfigSetError::Unknown)?;
+        let spec = &SPECS[idx];
+        if !spec.mutable {
+            return Err(ConfigSetError::Invalid("can't set immutable config".into()));
+        }
+        let args = match spec.kind {
+            Kind::Save | Kind::Bind => vec![value.to_string()],
+            _ => vec![value.to_string()],
+        };
+        let v = validate(spec, &args).map_err(ConfigSetError::Invalid)?;
+        self.values[idx] = v;
+        self.s = settings(&self.values);
+        Ok(())
+    }
+
+    /// Render the full configuration as redis.conf text (CONFIG REWRITE).
+    pub fn render(&self) -> String {
+        let mut out = String::from("# Written by Cairn CONFIG REWRITE\n");
+        for (i, s) in SPECS.iter().enumerate() {
+            let v = &self.values[i];
+            if v == s.default {
+                continue;
+            }
+            match s.kind {
+                Kind::Save if v.is_empty() => out.push_str("save \"\"\n"),
+                Kind::Save => {
+                    let w: Vec<&str> = v.split_whitespace().collect();
+                    for c in w.chunks(2) {
+                        out.push_str(&format!("save {} {}\n", c[0], c[1]));
+                    }
+                }
+                _ => out.push_str(&format!("{} {}\n", s.name, quote(v))),
+            }
+        }
+        out
+    }
+}
+
+/// Why CONFIG SET refused a value.
+#[derive(Debug)]
+pub enum ConfigSetError {
+    Unknown,
+    Invalid(String),
+}
+
+fn quote(s: &str) -> String {
+    if !s.is_empty()
+        && !s.contains(|c: char| c.is_whitespace() || c == '"' || c == '\'' || c == '\\')
+    {
+        return s.to_string();
+    }
+    let mut o = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => o.push_str("\\\""),
+            '\\' => o.push_str("\\\\"),
+            '\n' => o.push_str("\\n"),
+            '\r' => o.push_str("\\r"),
+            '\t' => o.push_str("\\t"),
+            c => o.push(c),
+        }
+    }
+    o.push('"');
+    o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(s: &[&str]) -> Vec<String> {
+        s.iter().map(|x| x.to_string()).collect()
+    }
+
+    #[test]
+    fn defaults_and_overrides() {
+        let c =
+            Config::from_args(&args(&["--port", "7000", "--dir", "/tmp/x", "--save", ""])).unwrap();
+        assert_eq!(c.s.port, 7000);
+        assert_eq!(c.s.dir, PathBuf::from("/tmp/x"));
+        assert!(c.s.save.is_empty());
+        assert_eq!(c.s.appendfsync, FsyncPolicy::Always);
+        let c = Config::from_args(&args(&["--save", "900", "1", "300", "10"])).unwrap();
+        assert_eq!(c.s.save, vec![(900, 1), (300, 10)]);
+    }
+
+    #[test]
+    fn bad_directive_names_the_line() {
+        let mut c = Config::default();
+        let e = c
+            .load_text("port 1\n\nfoo bar\n", "x.conf")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("line 3") && e.contains("foo bar"), "{e}");
+        let e = c.load_text("port abc\n", "x.conf").unwrap_err().to_string();
+        assert!(e.contains("line 1") && e.contains("integer"), "{e}");
+        let e = c
+            .load_text("appendfsync sometimes\n", "x.conf")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("always, everysec, no"), "{e}");
+    }
+
+    #[test]
+    fn memory_units() {
+        assert_eq!(parse_memory("1gb"), Some(1 << 30));
+        assert_eq!(parse_memory("1k"), Some(1000));
+        assert_eq!(parse_memory("12"), Some(12));
+        assert_eq!(parse_memory("x"), None);
+    }
+
+    #[test]
+    fn config_get_and_set() {
+        let mut c = Config::default();
+        let got = c.get_matching(&[b"append*"]);
+        assert!(
+            got.iter()
+                .any(|(n, v)| *n == "appendfsync" && v == "always")
+        );
+        c.set("appendfsync", "everysec").unwrap();
+        assert_eq!(c.s.appendfsync, FsyncPolicy::EverySec);
+        assert!(matches!(
+            c.set("databases", "3"),
+            Err(ConfigSetError::Invalid(_))
+        ));
+        assert!(matches!(c.set("nope", "3"), Err(ConfigSetError::Unknown)));
+        assert!(c.get_matching(&[b"hash-max-ziplist-entries"]).len() == 1);
+    }
+}

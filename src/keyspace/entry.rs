@@ -1,0 +1,121 @@
+//! One key and its value.
+
+use super::compact::CompactBytes;
+
+/// A stored value. Strings that are canonical 64-bit integers are kept as
+/// `Int` (Redis's "int" encoding); other strings as bytes.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    Str(CompactBytes),
+    Int(i64),
+}
+
+/// Redis type names as TYPE reports them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ValueType {
+    String,
+}
+
+impl ValueType {
+    pub fn name(self) -> &'static str {
+        match self {
+            ValueType::String => "string",
+        }
+    }
+
+    pub fn from_name(s: &[u8]) -> Option<ValueType> {
+        if s.eq_ignore_ascii_case(b"string") {
+            Some(ValueType::String)
+        } else {
+            None
+        }
+    }
+}
+
+impl Value {
+    /// Build a string value, using the integer encoding when the bytes are
+    /// a canonical integer of at most 20 characters (as Redis does).
+    pub fn string(b: &[u8]) -> Value {
+        if b.len() <= 20
+            && let Some(n) = crate::util::parse_i64(b)
+        {
+            return Value::Int(n);
+        }
+        Value::Str(CompactBytes::new(b))
+    }
+
+    pub fn string_from_vec(v: Vec<u8>) -> Value {
+        if v.len() <= 20
+            && let Some(n) = crate::util::parse_i64(&v)
+        {
+            return Value::Int(n);
+        }
+        Value::Str(CompactBytes::from_vec(v))
+    }
+
+    pub fn value_type(&self) -> ValueType {
+        match self {
+            Value::Str(_) | Value::Int(_) => ValueType::String,
+        }
+    }
+
+    /// OBJECT ENCODING name.
+    pub fn encoding(&self) -> &'static str {
+        match self {
+            Value::Int(_) => "int",
+            Value::Str(b) if b.len() <= 44 => "embstr",
+            Value::Str(_) => "raw",
+        }
+    }
+
+    /// Approximate heap bytes owned by the value (INFO memory, MEMORY USAGE).
+    pub fn heap_size(&self) -> usize {
+        match self {
+            Value::Str(b) => b.heap_size(),
+            Value::Int(_) => 0,
+        }
+    }
+}
+
+/// A key-value pair with its expiry and access clock.
+#[derive(Clone, Debug)]
+pub struct Entry {
+    pub key: CompactBytes,
+    pub value: Value,
+    /// Absolute expiry in Unix milliseconds; 0 = persistent. Change it only
+    /// through `Db` methods: segments count volatile entries.
+    pub(crate) expire_at: u64,
+    /// Last access, in seconds of the server's LRU clock (OBJECT IDLETIME).
+    pub lru: u32,
+}
+
+impl Entry {
+    pub fn new(key: &[u8], value: Value) -> Entry {
+        Entry {
+            key: CompactBytes::new(key),
+            value,
+            expire_at: 0,
+            lru: 0,
+        }
+    }
+
+    pub fn expire_at(&self) -> u64 {
+        self.expire_at
+    }
+}
+
+impl Value {
+    /// Bytes of a string value; integers are rendered into `buf`.
+    pub fn str_bytes<'a>(&'a self, buf: &'a mut itoa::Buffer) -> Option<&'a [u8]> {
+        match self {
+            Value::Str(b) => Some(b.as_slice()),
+            Value::Int(n) => Some(buf.format(*n).as_bytes()),
+        }
+    }
+
+    /// Owned bytes of a string value.
+    pub fn to_bytes(&self) -> Option<Vec<u8>> {
+        let mut b = itoa::Buffer::new();
+        self.str_bytes(&mut b).map(|s| s.to_vec())
+    }
+}

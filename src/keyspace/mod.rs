@@ -1,0 +1,230 @@
+//! The keyspace: numbered databases of key → value, expiry, and the effect
+//! journal that every mutation feeds.
+//!
+//! Invariants:
+//! * A key whose `expire_at` is in the past is logically absent. Lookups
+//!   delete it on the spot ("lazy expiry") and journal a `DEL`, so the log
+//!   holds the deletion before whatever the current command does next.
+//! * While `loading` (log replay), nothing expires: the log already holds
+//!   the DELs that happened, and replay must reproduce state, not re-decide
+//!   expiry at a later wall-clock time (Redis does the same).
+//! * Every change to the data goes through a method that journals it, or
+//!   the command that made it journals its effect right after; the journal
+//!   order is the execution order.
+
+pub mod compact;
+pub mod entry;
+pub mod expire;
+pub mod journal;
+pub mod table;
+
+pub use compact::CompactBytes;
+pub use entry::{Entry, Value, ValueType};
+pub use journal::Journal;
+pub use table::Table;
+
+/// One numbered database.
+#[derive(Default)]
+pub struct Db {
+    pub table: Table,
+    /// Keys with an expire time.
+    pub expires: usize,
+    /// Active-expiry position: next segment index to visit.
+    pub(crate) expire_cursor: usize,
+}
+
+impl Db {
+    pub fn len(&self) -> usize {
+        self.table.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.table.is_empty()
+    }
+}
+
+/// Counters INFO stats reports.
+#[derive(Default, Debug, Clone)]
+pub struct KeyspaceStats {
+    pub hits: u64,
+    pub misses: u64,
+    pub expired_keys: u64,
+    pub expired_stale_perc: f64,
+    pub expired_time_cap_reached: u64,
+}
+
+/// What SET-like writes do with an existing TTL.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ttl {
+    /// Remove any TTL (plain SET).
+    Clear,
+    /// Keep the existing TTL (KEEPTTL, APPEND, INCR, ...).
+    Keep,
+    /// Set this absolute expiry (ms).
+    At(u64),
+}
+
+pub struct Keyspace {
+    pub dbs: Vec<Db>,
+    pub journal: Journal,
+    pub loading: bool,
+    pub stats: KeyspaceStats,
+    /// Next db the active expiry cycle visits.
+    pub(crate) expire_db: usize,
+}
+
+#[inline]
+pub fn is_expired(e: &Entry, now: u64) -> bool {
+    e.expire_at != 0 && now > e.expire_at
+}
+
+/// LRU clock in seconds (wraps; only differences matter).
+#[inline]
+pub fn lru_clock(now_ms: u64) -> u32 {
+    (now_ms / 1000) as u32
+}
+
+impl Keyspace {
+    pub fn new(databases: usize) -> Self {
+        Keyspace {
+            dbs: (0..databases).map(|_| Db::default()).collect(),
+            journal: Journal::default(),
+            loading: false,
+            stats: KeyspaceStats::default(),
+            expire_db: 0,
+        }
+    }
+
+    /// Delete `key` if it has expired; journals a DEL. True if deleted.
+    pub fn expire_if_needed(&mut self, db: usize, key: &[u8], now: u64) -> bool {
+        if self.loading {
+            return false;
+        }
+        let expired = match self.dbs[db].table.get(key) {
+            Some(e) => is_expired(e, now),
+            None => false,
+        };
+        if expired {
+            self.remove(db, key);
+            self.stats.expired_keys += 1;
+            self.journal.append(db, &[b"DEL", key]);
+        }
+        expired
+    }
+
+    /// Lookup for a read command: expires lazily, counts hits and misses,
+    /// touches the LRU clock.
+    #[inline]
+    pub fn lookup_read(&mut self, db: usize, key: &[u8], now: u64) -> Option<&mut Entry> {
+        self.expire_if_needed(db, key, now);
+        match self.dbs[db].table.get_mut(key) {
+            Some(e) => {
+                self.stats.hits += 1;
+                e.lru = lru_clock(now);
+                Some(e)
+            }
+            None => {
+                self.stats.misses += 1;
+                None
+            }
+        }
+    }
+
+    /// Lookup for a write command: expires lazily, no hit/miss counting.
+    #[inline]
+    pub fn lookup_write(&mut self, db: usize, key: &[u8], now: u64) -> Option<&mut Entry> {
+        self.expire_if_needed(db, key, now);
+        let e = self.dbs[db].table.get_mut(key)?;
+        e.lru = lru_clock(now);
+        Some(e)
+    }
+
+    /// Lookup without side effects on stats or LRU (still expires lazily).
+    pub fn peek(&mut self, db: usize, key: &[u8], now: u64) -> Option<&Entry> {
+        self.expire_if_needed(db, key, now);
+        self.dbs[db].table.get(key)
+    }
+
+    pub fn exists(&mut self, db: usize, key: &[u8], now: u64) -> bool {
+        self.peek(db, key, now).is_some()
+    }
+
+    /// Store `value` at `key` (creating or overwriting). Does not journal.
+    pub fn set(&mut self, db: usize, key: &[u8], value: Value, ttl: Ttl, now: u64) {
+        let d = &mut self.dbs[db];
+        if let Some((e, seg)) = d.table.get_mut_with_seg(key) {
+            e.value = value;
+            e.lru = lru_clock(now);
+            let was = e.expire_at != 0;
+            match ttl {
+                Ttl::Keep => {}
+                Ttl::Clear => e.expire_at = 0,
+                Ttl::At(t) => e.expire_at = t,
+            }
+            let is = e.expire_at != 0;
+            if was != is {
+                d.table.volatile_adjust(seg, if is { 1 } else { -1 });
+                if is {
+                    d.expires += 1;
+                } else {
+                    d.expires -= 1;
+                }
+            }
+        } else {
+            let mut e = Entry::new(key, value);
+            e.lru = lru_clock(now);
+            if let Ttl::At(t) = ttl {
+                e.expire_at = t;
+                d.expires += 1;
+            }
+            d.table.insert_new(e);
+        }
+    }
+
+    /// Remove `key` and return its entry. Does not journal.
+    pub fn remove(&mut self, db: usize, key: &[u8]) -> Option<Entry> {
+        let d = &mut self.dbs[db];
+        let e = d.table.remove(key)?;
+        if e.expire_at != 0 {
+            d.expires -= 1;
+        }
+        Some(e)
+    }
+
+    /// Insert a whole entry (RENAME, MOVE, COPY). The key must be absent.
+    pub fn insert_entry(&mut self, db: usize, e: Entry) {
+        let d = &mut self.dbs[db];
+        if e.expire_at != 0 {
+            d.expires += 1;
+        }
+        d.table.insert_new(e);
+    }
+
+    /// Set or clear (`at == 0`) the expiry of an existing key. Does not
+    /// journal. Returns false if the key is absent.
+    pub fn set_expire(&mut self, db: usize, key: &[u8], at: u64) -> bool {
+        let d = &mut self.dbs[db];
+        let Some((e, seg)) = d.table.get_mut_with_seg(key) else {
+            return false;
+        };
+        let was = e.expire_at != 0;
+        e.expire_at = at;
+        let is = at != 0;
+        if was != is {
+            d.table.volatile_adjust(seg, if is { 1 } else { -1 });
+            if is {
+                d.expires += 1;
+            } else {
+                d.expires -= 1;
+            }
+        }
+        true
+    }
+
+    pub fn flush_db(&mut self, db: usize) -> Db {
+        std::mem::take(&mut self.dbs[db])
+    }
+
+    pub fn total_keys(&self) -> usize {
+        self.dbs.iter().map(|d| d.len()).sum()
+    }
+}

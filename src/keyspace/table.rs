@@ -1,0 +1,386 @@
+//! The per-database hash table: extendible hashing over small segments.
+//!
+//! A directory of `2^gd` slots maps the top `gd` bits of a key's 64-bit hash
+//! to a segment; a segment with local depth `ld` owns every hash whose top
+//! `ld` bits equal its prefix, i.e. one contiguous range of hash space. Each
+//! segment is a `hashbrown::HashTable` of at most `SEG_MAX` entries; a full
+//! segment splits in two (O(segment), never O(table)), so growth never
+//! stalls the server the way a whole-table rehash would.
+//!
+//! Why segments (see ARCHITECTURE.md):
+//! * SCAN: a cursor is a position in hash space. Splits only cut ranges in
+//!   two, so a key present for the whole scan is returned at least once
+//!   whatever happens between calls.
+//! * Snapshots (later): a segment is the unit of copy-on-write, as
+//!   Dragonfly's buckets are: a writer touching a segment the snapshot has
+//!   not serialized yet serializes it first.
+//! * Active expiry walks segments that hold volatile keys.
+//!
+//! Invariants:
+//! * `dir.len() == 1 << gd`; for each segment `s`, `s.ld <= gd` and exactly
+//!   the `2^(gd - s.ld)` directory slots sharing its prefix point at it.
+//! * `len` is the sum of the segment lengths.
+//! * The hash given to hashbrown is the key hash rotated by 32 bits, so its
+//!   low bits (bucket) and top 7 bits (tag) are independent of the
+//!   directory bits, which are equal for every key of a segment.
+
+use super::entry::Entry;
+use hashbrown::HashTable;
+use std::hash::BuildHasher;
+
+/// Entries per segment before it splits.
+pub const SEG_MAX: usize = 896;
+/// Directory depth limit (16M slots); past it segments grow instead.
+const MAX_DEPTH: u32 = 24;
+
+#[derive(Clone, Default)]
+pub struct Segment {
+    ld: u32,
+    map: HashTable<Entry>,
+    /// Entries with an expire time (for active expiry).
+    pub(crate) volatile: u32,
+}
+
+impl Segment {
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+    pub fn iter(&self) -> impl Iterator<Item = &Entry> {
+        self.map.iter()
+    }
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut Entry> {
+        self.map.iter_mut()
+    }
+}
+
+pub struct Table {
+    dir: Vec<u32>,
+    segs: Vec<Segment>,
+    gd: u32,
+    len: usize,
+    hasher: foldhash::fast::RandomState,
+}
+
+impl Default for Table {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[inline]
+fn inner(h: u64) -> u64 {
+    h.rotate_left(32)
+}
+
+impl Table {
+    pub fn new() -> Self {
+        Table {
+            dir: vec![0],
+            segs: vec![Segment::default()],
+            gd: 0,
+            len: 0,
+            hasher: foldhash::fast::RandomState::default(),
+        }
+    }
+
+    #[inline]
+    pub fn hash(&self, key: &[u8]) -> u64 {
+        self.hasher.hash_one(key)
+    }
+
+    #[inline]
+    fn seg_of(&self, h: u64) -> usize {
+        if self.gd == 0 {
+            self.dir[0] as usize
+        } else {
+            self.dir[(h >> (64 - self.gd)) as usize] as usize
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn segments(&self) -> &[Segment] {
+        &self.segs
+    }
+
+    pub fn segments_mut(&mut self) -> &mut [Segment] {
+        &mut self.segs
+    }
+
+    /// Segment index holding `key` (for bookkeeping by the caller).
+    pub fn segment_index(&self, key: &[u8]) -> usize {
+        self.seg_of(self.hash(key))
+    }
+
+    #[inline]
+    pub fn get(&self, key: &[u8]) -> Option<&Entry> {
+        let h = self.hash(key);
+        self.segs[self.seg_of(h)]
+            .map
+            .find(inner(h), |e| e.key.as_slice() == key)
+    }
+
+    #[inline]
+    pub fn get_mut(&mut self, key: &[u8]) -> Option<&mut Entry> {
+        let h = self.hash(key);
+        let s = self.seg_of(h);
+        self.segs[s]
+            .map
+            .find_mut(inner(h), |e| e.key.as_slice() == key)
+    }
+
+    /// Get with the segment index (so the caller can adjust its counters).
+    #[inline]
+    pub fn get_mut_with_seg(&mut self, key: &[u8]) -> Option<(&mut Entry, usize)> {
+        let h = self.hash(key);
+        let s = self.seg_of(h);
+        self.segs[s]
+            .map
+            .find_mut(inner(h), |e| e.key.as_slice() == key)
+            .map(|e| (e, s))
+    }
+
+    pub fn volatile_adjust(&mut self, seg: usize, delta: i32) {
+        let v = &mut self.segs[seg].volatile;
+        *v = (*v as i64 + delta as i64).max(0) as u32;
+    }
+
+    /// Insert an entry whose key is not present. Returns its segment index.
+    pub fn insert_new(&mut self, entry: Entry) -> usize {
+        let h = self.hash(&entry.key);
+        let mut s = self.seg_of(h);
+        if self.segs[s].map.len() >= SEG_MAX && self.segs[s].ld < MAX_DEPTH {
+            self.split(s, h);
+            s = self.seg_of(h);
+        }
+        if entry.expire_at != 0 {
+            self.segs[s].volatile += 1;
+        }
+        let hasher = &self.hasher;
+        self.segs[s].map.insert_unique(inner(h), entry, |e| {
+            inner(hasher.hash_one(e.key.as_slice()))
+        });
+        self.len += 1;
+        s
+    }
+
+    pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {
+        let h = self.hash(key);
+        let s = self.seg_of(h);
+        let seg = &mut self.segs[s];
+        match seg.map.find_entry(inner(h), |e| e.key.as_slice() == key) {
+            Ok(occ) => {
+                let (e, _) = occ.remove();
+                if e.expire_at != 0 {
+                    seg.volatile = seg.volatile.saturating_sub(1);
+                }
+                self.len -= 1;
+                Some(e)
+            }
+            Err(_) => None,
+        }
+    }
+
+    /// Split segment `s` on the next hash bit below its prefix.
+    fn split(&mut self, s: usize, h: u64) {
+        let ld = self.segs[s].ld;
+        if ld == self.gd {
+            // Double the directory: slot i becomes slots 2i and 2i+1.
+            let mut nd = Vec::with_capacity(self.dir.len() * 2);
+            for &x in &self.dir {
+                nd.push(x);
+                nd.push(x);
+            }
+            self.dir = nd;
+            self.gd += 1;
+        }
+        let bit = 63 - ld; // the bit that separates the two halves
+        let hasher = self.hasher.clone();
+        let old = &mut self.segs[s];
+        old.ld = ld + 1;
+        let mut moved = Vec::new();
+        let mut moved_volatile = 0u32;
+        // Extract entries whose separating bit is 1.
+        let mut keep = HashTable::with_capacity(old.map.capacity());
+        for e in old.map.drain() {
+            let h = hasher.hash_one(e.key.as_slice());
+            if (h >> bit) & 1 == 1 {
+                if e.expire_at != 0 {
+                    moved_volatile += 1;
+                }
+                moved.push((h, e));
+            } else {
+                keep.insert_unique(inner(h), e, |x| inner(hasher.hash_one(x.key.as_slice())));
+            }
+        }
+        old.map = keep;
+        old.volatile -= moved_volatile;
+        let mut nmap = HashTable::with_capacity(moved.len().max(16));
+        for (h, e) in moved {
+            nmap.insert_unique(inner(h), e, |x| inner(hasher.hash_one(x.key.as_slice())));
+        }
+        let new_idx = self.segs.len() as u32;
+        self.segs.push(Segment {
+            ld: ld + 1,
+            map: nmap,
+            volatile: moved_volatile,
+        });
+        // Repoint the upper half of the slots that pointed at `s`.
+        let span = 1usize << (self.gd - ld); // slots covered by the old segment
+        // `h` hashes into `s`, so its top `gd` bits name one of s's slots.
+        let first = ((h >> (64 - self.gd)) as usize) & !(span - 1);
+        for slot in first + span / 2..first + span {
+            self.dir[slot] = new_idx;
+        }
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Entry> {
+        self.segs.iter().flat_map(|s| s.map.iter())
+    }
+
+    /// One SCAN step from `cursor` (a position in hash space, 0 = start).
+    /// Calls `f` for about `count` entries in hash order and returns the
+    /// next cursor, 0 when the scan is complete. Entries with equal hashes
+    /// are never split across calls, so none is skipped.
+    pub fn scan(&self, mut cursor: u64, count: usize, mut f: impl FnMut(&Entry)) -> u64 {
+        let mut emitted = 0usize;
+        let mut batch: Vec<(u64, &Entry)> = Vec::new();
+        loop {
+            let s = self.seg_of(cursor);
+            let seg = &self.segs[s];
+            batch.clear();
+            batch.extend(
+                seg.map
+                    .iter()
+                    .map(|e| (self.hash(&e.key), e))
+                    .filter(|(h, _)| *h >= cursor),
+            );
+            batch.sort_unstable_by_key(|(h, _)| *h);
+            let mut i = 0;
+            while i < batch.len() {
+                if emitted >= count {
+                    // Stop at a hash boundary.
+                    if batch[i].0 != batch[i - 1].0 {
+                        return batch[i].0;
+                    }
+                }
+                f(batch[i].1);
+                emitted += 1;
+                i += 1;
+            }
+            // Segment exhausted: move to the start of the next range.
+            let ld = seg.ld;
+            if ld == 0 {
+                return 0;
+            }
+            let prefix = cursor >> (64 - ld);
+            if prefix + 1 == (1u64 << ld) {
+                return 0;
+            }
+            cursor = (prefix + 1) << (64 - ld);
+            if emitted >= count {
+                return cursor;
+            }
+        }
+    }
+
+    /// A uniformly chosen segment slot, then a random entry of it.
+    pub fn random_entry(&self, mut rnd: impl FnMut(usize) -> usize) -> Option<&Entry> {
+        if self.len == 0 {
+            return None;
+        }
+        for _ in 0..64 {
+            let seg = &self.segs[self.dir[rnd(self.dir.len())] as usize];
+            if seg.map.is_empty() {
+                continue;
+            }
+            let n = rnd(seg.map.len());
+            return seg.map.iter().nth(n);
+        }
+        // Sparse table: pick among non-empty segments.
+        let nonempty: Vec<&Segment> = self.segs.iter().filter(|s| !s.map.is_empty()).collect();
+        let seg = nonempty[rnd(nonempty.len())];
+        seg.map.iter().nth(rnd(seg.map.len()))
+    }
+
+    /// Remove every entry for which `pred` is true in segment `s`.
+    pub fn retain_segment(&mut self, s: usize, mut pred: impl FnMut(&mut Entry) -> bool) {
+        let seg = &mut self.segs[s];
+        let before = seg.map.len();
+        let mut vol_removed = 0;
+        seg.map.retain(|e| {
+            let keep = pred(e);
+            if !keep && e.expire_at != 0 {
+                vol_removed += 1;
+            }
+            keep
+        });
+        seg.volatile = seg.volatile.saturating_sub(vol_removed);
+        self.len -= before - seg.map.len();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keyspace::entry::Value;
+    use std::collections::HashSet;
+
+    fn entry(k: &str) -> Entry {
+        Entry::new(k.as_bytes(), Value::Int(1))
+    }
+
+    #[test]
+    fn insert_get_remove_across_splits() {
+        let mut t = Table::new();
+        for i in 0..20_000 {
+            t.insert_new(entry(&format!("k{i}")));
+        }
+        assert_eq!(t.len(), 20_000);
+        assert!(t.segments().len() > 16);
+        for i in 0..20_000 {
+            assert!(t.get(format!("k{i}").as_bytes()).is_some());
+        }
+        for i in 0..10_000 {
+            assert!(t.remove(format!("k{i}").as_bytes()).is_some());
+        }
+        assert_eq!(t.len(), 10_000);
+        assert_eq!(t.iter().count(), 10_000);
+    }
+
+    #[test]
+    fn scan_sees_every_stable_key_while_table_grows() {
+        let mut t = Table::new();
+        for i in 0..3000 {
+            t.insert_new(entry(&format!("s{i}")));
+        }
+        let mut seen = HashSet::new();
+        let mut cursor = 0;
+        let mut extra = 0;
+        loop {
+            cursor = t.scan(cursor, 10, |e| {
+                seen.insert(e.key.as_slice().to_vec());
+            });
+            // Grow the table between calls (forces splits).
+            for _ in 0..50 {
+                t.insert_new(entry(&format!("x{extra}")));
+                extra += 1;
+            }
+            if cursor == 0 {
+                break;
+            }
+        }
+        for i in 0..3000 {
+            assert!(seen.contains(format!("s{i}").as_bytes()), "missed s{i}");
+        }
+    }
+}

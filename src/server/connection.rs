@@ -1,0 +1,228 @@
+//! One client connection: read, parse every complete command in the
+//! buffer, execute them under one lock acquisition, write all replies in
+//! one go.
+//!
+//! Invariants:
+//! * The state lock is never held across an `.await`.
+//! * Replies are written in command order; nothing is written for a
+//!   command before it has executed.
+//! * Input is bounded: a command's size by `proto-max-bulk-len`, the
+//!   unparsed buffer by `client-query-buffer-limit`.
+
+use super::Shared;
+use super::exec::execute;
+use super::state::{Client, KillSwitch, ReplyMode};
+use crate::protocol::{Limits, Parsed, Reply, RequestParser};
+use bytes::{Buf, BytesMut};
+use smallvec::SmallVec;
+use std::sync::Arc;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+
+const READ_CHUNK: usize = 16 * 1024;
+/// Largest extra reservation for a big bulk in one step.
+const MAX_RESERVE_STEP: usize = 4 * 1024 * 1024;
+
+pub async fn serve(shared: Arc<Shared>, mut stream: TcpStream) {
+    let _ = stream.set_nodelay(true);
+    let addr = stream
+        .peer_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
+    let laddr = stream
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
+    let (push_tx, mut push_rx) = mpsc::unbounded_channel::<Vec<u8>>();
+    let kill = Arc::new(KillSwitch::default());
+    let now = crate::util::now_ms();
+
+    let registered = {
+        let mut st = shared.state.lock();
+        st.stats.total_connections += 1;
+        if st.clients.len() >= st.config.s.maxclients {
+            st.stats.rejected_connections += 1;
+            None
+        } else {
+            let id = st.new_client_id();
+            let client = Client {
+                id,
+                db: 0,
+                resp3: false,
+                name: None,
+                lib_name: None,
+                lib_ver: None,
+                authenticated: st.config.s.requirepass.is_none(),
+                close_after_reply: false,
+                reply_mode: ReplyMode::On,
+                monitor: false,
+                no_evict: false,
+                no_touch: false,
+                addr,
+                laddr,
+                created_ms: now,
+                last_ms: now,
+                last_cmd: "NULL",
+                kill: kill.clone(),
+                push_tx,
+            };
+            st.clients.insert(id, client.info());
+            let limits = Limits {
+                max_bulk: st.config.s.proto_max_bulk_len,
+                authenticated: client.authenticated,
+            };
+            Some((client, limits, st.config.s.client_query_buffer_limit))
+        }
+    };
+    let Some((mut client, mut limits, mut qbuf_limit)) = registered else {
+        let _ = stream
+            .write_all(b"-ERR max number of clients reached\r\n")
+            .await;
+        return;
+    };
+
+    let mut buf = BytesMut::with_capacity(READ_CHUNK);
+    let mut parser = RequestParser::new();
+    let mut out = Reply::new(false);
+    let (mut rd, mut wr) = stream.split();
+
+    'conn: loop {
+        // Room for the next read; a big bulk gets room in bounded steps.
+        let want = parser.bytes_wanted().unwrap_or(0);
+        let extra = want
+            .saturating_sub(buf.len())
+            .min(MAX_RESERVE_STEP)
+            .max(READ_CHUNK);
+        if buf.capacity() - buf.len() < extra / 2 {
+            buf.reserve(extra);
+        }
+        tokio::select! {
+            r = rd.read_buf(&mut buf) => {
+                match r {
+                    Ok(0) | Err(_) => break 'conn,
+                    Ok(_) => {}
+                }
+            }
+            Some(msg) = push_rx.recv() => {
+                if wr.write_all(&msg).await.is_err() {
+                    break 'conn;
+                }
+                continue 'conn;
+            }
+            _ = kill.notify.notified() => break 'conn,
+        }
+        if kill.is_killed() {
+            break 'conn;
+        }
+        if buf.len() > qbuf_limit {
+            tracing::warn!(
+                "Closing client that reached max query buffer length: id={} addr={} (qbuf={})",
+                client.id,
+                client.addr,
+                buf.len()
+            );
+            break 'conn;
+        }
+        let close = process_batch(
+            &shared,
+            &mut client,
+            &mut parser,
+            &mut buf,
+            &mut out,
+            &mut limits,
+            &mut qbuf_limit,
+        );
+        if !out.is_empty() {
+            if wr.write_all(&out.buf).await.is_err() {
+                break 'conn;
+            }
+            out.buf.clear();
+            if out.buf.capacity() > 1 << 20 {
+                out.buf.shrink_to(64 * 1024);
+            }
+        }
+        if close {
+            break 'conn;
+        }
+    }
+    let _ = wr.shutdown().await;
+    let mut st = shared.state.lock();
+    st.clients.remove(&client.id);
+    if client.monitor {
+        st.monitors.retain(|(id, _)| *id != client.id);
+    }
+}
+
+/// Parse and execute every complete command in `buf` (taking the state
+/// lock once, at the first command). Returns true if the connection must
+/// close after the replies are written.
+fn process_batch(
+    shared: &Shared,
+    client: &mut Client,
+    parser: &mut RequestParser,
+    buf: &mut BytesMut,
+    out: &mut Reply,
+    limits: &mut Limits,
+    qbuf_limit: &mut usize,
+) -> bool {
+    let input_len = buf.len();
+    let mut guard = None;
+    let mut close = false;
+    loop {
+        match parser.parse(buf, *limits) {
+            Ok(Parsed::Command { consumed }) => {
+                let st = guard.get_or_insert_with(|| shared.state.lock());
+                {
+                    let argv: SmallVec<[&[u8]; 8]> = parser.args(buf).collect();
+                    execute(st, client, out, &argv);
+                }
+                buf.advance(consumed);
+                limits.authenticated = client.authenticated;
+                if client.close_after_reply {
+                    close = true;
+                    break;
+                }
+            }
+            Ok(Parsed::Skip { consumed }) => buf.advance(consumed),
+            Ok(Parsed::Incomplete) => break,
+            Err(e) => {
+                tracing::debug!(
+                    "Protocol error ({}) from client: id={} addr={}",
+                    e.0,
+                    client.id,
+                    client.addr
+                );
+                out.error(&format!("ERR {}", e.0));
+                close = true;
+                break;
+            }
+        }
+    }
+    let consumed_bytes = input_len - buf.len();
+    if let Some(mut st) = guard {
+        st.stats.net_input_bytes += consumed_bytes as u64;
+        st.stats.net_output_bytes += out.len() as u64;
+        limits.max_bulk = st.config.s.proto_max_bulk_len;
+        *qbuf_limit = st.config.s.client_query_buffer_limit;
+        if let Some(ci) = st.clients.get_mut(&client.id) {
+            ci.db = client.db;
+            ci.last_ms = client.last_ms;
+            ci.last_cmd = client.last_cmd;
+            ci.resp = if client.resp3 { 3 } else { 2 };
+            ci.monitor = client.monitor;
+            ci.qbuf = buf.len();
+            if ci.name != client.name {
+                ci.name = client.name.clone();
+            }
+            if ci.lib_name != client.lib_name || ci.lib_ver != client.lib_ver {
+                ci.lib_name = client.lib_name.clone();
+                ci.lib_ver = client.lib_ver.clone();
+            }
+        }
+        if st.shutdown.is_some() {
+            shared.request_shutdown();
+        }
+    }
+    close
+}

@@ -1,0 +1,163 @@
+//! Executes one parsed command against the state: lookup, arity, auth,
+//! handler, statistics, MONITOR feed, CLIENT REPLY handling.
+
+use crate::commands::{self, Ctx, arity_ok, flag};
+use crate::protocol::Reply;
+use crate::server::state::{Client, CmdStat, ReplyMode, SlowEntry, State};
+use std::time::Instant;
+
+/// Run `argv` for `client`, appending the reply to `out`.
+pub fn execute(st: &mut State, client: &mut Client, out: &mut Reply, argv: &[&[u8]]) {
+    let now = crate::util::now_ms();
+    client.last_ms = now;
+    let mark = out.len();
+    out.resp3 = client.resp3;
+    match commands::lookup(argv[0]) {
+        None => {
+            client.last_cmd = "NULL";
+            reply_error(st, out, &commands::unknown_command(argv));
+        }
+        Some(cmd) => {
+            client.last_cmd = cmd.name;
+            if !arity_ok(cmd.arity, argv.len()) {
+                st.stats.cmdstats.entry(cmd.name).or_default().rejected += 1;
+                reply_error(
+                    st,
+                    out,
+                    &format!("ERR wrong number of arguments for '{}' command", cmd.name),
+                );
+            } else if !client.authenticated && cmd.flags & flag::NO_AUTH == 0 {
+                if st.config.s.requirepass.is_none() {
+                    client.authenticated = true;
+                    run(st, client, out, argv, cmd, now);
+                } else {
+                    st.stats.cmdstats.entry(cmd.name).or_default().rejected += 1;
+                    reply_error(st, out, "NOAUTH Authentication required.");
+                }
+            } else {
+                run(st, client, out, argv, cmd, now);
+            }
+        }
+    }
+    match client.reply_mode {
+        ReplyMode::On => {}
+        ReplyMode::Off => out.truncate(mark),
+        ReplyMode::SkipNext => client.reply_mode = ReplyMode::Skip,
+        ReplyMode::Skip => {
+            out.truncate(mark);
+            client.reply_mode = ReplyMode::On;
+        }
+    }
+}
+
+fn run(
+    st: &mut State,
+    client: &mut Client,
+    out: &mut Reply,
+    argv: &[&[u8]],
+    cmd: &'static commands::Cmd,
+    now: u64,
+) {
+    if !st.monitors.is_empty() && cmd.flags & flag::SKIP_MONITOR == 0 {
+        feed_monitors(st, client, argv, now);
+    }
+    let t0 = Instant::now();
+    let result = {
+        let mut ctx = Ctx {
+            st: &mut *st,
+            client: &mut *client,
+            out: &mut *out,
+            now,
+            cmd,
+        };
+        (cmd.handler)(&mut ctx, argv)
+    };
+    let usec = t0.elapsed().as_micros() as u64;
+    st.stats.total_commands += 1;
+    let stat: &mut CmdStat = st.stats.cmdstats.entry(cmd.name).or_default();
+    stat.calls += 1;
+    stat.usec += usec;
+    if let Err(e) = result {
+        stat.failed += 1;
+        reply_error(st, out, &e.reply());
+    }
+    let threshold = st.config.s.slowlog_log_slower_than;
+    if threshold >= 0 && usec >= threshold as u64 && cmd.flags & flag::SKIP_SLOWLOG == 0 {
+        slowlog_push(st, client, argv, usec, now);
+    }
+}
+
+fn reply_error(st: &mut State, out: &mut Reply, msg: &str) {
+    st.stats.error_replies += 1;
+    let code = msg.split(' ').next().unwrap_or("ERR").to_string();
+    *st.stats.errorstats.entry(code).or_insert(0) += 1;
+    out.error(msg);
+}
+
+fn slowlog_push(st: &mut State, client: &Client, argv: &[&[u8]], usec: u64, now: u64) {
+    let max = st.config.s.slowlog_max_len;
+    if max == 0 {
+        return;
+    }
+    // Redis keeps at most 32 args and 128 bytes per arg.
+    let mut args: Vec<Vec<u8>> = argv
+        .iter()
+        .take(if argv.len() > 32 { 31 } else { 32 })
+        .map(|a| {
+            if a.len() > 128 {
+                let mut v = a[..128].to_vec();
+                v.extend_from_slice(format!("... ({} more bytes)", a.len() - 128).as_bytes());
+                v
+            } else {
+                a.to_vec()
+            }
+        })
+        .collect();
+    if argv.len() > 32 {
+        args.push(format!("... ({} more arguments)", argv.len() - 31).into_bytes());
+    }
+    let id = st.slowlog_next_id;
+    st.slowlog_next_id += 1;
+    st.slowlog.push_front(SlowEntry {
+        id,
+        time: now / 1000,
+        usec,
+        argv: args,
+        addr: client.addr.clone(),
+        name: client.name.clone().unwrap_or_default(),
+    });
+    while st.slowlog.len() > max {
+        st.slowlog.pop_back();
+    }
+}
+
+fn feed_monitors(st: &mut State, client: &Client, argv: &[&[u8]], now_ms: u64) {
+    let mut line = format!(
+        "+{}.{:06} [{} {}]",
+        now_ms / 1000,
+        (crate::util::now_us() % 1_000_000),
+        client.db,
+        client.addr
+    );
+    for a in argv {
+        line.push_str(" \"");
+        for &b in a.iter() {
+            match b {
+                b'\\' => line.push_str("\\\\"),
+                b'"' => line.push_str("\\\""),
+                b'\n' => line.push_str("\\n"),
+                b'\r' => line.push_str("\\r"),
+                b'\t' => line.push_str("\\t"),
+                7 => line.push_str("\\a"),
+                8 => line.push_str("\\b"),
+                0x20..=0x7e => line.push(b as char),
+                _ => line.push_str(&format!("\\x{b:02x}")),
+            }
+        }
+        line.push('"');
+    }
+    line.push_str("\r\n");
+    let bytes = line.into_bytes();
+    st.monitors
+        .retain(|(id, tx)| *id == client.id || tx.send(bytes.clone()).is_ok());
+}

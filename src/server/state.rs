@@ -1,0 +1,215 @@
+//! Server state behind the one lock, and per-connection client state.
+//!
+//! `State` holds everything commands read or change: the keyspace, config,
+//! statistics, the client registry. Connection tasks take the lock once
+//! per batch of pipelined commands (see ARCHITECTURE.md for why one lock).
+
+use crate::config::Config;
+use crate::keyspace::Keyspace;
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+use tokio::sync::{Notify, mpsc};
+
+/// CLIENT REPLY mode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReplyMode {
+    On,
+    Off,
+    /// Skip the reply of the next command.
+    SkipNext,
+    /// Skipping the current command's reply.
+    Skip,
+}
+
+/// Handle other tasks use to kill a connection (CLIENT KILL, shutdown).
+#[derive(Debug, Default)]
+pub struct KillSwitch {
+    pub killed: AtomicBool,
+    pub notify: Notify,
+}
+
+impl KillSwitch {
+    pub fn kill(&self) {
+        self.killed.store(true, Ordering::SeqCst);
+        self.notify.notify_one();
+    }
+    pub fn is_killed(&self) -> bool {
+        self.killed.load(Ordering::SeqCst)
+    }
+}
+
+/// State of one connection, owned by its task.
+#[derive(Debug)]
+pub struct Client {
+    pub id: u64,
+    pub db: usize,
+    pub resp3: bool,
+    pub name: Option<Vec<u8>>,
+    pub lib_name: Option<Vec<u8>>,
+    pub lib_ver: Option<Vec<u8>>,
+    pub authenticated: bool,
+    pub close_after_reply: bool,
+    pub reply_mode: ReplyMode,
+    pub monitor: bool,
+    pub no_evict: bool,
+    pub no_touch: bool,
+    pub addr: String,
+    pub laddr: String,
+    pub created_ms: u64,
+    pub last_ms: u64,
+    pub last_cmd: &'static str,
+    pub kill: Arc<KillSwitch>,
+    /// Where pushed messages (MONITOR lines) for this client go.
+    pub push_tx: mpsc::UnboundedSender<Vec<u8>>,
+}
+
+/// What other clients may see of a client (CLIENT LIST).
+#[derive(Debug, Clone)]
+pub struct ClientInfo {
+    pub id: u64,
+    pub addr: String,
+    pub laddr: String,
+    pub name: Option<Vec<u8>>,
+    pub lib_name: Option<Vec<u8>>,
+    pub lib_ver: Option<Vec<u8>>,
+    pub db: usize,
+    pub resp: u8,
+    pub created_ms: u64,
+    pub last_ms: u64,
+    pub last_cmd: &'static str,
+    pub monitor: bool,
+    pub qbuf: usize,
+    pub omem: usize,
+    pub kill: Arc<KillSwitch>,
+}
+
+impl Client {
+    pub fn info(&self) -> ClientInfo {
+        ClientInfo {
+            id: self.id,
+            addr: self.addr.clone(),
+            laddr: self.laddr.clone(),
+            name: self.name.clone(),
+            lib_name: self.lib_name.clone(),
+            lib_ver: self.lib_ver.clone(),
+            db: self.db,
+            resp: if self.resp3 { 3 } else { 2 },
+            created_ms: self.created_ms,
+            last_ms: self.last_ms,
+            last_cmd: self.last_cmd,
+            monitor: self.monitor,
+            qbuf: 0,
+            omem: 0,
+            kill: self.kill.clone(),
+        }
+    }
+}
+
+/// Per-command statistics (INFO commandstats).
+#[derive(Debug, Default, Clone)]
+pub struct CmdStat {
+    pub calls: u64,
+    pub usec: u64,
+    pub rejected: u64,
+    pub failed: u64,
+}
+
+/// Server-wide counters (INFO stats).
+#[derive(Debug, Default, Clone)]
+pub struct Stats {
+    pub total_connections: u64,
+    pub rejected_connections: u64,
+    pub total_commands: u64,
+    pub net_input_bytes: u64,
+    pub net_output_bytes: u64,
+    pub error_replies: u64,
+    pub unexpected_error_replies: u64,
+    pub errorstats: HashMap<String, u64>,
+    pub cmdstats: HashMap<&'static str, CmdStat>,
+}
+
+/// One SLOWLOG entry.
+#[derive(Debug, Clone)]
+pub struct SlowEntry {
+    pub id: u64,
+    pub time: u64,
+    pub usec: u64,
+    pub argv: Vec<Vec<u8>>,
+    pub addr: String,
+    pub name: Vec<u8>,
+}
+
+/// What SHUTDOWN asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShutdownMode {
+    Default,
+    Save,
+    NoSave,
+}
+
+pub struct State {
+    pub ks: Keyspace,
+    pub config: Config,
+    pub stats: Stats,
+    pub clients: HashMap<u64, ClientInfo>,
+    pub next_client_id: u64,
+    pub start: Instant,
+    pub start_ms: u64,
+    pub run_id: String,
+    /// Changes since the last save.
+    pub dirty: u64,
+    pub lastsave: u64,
+    pub slowlog: VecDeque<SlowEntry>,
+    pub slowlog_next_id: u64,
+    pub monitors: Vec<(u64, mpsc::UnboundedSender<Vec<u8>>)>,
+    pub shutdown: Option<ShutdownMode>,
+    pub tcp_port: u16,
+    pub executable: String,
+    /// Active expiry on (DEBUG SET-ACTIVE-EXPIRE).
+    pub active_expire: bool,
+    /// Commands per second over the last cron sample.
+    pub ops_per_sec: u64,
+}
+
+impl State {
+    pub fn new(config: Config) -> State {
+        let now = crate::util::now_ms();
+        let run_id: String = (0..40)
+            .map(|_| {
+                let n = rand::random_range(0..16u32);
+                std::char::from_digit(n, 16).unwrap_or('0')
+            })
+            .collect();
+        let ks = Keyspace::new(config.s.databases);
+        State {
+            ks,
+            tcp_port: config.s.port,
+            config,
+            stats: Stats::default(),
+            clients: HashMap::new(),
+            next_client_id: 1,
+            start: Instant::now(),
+            start_ms: now,
+            run_id,
+            dirty: 0,
+            lastsave: now / 1000,
+            slowlog: VecDeque::new(),
+            slowlog_next_id: 0,
+            monitors: Vec::new(),
+            shutdown: None,
+            active_expire: true,
+            ops_per_sec: 0,
+            executable: std::env::current_exe()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+        }
+    }
+
+    pub fn new_client_id(&mut self) -> u64 {
+        let id = self.next_client_id;
+        self.next_client_id += 1;
+        id
+    }
+}
