@@ -53,7 +53,12 @@ fn main() -> anyhow::Result<()> {
     let (filter, handle) = reload::Layer::new(level_filter(&config.s.loglevel));
     tracing_subscriber::registry()
         .with(filter)
-        .with(fmt::layer().with_writer(std::io::stderr).with_target(false))
+        .with(
+            fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_target(false)
+                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())),
+        )
         .init();
     cairn::server::set_log_hook(Box::new(move |lvl| {
         let _ = handle.reload(level_filter(lvl));

@@ -333,6 +333,7 @@ pub fn dispatch_sub(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
         )));
     }
     ctx.cmd = sub;
+    ctx.client.last_cmd = sub.name;
     let r = (sub.handler)(ctx, argv);
     ctx.cmd = parent;
     r

@@ -1,0 +1,371 @@
+//! Test harness: start the real `cairn-server` binary (or a real
+//! `redis-server` for differential tests) on a free loopback port with a
+//! temp dir, and talk to it.
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub struct Server {
+    pub child: Child,
+    pub port: u16,
+    pub dir: tempfile::TempDir,
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn wait_ready(child: &mut Child, port: u16) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            return false;
+        }
+        if let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) {
+            let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+            if s.write_all(b"PING\r\n").is_ok() {
+                let mut b = [0u8; 64];
+                if let Ok(n) = s.read(&mut b)
+                    && b[..n].starts_with(b"+PONG")
+                {
+                    return true;
+                }
+            }
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
+
+impl Server {
+    /// Start cairn-server with extra `--name value` args.
+    pub fn start(extra: &[&str]) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        Self::start_in(dir, extra)
+    }
+
+    pub fn start_in(dir: tempfile::TempDir, extra: &[&str]) -> Server {
+        for _ in 0..5 {
+            let port = free_port();
+            let mut child = Command::new(env!("CARGO_BIN_EXE_cairn-server"))
+                .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+                .arg("--dir")
+                .arg(dir.path())
+                .args(extra)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("spawn cairn-server");
+            if wait_ready(&mut child, port) {
+                return Server { child, port, dir };
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        panic!("cairn-server did not start");
+    }
+
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    pub fn client(&self) -> redis::Connection {
+        redis::Client::open(self.url())
+            .unwrap()
+            .get_connection()
+            .unwrap()
+    }
+
+    pub fn raw(&self) -> Raw {
+        Raw::connect(self.port)
+    }
+
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A real redis-server, for differential tests. None if not installed
+/// (CI sets CAIRN_REQUIRE_REDIS=1, which turns absence into a failure).
+pub struct RedisServer {
+    pub child: Child,
+    pub port: u16,
+    _dir: tempfile::TempDir,
+}
+
+pub fn redis_server_path() -> Option<PathBuf> {
+    let p = std::env::var("REDIS_SERVER").unwrap_or_else(|_| "redis-server".into());
+    let ok = Command::new(&p)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    ok.then(|| PathBuf::from(p))
+}
+
+impl RedisServer {
+    pub fn start() -> Option<RedisServer> {
+        let Some(bin) = redis_server_path() else {
+            if std::env::var("CAIRN_REQUIRE_REDIS").is_ok_and(|v| v == "1") {
+                panic!("redis-server not found but CAIRN_REQUIRE_REDIS=1");
+            }
+            eprintln!(
+                "\n*** SKIPPED: redis-server not installed; differential test did not run ***\n"
+            );
+            return None;
+        };
+        let dir = tempfile::tempdir().unwrap();
+        for _ in 0..5 {
+            let port = free_port();
+            let mut child = Command::new(&bin)
+                .args([
+                    "--port",
+                    &port.to_string(),
+                    "--bind",
+                    "127.0.0.1",
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                ])
+                .arg("--dir")
+                .arg(dir.path())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("spawn redis-server");
+            if wait_ready(&mut child, port) {
+                return Some(RedisServer {
+                    child,
+                    port,
+                    _dir: dir,
+                });
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        panic!("redis-server did not start");
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A parsed RESP reply (RESP2 and RESP3), for byte-exact comparisons.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Resp {
+    Simple(Vec<u8>),
+    Error(Vec<u8>),
+    Int(i64),
+    Bulk(Option<Vec<u8>>),
+    Array(Option<Vec<Resp>>),
+    /// RESP3 types: tag byte and children / payload.
+    Null,
+    Double(Vec<u8>),
+    Bool(bool),
+    Map(Vec<(Resp, Resp)>),
+    Set(Vec<Resp>),
+    Verbatim(Vec<u8>),
+    Push(Vec<Resp>),
+    BigNum(Vec<u8>),
+}
+
+/// A raw socket client: send bytes, read whole RESP replies.
+pub struct Raw {
+    pub stream: TcpStream,
+    buf: Vec<u8>,
+}
+
+impl Raw {
+    pub fn connect(port: u16) -> Raw {
+        let stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        stream.set_nodelay(true).unwrap();
+        Raw {
+            stream,
+            buf: Vec::new(),
+        }
+    }
+
+    pub fn send(&mut self, bytes: &[u8]) {
+        self.stream.write_all(bytes).unwrap();
+    }
+
+    /// Send a command as a RESP multibulk.
+    pub fn cmd(&mut self, args: &[&[u8]]) -> Resp {
+        self.send(&encode(args));
+        self.read()
+    }
+
+    /// Send a command given as strings.
+    pub fn cmds(&mut self, args: &[&str]) -> Resp {
+        let a: Vec<&[u8]> = args.iter().map(|s| s.as_bytes()).collect();
+        self.cmd(&a)
+    }
+
+    fn fill(&mut self) -> bool {
+        let mut tmp = [0u8; 65536];
+        match self.stream.read(&mut tmp) {
+            Ok(0) => false,
+            Ok(n) => {
+                self.buf.extend_from_slice(&tmp[..n]);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// Read one reply. Panics if the connection closes first.
+    pub fn read(&mut self) -> Resp {
+        self.try_read()
+            .expect("connection closed before a full reply")
+    }
+
+    /// Read one reply, None if the connection closed.
+    pub fn try_read(&mut self) -> Option<Resp> {
+        loop {
+            if let Some((r, n)) = parse_resp(&self.buf) {
+                self.buf.drain(..n);
+                return Some(r);
+            }
+            if !self.fill() {
+                return None;
+            }
+        }
+    }
+
+    /// Read raw bytes until the peer closes (or timeout).
+    pub fn read_to_close(&mut self) -> Vec<u8> {
+        while self.fill() {}
+        std::mem::take(&mut self.buf)
+    }
+
+    /// True if the server closed the connection.
+    pub fn is_closed(&mut self) -> bool {
+        !self.fill() && self.buf.is_empty()
+    }
+}
+
+pub fn encode(args: &[&[u8]]) -> Vec<u8> {
+    let mut out = format!("*{}\r\n", args.len()).into_bytes();
+    for a in args {
+        out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+        out.extend_from_slice(a);
+        out.extend_from_slice(b"\r\n");
+    }
+    out
+}
+
+fn line(buf: &[u8]) -> Option<(&[u8], usize)> {
+    let p = buf.windows(2).position(|w| w == b"\r\n")?;
+    Some((&buf[..p], p + 2))
+}
+
+/// Parse one RESP value; returns it and the bytes used.
+pub fn parse_resp(buf: &[u8]) -> Option<(Resp, usize)> {
+    if buf.is_empty() {
+        return None;
+    }
+    let (l, mut used) = line(&buf[1..])?;
+    used += 1;
+    let s = std::str::from_utf8(l).ok()?;
+    let agg = |n: i64, buf: &[u8], mut used: usize| -> Option<(Vec<Resp>, usize)> {
+        let mut v = Vec::new();
+        for _ in 0..n {
+            let (r, k) = parse_resp(&buf[used..])?;
+            v.push(r);
+            used += k;
+        }
+        Some((v, used))
+    };
+    match buf[0] {
+        b'+' => Some((Resp::Simple(l.to_vec()), used)),
+        b'-' => Some((Resp::Error(l.to_vec()), used)),
+        b':' => Some((Resp::Int(s.parse().ok()?), used)),
+        b'_' => Some((Resp::Null, used)),
+        b',' => Some((Resp::Double(l.to_vec()), used)),
+        b'#' => Some((Resp::Bool(l == b"t"), used)),
+        b'(' => Some((Resp::BigNum(l.to_vec()), used)),
+        b'$' | b'=' | b'!' => {
+            let n: i64 = s.parse().ok()?;
+            if n < 0 {
+                return Some((Resp::Bulk(None), used));
+            }
+            let n = n as usize;
+            if buf.len() < used + n + 2 {
+                return None;
+            }
+            let data = buf[used..used + n].to_vec();
+            let r = match buf[0] {
+                b'=' => Resp::Verbatim(data),
+                b'!' => Resp::Error(data),
+                _ => Resp::Bulk(Some(data)),
+            };
+            Some((r, used + n + 2))
+        }
+        b'*' | b'~' | b'>' => {
+            let n: i64 = s.parse().ok()?;
+            if n < 0 {
+                return Some((Resp::Array(None), used));
+            }
+            let (v, used) = agg(n, buf, used)?;
+            let r = match buf[0] {
+                b'~' => Resp::Set(v),
+                b'>' => Resp::Push(v),
+                _ => Resp::Array(Some(v)),
+            };
+            Some((r, used))
+        }
+        b'%' => {
+            let n: i64 = s.parse().ok()?;
+            let (v, used) = agg(2 * n, buf, used)?;
+            let mut m = Vec::new();
+            let mut it = v.into_iter();
+            while let (Some(k), Some(x)) = (it.next(), it.next()) {
+                m.push((k, x));
+            }
+            Some((Resp::Map(m), used))
+        }
+        _ => Some((Resp::Error(b"<unparseable>".to_vec()), buf.len())),
+    }
+}
+
+pub fn bulk(s: &str) -> Resp {
+    Resp::Bulk(Some(s.as_bytes().to_vec()))
+}
+
+pub fn simple(s: &str) -> Resp {
+    Resp::Simple(s.as_bytes().to_vec())
+}
+
+pub fn err(s: &str) -> Resp {
+    Resp::Error(s.as_bytes().to_vec())
+}
