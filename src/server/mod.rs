@@ -12,6 +12,9 @@ pub mod exec;
 pub mod info;
 pub mod state;
 
+#[cfg(test)]
+mod replay_tests;
+
 use crate::config::Config;
 use crate::error::ServerError;
 use parking_lot::Mutex;

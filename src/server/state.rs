@@ -86,6 +86,32 @@ pub struct ClientInfo {
 }
 
 impl Client {
+    /// A client not attached to a socket (replay, tests, scripts).
+    pub fn detached(id: u64) -> Client {
+        let (push_tx, _) = mpsc::unbounded_channel();
+        Client {
+            id,
+            db: 0,
+            resp3: false,
+            name: None,
+            lib_name: None,
+            lib_ver: None,
+            authenticated: true,
+            close_after_reply: false,
+            reply_mode: ReplyMode::On,
+            monitor: false,
+            no_evict: false,
+            no_touch: false,
+            addr: String::new(),
+            laddr: String::new(),
+            created_ms: 0,
+            last_ms: 0,
+            last_cmd: "NULL",
+            kill: Arc::new(KillSwitch::default()),
+            push_tx,
+        }
+    }
+
     pub fn info(&self) -> ClientInfo {
         ClientInfo {
             id: self.id,
