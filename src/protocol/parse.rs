@@ -282,10 +282,12 @@ pub fn split_args(
     out: &mut Vec<u8>,
     args: &mut Vec<(usize, usize)>,
 ) -> Result<(), ()> {
+    // C strings end at NUL: Redis never sees what follows one.
+    let line = &line[..line.iter().position(|&b| b == 0).unwrap_or(line.len())];
     let mut i = 0;
     let n = line.len();
     loop {
-        while i < n && line[i].is_ascii_whitespace() {
+        while i < n && c_isspace(line[i]) {
             i += 1;
         }
         if i >= n {
@@ -319,7 +321,7 @@ pub fn split_args(
                         other => other,
                     });
                 } else if c == b'"' {
-                    if i + 1 < n && !line[i + 1].is_ascii_whitespace() {
+                    if i + 1 < n && !c_isspace(line[i + 1]) {
                         return Err(());
                     }
                     i += 1;
@@ -336,7 +338,7 @@ pub fn split_args(
                     i += 1;
                     out.push(b'\'');
                 } else if c == b'\'' {
-                    if i + 1 < n && !line[i + 1].is_ascii_whitespace() {
+                    if i + 1 < n && !c_isspace(line[i + 1]) {
                         return Err(());
                     }
                     i += 1;
@@ -359,6 +361,11 @@ pub fn split_args(
         }
         args.push((start, out.len()));
     }
+}
+
+/// C `isspace` in the "C" locale.
+fn c_isspace(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
 }
 
 fn hex(c: u8) -> u8 {
@@ -480,6 +487,23 @@ mod tests {
             parse_all(&[b'a'; INLINE_MAX + 10]).unwrap_err().0,
             "Protocol error: too big inline request"
         );
+    }
+
+    #[test]
+    fn inline_nul_ends_the_line_like_c() {
+        // Found by the resp_frame fuzzer: a NUL in an inline line looped
+        // forever pushing empty arguments.
+        let cmds = parse_all(b"*3\r\n$3\r\nS\n$\rT\0\0E1\r\nk\r\n").unwrap_err();
+        assert_eq!(cmds.0, "Protocol error: expected '$', got '\0'");
+        let cmds = parse_all(b"set a\0 b c\r\nget x\0\r\n").unwrap();
+        assert_eq!(
+            cmds,
+            vec![
+                vec![b"set".to_vec(), b"a".to_vec()],
+                vec![b"get".to_vec(), b"x".to_vec()]
+            ]
+        );
+        assert!(parse_all(b"set \"a\0\"\r\n").is_err());
     }
 
     #[test]
