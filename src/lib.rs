@@ -7,6 +7,8 @@
 //!   the effect journal every mutation feeds (the log's input).
 //! * `commands` — the command table and one file per command family.
 //! * `server` — listeners, connection tasks, the executor lock, INFO, cron.
+//! * `storage` — the append-only log: format (storage/FORMAT.md), writer,
+//!   recovery, manifest, and the file-system trait.
 //! * `config` — redis.conf parsing, CONFIG GET/SET.
 //! * `util` — Redis-exact number parsing/formatting and glob matching.
 //! * `alloc` — the counting allocator behind INFO `used_memory`.
@@ -22,6 +24,7 @@ pub mod error;
 pub mod keyspace;
 pub mod protocol;
 pub mod server;
+pub mod storage;
 pub mod util;
 
 /// Cairn's own version.

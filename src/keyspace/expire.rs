@@ -54,6 +54,7 @@ pub fn active_expire_cycle(ks: &mut Keyspace, now: u64, budget: Duration) -> usi
                 for k in &dead {
                     ks.dbs[db].expires -= 1;
                     ks.journal.append(db, &[b"DEL", k]);
+                    ks.journal.seal();
                 }
                 expired += dead.len();
             }

@@ -6,47 +6,105 @@
 //! Replaying the journal on an empty keyspace (with expiry disabled, see
 //! `Keyspace::loading`) reproduces the keyspace exactly.
 //!
-//! Encoding: each effect is a RESP multibulk, exactly what a Redis AOF
-//! holds; a `SELECT n` is emitted whenever the database changes. The
-//! durable log (storage) frames and checksums these bytes; the journal
-//! itself only accumulates them in execution order.
+//! Effects are RESP multibulks, exactly what a Redis AOF holds. The effects
+//! of one command (later: one MULTI/EXEC or script) form one *record*,
+//! framed by `seal` with the next LSN and checksums (storage/FORMAT.md);
+//! the log writer takes the framed bytes. Records are sealed under the
+//! state lock, so LSN order is execution order.
 
-#[derive(Default, Debug)]
+use crate::storage::format::{KIND_EFFECTS, encode_record};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+#[derive(Debug)]
 pub struct Journal {
-    /// When false, effects are dropped (no log configured).
+    /// When false, effects are dropped (no log configured, or replaying).
     pub enabled: bool,
-    /// Encoded effects not yet taken by the log writer.
+    /// Framed records not yet taken by the log writer.
     pub buf: Vec<u8>,
-    /// Database the encoded stream is currently in (None: unknown).
-    cur_db: Option<usize>,
-    /// Effects appended since start (SELECTs not counted).
+    /// Effects of the open record.
+    rec: Vec<u8>,
+    /// Database the open record starts in.
+    rec_db: Option<usize>,
+    /// Database of the last effect in the open record.
+    cur_db: usize,
+    /// LSN the next sealed record gets.
+    pub next_lsn: u64,
+    /// Highest LSN known to be on stable storage (published by the log
+    /// writer); stamped into each record (FORMAT.md, "synced LSN").
+    pub durable: Arc<AtomicU64>,
+    /// Effects appended since start.
     pub effects: u64,
 }
 
+impl Default for Journal {
+    fn default() -> Self {
+        Journal {
+            enabled: false,
+            buf: Vec::new(),
+            rec: Vec::new(),
+            rec_db: None,
+            cur_db: 0,
+            next_lsn: 1,
+            durable: Arc::new(AtomicU64::new(0)),
+            effects: 0,
+        }
+    }
+}
+
 impl Journal {
-    /// Append one effect executed in database `db`.
+    /// Append one effect executed in database `db` to the open record.
     pub fn append(&mut self, db: usize, args: &[&[u8]]) {
         self.effects += 1;
         if !self.enabled {
             return;
         }
-        if self.cur_db != Some(db) {
-            let mut b = itoa::Buffer::new();
-            encode(&mut self.buf, &[b"SELECT", b.format(db).as_bytes()]);
-            self.cur_db = Some(db);
+        match self.rec_db {
+            None => {
+                self.rec_db = Some(db);
+                self.cur_db = db;
+            }
+            Some(_) if self.cur_db != db => {
+                let mut b = itoa::Buffer::new();
+                encode(&mut self.rec, &[b"SELECT", b.format(db).as_bytes()]);
+                self.cur_db = db;
+            }
+            Some(_) => {}
         }
-        encode(&mut self.buf, args);
+        encode(&mut self.rec, args);
     }
 
-    /// Take the accumulated bytes (the log writer calls this).
+    /// Close the open record (if it holds effects): frame it into `buf`
+    /// with the next LSN. Returns true if a record was sealed.
+    #[inline]
+    pub fn seal(&mut self) -> bool {
+        if self.rec.is_empty() {
+            return false;
+        }
+        let db = self.rec_db.unwrap_or(0) as u32;
+        let synced = self.durable.load(Ordering::Acquire);
+        encode_record(
+            &mut self.buf,
+            KIND_EFFECTS,
+            db,
+            self.next_lsn,
+            synced,
+            &self.rec,
+        );
+        self.next_lsn += 1;
+        self.rec.clear();
+        self.rec_db = None;
+        true
+    }
+
+    /// LSN of the last sealed record (0 if none).
+    pub fn last_lsn(&self) -> u64 {
+        self.next_lsn - 1
+    }
+
+    /// Take the framed bytes (the log writer calls this).
     pub fn take(&mut self) -> Vec<u8> {
         std::mem::take(&mut self.buf)
-    }
-
-    /// Forget the current database so the next effect starts with SELECT
-    /// (used when a new log segment starts).
-    pub fn reset_db(&mut self) {
-        self.cur_db = None;
     }
 }
 

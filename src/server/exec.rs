@@ -58,9 +58,6 @@ fn run(
     cmd: &'static commands::Cmd,
     now: u64,
 ) {
-    if !st.monitors.is_empty() && cmd.flags & flag::SKIP_MONITOR == 0 {
-        feed_monitors(st, client, argv, now);
-    }
     let t0 = Instant::now();
     let result = {
         let mut ctx = Ctx {
@@ -72,6 +69,8 @@ fn run(
         };
         (cmd.handler)(&mut ctx, argv)
     };
+    // The command's effects become one log record (atomic on replay).
+    st.ks.journal.seal();
     let usec = t0.elapsed().as_micros() as u64;
     st.stats.total_commands += 1;
     let stat: &mut CmdStat = st.stats.cmdstats.entry(cmd.name).or_default();
@@ -80,6 +79,13 @@ fn run(
     if let Err(e) = result {
         stat.failed += 1;
         reply_error(st, out, &e.reply());
+    }
+    // Like Redis 7.0 (`call()`): fed after execution (so SELECT shows the
+    // new database), never for admin commands (CONFIG SET requirepass ...).
+    if !st.monitors.is_empty()
+        && effective_flags(cmd, argv) & (flag::SKIP_MONITOR | flag::ADMIN) == 0
+    {
+        feed_monitors(st, client, cmd, argv);
     }
     let threshold = st.config.s.slowlog_log_slower_than;
     if threshold >= 0 && usec >= threshold as u64 && cmd.flags & flag::SKIP_SLOWLOG == 0 {
@@ -131,15 +137,60 @@ fn slowlog_push(st: &mut State, client: &Client, argv: &[&[u8]], usec: u64, now:
     }
 }
 
-fn feed_monitors(st: &mut State, client: &Client, argv: &[&[u8]], now_ms: u64) {
+/// Flags of the subcommand actually run (CONFIG GET is admin, CONFIG is
+/// only a container).
+fn effective_flags(cmd: &'static commands::Cmd, argv: &[&[u8]]) -> u32 {
+    if !cmd.subs.is_empty()
+        && argv.len() > 1
+        && let Some(sub) = commands::lookup_sub(cmd, argv[1])
+    {
+        return sub.flags;
+    }
+    cmd.flags
+}
+
+/// Which arguments MONITOR must not show (Redis `redactClientCommandArgument`).
+fn redacted(cmd: &commands::Cmd, argv: &[&[u8]]) -> Vec<bool> {
+    let mut r = vec![false; argv.len()];
+    match cmd.name {
+        "auth" => r.iter_mut().skip(1).for_each(|x| *x = true),
+        "hello" => {
+            let mut j = 2;
+            while j < argv.len() {
+                let more = argv.len() - 1 - j;
+                if argv[j].eq_ignore_ascii_case(b"auth") && more >= 2 {
+                    r[j + 1] = true;
+                    r[j + 2] = true;
+                    j += 3;
+                } else if argv[j].eq_ignore_ascii_case(b"setname") && more >= 1 {
+                    j += 2;
+                } else {
+                    break;
+                }
+            }
+        }
+        _ => {}
+    }
+    r
+}
+
+fn feed_monitors(st: &mut State, client: &Client, cmd: &commands::Cmd, argv: &[&[u8]]) {
+    // One clock reading for seconds and microseconds, so the stamp never
+    // goes backwards at a second boundary.
+    let us = crate::util::now_us();
     let mut line = format!(
         "+{}.{:06} [{} {}]",
-        now_ms / 1000,
-        (crate::util::now_us() % 1_000_000),
+        us / 1_000_000,
+        us % 1_000_000,
         client.db,
         client.addr
     );
-    for a in argv {
+    let hide = redacted(cmd, argv);
+    for (i, a) in argv.iter().enumerate() {
+        if hide[i] {
+            line.push_str(" \"(redacted)\"");
+            continue;
+        }
         line.push_str(" \"");
         for &b in a.iter() {
             match b {

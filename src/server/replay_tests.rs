@@ -23,36 +23,44 @@ fn run(st: &mut State, c: &mut Client, args: &[&[u8]]) {
     execute(st, c, &mut out, args);
 }
 
-/// Replay RESP-encoded effects into a fresh state in loading mode.
+/// Replay framed records into a fresh state in loading mode, each record
+/// starting in the database its header names.
 fn replay(journal: &[u8]) -> State {
     let mut st = State::new(Config::default());
     st.ks.loading = true;
     let mut c = Client::detached(1);
-    let mut p = RequestParser::new();
     let mut off = 0;
-    loop {
-        match p
-            .parse(&journal[off..], Limits::default())
-            .expect("journal parses")
-        {
-            Parsed::Command { consumed } => {
-                let args: Vec<Vec<u8>> = p.args(&journal[off..]).map(|a| a.to_vec()).collect();
-                let refs: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
-                let mut out = Reply::new(false);
-                execute(&mut st, &mut c, &mut out, &refs);
-                assert!(
-                    !out.buf.starts_with(b"-"),
-                    "replayed effect failed: {:?} -> {}",
-                    args,
-                    String::from_utf8_lossy(&out.buf)
-                );
-                off += consumed;
+    while off < journal.len() {
+        let (h, payload, total) =
+            crate::storage::format::parse_record(&journal[off..]).expect("record verifies");
+        c.db = h.db as usize;
+        let mut p = RequestParser::new();
+        let mut poff = 0;
+        loop {
+            match p
+                .parse(&payload[poff..], Limits::default())
+                .expect("payload parses")
+            {
+                Parsed::Command { consumed } => {
+                    let args: Vec<Vec<u8>> = p.args(&payload[poff..]).map(|a| a.to_vec()).collect();
+                    let refs: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
+                    let mut out = Reply::new(false);
+                    execute(&mut st, &mut c, &mut out, &refs);
+                    assert!(
+                        !out.buf.starts_with(b"-"),
+                        "replayed effect failed: {:?} -> {}",
+                        args,
+                        String::from_utf8_lossy(&out.buf)
+                    );
+                    poff += consumed;
+                }
+                Parsed::Skip { consumed } => poff += consumed,
+                Parsed::Incomplete => break,
             }
-            Parsed::Skip { consumed } => off += consumed,
-            Parsed::Incomplete => break,
         }
+        assert_eq!(poff, payload.len(), "payload has a torn command");
+        off += total;
     }
-    assert_eq!(off, journal.len(), "journal has a torn tail");
     st.ks.loading = false;
     st
 }

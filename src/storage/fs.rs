@@ -1,0 +1,447 @@
+//! The file system behind a trait, so tests can simulate power loss and
+//! inject I/O errors at every call site.
+//!
+//! * `RealFs`: std::fs, memmap2 for reading whole files.
+//! * `SimFs` (tests and fault injection): an in-memory file system that keeps
+//!   a *live* image (what a running process sees) and a *durable* image
+//!   (what survives a power cut). `sync_data` makes a file's bytes durable;
+//!   `sync_dir` makes names (creates, renames, removes) durable. `crash()`
+//!   returns the durable image, optionally with a torn, garbage or
+//!   zero-filled piece of the unsynced tail, as real disks leave it.
+
+use std::collections::BTreeMap;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+/// An open file, written sequentially.
+pub trait FsFile: Send {
+    fn write_all(&mut self, data: &[u8]) -> io::Result<()>;
+    /// fdatasync: the bytes written so far survive a power cut once this
+    /// returns Ok.
+    fn sync_data(&mut self) -> io::Result<()>;
+    /// Cut the file to `len` bytes (after a failed write or sync).
+    fn truncate(&mut self, len: u64) -> io::Result<()>;
+}
+
+/// Bytes of a whole file, mapped or copied.
+pub type FileBytes = Box<dyn std::ops::Deref<Target = [u8]> + Send>;
+
+pub trait Fs: Send + Sync {
+    /// Create (or truncate) a file for writing.
+    fn create(&self, path: &Path) -> io::Result<Box<dyn FsFile>>;
+    /// Open an existing file for appending.
+    fn open_append(&self, path: &Path) -> io::Result<Box<dyn FsFile>>;
+    /// All bytes of a file.
+    fn read(&self, path: &Path) -> io::Result<FileBytes>;
+    fn exists(&self, path: &Path) -> bool;
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()>;
+    fn remove(&self, path: &Path) -> io::Result<()>;
+    fn create_dir_all(&self, path: &Path) -> io::Result<()>;
+    /// File names (not paths) in a directory.
+    fn list(&self, dir: &Path) -> io::Result<Vec<String>>;
+    /// fsync the directory: its entries (creates, renames, removes) survive
+    /// a power cut once this returns Ok.
+    fn sync_dir(&self, dir: &Path) -> io::Result<()>;
+    /// Set a closed file's length (torn-tail repair).
+    fn set_len(&self, path: &Path, len: u64) -> io::Result<()>;
+}
+
+// ------------------------------------------------------------------ real
+
+pub struct RealFs;
+
+struct RealFile(std::fs::File);
+
+impl FsFile for RealFile {
+    fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
+        io::Write::write_all(&mut self.0, data)
+    }
+    fn sync_data(&mut self) -> io::Result<()> {
+        self.0.sync_data()
+    }
+    fn truncate(&mut self, len: u64) -> io::Result<()> {
+        self.0.set_len(len)?;
+        io::Seek::seek(&mut self.0, io::SeekFrom::Start(len))?;
+        Ok(())
+    }
+}
+
+impl Fs for RealFs {
+    fn create(&self, path: &Path) -> io::Result<Box<dyn FsFile>> {
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(path)?;
+        Ok(Box::new(RealFile(f)))
+    }
+
+    fn open_append(&self, path: &Path) -> io::Result<Box<dyn FsFile>> {
+        let f = std::fs::OpenOptions::new().append(true).open(path)?;
+        Ok(Box::new(RealFile(f)))
+    }
+
+    fn read(&self, path: &Path) -> io::Result<FileBytes> {
+        let f = std::fs::File::open(path)?;
+        if f.metadata()?.len() == 0 {
+            return Ok(Box::new(Vec::new()));
+        }
+        // SAFETY: the server owns the data dir; files are not truncated
+        // by others while mapped (the README says so).
+        let m = unsafe { memmap2::Mmap::map(&f)? };
+        Ok(Box::new(m))
+    }
+
+    fn exists(&self, path: &Path) -> bool {
+        path.exists()
+    }
+
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        std::fs::rename(from, to)
+    }
+
+    fn remove(&self, path: &Path) -> io::Result<()> {
+        std::fs::remove_file(path)
+    }
+
+    fn create_dir_all(&self, path: &Path) -> io::Result<()> {
+        std::fs::create_dir_all(path)
+    }
+
+    fn list(&self, dir: &Path) -> io::Result<Vec<String>> {
+        let mut v = Vec::new();
+        for e in std::fs::read_dir(dir)? {
+            v.push(e?.file_name().to_string_lossy().into_owned());
+        }
+        v.sort();
+        Ok(v)
+    }
+
+    fn sync_dir(&self, dir: &Path) -> io::Result<()> {
+        std::fs::File::open(dir)?.sync_all()
+    }
+
+    fn set_len(&self, path: &Path, len: u64) -> io::Result<()> {
+        let f = std::fs::OpenOptions::new().write(true).open(path)?;
+        f.set_len(len)?;
+        f.sync_all()
+    }
+}
+
+// ------------------------------------------------------------------ simulated
+
+/// What a simulated power cut does to bytes written but not synced.
+#[derive(Clone, Copy, Debug)]
+pub enum Tear {
+    /// Drop all unsynced bytes.
+    Drop,
+    /// Keep the first `n` unsynced bytes of each file (a torn write).
+    Keep(usize),
+    /// Keep `n` unsynced bytes, then append `m` garbage bytes.
+    Garbage(usize, usize),
+    /// Keep `n` unsynced bytes, then `m` zero bytes (preallocated blocks).
+    Zeros(usize, usize),
+}
+
+/// Injected failure for a simulated call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// The next `write_all` fails with this error kind (raw OS error).
+    Write(i32),
+    /// The next `sync_data` fails.
+    Sync(i32),
+    /// Writes fail with ENOSPC once the total live bytes exceed the limit.
+    DiskFull(usize),
+}
+
+#[derive(Default, Clone)]
+struct Inode {
+    live: Vec<u8>,
+    durable: Vec<u8>,
+}
+
+#[derive(Default)]
+struct SimInner {
+    inodes: Vec<Inode>,
+    /// Names a running process sees.
+    live_names: BTreeMap<PathBuf, usize>,
+    /// Names that survive a power cut (updated by `sync_dir`).
+    durable_names: BTreeMap<PathBuf, usize>,
+    dirs: Vec<PathBuf>,
+    faults: Vec<Fault>,
+    /// Count of operations, for failpoints by position.
+    ops: u64,
+    /// Fail every operation after this many (simulated crash point).
+    crash_after_ops: Option<u64>,
+}
+
+/// Simulated file system (see the module docs).
+#[derive(Clone, Default)]
+pub struct SimFs {
+    inner: Arc<Mutex<SimInner>>,
+}
+
+struct SimFile {
+    fs: SimFs,
+    inode: usize,
+}
+
+fn os_err(code: i32) -> io::Error {
+    io::Error::from_raw_os_error(code)
+}
+
+impl SimInner {
+    fn inode_of(&mut self, path: &Path) -> io::Result<&mut Inode> {
+        let i = *self.live_names.get(path).ok_or_else(|| os_err(2))?;
+        Ok(&mut self.inodes[i])
+    }
+}
+
+impl SimFs {
+    pub fn new() -> SimFs {
+        SimFs::default()
+    }
+
+    pub fn inject(&self, f: Fault) {
+        self.inner.lock().unwrap().faults.push(f);
+    }
+
+    pub fn clear_faults(&self) {
+        self.inner.lock().unwrap().faults.clear();
+    }
+
+    /// Every operation after the next `n` fails with EIO (the process is
+    /// considered dead from then on; call `crash` to get the disk image).
+    pub fn crash_after(&self, n: u64) {
+        let mut g = self.inner.lock().unwrap();
+        g.crash_after_ops = Some(g.ops + n);
+    }
+
+    pub fn ops(&self) -> u64 {
+        self.inner.lock().unwrap().ops
+    }
+
+    fn tick(g: &mut SimInner) -> io::Result<()> {
+        g.ops += 1;
+        if let Some(n) = g.crash_after_ops
+            && g.ops > n
+        {
+            return Err(os_err(5));
+        }
+        Ok(())
+    }
+
+    /// The disk after a power cut: only durable names and bytes, plus what
+    /// `tear` keeps of each file's unsynced tail.
+    pub fn crash(&self, tear: Tear) -> SimFs {
+        let g = self.inner.lock().unwrap();
+        let mut out = SimInner {
+            dirs: g.dirs.clone(),
+            ..Default::default()
+        };
+        for (name, &ino) in &g.durable_names {
+            let st = &g.inodes[ino];
+            let mut bytes = st.durable.clone();
+            let unsynced = if st.live.len() > st.durable.len() && st.live.starts_with(&st.durable) {
+                &st.live[st.durable.len()..]
+            } else {
+                &[][..]
+            };
+            match tear {
+                Tear::Drop => {}
+                Tear::Keep(n) => bytes.extend_from_slice(&unsynced[..n.min(unsynced.len())]),
+                Tear::Garbage(n, m) => {
+                    bytes.extend_from_slice(&unsynced[..n.min(unsynced.len())]);
+                    if !unsynced.is_empty() {
+                        bytes.extend((0..m).map(|i| (i as u8).wrapping_mul(151).wrapping_add(7)));
+                    }
+                }
+                Tear::Zeros(n, m) => {
+                    bytes.extend_from_slice(&unsynced[..n.min(unsynced.len())]);
+                    if !unsynced.is_empty() {
+                        bytes.extend(std::iter::repeat_n(0u8, m));
+                    }
+                }
+            }
+            out.inodes.push(Inode {
+                live: bytes.clone(),
+                durable: bytes,
+            });
+            let i = out.inodes.len() - 1;
+            out.live_names.insert(name.clone(), i);
+            out.durable_names.insert(name.clone(), i);
+        }
+        SimFs {
+            inner: Arc::new(Mutex::new(out)),
+        }
+    }
+
+    /// Replace a file's bytes (live and durable, name durable) — for
+    /// corruption tests.
+    pub fn put(&self, path: &Path, bytes: Vec<u8>) {
+        let mut g = self.inner.lock().unwrap();
+        g.inodes.push(Inode {
+            live: bytes.clone(),
+            durable: bytes,
+        });
+        let i = g.inodes.len() - 1;
+        g.live_names.insert(path.to_path_buf(), i);
+        g.durable_names.insert(path.to_path_buf(), i);
+    }
+
+    /// Live bytes of a file.
+    pub fn get(&self, path: &Path) -> Option<Vec<u8>> {
+        let g = self.inner.lock().unwrap();
+        g.live_names.get(path).map(|&i| g.inodes[i].live.clone())
+    }
+}
+
+impl FsFile for SimFile {
+    fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
+        let mut g = self.fs.inner.lock().unwrap();
+        SimFs::tick(&mut g)?;
+        if let Some(i) = g.faults.iter().position(|f| matches!(f, Fault::Write(_))) {
+            let Fault::Write(code) = g.faults.remove(i) else {
+                unreachable!()
+            };
+            // A failed write may still have written a prefix.
+            let half = data.len() / 2;
+            g.inodes[self.inode].live.extend_from_slice(&data[..half]);
+            return Err(os_err(code));
+        }
+        let total: usize = g.live_names.values().map(|&i| g.inodes[i].live.len()).sum();
+        if let Some(Fault::DiskFull(limit)) = g
+            .faults
+            .iter()
+            .find(|f| matches!(f, Fault::DiskFull(_)))
+            .copied()
+            && total + data.len() > limit
+        {
+            let room = limit.saturating_sub(total);
+            g.inodes[self.inode]
+                .live
+                .extend_from_slice(&data[..room.min(data.len())]);
+            return Err(os_err(28));
+        }
+        g.inodes[self.inode].live.extend_from_slice(data);
+        Ok(())
+    }
+
+    fn sync_data(&mut self) -> io::Result<()> {
+        let mut g = self.fs.inner.lock().unwrap();
+        SimFs::tick(&mut g)?;
+        let fault = g.faults.iter().position(|f| matches!(f, Fault::Sync(_)));
+        if let Some(i) = fault {
+            let Fault::Sync(code) = g.faults.remove(i) else {
+                unreachable!()
+            };
+            // fsyncgate: after a failed fsync the dirty pages may be gone.
+            let f = &mut g.inodes[self.inode];
+            f.live = f.durable.clone();
+            return Err(os_err(code));
+        }
+        let f = &mut g.inodes[self.inode];
+        f.durable = f.live.clone();
+        Ok(())
+    }
+
+    fn truncate(&mut self, len: u64) -> io::Result<()> {
+        let mut g = self.fs.inner.lock().unwrap();
+        SimFs::tick(&mut g)?;
+        let f = &mut g.inodes[self.inode];
+        f.live.truncate(len as usize);
+        if f.durable.len() > len as usize {
+            f.durable.truncate(len as usize);
+        }
+        Ok(())
+    }
+}
+
+impl Fs for SimFs {
+    fn create(&self, path: &Path) -> io::Result<Box<dyn FsFile>> {
+        let mut g = self.inner.lock().unwrap();
+        SimFs::tick(&mut g)?;
+        g.inodes.push(Inode::default());
+        let inode = g.inodes.len() - 1;
+        g.live_names.insert(path.to_path_buf(), inode);
+        Ok(Box::new(SimFile {
+            fs: self.clone(),
+            inode,
+        }))
+    }
+
+    fn open_append(&self, path: &Path) -> io::Result<Box<dyn FsFile>> {
+        let mut g = self.inner.lock().unwrap();
+        SimFs::tick(&mut g)?;
+        let inode = *g.live_names.get(path).ok_or_else(|| os_err(2))?;
+        Ok(Box::new(SimFile {
+            fs: self.clone(),
+            inode,
+        }))
+    }
+
+    fn read(&self, path: &Path) -> io::Result<FileBytes> {
+        let mut g = self.inner.lock().unwrap();
+        Ok(Box::new(g.inode_of(path)?.live.clone()))
+    }
+
+    fn exists(&self, path: &Path) -> bool {
+        self.inner.lock().unwrap().live_names.contains_key(path)
+    }
+
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        let mut g = self.inner.lock().unwrap();
+        SimFs::tick(&mut g)?;
+        let i = g.live_names.remove(from).ok_or_else(|| os_err(2))?;
+        g.live_names.insert(to.to_path_buf(), i);
+        Ok(())
+    }
+
+    fn remove(&self, path: &Path) -> io::Result<()> {
+        let mut g = self.inner.lock().unwrap();
+        SimFs::tick(&mut g)?;
+        g.live_names.remove(path).ok_or_else(|| os_err(2))?;
+        Ok(())
+    }
+
+    fn create_dir_all(&self, path: &Path) -> io::Result<()> {
+        let mut g = self.inner.lock().unwrap();
+        if !g.dirs.iter().any(|d| d == path) {
+            g.dirs.push(path.to_path_buf());
+        }
+        Ok(())
+    }
+
+    fn list(&self, dir: &Path) -> io::Result<Vec<String>> {
+        let g = self.inner.lock().unwrap();
+        Ok(g.live_names
+            .keys()
+            .filter(|p| p.parent() == Some(dir))
+            .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .collect())
+    }
+
+    fn sync_dir(&self, dir: &Path) -> io::Result<()> {
+        let mut g = self.inner.lock().unwrap();
+        SimFs::tick(&mut g)?;
+        let live: Vec<(PathBuf, usize)> = g
+            .live_names
+            .iter()
+            .filter(|(p, _)| p.parent() == Some(dir))
+            .map(|(p, i)| (p.clone(), *i))
+            .collect();
+        g.durable_names.retain(|n, _| n.parent() != Some(dir));
+        g.durable_names.extend(live);
+        Ok(())
+    }
+
+    fn set_len(&self, path: &Path, len: u64) -> io::Result<()> {
+        let mut g = self.inner.lock().unwrap();
+        SimFs::tick(&mut g)?;
+        let f = g.inode_of(path)?;
+        f.live.truncate(len as usize);
+        f.durable = f.live.clone();
+        Ok(())
+    }
+}

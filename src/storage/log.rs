@@ -1,0 +1,428 @@
+//! The log writer: a thread that appends framed records to the current
+//! segment, syncs them according to `appendfsync`, rolls segments, and
+//! publishes the durable LSN that connections wait on before replying.
+//!
+//! Invariants:
+//! * Bytes reach the file in the order they were submitted, which is LSN
+//!   order (submissions happen under the state lock).
+//! * `durable` only grows, and only after `fdatasync` returned Ok for every
+//!   byte up to that LSN.
+//! * After a failed write or sync nothing is acknowledged until a retry
+//!   has rewritten every unsynced byte from memory and synced it
+//!   (FORMAT.md, write path step 5).
+//! * A segment is completely synced before the manifest names its
+//!   successor.
+
+use super::format::{KIND_SYNC_MARK, encode_record, segment_header};
+use super::fs::{Fs, FsFile};
+use super::manifest::{Manifest, segment_name};
+use crate::config::FsyncPolicy;
+use parking_lot::{Condvar, Mutex};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+
+/// Unsynced bytes after which even `appendfsync no` syncs (in the
+/// background, never on the reply path).
+const NO_POLICY_SYNC_BYTES: usize = 64 << 20;
+
+fn policy_code(p: FsyncPolicy) -> u8 {
+    match p {
+        FsyncPolicy::Always => 0,
+        FsyncPolicy::EverySec => 1,
+        FsyncPolicy::No => 2,
+    }
+}
+
+fn policy_of(c: u8) -> FsyncPolicy {
+    match c {
+        0 => FsyncPolicy::Always,
+        1 => FsyncPolicy::EverySec,
+        _ => FsyncPolicy::No,
+    }
+}
+
+#[derive(Default)]
+struct Pending {
+    buf: Vec<u8>,
+    last_lsn: u64,
+    stop: bool,
+}
+
+/// Counters for INFO persistence.
+#[derive(Debug, Clone, Default)]
+pub struct LogStats {
+    /// Bytes in all segments.
+    pub current_size: u64,
+    /// Bytes in all segments at start-up.
+    pub base_size: u64,
+    pub segments: usize,
+    /// Syncs that ran late under everysec (aof_delayed_fsync).
+    pub delayed_fsync: u64,
+    pub fsyncs: u64,
+    pub last_error: Option<String>,
+}
+
+/// What connections and commands see of the log.
+pub struct LogShared {
+    pending: Mutex<Pending>,
+    cv: Condvar,
+    durable_tx: watch::Sender<u64>,
+    /// Same value as the watch, readable without an await.
+    pub durable: Arc<AtomicU64>,
+    failed: AtomicBool,
+    policy: AtomicU8,
+    pub stats: Mutex<LogStats>,
+    sync_in_progress: AtomicBool,
+}
+
+impl LogShared {
+    /// Hand framed records (ending at `last_lsn`) to the writer. Call with
+    /// the state lock held so submission order is LSN order.
+    pub fn submit(&self, bytes: Vec<u8>, last_lsn: u64) {
+        if bytes.is_empty() {
+            return;
+        }
+        let mut p = self.pending.lock();
+        if p.buf.is_empty() {
+            p.buf = bytes;
+        } else {
+            p.buf.extend_from_slice(&bytes);
+        }
+        p.last_lsn = last_lsn;
+        drop(p);
+        self.cv.notify_one();
+    }
+
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.durable_tx.subscribe()
+    }
+
+    pub fn durable_lsn(&self) -> u64 {
+        self.durable.load(Ordering::Acquire)
+    }
+
+    /// Writes must be refused while this is set (fsync error, disk full).
+    pub fn is_failed(&self) -> bool {
+        self.failed.load(Ordering::Acquire)
+    }
+
+    pub fn last_error(&self) -> Option<String> {
+        self.stats.lock().last_error.clone()
+    }
+
+    pub fn policy(&self) -> FsyncPolicy {
+        policy_of(self.policy.load(Ordering::Relaxed))
+    }
+
+    pub fn set_policy(&self, p: FsyncPolicy) {
+        self.policy.store(policy_code(p), Ordering::Relaxed);
+        self.cv.notify_one();
+    }
+
+    pub fn sync_in_progress(&self) -> bool {
+        self.sync_in_progress.load(Ordering::Relaxed)
+    }
+
+    fn publish(&self, lsn: u64) {
+        if lsn > self.durable.load(Ordering::Acquire) {
+            self.durable.store(lsn, Ordering::Release);
+            self.durable_tx.send_replace(lsn);
+        }
+    }
+}
+
+/// The writer's own state (lives on its thread).
+struct Writer {
+    fs: Arc<dyn Fs>,
+    dir: PathBuf,
+    manifest: Manifest,
+    file: Box<dyn FsFile>,
+    seq: u64,
+    /// Bytes in the current segment.
+    seg_len: u64,
+    /// Bytes of the current segment known synced.
+    synced_len: u64,
+    /// Bytes written since the last successful sync (kept for retries).
+    unsynced: Vec<u8>,
+    /// LSN of the last byte written.
+    written_lsn: u64,
+    segment_size: u64,
+    last_sync: Instant,
+    shared: Arc<LogShared>,
+}
+
+/// Handle owned by the server.
+pub struct LogHandle {
+    pub shared: Arc<LogShared>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// Where the writer starts: an open segment and its state.
+pub struct OpenSegment {
+    pub manifest: Manifest,
+    pub file: Box<dyn FsFile>,
+    pub seq: u64,
+    pub len: u64,
+    /// LSN of the last record already in the log.
+    pub last_lsn: u64,
+    pub total_size: u64,
+}
+
+impl LogHandle {
+    /// Start the writer thread on an open segment.
+    pub fn start(
+        fs: Arc<dyn Fs>,
+        dir: PathBuf,
+        seg: OpenSegment,
+        policy: FsyncPolicy,
+        segment_size: u64,
+        durable: Arc<AtomicU64>,
+    ) -> LogHandle {
+        durable.store(seg.last_lsn, Ordering::Release);
+        let (durable_tx, _) = watch::channel(seg.last_lsn);
+        let shared = Arc::new(LogShared {
+            pending: Mutex::new(Pending {
+                last_lsn: seg.last_lsn,
+                ..Default::default()
+            }),
+            cv: Condvar::new(),
+            durable_tx,
+            durable,
+            failed: AtomicBool::new(false),
+            policy: AtomicU8::new(policy_code(policy)),
+            stats: Mutex::new(LogStats {
+                current_size: seg.total_size,
+                base_size: seg.total_size,
+                segments: seg.manifest.segments.len(),
+                ..Default::default()
+            }),
+            sync_in_progress: AtomicBool::new(false),
+        });
+        let mut w = Writer {
+            fs,
+            dir,
+            manifest: seg.manifest,
+            file: seg.file,
+            seq: seg.seq,
+            seg_len: seg.len,
+            synced_len: seg.len,
+            unsynced: Vec::new(),
+            written_lsn: seg.last_lsn,
+            segment_size: segment_size.max(4096),
+            last_sync: Instant::now(),
+            shared: shared.clone(),
+        };
+        let thread = std::thread::Builder::new()
+            .name("cairn-log".into())
+            .spawn(move || w.run())
+            .expect("spawn log writer");
+        LogHandle {
+            shared,
+            thread: Some(thread),
+        }
+    }
+
+    /// Flush and sync everything submitted, write a sync mark, stop.
+    pub fn shutdown(&mut self) {
+        self.shared.pending.lock().stop = true;
+        self.shared.cv.notify_one();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for LogHandle {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+impl Writer {
+    fn run(&mut self) {
+        loop {
+            let (batch, last_lsn, stop) = {
+                let mut p = self.shared.pending.lock();
+                if p.buf.is_empty() && !p.stop {
+                    let wait = if self.shared.is_failed() || !self.unsynced.is_empty() {
+                        Duration::from_millis(if self.shared.is_failed() { 1000 } else { 100 })
+                    } else {
+                        Duration::from_secs(1)
+                    };
+                    self.shared.cv.wait_for(&mut p, wait);
+                }
+                (std::mem::take(&mut p.buf), p.last_lsn, p.stop)
+            };
+            if self.shared.is_failed() {
+                // Keep everything in memory; retry the whole unsynced run.
+                self.unsynced.extend_from_slice(&batch);
+                if !batch.is_empty() {
+                    self.written_lsn = last_lsn;
+                }
+                self.retry();
+                if stop && !self.shared.is_failed() {
+                    self.finish();
+                    return;
+                }
+                if stop {
+                    tracing::error!(
+                        "Shutting down with an unsynced log tail: the log device keeps failing"
+                    );
+                    return;
+                }
+                continue;
+            }
+            if !batch.is_empty() {
+                self.write(&batch, last_lsn);
+            }
+            if !self.shared.is_failed() {
+                let policy = self.shared.policy();
+                let due = match policy {
+                    FsyncPolicy::Always => !self.unsynced.is_empty(),
+                    FsyncPolicy::EverySec => {
+                        !self.unsynced.is_empty()
+                            && self.last_sync.elapsed() >= Duration::from_secs(1)
+                    }
+                    FsyncPolicy::No => self.unsynced.len() >= NO_POLICY_SYNC_BYTES,
+                };
+                if due || (stop && !self.unsynced.is_empty()) {
+                    if policy == FsyncPolicy::EverySec
+                        && self.last_sync.elapsed() >= Duration::from_secs(2)
+                    {
+                        self.shared.stats.lock().delayed_fsync += 1;
+                    }
+                    self.sync();
+                }
+                if !self.shared.is_failed()
+                    && self.seg_len >= self.segment_size
+                    && self.unsynced.is_empty()
+                {
+                    self.roll();
+                }
+            }
+            if stop {
+                if !self.shared.is_failed() {
+                    self.finish();
+                }
+                return;
+            }
+        }
+    }
+
+    fn fail(&mut self, what: &str, e: std::io::Error) {
+        let msg = format!("{what}: {e}");
+        tracing::error!(
+            "Log write failed, refusing writes until the disk accepts them again: {msg}"
+        );
+        self.shared.stats.lock().last_error = Some(e.to_string());
+        self.shared.failed.store(true, Ordering::Release);
+    }
+
+    fn write(&mut self, batch: &[u8], last_lsn: u64) {
+        self.unsynced.extend_from_slice(batch);
+        self.written_lsn = last_lsn;
+        match self.file.write_all(batch) {
+            Ok(()) => {
+                self.seg_len += batch.len() as u64;
+                self.shared.stats.lock().current_size += batch.len() as u64;
+            }
+            Err(e) => self.fail("write", e),
+        }
+    }
+
+    fn sync(&mut self) {
+        self.shared.sync_in_progress.store(true, Ordering::Relaxed);
+        let r = self.file.sync_data();
+        self.shared.sync_in_progress.store(false, Ordering::Relaxed);
+        match r {
+            Ok(()) => {
+                self.synced_len = self.seg_len;
+                self.unsynced.clear();
+                if self.unsynced.capacity() > 16 << 20 {
+                    self.unsynced.shrink_to(1 << 20);
+                }
+                self.last_sync = Instant::now();
+                self.shared.stats.lock().fsyncs += 1;
+                self.shared.publish(self.written_lsn);
+            }
+            Err(e) => self.fail("fdatasync", e),
+        }
+    }
+
+    /// After a failure: cut the segment back to its synced length, rewrite
+    /// every unsynced byte, sync. Clears the failure on success.
+    fn retry(&mut self) {
+        let r = self
+            .file
+            .truncate(self.synced_len)
+            .and_then(|_| self.file.write_all(&self.unsynced))
+            .and_then(|_| self.file.sync_data());
+        match r {
+            Ok(()) => {
+                let n = self.unsynced.len() as u64;
+                self.seg_len = self.synced_len + n;
+                self.synced_len = self.seg_len;
+                self.unsynced.clear();
+                self.last_sync = Instant::now();
+                {
+                    let mut st = self.shared.stats.lock();
+                    st.last_error = None;
+                    st.current_size = st.current_size.max(self.seg_len);
+                }
+                self.shared.failed.store(false, Ordering::Release);
+                self.shared.publish(self.written_lsn);
+                tracing::warn!("Log writes succeed again; accepting writes");
+            }
+            Err(e) => {
+                self.shared.stats.lock().last_error = Some(e.to_string());
+            }
+        }
+    }
+
+    /// Start the next segment (FORMAT.md, write path step 4).
+    fn roll(&mut self) {
+        let seq = self.seq + 1;
+        let first = self.written_lsn + 1;
+        let path = self.dir.join(segment_name(seq));
+        let r = (|| -> std::io::Result<Box<dyn FsFile>> {
+            let mut f = self.fs.create(&path)?;
+            f.write_all(&segment_header(seq, first))?;
+            f.sync_data()?;
+            self.fs.sync_dir(&self.dir)?;
+            let mut m = self.manifest.clone();
+            m.segments.push((seq, first));
+            m.store(&*self.fs, &self.dir)?;
+            self.manifest = m;
+            Ok(f)
+        })();
+        match r {
+            Ok(f) => {
+                self.file = f;
+                self.seq = seq;
+                self.seg_len = super::format::SEG_HEADER_LEN as u64;
+                self.synced_len = self.seg_len;
+                let mut st = self.shared.stats.lock();
+                st.segments = self.manifest.segments.len();
+                st.current_size += self.seg_len;
+            }
+            Err(e) => {
+                // The old segment stays current; try again after the next batch.
+                tracing::error!("Cannot start log segment {}: {e}", path.display());
+            }
+        }
+    }
+
+    /// Clean shutdown: a sync mark records that everything is on disk.
+    fn finish(&mut self) {
+        let mut mark = Vec::new();
+        let lsn = self.written_lsn + 1;
+        encode_record(&mut mark, KIND_SYNC_MARK, 0, lsn, self.written_lsn, &[]);
+        // The mark takes an LSN; recovery continues numbering after it.
+        let last = lsn;
+        self.write(&mark, last);
+        self.sync();
+    }
+}

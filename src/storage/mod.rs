@@ -1,0 +1,16 @@
+//! Durable storage: the append-only log (format, writer, recovery), the
+//! manifest, and the file-system trait they use. FORMAT.md is the spec.
+//!
+//! * `format`   byte layout of segments and records; scanning and damage
+//!   classification.
+//! * `manifest` the MANIFEST file.
+//! * `log`      the writer thread: group commit, fsync policies, segment
+//!   roll, failure handling.
+//! * `recovery` start-up: replay, torn-tail repair, corruption refusal.
+//! * `fs`       the file system behind a trait (real, and simulated for
+//!   power-loss and fault tests).
+
+pub mod format;
+pub mod fs;
+pub mod log;
+pub mod manifest;
