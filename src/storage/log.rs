@@ -211,7 +211,7 @@ impl LogHandle {
             synced_len: seg.len,
             unsynced: Vec::new(),
             written_lsn: seg.last_lsn,
-            segment_size: segment_size.max(4096),
+            segment_size: segment_size.max(64),
             last_sync: Instant::now(),
             shared: shared.clone(),
         };

@@ -14,3 +14,7 @@ pub mod format;
 pub mod fs;
 pub mod log;
 pub mod manifest;
+pub mod recovery;
+
+#[cfg(test)]
+mod tests;
