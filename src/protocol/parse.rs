@@ -281,7 +281,7 @@ pub fn split_args(
     line: &[u8],
     out: &mut Vec<u8>,
     args: &mut Vec<(usize, usize)>,
-) -> Result<(), ()> {
+) -> Result<(), UnbalancedQuotes> {
     // C strings end at NUL: Redis never sees what follows one.
     let line = &line[..line.iter().position(|&b| b == 0).unwrap_or(line.len())];
     let mut i = 0;
@@ -299,7 +299,7 @@ pub fn split_args(
         loop {
             if inq {
                 if i >= n {
-                    return Err(());
+                    return Err(UnbalancedQuotes);
                 }
                 let c = line[i];
                 if c == b'\\'
@@ -322,7 +322,7 @@ pub fn split_args(
                     });
                 } else if c == b'"' {
                     if i + 1 < n && !c_isspace(line[i + 1]) {
-                        return Err(());
+                        return Err(UnbalancedQuotes);
                     }
                     i += 1;
                     break;
@@ -331,7 +331,7 @@ pub fn split_args(
                 }
             } else if insq {
                 if i >= n {
-                    return Err(());
+                    return Err(UnbalancedQuotes);
                 }
                 let c = line[i];
                 if c == b'\\' && i + 1 < n && line[i + 1] == b'\'' {
@@ -339,7 +339,7 @@ pub fn split_args(
                     out.push(b'\'');
                 } else if c == b'\'' {
                     if i + 1 < n && !c_isspace(line[i + 1]) {
-                        return Err(());
+                        return Err(UnbalancedQuotes);
                     }
                     i += 1;
                     break;
@@ -367,6 +367,11 @@ pub fn split_args(
 fn c_isspace(c: u8) -> bool {
     matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
 }
+
+/// `split_args` found an unterminated quote, or a closing quote not
+/// followed by a space.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnbalancedQuotes;
 
 fn hex(c: u8) -> u8 {
     match c {

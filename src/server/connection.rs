@@ -87,63 +87,81 @@ pub async fn serve(shared: Arc<Shared>, mut stream: TcpStream) {
     let mut out = Reply::new(false);
     let (mut rd, mut wr) = stream.split();
 
+    // Bytes of `out.buf` already written. Reading and writing proceed
+    // together: a client that writes a long pipeline before reading any
+    // reply must not deadlock (Redis keeps reading and buffers replies),
+    // so the loop never blocks on a write while input is pending.
+    let mut written = 0usize;
+    // Stop reading (QUIT, protocol error, EOF); close once `out` is flushed.
+    let mut closing = false;
     'conn: loop {
+        if kill.is_killed() {
+            break 'conn;
+        }
+        if closing && written == out.buf.len() {
+            break 'conn;
+        }
         // Room for the next read; a big bulk gets room in bounded steps.
         let want = parser.bytes_wanted().unwrap_or(0);
         let extra = want
             .saturating_sub(buf.len())
-            .min(MAX_RESERVE_STEP)
-            .max(READ_CHUNK);
-        if buf.capacity() - buf.len() < extra / 2 {
+            .clamp(READ_CHUNK, MAX_RESERVE_STEP);
+        if !closing && buf.capacity() - buf.len() < extra / 2 {
             buf.reserve(extra);
         }
+        let pending = written < out.buf.len();
         tokio::select! {
-            r = rd.read_buf(&mut buf) => {
+            r = rd.read_buf(&mut buf), if !closing => {
                 match r {
-                    Ok(0) | Err(_) => break 'conn,
+                    // Flush the replies already produced, then close.
+                    Ok(0) | Err(_) => {
+                        closing = true;
+                        continue 'conn;
+                    }
                     Ok(_) => {}
                 }
-            }
-            Some(msg) = push_rx.recv() => {
-                if wr.write_all(&msg).await.is_err() {
+                if kill.is_killed() {
                     break 'conn;
                 }
-                continue 'conn;
+                if buf.len() > qbuf_limit {
+                    tracing::warn!(
+                        "Closing client that reached max query buffer length: id={} addr={} (qbuf={})",
+                        client.id,
+                        client.addr,
+                        buf.len()
+                    );
+                    break 'conn;
+                }
+                closing = process_batch(
+                    &shared,
+                    &mut client,
+                    &mut parser,
+                    &mut buf,
+                    &mut out,
+                    &mut limits,
+                    &mut qbuf_limit,
+                );
             }
+            w = wr.write(&out.buf[written..]), if pending => {
+                match w {
+                    Ok(0) | Err(_) => break 'conn,
+                    Ok(n) => written += n,
+                }
+                if written == out.buf.len() {
+                    out.buf.clear();
+                    written = 0;
+                    if out.buf.capacity() > 1 << 20 {
+                        out.buf.shrink_to(64 * 1024);
+                    }
+                } else if written >= 1 << 20 {
+                    // A slow reader: drop what is sent so the buffer
+                    // does not keep every reply ever produced.
+                    out.buf.drain(..written);
+                    written = 0;
+                }
+            }
+            Some(msg) = push_rx.recv() => out.buf.extend_from_slice(&msg),
             _ = kill.notify.notified() => break 'conn,
-        }
-        if kill.is_killed() {
-            break 'conn;
-        }
-        if buf.len() > qbuf_limit {
-            tracing::warn!(
-                "Closing client that reached max query buffer length: id={} addr={} (qbuf={})",
-                client.id,
-                client.addr,
-                buf.len()
-            );
-            break 'conn;
-        }
-        let close = process_batch(
-            &shared,
-            &mut client,
-            &mut parser,
-            &mut buf,
-            &mut out,
-            &mut limits,
-            &mut qbuf_limit,
-        );
-        if !out.is_empty() {
-            if wr.write_all(&out.buf).await.is_err() {
-                break 'conn;
-            }
-            out.buf.clear();
-            if out.buf.capacity() > 1 << 20 {
-                out.buf.shrink_to(64 * 1024);
-            }
-        }
-        if close {
-            break 'conn;
         }
     }
     let _ = wr.shutdown().await;
@@ -167,6 +185,7 @@ fn process_batch(
     qbuf_limit: &mut usize,
 ) -> bool {
     let input_len = buf.len();
+    let output_len = out.len();
     let mut guard = None;
     let mut close = false;
     loop {
@@ -202,7 +221,7 @@ fn process_batch(
     let consumed_bytes = input_len - buf.len();
     if let Some(mut st) = guard {
         st.stats.net_input_bytes += consumed_bytes as u64;
-        st.stats.net_output_bytes += out.len() as u64;
+        st.stats.net_output_bytes += (out.len() - output_len) as u64;
         limits.max_bulk = st.config.s.proto_max_bulk_len;
         *qbuf_limit = st.config.s.client_query_buffer_limit;
         if let Some(ci) = st.clients.get_mut(&client.id) {

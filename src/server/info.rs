@@ -262,7 +262,7 @@ pub fn render(st: &State, want: &[String], now_ms: u64) -> String {
     if has("keyspace") {
         section("Keyspace", &mut o);
         for (i, d) in st.ks.dbs.iter().enumerate() {
-            if d.len() > 0 {
+            if !d.is_empty() {
                 let _ = write!(
                     o,
                     "db{i}:keys={},expires={},avg_ttl=0\r\n",

@@ -369,3 +369,110 @@ pub fn simple(s: &str) -> Resp {
 pub fn err(s: &str) -> Resp {
     Resp::Error(s.as_bytes().to_vec())
 }
+
+impl Raw {
+    /// Read until the peer closes the connection, for at most `limit`.
+    /// Returns every byte received and whether the peer really closed
+    /// (EOF or reset) rather than the wait timing out.
+    pub fn read_until_closed(&mut self, limit: Duration) -> (Vec<u8>, bool) {
+        let deadline = Instant::now() + limit;
+        let _ = self
+            .stream
+            .set_read_timeout(Some(Duration::from_millis(200)));
+        let mut tmp = [0u8; 65536];
+        let closed = loop {
+            match self.stream.read(&mut tmp) {
+                Ok(0) => break true,
+                Ok(n) => self.buf.extend_from_slice(&tmp[..n]),
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    if Instant::now() >= deadline {
+                        break false;
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => break true,
+            }
+        };
+        let _ = self.stream.set_read_timeout(Some(Duration::from_secs(10)));
+        (std::mem::take(&mut self.buf), closed)
+    }
+
+    /// True if no byte arrives within `wait` (and the connection stays open).
+    pub fn silent_for(&mut self, wait: Duration) -> bool {
+        if !self.buf.is_empty() {
+            return false;
+        }
+        let _ = self.stream.set_read_timeout(Some(wait));
+        let mut tmp = [0u8; 4096];
+        let silent = match self.stream.read(&mut tmp) {
+            Ok(0) => false,
+            Ok(n) => {
+                self.buf.extend_from_slice(&tmp[..n]);
+                false
+            }
+            Err(e) => matches!(
+                e.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            ),
+        };
+        let _ = self.stream.set_read_timeout(Some(Duration::from_secs(10)));
+        silent
+    }
+}
+
+impl Server {
+    /// Start cairn-server with a config file as the first argument:
+    /// `cairn-server <conf> --port P --bind 127.0.0.1 --dir D <extra...>`.
+    pub fn start_with_config(conf: &Path, extra: &[&str]) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        for _ in 0..5 {
+            let port = free_port();
+            let mut child = Command::new(env!("CARGO_BIN_EXE_cairn-server"))
+                .arg(conf)
+                .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+                .arg("--dir")
+                .arg(dir.path())
+                .args(extra)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("spawn cairn-server");
+            if wait_ready(&mut child, port) {
+                return Server { child, port, dir };
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        panic!("cairn-server did not start");
+    }
+
+    /// Wait for the process to exit, at most `limit`; None on timeout.
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Ok(Some(st)) = self.child.try_wait() {
+                return Some(st);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Raw {
+    /// Send `bytes` and read one reply; None if the connection closed
+    /// (or the write failed) first.
+    pub fn try_read_after(&mut self, bytes: &[u8]) -> Option<Resp> {
+        if self.stream.write_all(bytes).is_err() {
+            return None;
+        }
+        self.try_read()
+    }
+}
