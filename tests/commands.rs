@@ -86,8 +86,11 @@ fn set_options() {
     // EX / PX observed through PTTL.
     ok(&mut c, &["SET", "e", "1", "EX", "100"]);
     let p: i64 = q(&mut c, &["PTTL", "e"]);
-    assert!((99_000..=100_000).contains(&p), "pttl {p}");
-    assert_eq!(q::<i64>(&mut c, &["TTL", "e"]), 100);
+    // Ranges, not exact values: a loaded machine may take a while
+    // between the two commands.
+    assert!((50_000..=100_000).contains(&p), "pttl {p}");
+    let t: i64 = q(&mut c, &["TTL", "e"]);
+    assert!((50..=100).contains(&t), "ttl {t}");
     ok(&mut c, &["SET", "p", "1", "PX", "5000"]);
     let p: i64 = q(&mut c, &["PTTL", "p"]);
     assert!((1..=5000).contains(&p), "pttl {p}");
@@ -164,9 +167,11 @@ fn setex_setnx_getset_getdel_getex() {
     let s = Server::start(&[]);
     let mut c = s.client();
     ok(&mut c, &["SETEX", "a", "100", "v"]);
-    assert_eq!(q::<i64>(&mut c, &["TTL", "a"]), 100);
+    let t: i64 = q(&mut c, &["TTL", "a"]);
+    assert!((50..=100).contains(&t), "ttl {t}");
     ok(&mut c, &["PSETEX", "b", "100000", "v"]);
-    assert!(q::<i64>(&mut c, &["PTTL", "b"]) > 90_000);
+    let p: i64 = q(&mut c, &["PTTL", "b"]);
+    assert!((50_000..=100_000).contains(&p), "pttl {p}");
     assert_eq!(
         q_err(&mut c, &["SETEX", "a", "0", "v"]),
         "ERR invalid expire time in 'setex' command"
@@ -189,7 +194,8 @@ fn setex_setnx_getset_getdel_getex() {
         q::<Option<String>>(&mut c, &["GETEX", "m", "EX", "50"]),
         Some("y".into())
     );
-    assert_eq!(q::<i64>(&mut c, &["TTL", "m"]), 50);
+    let t: i64 = q(&mut c, &["TTL", "m"]);
+    assert!((25..=50).contains(&t), "ttl {t}");
     assert_eq!(
         q::<Option<String>>(&mut c, &["GETEX", "m", "PERSIST"]),
         Some("y".into())
@@ -498,7 +504,8 @@ fn expire_family() {
     assert_eq!(q::<i64>(&mut c, &["EXPIRETIME", "k"]), -1);
     assert_eq!(q::<i64>(&mut c, &["EXPIRETIME", "missing"]), -2);
     assert_eq!(q::<i64>(&mut c, &["EXPIRE", "k", "100"]), 1);
-    assert_eq!(q::<i64>(&mut c, &["TTL", "k"]), 100);
+    let t: i64 = q(&mut c, &["TTL", "k"]);
+    assert!((50..=100).contains(&t), "ttl {t}");
     assert_eq!(q::<i64>(&mut c, &["EXPIRE", "missing", "100"]), 0);
     assert_eq!(q::<i64>(&mut c, &["PEXPIRE", "k", "50000"]), 1);
     let p: i64 = q(&mut c, &["PTTL", "k"]);
@@ -1381,6 +1388,8 @@ fn client_commands() {
     );
     // Old form: CLIENT KILL addr:port.
     let mut third = s.raw();
+    // A reply proves the server has registered the connection.
+    assert_eq!(third.cmds(&["PING"]), simple("PONG"));
     let addr = third.stream.local_addr().unwrap().to_string();
     ok(&mut c, &["CLIENT", "KILL", &addr]);
     let (_, closed) = third.read_until_closed(Duration::from_secs(10));
