@@ -1322,10 +1322,34 @@ fn info_sections_and_fields() {
     assert!(get.contains("rejected_calls=0,failed_calls=0"), "{get}");
     let set = info_field(&info, "cmdstat_set").expect("cmdstat_set");
     assert!(set.starts_with("calls=3,"), "{set}");
-    // Subcommands appear as cmdstat_parent|sub.
     assert!(info_field(&info, "cmdstat_info").is_some(), "{info}");
+    // Subcommands appear as cmdstat_parent|sub.
+    let _: Vec<String> = q(&mut c, &["CONFIG", "GET", "hz"]);
+    let info: String = q(&mut c, &["INFO", "commandstats"]);
+    let cg = info_field(&info, "cmdstat_config|get").expect("cmdstat_config|get");
+    assert!(cg.starts_with("calls=1,"), "{cg}");
+    assert!(info_field(&info, "cmdstat_config").is_none(), "{info}");
+    // Redis's section order.
     let all: String = q(&mut c, &["INFO", "all"]);
-    assert!(all.contains("# Commandstats") && all.contains("# Server"));
+    let sections: Vec<&str> = all.lines().filter(|l| l.starts_with("# ")).collect();
+    assert_eq!(
+        sections,
+        vec![
+            "# Server",
+            "# Clients",
+            "# Memory",
+            "# Persistence",
+            "# Stats",
+            "# Replication",
+            "# CPU",
+            "# Modules",
+            "# Commandstats",
+            "# Errorstats",
+            "# Latencystats",
+            "# Cluster",
+            "# Keyspace"
+        ]
+    );
     // Error statistics.
     let _ = q_err(&mut c, &["INCR", "nosuchcommandfoo", "x"]);
     let info: String = q(&mut c, &["INFO", "errorstats"]);

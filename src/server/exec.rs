@@ -73,7 +73,9 @@ fn run(
     st.ks.journal.seal();
     let usec = t0.elapsed().as_micros() as u64;
     st.stats.total_commands += 1;
-    let stat: &mut CmdStat = st.stats.cmdstats.entry(cmd.name).or_default();
+    // Subcommands have their own statistics ("cmdstat_config|get").
+    let eff = effective(cmd, argv);
+    let stat: &mut CmdStat = st.stats.cmdstats.entry(eff.name).or_default();
     stat.calls += 1;
     stat.usec += usec;
     if let Err(e) = result {
@@ -82,9 +84,7 @@ fn run(
     }
     // Like Redis 7.0 (`call()`): fed after execution (so SELECT shows the
     // new database), never for admin commands (CONFIG SET requirepass ...).
-    if !st.monitors.is_empty()
-        && effective_flags(cmd, argv) & (flag::SKIP_MONITOR | flag::ADMIN) == 0
-    {
+    if !st.monitors.is_empty() && eff.flags & (flag::SKIP_MONITOR | flag::ADMIN) == 0 {
         feed_monitors(st, client, cmd, argv);
     }
     let threshold = st.config.s.slowlog_log_slower_than;
@@ -137,16 +137,16 @@ fn slowlog_push(st: &mut State, client: &Client, argv: &[&[u8]], usec: u64, now:
     }
 }
 
-/// Flags of the subcommand actually run (CONFIG GET is admin, CONFIG is
+/// The subcommand actually run, if any (CONFIG GET is admin, CONFIG is
 /// only a container).
-fn effective_flags(cmd: &'static commands::Cmd, argv: &[&[u8]]) -> u32 {
+fn effective(cmd: &'static commands::Cmd, argv: &[&[u8]]) -> &'static commands::Cmd {
     if !cmd.subs.is_empty()
         && argv.len() > 1
         && let Some(sub) = commands::lookup_sub(cmd, argv[1])
     {
-        return sub.flags;
+        return sub;
     }
-    cmd.flags
+    cmd
 }
 
 /// Which arguments MONITOR must not show (Redis `redactClientCommandArgument`).

@@ -247,31 +247,8 @@ pub fn render(st: &State, want: &[String], now_ms: u64) -> String {
     if has("modules") {
         section("Modules", &mut o);
     }
-    if has("errorstats") {
-        section("Errorstats", &mut o);
-        let mut e: Vec<_> = st.stats.errorstats.iter().collect();
-        e.sort();
-        for (k, v) in e {
-            let _ = write!(o, "errorstat_{k}:count={v}\r\n");
-        }
-    }
-    if has("cluster") {
-        section("Cluster", &mut o);
-        kv!(o, "cluster_enabled", 0);
-    }
-    if has("keyspace") {
-        section("Keyspace", &mut o);
-        for (i, d) in st.ks.dbs.iter().enumerate() {
-            if !d.is_empty() {
-                let _ = write!(
-                    o,
-                    "db{i}:keys={},expires={},avg_ttl=0\r\n",
-                    d.len(),
-                    d.expires
-                );
-            }
-        }
-    }
+    // Redis's order: ... Modules, Commandstats, Errorstats, Latencystats,
+    // Cluster, Keyspace.
     if has("commandstats") {
         section("Commandstats", &mut o);
         let mut c: Vec<_> = st.stats.cmdstats.iter().collect();
@@ -289,8 +266,33 @@ pub fn render(st: &State, want: &[String], now_ms: u64) -> String {
             );
         }
     }
+    if has("errorstats") {
+        section("Errorstats", &mut o);
+        let mut e: Vec<_> = st.stats.errorstats.iter().collect();
+        e.sort();
+        for (k, v) in e {
+            let _ = write!(o, "errorstat_{k}:count={v}\r\n");
+        }
+    }
     if has("latencystats") {
         section("Latencystats", &mut o);
+    }
+    if has("cluster") {
+        section("Cluster", &mut o);
+        kv!(o, "cluster_enabled", 0);
+    }
+    if has("keyspace") {
+        section("Keyspace", &mut o);
+        for (i, d) in st.ks.dbs.iter().enumerate() {
+            if !d.is_empty() {
+                let _ = write!(
+                    o,
+                    "db{i}:keys={},expires={},avg_ttl=0\r\n",
+                    d.len(),
+                    d.expires
+                );
+            }
+        }
     }
     o
 }
