@@ -125,6 +125,8 @@ static SPECS: &[Spec] = &[
     spec("maxmemory", Kind::Mem(u64::MAX), true, "0"),
     spec("maxmemory-policy", Kind::Enum(POLICIES), true, "noeviction"),
     spec("maxmemory-samples", Kind::Int(1, 64), true, "5"),
+    spec("maxmemory-eviction-tenacity", Kind::Int(0, 100), true, "10"),
+    spec("maxmemory-clients", Kind::Mem(u64::MAX), true, "0"),
     spec("lazyfree-lazy-eviction", YESNO, true, "no"),
     spec("lazyfree-lazy-expire", YESNO, true, "no"),
     spec("lazyfree-lazy-server-del", YESNO, true, "no"),
@@ -144,7 +146,7 @@ static SPECS: &[Spec] = &[
         "hash-max-listpack-entries",
         "hash-max-ziplist-entries",
         NONNEG,
-        "128",
+        "512",
     ),
     alias(
         "hash-max-listpack-value",
@@ -351,7 +353,7 @@ fn validate(spec: &Spec, args: &[String]) -> Result<String, String> {
         Kind::Str => Ok(one()?.clone()),
         Kind::Save => {
             let words: Vec<&str> = args.iter().flat_map(|a| a.split_whitespace()).collect();
-            if words.len() % 2 != 0 {
+            if !words.len().is_multiple_of(2) {
                 return Err("Invalid save parameters".into());
             }
             let mut out = Vec::new();
@@ -473,16 +475,30 @@ impl Config {
     }
 
     /// CONFIG GET: every (name, value) whose name matches one of `patterns`.
-    pub fn get_matching(&self, patterns: &[&[u8]]) -> Vec<(&'static str, String)> {
-        let mut out: Vec<(&'static str, String)> = Vec::new();
-        for (i, s) in SPECS.iter().enumerate() {
-            for name in std::iter::once(s.name).chain(s.alias) {
-                if patterns
-                    .iter()
-                    .any(|p| crate::util::glob_match(p, name.as_bytes(), true))
-                    && !out.iter().any(|(n, _)| *n == name)
-                {
+    pub fn get_matching(&self, patterns: &[&[u8]]) -> Vec<(String, String)> {
+        // Redis: a name without glob characters is looked up directly
+        // (case-insensitively) and echoed back as given; a pattern matches
+        // names and aliases. A directive is listed once per spelling.
+        let mut out: Vec<(String, String)> = Vec::new();
+        let seen = |out: &Vec<(String, String)>, n: &str| {
+            out.iter().any(|(m, _)| m.eq_ignore_ascii_case(n))
+        };
+        for p in patterns {
+            if !p.iter().any(|c| b"[*?".contains(c)) {
+                let name = String::from_utf8_lossy(p).into_owned();
+                if seen(&out, &name) {
+                    continue;
+                }
+                if let Some(i) = find(&name) {
                     out.push((name, self.values[i].clone()));
+                }
+                continue;
+            }
+            for (i, s) in SPECS.iter().enumerate() {
+                for name in std::iter::once(s.name).chain(s.alias) {
+                    if !seen(&out, name) && crate::util::glob_match(p, name.as_bytes(), true) {
+                        out.push((name.to_string(), self.values[i].clone()));
+                    }
                 }
             }
         }

@@ -349,9 +349,7 @@ fn hello(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
 }
 
 fn select(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
-    let n = crate::util::parse_i64(argv[1])
-        .filter(|n| *n >= i32::MIN as i64 && *n <= i32::MAX as i64)
-        .ok_or(CmdError::NotInteger)?;
+    let n = super::arg_i32(argv[1])?;
     if n < 0 || n as usize >= ctx.st.ks.dbs.len() {
         return Err(CmdError::DbIndexOutOfRange);
     }

@@ -334,10 +334,11 @@ fn expire_generic(ctx: &mut Ctx, argv: &[&[u8]], seconds: bool, relative: bool) 
         } else if eq_ic(o, b"lt") {
             lt = true;
         } else {
-            return Err(CmdError::Msg(format!(
-                "ERR Unsupported option {}",
-                String::from_utf8_lossy(o)
-            )));
+            // addReplyErrorFormat trims trailing CR/LF of the message.
+            let msg = format!("ERR Unsupported option {}", super::trunc(o, usize::MAX));
+            return Err(CmdError::Msg(
+                msg.trim_end_matches(['\r', '\n']).to_string(),
+            ));
         }
     }
     if nx && (xx || gt || lt) {
@@ -353,7 +354,7 @@ fn expire_generic(ctx: &mut Ctx, argv: &[&[u8]], seconds: bool, relative: bool) 
     let name = ctx.cmd.name;
     let mut when = arg_i64(argv[2])?;
     if seconds {
-        if when > i64::MAX / 1000 || when < i64::MIN / 1000 {
+        if !(i64::MIN / 1000..=i64::MAX / 1000).contains(&when) {
             return Err(CmdError::InvalidExpire(name));
         }
         when *= 1000;
@@ -420,7 +421,10 @@ fn ttl_generic(ctx: &mut Ctx, key: &[u8], ms: bool, abs: bool) -> CmdResult {
     }
     let exp = e.expire_at() as i64;
     let t = if abs { exp } else { (exp - now).max(0) };
-    ctx.out.int(if ms { t } else { (t + 500) / 1000 });
+    // Redis rounds seconds as (t+500)/1000 for TTL and EXPIRETIME alike;
+    // widen so a PXAT near i64::MAX cannot overflow.
+    let secs = ((t as i128 + 500) / 1000) as i64;
+    ctx.out.int(if ms { t } else { secs });
     Ok(())
 }
 
@@ -466,14 +470,34 @@ fn keys(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     Ok(())
 }
 
-/// Parse a SCAN cursor (Redis: strtoul, no leading space or garbage).
+/// Parse a SCAN cursor like Redis: `strtoul` base 10 over the argument
+/// as a C string, rejecting a leading space, trailing garbage and overflow.
+/// So "" is 0, "+5" is 5 and "-1" wraps to u64::MAX.
 pub fn parse_cursor(a: &[u8]) -> Result<u64, CmdError> {
-    let s = std::str::from_utf8(a).map_err(|_| CmdError::msg("ERR invalid cursor"))?;
-    if s.is_empty() || !s.bytes().all(|c| c.is_ascii_digit()) {
-        return Err(CmdError::msg("ERR invalid cursor"));
+    let invalid = || CmdError::msg("ERR invalid cursor");
+    if a.first().is_some_and(|c| b" \t\n\x0b\x0c\r".contains(c)) {
+        return Err(invalid());
     }
-    s.parse::<u64>()
-        .map_err(|_| CmdError::msg("ERR invalid cursor"))
+    let a = super::c_str(a);
+    if a.is_empty() {
+        return Ok(0);
+    }
+    let (neg, digits) = match a[0] {
+        b'-' => (true, &a[1..]),
+        b'+' => (false, &a[1..]),
+        _ => (false, a),
+    };
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return Err(invalid());
+    }
+    let mut v: u64 = 0;
+    for &d in digits {
+        v = v
+            .checked_mul(10)
+            .and_then(|v| v.checked_add((d - b'0') as u64))
+            .ok_or_else(invalid)?;
+    }
+    Ok(if neg { v.wrapping_neg() } else { v })
 }
 
 fn scan(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
@@ -584,9 +608,7 @@ fn renamenx(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
 }
 
 fn db_index(ctx: &Ctx, a: &[u8]) -> Result<usize, CmdError> {
-    let n = crate::util::parse_i64(a)
-        .filter(|n| *n >= i32::MIN as i64 && *n <= i32::MAX as i64)
-        .ok_or(CmdError::NotInteger)?;
+    let n = super::arg_i32(a)?;
     if n < 0 || n as usize >= ctx.st.ks.dbs.len() {
         return Err(CmdError::DbIndexOutOfRange);
     }

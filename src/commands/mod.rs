@@ -264,6 +264,15 @@ pub fn arg_i64(a: &[u8]) -> Result<i64, CmdError> {
     crate::util::parse_i64(a).ok_or(CmdError::NotInteger)
 }
 
+/// Parse an int argument (Redis `getIntFromObjectOrReply` without a custom
+/// message): not an integer, or outside the i32 range, are two errors.
+pub fn arg_i32(a: &[u8]) -> Result<i32, CmdError> {
+    let n = arg_i64(a)?;
+    i32::try_from(n).map_err(|_| {
+        CmdError::msg("ERR value is out of range, value must between -2147483648 and 2147483647")
+    })
+}
+
 /// Parse a float argument (`getDoubleFromObjectOrReply`).
 pub fn arg_f64(a: &[u8]) -> Result<f64, CmdError> {
     crate::util::parse_f64(a).ok_or(CmdError::NotFloat)
@@ -275,19 +284,28 @@ pub fn string_bytes<'v>(v: &'v Value, buf: &'v mut itoa::Buffer) -> Result<&'v [
     v.str_bytes(buf).ok_or(CmdError::WrongType)
 }
 
-/// `ERR unknown command` text, as Redis formats it.
+/// `ERR unknown command` text, as Redis formats it: the name cut at 128
+/// bytes, then quoted arguments while the argument text is under 128 bytes,
+/// each cut to the room left (`'%.*s' `). Arguments are C strings there, so
+/// each stops at its first NUL byte.
 pub fn unknown_command(argv: &[&[u8]]) -> String {
-    let mut s = format!(
-        "ERR unknown command '{}', with args beginning with: ",
-        trunc(argv[0], 128)
-    );
+    let mut args: Vec<u8> = Vec::new();
     for a in &argv[1..] {
-        if s.len() >= 128 + 60 {
+        if args.len() >= 128 {
             break;
         }
-        s.push_str(&format!("'{}' ", trunc(a, 128)));
+        let a = c_str(a);
+        let room = 128 - args.len();
+        args.push(b'\'');
+        args.extend_from_slice(&a[..a.len().min(room)]);
+        args.extend_from_slice(b"' ");
     }
-    s
+    let mut s = b"ERR unknown command '".to_vec();
+    let name = c_str(argv[0]);
+    s.extend_from_slice(&name[..name.len().min(128)]);
+    s.extend_from_slice(b"', with args beginning with: ");
+    s.extend_from_slice(&args);
+    String::from_utf8_lossy(&s).into_owned()
 }
 
 /// `ERR unknown subcommand` text.
@@ -299,9 +317,20 @@ pub fn unknown_subcommand(parent: &str, sub: &[u8]) -> String {
     )
 }
 
-fn trunc(b: &[u8], n: usize) -> String {
-    let s = String::from_utf8_lossy(&b[..b.len().min(n)]).into_owned();
-    s.replace(['\r', '\n'], " ")
+/// The bytes of `b` up to its first NUL: what Redis's `%s` prints of an
+/// argument.
+pub fn c_str(b: &[u8]) -> &[u8] {
+    match b.iter().position(|&c| c == 0) {
+        Some(n) => &b[..n],
+        None => b,
+    }
+}
+
+/// An argument as Redis's `%.<n>s` prints it (stops at NUL, at most `n`
+/// bytes). Bytes that are not UTF-8 are replaced (Reply::error takes text).
+pub fn trunc(b: &[u8], n: usize) -> String {
+    let b = c_str(b);
+    String::from_utf8_lossy(&b[..b.len().min(n)]).into_owned()
 }
 
 /// Write Redis-style help: the first line is "<CMD> <subcommand> ..." and
@@ -327,9 +356,8 @@ pub fn dispatch_sub(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     };
     if !arity_ok(sub.arity, argv.len()) {
         return Err(CmdError::Msg(format!(
-            "ERR unknown subcommand or wrong number of arguments for '{}'. Try {} HELP.",
-            trunc(argv[1], 128),
-            parent.name.to_ascii_uppercase()
+            "ERR wrong number of arguments for '{}' command",
+            sub.name
         )));
     }
     ctx.cmd = sub;

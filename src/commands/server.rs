@@ -534,7 +534,7 @@ fn config_get(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
 }
 
 fn config_set(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
-    if argv.len() % 2 != 0 {
+    if !argv.len().is_multiple_of(2) {
         return Err(CmdError::msg(
             "ERR wrong number of arguments for 'config|set' command",
         ));

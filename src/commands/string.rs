@@ -253,20 +253,27 @@ fn get(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     Ok(())
 }
 
-/// Expiry option of SET/GETEX.
+/// Expiry option of SET/GETEX, with its still-unparsed value.
 #[derive(Clone, Copy, PartialEq)]
-enum Exp {
+enum Exp<'a> {
     None,
-    Ex(i64),
-    Px(i64),
-    ExAt(i64),
-    PxAt(i64),
+    Ex(&'a [u8]),
+    Px(&'a [u8]),
+    ExAt(&'a [u8]),
+    PxAt(&'a [u8]),
     KeepTtl,
     Persist,
 }
 
+impl Exp<'_> {
+    fn is_absolute(self) -> bool {
+        matches!(self, Exp::ExAt(_) | Exp::PxAt(_))
+    }
+}
+
 /// Turn an expiry option into an absolute ms time (Redis
-/// `getExpireMillisecondsOrReply`).
+/// `getExpireMillisecondsOrReply`): the value must be an integer > 0, and
+/// neither the unit conversion nor adding the current time may overflow.
 fn expire_ms(exp: Exp, now: u64, name: &'static str) -> Result<Option<u64>, CmdError> {
     let (v, seconds, relative) = match exp {
         Exp::Ex(v) => (v, true, true),
@@ -275,6 +282,7 @@ fn expire_ms(exp: Exp, now: u64, name: &'static str) -> Result<Option<u64>, CmdE
         Exp::PxAt(v) => (v, false, false),
         _ => return Ok(None),
     };
+    let v = arg_i64(v)?;
     if v <= 0 || (seconds && v > i64::MAX / 1000) {
         return Err(CmdError::InvalidExpire(name));
     }
@@ -291,34 +299,43 @@ fn expire_ms(exp: Exp, now: u64, name: &'static str) -> Result<Option<u64>, CmdE
     Ok(Some(ms as u64))
 }
 
-/// Parse the options of SET (is_set) or GETEX.
-fn parse_exp_opts(args: &[&[u8]], is_set: bool) -> Result<(Exp, bool, bool, bool), CmdError> {
+/// Parse the options of SET (is_set) or GETEX exactly like Redis's
+/// `parseExtendedStringArgumentsOrReply`: only the syntax is checked here
+/// (the expiry value is validated later, by `expire_ms`); an expiry option
+/// may be repeated (the last value wins) but not mixed with another one,
+/// and NX/XX, KEEPTTL and PERSIST may be repeated.
+fn parse_exp_opts<'a>(
+    args: &[&'a [u8]],
+    is_set: bool,
+) -> Result<(Exp<'a>, bool, bool, bool), CmdError> {
     let (mut exp, mut nx, mut xx, mut get) = (Exp::None, false, false, false);
     let mut j = 0;
     while j < args.len() {
         let o = args[j];
-        let next = args.get(j + 1);
-        let none = exp == Exp::None;
+        let next = args.get(j + 1).copied();
+        let timed = |e: Exp| matches!(e, Exp::Ex(_) | Exp::Px(_) | Exp::ExAt(_) | Exp::PxAt(_));
         if is_set && eq_ic(o, b"nx") && !xx {
             nx = true;
         } else if is_set && eq_ic(o, b"xx") && !nx {
             xx = true;
         } else if is_set && eq_ic(o, b"get") {
             get = true;
-        } else if is_set && eq_ic(o, b"keepttl") && none {
+        } else if is_set && eq_ic(o, b"keepttl") && !timed(exp) {
             exp = Exp::KeepTtl;
-        } else if !is_set && eq_ic(o, b"persist") && none {
+        } else if !is_set && eq_ic(o, b"persist") && !timed(exp) {
             exp = Exp::Persist;
-        } else if let (true, Some(n)) = (none, next) {
-            let v = || arg_i64(n);
-            exp = if eq_ic(o, b"ex") {
-                Exp::Ex(v()?)
-            } else if eq_ic(o, b"px") {
-                Exp::Px(v()?)
-            } else if eq_ic(o, b"exat") {
-                Exp::ExAt(v()?)
-            } else if eq_ic(o, b"pxat") {
-                Exp::PxAt(v()?)
+        } else if let Some(n) = next
+            && !matches!(exp, Exp::KeepTtl | Exp::Persist)
+        {
+            let same = |want: fn(&Exp) -> bool| exp == Exp::None || want(&exp);
+            exp = if eq_ic(o, b"ex") && same(|e| matches!(e, Exp::Ex(_))) {
+                Exp::Ex(n)
+            } else if eq_ic(o, b"px") && same(|e| matches!(e, Exp::Px(_))) {
+                Exp::Px(n)
+            } else if eq_ic(o, b"exat") && same(|e| matches!(e, Exp::ExAt(_))) {
+                Exp::ExAt(n)
+            } else if eq_ic(o, b"pxat") && same(|e| matches!(e, Exp::PxAt(_))) {
+                Exp::PxAt(n)
             } else {
                 return Err(CmdError::Syntax);
             };
@@ -356,8 +373,7 @@ fn set(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     if (nx && found) || (xx && !found) {
         match old {
             Some(Some(v)) => ctx.out.bulk(&v),
-            Some(None) => ctx.out.null(),
-            None => ctx.out.null(),
+            _ => ctx.out.null(),
         }
         return Ok(());
     }
@@ -396,8 +412,11 @@ fn setnx(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
 }
 
 fn setex_generic(ctx: &mut Ctx, argv: &[&[u8]], ms_unit: bool, name: &'static str) -> CmdResult {
-    let v = arg_i64(argv[2])?;
-    let exp = if ms_unit { Exp::Px(v) } else { Exp::Ex(v) };
+    let exp = if ms_unit {
+        Exp::Px(argv[2])
+    } else {
+        Exp::Ex(argv[2])
+    };
     let at = expire_ms(exp, ctx.now, name)?.expect("relative expiry");
     ctx.st.ks.set(
         ctx.client.db,
@@ -438,7 +457,7 @@ fn mget(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
 }
 
 fn mset_generic(ctx: &mut Ctx, argv: &[&[u8]], nx: bool) -> CmdResult {
-    if argv.len() % 2 == 0 {
+    if argv.len().is_multiple_of(2) {
         return Err(CmdError::Msg(format!(
             "ERR wrong number of arguments for '{}' command",
             ctx.cmd.name
@@ -511,16 +530,18 @@ fn getdel(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
 }
 
 fn getex(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
+    // Redis order: option syntax, then the key (a missing key replies nil
+    // even with an invalid expiry), then the expiry value.
     let (exp, ..) = parse_exp_opts(&argv[2..], false)?;
-    let at = expire_ms(exp, ctx.now, "getex")?;
     let Some(v) = read_string(ctx, argv[1])? else {
         ctx.out.null();
         return Ok(());
     };
+    let at = expire_ms(exp, ctx.now, "getex")?;
     let db = ctx.client.db;
     let key = argv[1];
     if let Some(ms) = at {
-        if matches!(exp, Exp::ExAt(_) | Exp::PxAt(_)) && ms <= ctx.now && !ctx.st.ks.loading {
+        if exp.is_absolute() && ms <= ctx.now && !ctx.st.ks.loading {
             ctx.st.ks.remove(db, key);
             ctx.propagate(&[b"DEL", key]);
         } else {
@@ -542,7 +563,7 @@ fn getex(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
 }
 
 fn check_len(ctx: &Ctx, len: usize) -> CmdResult {
-    if len as i64 > ctx.st.config.s.proto_max_bulk_len {
+    if len as u128 > ctx.st.config.s.proto_max_bulk_len.max(0) as u128 {
         return Err(CmdError::StringTooLong);
     }
     Ok(())
@@ -552,10 +573,11 @@ fn append(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     let max = ctx.st.config.s.proto_max_bulk_len;
     let newlen = match ctx.write(argv[1]) {
         None => {
+            // A new key stores the argument as SET would (int/embstr/raw).
             ctx.st.ks.set(
                 ctx.client.db,
                 argv[1],
-                Value::Str(CompactBytes::new(argv[2])),
+                Value::string(argv[2]),
                 Ttl::Clear,
                 ctx.now,
             );
@@ -571,7 +593,7 @@ fn append(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
             let mut v = Vec::with_capacity(total);
             v.extend_from_slice(cur);
             v.extend_from_slice(argv[2]);
-            e.value = Value::Str(CompactBytes::from_vec(v));
+            e.value = Value::Raw(CompactBytes::from_vec(v));
             total
         }
     };
@@ -597,7 +619,9 @@ fn incr_decr(ctx: &mut Ctx, key: &[u8], by: i64) -> CmdResult {
         None => 0,
         Some(e) => match &e.value {
             Value::Int(n) => *n,
-            Value::Str(s) => crate::util::parse_i64(s).ok_or(CmdError::NotInteger)?,
+            Value::Str(s) | Value::Raw(s) => {
+                crate::util::parse_i64(s).ok_or(CmdError::NotInteger)?
+            }
         },
     };
     let new = cur.checked_add(by).ok_or(CmdError::Overflow)?;
@@ -709,14 +733,14 @@ fn setrange(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
                 ctx.out.int(0);
                 return Ok(());
             }
-            check_len(ctx, offset + val.len())?;
+            check_len(ctx, offset.saturating_add(val.len()))?;
             let mut v = vec![0u8; offset + val.len()];
             v[offset..].copy_from_slice(val);
             let n = v.len();
             ctx.st.ks.set(
                 ctx.client.db,
                 argv[1],
-                Value::Str(CompactBytes::from_vec(v)),
+                Value::Raw(CompactBytes::from_vec(v)),
                 Ttl::Clear,
                 ctx.now,
             );
@@ -727,7 +751,7 @@ fn setrange(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
                 ctx.out.int(v.len() as i64);
                 return Ok(());
             }
-            check_len(ctx, offset + val.len())?;
+            check_len(ctx, offset.saturating_add(val.len()))?;
             if v.len() < offset + val.len() {
                 v.resize(offset + val.len(), 0);
             }
@@ -736,7 +760,7 @@ fn setrange(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
             ctx.st.ks.set(
                 ctx.client.db,
                 argv[1],
-                Value::Str(CompactBytes::from_vec(v)),
+                Value::Raw(CompactBytes::from_vec(v)),
                 Ttl::Keep,
                 ctx.now,
             );

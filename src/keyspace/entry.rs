@@ -6,8 +6,13 @@ use super::compact::CompactBytes;
 /// `Int` (Redis's "int" encoding); other strings as bytes.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Value {
+    /// A string Redis would store as "embstr" (up to 44 bytes) or "raw".
     Str(CompactBytes),
     Int(i64),
+    /// A string modified in place (APPEND, SETRANGE): Redis keeps those in
+    /// its "raw" encoding whatever their length, and OBJECT ENCODING shows
+    /// it. Same bytes semantics as `Str`.
+    Raw(CompactBytes),
 }
 
 /// Redis type names as TYPE reports them.
@@ -55,7 +60,7 @@ impl Value {
 
     pub fn value_type(&self) -> ValueType {
         match self {
-            Value::Str(_) | Value::Int(_) => ValueType::String,
+            Value::Str(_) | Value::Int(_) | Value::Raw(_) => ValueType::String,
         }
     }
 
@@ -64,14 +69,14 @@ impl Value {
         match self {
             Value::Int(_) => "int",
             Value::Str(b) if b.len() <= 44 => "embstr",
-            Value::Str(_) => "raw",
+            Value::Str(_) | Value::Raw(_) => "raw",
         }
     }
 
     /// Approximate heap bytes owned by the value (INFO memory, MEMORY USAGE).
     pub fn heap_size(&self) -> usize {
         match self {
-            Value::Str(b) => b.heap_size(),
+            Value::Str(b) | Value::Raw(b) => b.heap_size(),
             Value::Int(_) => 0,
         }
     }
@@ -108,7 +113,7 @@ impl Value {
     /// Bytes of a string value; integers are rendered into `buf`.
     pub fn str_bytes<'a>(&'a self, buf: &'a mut itoa::Buffer) -> Option<&'a [u8]> {
         match self {
-            Value::Str(b) => Some(b.as_slice()),
+            Value::Str(b) | Value::Raw(b) => Some(b.as_slice()),
             Value::Int(n) => Some(buf.format(*n).as_bytes()),
         }
     }

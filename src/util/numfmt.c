@@ -11,11 +11,13 @@
 
 #define MAX_LD_CHARS (5 * 1024)
 
-/* Redis string2ld: 1 on success. */
+/* Redis string2ld: 1 on success. Like Redis (whose buffer is
+ * MAX_LONG_DOUBLE_CHARS bytes including the NUL), 5120 bytes or more are
+ * rejected. */
 int cairn_parse_ld(const char *s, size_t len, long double *out) {
     char buf[MAX_LD_CHARS + 1];
     char *eptr;
-    if (len == 0 || len >= sizeof(buf)) return 0;
+    if (len == 0 || len >= MAX_LD_CHARS) return 0;
     memcpy(buf, s, len);
     buf[len] = '\0';
     errno = 0;
