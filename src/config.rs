@@ -122,6 +122,18 @@ static SPECS: &[Spec] = &[
     ),
     spec("aof-use-rdb-preamble", YESNO, true, "yes"),
     spec("aof-load-truncated", YESNO, true, "yes"),
+    spec(
+        "aof-load-corrupt",
+        Kind::Enum(&["refuse", "truncate"]),
+        false,
+        "refuse",
+    ),
+    spec(
+        "aof-segment-size",
+        Kind::Mem(i64::MAX as u64),
+        false,
+        "67108864",
+    ),
     spec("maxmemory", Kind::Mem(u64::MAX), true, "0"),
     spec("maxmemory-policy", Kind::Enum(POLICIES), true, "noeviction"),
     spec("maxmemory-samples", Kind::Int(1, 64), true, "5"),
@@ -205,6 +217,10 @@ pub struct Settings {
     pub client_query_buffer_limit: usize,
     pub appendonly: bool,
     pub appendfsync: FsyncPolicy,
+    pub appenddirname: String,
+    /// Truncate (instead of refusing) a log with real corruption.
+    pub aof_load_corrupt_truncate: bool,
+    pub aof_segment_size: u64,
     pub save: Vec<(u64, u64)>,
     pub maxmemory_policy: String,
     pub slowlog_log_slower_than: i64,
@@ -271,6 +287,9 @@ fn settings(v: &[String]) -> Settings {
             "everysec" => FsyncPolicy::EverySec,
             _ => FsyncPolicy::No,
         },
+        appenddirname: get(v, "appenddirname"),
+        aof_load_corrupt_truncate: get(v, "aof-load-corrupt") == "truncate",
+        aof_segment_size: int("aof-segment-size") as u64,
         save: nums
             .chunks(2)
             .filter(|c| c.len() == 2)

@@ -35,4 +35,6 @@ pub enum ServerError {
     },
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),
+    #[error("cannot load the log: {0}")]
+    Recovery(#[from] crate::storage::recovery::RecoveryError),
 }

@@ -560,6 +560,9 @@ fn config_set(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     }
     let level_changed = next.s.loglevel != ctx.st.config.s.loglevel;
     ctx.st.config = next;
+    if let Some(log) = &ctx.st.log {
+        log.set_policy(ctx.st.config.s.appendfsync);
+    }
     if level_changed {
         crate::server::set_log_level(&ctx.st.config.s.loglevel);
     }

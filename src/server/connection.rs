@@ -66,6 +66,7 @@ pub async fn serve(shared: Arc<Shared>, mut stream: TcpStream) {
                 last_cmd: "NULL",
                 kill: kill.clone(),
                 push_tx,
+                wrote: false,
             };
             st.clients.insert(id, client.info());
             let limits = Limits {
@@ -92,6 +93,11 @@ pub async fn serve(shared: Arc<Shared>, mut stream: TcpStream) {
     // reply must not deadlock (Redis keeps reading and buffers replies),
     // so the loop never blocks on a write while input is pending.
     let mut written = 0usize;
+    // Bytes of `out.buf` that may be written now; replies behind a gate
+    // wait for their LSN to become durable (see `process_batch`).
+    let mut released = 0usize;
+    let mut gates: std::collections::VecDeque<(usize, u64)> = std::collections::VecDeque::new();
+    let mut durable_rx = shared.state.lock().log.as_ref().map(|l| l.subscribe());
     // Stop reading (QUIT, protocol error, EOF); close once `out` is flushed.
     let mut closing = false;
     'conn: loop {
@@ -109,7 +115,22 @@ pub async fn serve(shared: Arc<Shared>, mut stream: TcpStream) {
         if !closing && buf.capacity() - buf.len() < extra / 2 {
             buf.reserve(extra);
         }
-        let pending = written < out.buf.len();
+        if gates.is_empty() {
+            released = out.buf.len();
+        } else if let Some(rx) = &durable_rx {
+            let d = *rx.borrow();
+            while let Some(&(end, lsn)) = gates.front() {
+                if lsn > d {
+                    break;
+                }
+                released = end;
+                gates.pop_front();
+            }
+            if gates.is_empty() {
+                released = out.buf.len();
+            }
+        }
+        let pending = written < released;
         tokio::select! {
             r = rd.read_buf(&mut buf), if !closing => {
                 match r {
@@ -132,7 +153,7 @@ pub async fn serve(shared: Arc<Shared>, mut stream: TcpStream) {
                     );
                     break 'conn;
                 }
-                closing = process_batch(
+                let outcome = process_batch(
                     &shared,
                     &mut client,
                     &mut parser,
@@ -141,8 +162,17 @@ pub async fn serve(shared: Arc<Shared>, mut stream: TcpStream) {
                     &mut limits,
                     &mut qbuf_limit,
                 );
+                closing = outcome.close;
+                if outcome.wait_lsn > 0 {
+                    gates.push_back((out.buf.len(), outcome.wait_lsn));
+                } else if !gates.is_empty() {
+                    // Order is kept: later replies queue behind the gate.
+                    let lsn = gates.back().map(|g| g.1).unwrap_or(0);
+                    gates.push_back((out.buf.len(), lsn));
+                }
             }
-            w = wr.write(&out.buf[written..]), if pending => {
+            Ok(()) = async { durable_rx.as_mut().expect("gated only with a log").changed().await }, if !gates.is_empty() => {}
+            w = wr.write(&out.buf[written..released]), if pending => {
                 match w {
                     Ok(0) | Err(_) => break 'conn,
                     Ok(n) => written += n,
@@ -150,6 +180,7 @@ pub async fn serve(shared: Arc<Shared>, mut stream: TcpStream) {
                 if written == out.buf.len() {
                     out.buf.clear();
                     written = 0;
+                    released = 0;
                     if out.buf.capacity() > 1 << 20 {
                         out.buf.shrink_to(64 * 1024);
                     }
@@ -157,6 +188,10 @@ pub async fn serve(shared: Arc<Shared>, mut stream: TcpStream) {
                     // A slow reader: drop what is sent so the buffer
                     // does not keep every reply ever produced.
                     out.buf.drain(..written);
+                    released -= written;
+                    for g in gates.iter_mut() {
+                        g.0 -= written;
+                    }
                     written = 0;
                 }
             }
@@ -172,9 +207,22 @@ pub async fn serve(shared: Arc<Shared>, mut stream: TcpStream) {
     }
 }
 
+/// What a batch needs before its replies may be sent.
+struct BatchOutcome {
+    /// Close after the replies are written.
+    close: bool,
+    /// The replies may be sent only once this LSN is durable (0: now).
+    wait_lsn: u64,
+}
+
 /// Parse and execute every complete command in `buf` (taking the state
-/// lock once, at the first command). Returns true if the connection must
-/// close after the replies are written.
+/// lock once, at the first command), then hand the batch's log records to
+/// the log writer.
+///
+/// Durability rule (`appendfsync always`): a reply is sent only after every
+/// record that existed when its batch finished is durable — the batch's own
+/// writes and any other client's writes it may have read. While the log is
+/// failing, read-only batches are answered at once (writes are refused).
 fn process_batch(
     shared: &Shared,
     client: &mut Client,
@@ -183,8 +231,9 @@ fn process_batch(
     out: &mut Reply,
     limits: &mut Limits,
     qbuf_limit: &mut usize,
-) -> bool {
+) -> BatchOutcome {
     let input_len = buf.len();
+    let mut wait_lsn = 0;
     let output_len = out.len();
     let mut guard = None;
     let mut close = false;
@@ -194,7 +243,9 @@ fn process_batch(
                 let st = guard.get_or_insert_with(|| shared.state.lock());
                 {
                     let argv: SmallVec<[&[u8]; 8]> = parser.args(buf).collect();
+                    let before = st.ks.journal.next_lsn;
                     execute(st, client, out, &argv);
+                    client.wrote |= st.ks.journal.next_lsn != before;
                 }
                 buf.advance(consumed);
                 limits.authenticated = client.authenticated;
@@ -242,6 +293,22 @@ fn process_batch(
         if st.shutdown.is_some() {
             shared.request_shutdown();
         }
+        let lsn_before = st
+            .ks
+            .journal
+            .durable
+            .load(std::sync::atomic::Ordering::Acquire);
+        let last = st.flush_journal();
+        if let Some(log) = &st.log
+            && log.policy() == crate::config::FsyncPolicy::Always
+            && last > lsn_before
+        {
+            let wrote = client.wrote;
+            client.wrote = false;
+            if !log.is_failed() || wrote {
+                wait_lsn = last;
+            }
+        }
     }
-    close
+    BatchOutcome { close, wait_lsn }
 }

@@ -34,6 +34,18 @@ pub fn execute(st: &mut State, client: &mut Client, out: &mut Reply, argv: &[&[u
                     st.stats.cmdstats.entry(cmd.name).or_default().rejected += 1;
                     reply_error(st, out, "NOAUTH Authentication required.");
                 }
+            } else if cmd.is_write() && log_failed(st) {
+                st.stats.cmdstats.entry(cmd.name).or_default().rejected += 1;
+                let why = st
+                    .log
+                    .as_ref()
+                    .and_then(|l| l.last_error())
+                    .unwrap_or_default();
+                reply_error(
+                    st,
+                    out,
+                    &format!("MISCONF Errors writing to the AOF file: {}", strerror(&why)),
+                );
             } else {
                 run(st, client, out, argv, cmd, now);
             }
@@ -90,6 +102,20 @@ fn run(
     let threshold = st.config.s.slowlog_log_slower_than;
     if threshold >= 0 && usec >= threshold as u64 && cmd.flags & flag::SKIP_SLOWLOG == 0 {
         slowlog_push(st, client, argv, usec, now);
+    }
+}
+
+/// The log cannot take writes (failed write or fsync, disk full).
+#[inline]
+fn log_failed(st: &State) -> bool {
+    st.log.as_ref().is_some_and(|l| l.is_failed())
+}
+
+/// "No space left on device (os error 28)" -> "No space left on device".
+fn strerror(e: &str) -> &str {
+    match e.rfind(" (os error") {
+        Some(i) => &e[..i],
+        None => e,
     }
 }
 

@@ -151,15 +151,52 @@ pub fn render(st: &State, want: &[String], now_ms: u64) -> String {
         kv!(o, "rdb_current_bgsave_time_sec", -1);
         kv!(o, "rdb_saves", 0);
         kv!(o, "rdb_last_cow_size", 0);
-        kv!(o, "aof_enabled", st.ks.journal.enabled as u8);
+        let ls = st
+            .log
+            .as_ref()
+            .map(|l| (l.stats.lock().clone(), l.is_failed(), l.sync_in_progress()));
+        kv!(o, "aof_enabled", st.log.is_some() as u8);
         kv!(o, "aof_rewrite_in_progress", 0);
         kv!(o, "aof_rewrite_scheduled", 0);
         kv!(o, "aof_last_rewrite_time_sec", -1);
         kv!(o, "aof_current_rewrite_time_sec", -1);
         kv!(o, "aof_last_bgrewrite_status", "ok");
         kv!(o, "aof_rewrites", 0);
-        kv!(o, "aof_last_write_status", "ok");
+        kv!(o, "aof_rewrites_consecutive_failures", 0);
+        let failed = ls.as_ref().is_some_and(|x| x.1);
+        kv!(
+            o,
+            "aof_last_write_status",
+            if failed { "err" } else { "ok" }
+        );
         kv!(o, "aof_last_cow_size", 0);
+        if let Some((stats, _, syncing)) = &ls {
+            kv!(o, "aof_current_size", stats.current_size);
+            kv!(o, "aof_base_size", stats.base_size);
+            kv!(o, "aof_pending_rewrite", 0);
+            kv!(o, "aof_buffer_length", 0);
+            kv!(o, "aof_pending_bio_fsync", *syncing as u8);
+            kv!(o, "aof_delayed_fsync", stats.delayed_fsync);
+            kv!(o, "aof_segments", stats.segments);
+            kv!(o, "aof_fsyncs", stats.fsyncs);
+            kv!(
+                o,
+                "aof_last_error",
+                stats.last_error.clone().unwrap_or_default()
+            );
+            kv!(
+                o,
+                "aof_durable_lsn",
+                st.ks
+                    .journal
+                    .durable
+                    .load(std::sync::atomic::Ordering::Relaxed)
+            );
+            kv!(o, "aof_last_lsn", st.ks.journal.last_lsn());
+            kv!(o, "loading_loaded_records", st.recovery.records);
+            kv!(o, "loading_repaired_bytes", st.recovery.cut_bytes);
+            kv!(o, "loading_time_ms", st.recovery.millis);
+        }
         kv!(o, "module_fork_in_progress", 0);
         kv!(o, "module_fork_last_cow_size", 0);
     }

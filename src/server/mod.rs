@@ -10,6 +10,7 @@
 pub mod connection;
 pub mod exec;
 pub mod info;
+pub mod replay;
 pub mod state;
 
 #[cfg(test)]
@@ -56,11 +57,21 @@ pub struct Server {
     shared: Arc<Shared>,
     listeners: Vec<TcpListener>,
     shutdown_rx: watch::Receiver<bool>,
+    log: Option<crate::storage::log::LogHandle>,
 }
 
 impl Server {
     /// Create the data dir and bind every `bind` address.
     pub async fn bind(config: Config) -> Result<Server, ServerError> {
+        Self::bind_with_fs(config, Arc::new(crate::storage::fs::RealFs)).await
+    }
+
+    /// `bind` with the log on a given file system (tests simulate power
+    /// loss with `storage::fs::SimFs`).
+    pub async fn bind_with_fs(
+        config: Config,
+        fs: Arc<dyn crate::storage::fs::Fs>,
+    ) -> Result<Server, ServerError> {
         let dir = config.s.dir.clone();
         std::fs::create_dir_all(&dir).map_err(|source| ServerError::DataDir {
             path: dir.display().to_string(),
@@ -88,6 +99,11 @@ impl Server {
             .unwrap_or(config.s.port);
         let mut st = State::new(config);
         st.tcp_port = port;
+        let log = if st.config.s.appendonly {
+            Some(recover(&mut st, fs)?)
+        } else {
+            None
+        };
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         Ok(Server {
             shared: Arc::new(Shared {
@@ -96,6 +112,7 @@ impl Server {
             }),
             listeners,
             shutdown_rx,
+            log,
         })
     }
 
@@ -114,6 +131,7 @@ impl Server {
             shared,
             listeners,
             mut shutdown_rx,
+            log,
         } = self;
         for l in &listeners {
             if let Ok(a) = l.local_addr() {
@@ -164,9 +182,62 @@ impl Server {
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
+        // Everything executed reaches the log, synced, before exit.
+        shared.state.lock().flush_journal();
+        if let Some(mut log) = log {
+            log.shutdown();
+            tracing::info!("The log is synced and closed.");
+        }
         tracing::warn!("Cairn is now ready to exit, bye bye...");
         Ok(())
     }
+}
+
+/// Replay the log into `st` and start the log writer (start-up).
+fn recover(
+    st: &mut State,
+    fs: Arc<dyn crate::storage::fs::Fs>,
+) -> Result<crate::storage::log::LogHandle, ServerError> {
+    use crate::storage::recovery::{CorruptPolicy, open_log};
+    let dir = st.config.s.dir.join(&st.config.s.appenddirname);
+    let policy = if st.config.s.aof_load_corrupt_truncate {
+        CorruptPolicy::Truncate
+    } else {
+        CorruptPolicy::Refuse
+    };
+    st.ks.loading = true;
+    st.ks.journal.enabled = false;
+    let mut client = state::Client::detached(0);
+    let t0 = std::time::Instant::now();
+    let (seg, report) = open_log(&*fs, &dir, policy, |h, payload| {
+        replay::apply_record(st, &mut client, h, payload)
+    })?;
+    st.ks.loading = false;
+    // Loading is not traffic: statistics start at zero.
+    st.stats = Default::default();
+    st.ks.stats = Default::default();
+    st.dirty = 0;
+    st.ks.journal.enabled = true;
+    st.ks.journal.next_lsn = seg.last_lsn + 1;
+    tracing::info!(
+        "DB loaded from the log: {} keys, {} records ({} MB) from {} segment(s) in {:.3} seconds",
+        st.ks.total_keys(),
+        report.records,
+        report.bytes >> 20,
+        report.segments,
+        t0.elapsed().as_secs_f64()
+    );
+    st.recovery = report;
+    let handle = crate::storage::log::LogHandle::start(
+        fs,
+        dir,
+        seg,
+        st.config.s.appendfsync,
+        st.config.s.aof_segment_size,
+        st.ks.journal.durable.clone(),
+    );
+    st.log = Some(handle.shared.clone());
+    Ok(handle)
 }
 
 async fn shutdown_signal() {
@@ -198,6 +269,7 @@ async fn cron(shared: Arc<Shared>) {
         if st.active_expire {
             // Redis gives the slow cycle 25% of a cron period.
             crate::keyspace::expire::active_expire_cycle(&mut st.ks, now, period / 4);
+            st.flush_journal();
         }
         let timeout = st.config.s.timeout_secs;
         if timeout > 0 {

@@ -6,8 +6,11 @@ use super::state::{Client, State};
 use crate::config::Config;
 use crate::protocol::{Limits, Parsed, Reply, RequestParser};
 
+/// (db, key, value, expire_at) of one entry.
+type Row = (usize, Vec<u8>, Option<Vec<u8>>, u64);
+
 /// Keys, values and expiry times of every database, sorted.
-fn dump(st: &State) -> Vec<(usize, Vec<u8>, Option<Vec<u8>>, u64)> {
+fn dump(st: &State) -> Vec<Row> {
     let mut v = Vec::new();
     for (i, db) in st.ks.dbs.iter().enumerate() {
         for e in db.table.iter() {

@@ -63,6 +63,8 @@ pub struct Client {
     pub kill: Arc<KillSwitch>,
     /// Where pushed messages (MONITOR lines) for this client go.
     pub push_tx: mpsc::UnboundedSender<Vec<u8>>,
+    /// A command of the current batch wrote a log record.
+    pub wrote: bool,
 }
 
 /// What other clients may see of a client (CLIENT LIST).
@@ -109,6 +111,7 @@ impl Client {
             last_cmd: "NULL",
             kill: Arc::new(KillSwitch::default()),
             push_tx,
+            wrote: false,
         }
     }
 
@@ -197,6 +200,10 @@ pub struct State {
     pub active_expire: bool,
     /// Commands per second over the last cron sample.
     pub ops_per_sec: u64,
+    /// The append-only log, when `appendonly yes`.
+    pub log: Option<std::sync::Arc<crate::storage::log::LogShared>>,
+    /// Start-up recovery figures (INFO).
+    pub recovery: crate::storage::recovery::RecoveryReport,
 }
 
 impl State {
@@ -227,10 +234,25 @@ impl State {
             shutdown: None,
             active_expire: true,
             ops_per_sec: 0,
+            log: None,
+            recovery: Default::default(),
             executable: std::env::current_exe()
                 .map(|p| p.display().to_string())
                 .unwrap_or_default(),
         }
+    }
+
+    /// Hand every sealed log record to the log writer. Called with the
+    /// lock held at the end of each batch, so submission order is LSN order.
+    /// Returns the last LSN that exists (what a reply must wait for).
+    pub fn flush_journal(&mut self) -> u64 {
+        let last = self.ks.journal.last_lsn();
+        if let Some(log) = &self.log
+            && !self.ks.journal.buf.is_empty()
+        {
+            log.submit(self.ks.journal.take(), last);
+        }
+        last
     }
 
     pub fn new_client_id(&mut self) -> u64 {

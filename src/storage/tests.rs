@@ -108,7 +108,7 @@ fn power_cut_keeps_every_acknowledged_write() {
             let lsn = h.put(&v);
             written = i + 1;
             // Sometimes wait for the ack (a client got its reply).
-            if rng.next() % 3 == 0 {
+            if rng.next().is_multiple_of(3) {
                 assert!(h.wait_durable(lsn));
                 acked = i + 1;
             }
