@@ -31,6 +31,8 @@ pub enum ManifestError {
     NoChecksum,
     #[error("unsupported manifest version {0}")]
     Version(u32),
+    #[error("manifest names no log segment")]
+    NoSegments,
 }
 
 pub fn segment_name(seq: u64) -> String {
@@ -82,6 +84,9 @@ impl Manifest {
                 ["segment", seq, lsn] => m.segments.push((num(seq)?, num(lsn)?)),
                 _ => return Err(bad()),
             }
+        }
+        if m.segments.is_empty() {
+            return Err(ManifestError::NoSegments);
         }
         Ok(m)
     }
