@@ -1,10 +1,13 @@
-//! A counting wrapper around the system allocator: `used_memory` in INFO is
-//! the live heap bytes, as Redis reports its allocator's count.
+//! The allocator: mimalloc (faster than glibc malloc for the many small,
+//! short-lived allocations of a key-value store, with less per-object
+//! overhead), wrapped to count live bytes: `used_memory` in INFO is that
+//! count, as Redis reports its allocator's.
 //!
 //! One relaxed atomic add per allocation; measured as noise next to the
 //! allocation itself.
 
-use std::alloc::{GlobalAlloc, Layout, System};
+use mimalloc::MiMalloc as System;
+use std::alloc::{GlobalAlloc, Layout};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 pub struct Counting;

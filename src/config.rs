@@ -16,6 +16,10 @@ enum Kind {
     Int(i64, i64),
     /// A memory size ("1gb", "100mb", bytes) up to the given maximum.
     Mem(u64),
+    /// A memory size within [min, max].
+    MemRange(u64, u64),
+    /// An integer within [min, max], stored clamped to [lo, hi].
+    Clamp(i64, i64, i64, i64),
     Enum(&'static [&'static str]),
     Str,
     /// `save` rules: pairs of seconds and changes, or "".
@@ -57,7 +61,8 @@ const YESNO: Kind = Kind::Bool;
 const I32: Kind = Kind::Int(i32::MIN as i64, i32::MAX as i64);
 const NONNEG: Kind = Kind::Int(0, i64::MAX);
 const LOGLEVELS: &[&str] = &["debug", "verbose", "notice", "warning"];
-const FSYNC: &[&str] = &["always", "everysec", "no"];
+// Redis's order (its error message lists them so).
+const FSYNC: &[&str] = &["everysec", "always", "no"];
 const POLICIES: &[&str] = &[
     "volatile-lru",
     "volatile-lfu",
@@ -78,7 +83,7 @@ static SPECS: &[Spec] = &[
     spec("databases", Kind::Int(1, i32::MAX as i64), false, "16"),
     spec("loglevel", Kind::Enum(LOGLEVELS), true, "notice"),
     spec("logfile", Kind::Str, false, ""),
-    spec("maxclients", Kind::Int(1, i32::MAX as i64), true, "10000"),
+    spec("maxclients", Kind::Int(1, u32::MAX as i64), true, "10000"),
     spec("timeout", Kind::Int(0, i32::MAX as i64), true, "0"),
     spec("tcp-keepalive", Kind::Int(0, i32::MAX as i64), true, "300"),
     spec("tcp-backlog", Kind::Int(0, i32::MAX as i64), false, "511"),
@@ -86,16 +91,17 @@ static SPECS: &[Spec] = &[
     spec("daemonize", Kind::Enum(&["no"]), false, "no"),
     spec("pidfile", Kind::Str, false, ""),
     spec("io-threads", Kind::Int(1, 128), false, "1"),
-    spec("hz", Kind::Int(1, 500), true, "10"),
+    // Redis accepts any hz and clamps it to 1..=500.
+    spec("hz", Kind::Clamp(0, i32::MAX as i64, 1, 500), true, "10"),
     spec(
         "proto-max-bulk-len",
-        Kind::Mem(i64::MAX as u64),
+        Kind::MemRange(1 << 20, i64::MAX as u64),
         true,
         "536870912",
     ),
     spec(
         "client-query-buffer-limit",
-        Kind::Mem(i64::MAX as u64),
+        Kind::MemRange(1 << 20, i64::MAX as u64),
         true,
         "1073741824",
     ),
@@ -213,6 +219,7 @@ pub struct Settings {
     pub maxclients: usize,
     pub timeout_secs: u64,
     pub hz: u32,
+    pub io_threads: usize,
     pub proto_max_bulk_len: i64,
     pub client_query_buffer_limit: usize,
     pub appendonly: bool,
@@ -279,6 +286,7 @@ fn settings(v: &[String]) -> Settings {
         maxclients: int("maxclients") as usize,
         timeout_secs: int("timeout") as u64,
         hz: int("hz") as u32,
+        io_threads: int("io-threads") as usize,
         proto_max_bulk_len: int("proto-max-bulk-len"),
         client_query_buffer_limit: int("client-query-buffer-limit") as usize,
         appendonly: yes("appendonly"),
@@ -343,6 +351,26 @@ fn validate(spec: &Spec, args: &[String]) -> Result<String, String> {
             let n: i64 = a
                 .parse()
                 .map_err(|_| "argument couldn't be parsed into an integer".to_string())?;
+            if n < min || n > max {
+                return Err(format!(
+                    "argument must be between {min} and {max} inclusive"
+                ));
+            }
+            Ok(n.to_string())
+        }
+        Kind::Clamp(min, max, lo, hi) => {
+            let n = validate(
+                &Spec {
+                    kind: Kind::Int(min, max),
+                    ..*spec
+                },
+                args,
+            )?;
+            Ok(n.parse::<i64>().unwrap_or(lo).clamp(lo, hi).to_string())
+        }
+        Kind::MemRange(min, max) => {
+            let a = one()?;
+            let n = parse_memory(a).ok_or("argument must be a memory value")?;
             if n < min || n > max {
                 return Err(format!(
                     "argument must be between {min} and {max} inclusive"
@@ -631,7 +659,7 @@ mod tests {
             .load_text("appendfsync sometimes\n", "x.conf")
             .unwrap_err()
             .to_string();
-        assert!(e.contains("always, everysec, no"), "{e}");
+        assert!(e.contains("everysec, always, no"), "{e}");
     }
 
     #[test]

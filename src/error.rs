@@ -35,6 +35,8 @@ pub enum ServerError {
     },
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),
+    #[error("data dir '{dir}' is in use by another cairn-server (pid {owner})")]
+    Locked { dir: String, owner: String },
     #[error("cannot load the log: {0}")]
     Recovery(#[from] crate::storage::recovery::RecoveryError),
 }

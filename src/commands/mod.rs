@@ -22,7 +22,6 @@ pub mod string;
 use crate::keyspace::{Entry, Value};
 use crate::protocol::Reply;
 use crate::server::state::{Client, State};
-use std::collections::HashMap;
 use std::sync::OnceLock;
 
 /// Command flags (COMMAND INFO names them).
@@ -181,9 +180,10 @@ pub fn table() -> &'static [&'static [Cmd]] {
 
 /// Name → command, built once.
 pub fn lookup(name: &[u8]) -> Option<&'static Cmd> {
-    static MAP: OnceLock<HashMap<&'static str, &'static Cmd>> = OnceLock::new();
+    type Map = hashbrown::HashMap<&'static str, &'static Cmd, foldhash::fast::FixedState>;
+    static MAP: OnceLock<Map> = OnceLock::new();
     let map = MAP.get_or_init(|| {
-        let mut m = HashMap::new();
+        let mut m = Map::default();
         for fam in table() {
             for c in fam.iter() {
                 m.insert(c.name, c);

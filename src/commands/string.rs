@@ -369,7 +369,9 @@ fn set(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     } else {
         None
     };
-    let found = ctx.st.ks.exists(ctx.client.db, key, ctx.now);
+    // Plain SET overwrites whatever is there, expired or not, so it skips
+    // the lookup; KEEPTTL must not keep the TTL of an expired key.
+    let found = (nx || xx || exp == Exp::KeepTtl) && ctx.st.ks.exists(ctx.client.db, key, ctx.now);
     if (nx && found) || (xx && !found) {
         match old {
             Some(Some(v)) => ctx.out.bulk(&v),

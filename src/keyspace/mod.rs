@@ -96,15 +96,26 @@ impl Keyspace {
 
     /// Delete `key` if it has expired; journals a DEL. True if deleted.
     pub fn expire_if_needed(&mut self, db: usize, key: &[u8], now: u64) -> bool {
+        let h = self.dbs[db].table.hash(key);
+        self.expire_hashed(db, h, key, now)
+    }
+
+    #[inline]
+    fn expire_hashed(&mut self, db: usize, h: u64, key: &[u8], now: u64) -> bool {
         if self.loading {
             return false;
         }
-        let expired = match self.dbs[db].table.get(key) {
+        let expired = match self.dbs[db].table.get_hashed(h, key) {
             Some(e) => is_expired(e, now),
             None => false,
         };
         if expired {
-            self.remove(db, key);
+            let d = &mut self.dbs[db];
+            if let Some(e) = d.table.remove_hashed(h, key)
+                && e.expire_at != 0
+            {
+                d.expires -= 1;
+            }
             self.stats.expired_keys += 1;
             self.journal.append(db, &[b"DEL", key]);
         }
@@ -112,12 +123,13 @@ impl Keyspace {
     }
 
     /// Lookup for a read command: expires lazily, counts hits and misses,
-    /// touches the LRU clock.
+    /// touches the LRU clock. One hash computation.
     #[inline]
     pub fn lookup_read(&mut self, db: usize, key: &[u8], now: u64) -> Option<&mut Entry> {
-        self.expire_if_needed(db, key, now);
-        match self.dbs[db].table.get_mut(key) {
-            Some(e) => {
+        let h = self.dbs[db].table.hash(key);
+        self.expire_hashed(db, h, key, now);
+        match self.dbs[db].table.get_mut_hashed(h, key) {
+            Some((e, _)) => {
                 self.stats.hits += 1;
                 e.lru = lru_clock(now);
                 Some(e)
@@ -132,8 +144,9 @@ impl Keyspace {
     /// Lookup for a write command: expires lazily, no hit/miss counting.
     #[inline]
     pub fn lookup_write(&mut self, db: usize, key: &[u8], now: u64) -> Option<&mut Entry> {
-        self.expire_if_needed(db, key, now);
-        let e = self.dbs[db].table.get_mut(key)?;
+        let h = self.dbs[db].table.hash(key);
+        self.expire_hashed(db, h, key, now);
+        let (e, _) = self.dbs[db].table.get_mut_hashed(h, key)?;
         e.lru = lru_clock(now);
         Some(e)
     }
@@ -151,7 +164,8 @@ impl Keyspace {
     /// Store `value` at `key` (creating or overwriting). Does not journal.
     pub fn set(&mut self, db: usize, key: &[u8], value: Value, ttl: Ttl, now: u64) {
         let d = &mut self.dbs[db];
-        if let Some((e, seg)) = d.table.get_mut_with_seg(key) {
+        let h = d.table.hash(key);
+        if let Some((e, seg)) = d.table.get_mut_hashed(h, key) {
             e.value = value;
             e.lru = lru_clock(now);
             let was = e.expire_at != 0;
@@ -176,7 +190,7 @@ impl Keyspace {
                 e.expire_at = t;
                 d.expires += 1;
             }
-            d.table.insert_new(e);
+            d.table.insert_new_hashed(h, e);
         }
     }
 

@@ -123,10 +123,24 @@ impl Table {
 
     #[inline]
     pub fn get(&self, key: &[u8]) -> Option<&Entry> {
-        let h = self.hash(key);
+        self.get_hashed(self.hash(key), key)
+    }
+
+    /// `get` with the key's hash already computed (`Table::hash`).
+    #[inline]
+    pub fn get_hashed(&self, h: u64, key: &[u8]) -> Option<&Entry> {
         self.segs[self.seg_of(h)]
             .map
             .find(inner(h), |e| e.key.as_slice() == key)
+    }
+
+    #[inline]
+    pub fn get_mut_hashed(&mut self, h: u64, key: &[u8]) -> Option<(&mut Entry, usize)> {
+        let s = self.seg_of(h);
+        self.segs[s]
+            .map
+            .find_mut(inner(h), |e| e.key.as_slice() == key)
+            .map(|e| (e, s))
     }
 
     #[inline]
@@ -157,6 +171,11 @@ impl Table {
     /// Insert an entry whose key is not present. Returns its segment index.
     pub fn insert_new(&mut self, entry: Entry) -> usize {
         let h = self.hash(&entry.key);
+        self.insert_new_hashed(h, entry)
+    }
+
+    /// `insert_new` with the key's hash already computed.
+    pub fn insert_new_hashed(&mut self, h: u64, entry: Entry) -> usize {
         let mut s = self.seg_of(h);
         if self.segs[s].map.len() >= SEG_MAX && self.segs[s].ld < MAX_DEPTH {
             self.split(s, h);
@@ -174,7 +193,10 @@ impl Table {
     }
 
     pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {
-        let h = self.hash(key);
+        self.remove_hashed(self.hash(key), key)
+    }
+
+    pub fn remove_hashed(&mut self, h: u64, key: &[u8]) -> Option<Entry> {
         let s = self.seg_of(h);
         let seg = &mut self.segs[s];
         match seg.map.find_entry(inner(h), |e| e.key.as_slice() == key) {

@@ -10,7 +10,7 @@
 //!   unparsed buffer by `client-query-buffer-limit`.
 
 use super::Shared;
-use super::exec::execute;
+use super::exec::execute_at;
 use super::state::{Client, KillSwitch, ReplyMode};
 use crate::protocol::{Limits, Parsed, Reply, RequestParser};
 use bytes::{Buf, BytesMut};
@@ -169,6 +169,20 @@ pub async fn serve(shared: Arc<Shared>, mut stream: TcpStream) {
                     // Order is kept: later replies queue behind the gate.
                     let lsn = gates.back().map(|g| g.1).unwrap_or(0);
                     gates.push_back((out.buf.len(), lsn));
+                } else if written < out.buf.len() {
+                    // Nothing to wait for: write now, most sockets are
+                    // writable (saves a trip through select).
+                    if let Some(r) = poll_once(wr.write(&out.buf[written..])) {
+                        match r {
+                            Ok(0) | Err(_) => break 'conn,
+                            Ok(n) => written += n,
+                        }
+                        if written == out.buf.len() {
+                            out.buf.clear();
+                            written = 0;
+                            released = 0;
+                        }
+                    }
                 }
             }
             Ok(()) = async { durable_rx.as_mut().expect("gated only with a log").changed().await }, if !gates.is_empty() => {}
@@ -207,6 +221,16 @@ pub async fn serve(shared: Arc<Shared>, mut stream: TcpStream) {
     }
 }
 
+/// Poll a future once without a real waker: its result if it is ready now.
+fn poll_once<F: std::future::Future>(f: F) -> Option<F::Output> {
+    let mut f = std::pin::pin!(f);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match f.as_mut().poll(&mut cx) {
+        std::task::Poll::Ready(v) => Some(v),
+        std::task::Poll::Pending => None,
+    }
+}
+
 /// What a batch needs before its replies may be sent.
 struct BatchOutcome {
     /// Close after the replies are written.
@@ -234,6 +258,8 @@ fn process_batch(
 ) -> BatchOutcome {
     let input_len = buf.len();
     let mut wait_lsn = 0;
+    // Command time, read once per batch (after the lock is taken).
+    let mut now = 0u64;
     let output_len = out.len();
     let mut guard = None;
     let mut close = false;
@@ -241,10 +267,13 @@ fn process_batch(
         match parser.parse(buf, *limits) {
             Ok(Parsed::Command { consumed }) => {
                 let st = guard.get_or_insert_with(|| shared.state.lock());
+                if now == 0 {
+                    now = crate::util::now_ms();
+                }
                 {
                     let argv: SmallVec<[&[u8]; 8]> = parser.args(buf).collect();
                     let before = st.ks.journal.next_lsn;
-                    execute(st, client, out, &argv);
+                    execute_at(st, client, out, &argv, now);
                     client.wrote |= st.ks.journal.next_lsn != before;
                 }
                 buf.advance(consumed);

@@ -8,7 +8,12 @@ use std::time::Instant;
 
 /// Run `argv` for `client`, appending the reply to `out`.
 pub fn execute(st: &mut State, client: &mut Client, out: &mut Reply, argv: &[&[u8]]) {
-    let now = crate::util::now_ms();
+    execute_at(st, client, out, argv, crate::util::now_ms());
+}
+
+/// `execute` with the command time given (a connection reads the clock
+/// once per batch of pipelined commands).
+pub fn execute_at(st: &mut State, client: &mut Client, out: &mut Reply, argv: &[&[u8]], now: u64) {
     client.last_ms = now;
     let mark = out.len();
     out.resp3 = client.resp3;

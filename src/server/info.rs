@@ -130,7 +130,7 @@ pub fn render(st: &State, want: &[String], now_ms: u64) -> String {
                 }
             )
         );
-        kv!(o, "mem_allocator", "libc");
+        kv!(o, "mem_allocator", "mimalloc");
         kv!(o, "lazyfree_pending_objects", 0);
     }
     if has("persistence") {

@@ -58,6 +58,8 @@ pub struct Server {
     listeners: Vec<TcpListener>,
     shutdown_rx: watch::Receiver<bool>,
     log: Option<crate::storage::log::LogHandle>,
+    /// Held for the life of the process: one server per data dir.
+    _dir_lock: std::fs::File,
 }
 
 impl Server {
@@ -77,6 +79,7 @@ impl Server {
             path: dir.display().to_string(),
             source,
         })?;
+        let dir_lock = lock_dir(&dir)?;
         let mut listeners = Vec::new();
         for b in &config.s.bind {
             let host = b.trim_start_matches('-');
@@ -113,6 +116,7 @@ impl Server {
             listeners,
             shutdown_rx,
             log,
+            _dir_lock: dir_lock,
         })
     }
 
@@ -132,6 +136,7 @@ impl Server {
             listeners,
             mut shutdown_rx,
             log,
+            _dir_lock,
         } = self;
         for l in &listeners {
             if let Ok(a) = l.local_addr() {
@@ -191,6 +196,30 @@ impl Server {
         tracing::warn!("Cairn is now ready to exit, bye bye...");
         Ok(())
     }
+}
+
+/// Take the data dir's lock file (`cairn.lock`, holding the owner's pid).
+fn lock_dir(dir: &std::path::Path) -> Result<std::fs::File, ServerError> {
+    use std::io::{Read, Seek, Write};
+    let path = dir.join("cairn.lock");
+    let mut f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)?;
+    if f.try_lock().is_err() {
+        let mut owner = String::new();
+        let _ = f.read_to_string(&mut owner);
+        return Err(ServerError::Locked {
+            dir: dir.display().to_string(),
+            owner: owner.trim().to_string(),
+        });
+    }
+    f.set_len(0)?;
+    f.seek(std::io::SeekFrom::Start(0))?;
+    writeln!(f, "{}", std::process::id())?;
+    Ok(f)
 }
 
 /// Replay the log into `st` and start the log writer (start-up).

@@ -6,7 +6,10 @@
 
 use crate::config::Config;
 use crate::keyspace::Keyspace;
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
+
+/// A hash map with a fast, fixed hasher, for keys clients do not choose.
+pub type FastMap<K, V> = hashbrown::HashMap<K, V, foldhash::fast::FixedState>;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -155,8 +158,8 @@ pub struct Stats {
     pub net_output_bytes: u64,
     pub error_replies: u64,
     pub unexpected_error_replies: u64,
-    pub errorstats: HashMap<String, u64>,
-    pub cmdstats: HashMap<&'static str, CmdStat>,
+    pub errorstats: FastMap<String, u64>,
+    pub cmdstats: FastMap<&'static str, CmdStat>,
 }
 
 /// One SLOWLOG entry.
@@ -182,7 +185,7 @@ pub struct State {
     pub ks: Keyspace,
     pub config: Config,
     pub stats: Stats,
-    pub clients: HashMap<u64, ClientInfo>,
+    pub clients: FastMap<u64, ClientInfo>,
     pub next_client_id: u64,
     pub start: Instant,
     pub start_ms: u64,
@@ -221,7 +224,7 @@ impl State {
             tcp_port: config.s.port,
             config,
             stats: Stats::default(),
-            clients: HashMap::new(),
+            clients: FastMap::default(),
             next_client_id: 1,
             start: Instant::now(),
             start_ms: now,

@@ -27,6 +27,9 @@ use tokio::sync::watch;
 /// Unsynced bytes after which even `appendfsync no` syncs (in the
 /// background, never on the reply path).
 const NO_POLICY_SYNC_BYTES: usize = 64 << 20;
+/// How often the writer looks for new records under `everysec`/`no`
+/// (fewer wake-ups and larger writes; nothing waits on these writes).
+const POLL: Duration = Duration::from_millis(5);
 
 fn policy_code(p: FsyncPolicy) -> u8 {
     match p {
@@ -93,7 +96,12 @@ impl LogShared {
         }
         p.last_lsn = last_lsn;
         drop(p);
-        self.cv.notify_one();
+        // Under `always` a reply waits for this batch: wake the writer now.
+        // Otherwise the writer polls (`POLL`), which saves a thread
+        // wake-up per request.
+        if self.policy() == FsyncPolicy::Always {
+            self.cv.notify_one();
+        }
     }
 
     pub fn subscribe(&self) -> watch::Receiver<u64> {
@@ -247,8 +255,10 @@ impl Writer {
             let (batch, last_lsn, stop) = {
                 let mut p = self.shared.pending.lock();
                 if p.buf.is_empty() && !p.stop {
-                    let wait = if self.shared.is_failed() || !self.unsynced.is_empty() {
-                        Duration::from_millis(if self.shared.is_failed() { 1000 } else { 100 })
+                    let wait = if self.shared.is_failed() {
+                        Duration::from_secs(1)
+                    } else if self.shared.policy() != FsyncPolicy::Always {
+                        POLL
                     } else {
                         Duration::from_secs(1)
                     };
