@@ -160,6 +160,10 @@ struct Writer {
     segment_size: u64,
     last_sync: Instant,
     shared: Arc<LogShared>,
+    /// Records in the last batch written (group-commit target).
+    last_batch_records: u64,
+    /// Moving average of fdatasync time.
+    avg_sync: Duration,
 }
 
 /// Handle owned by the server.
@@ -222,6 +226,8 @@ impl LogHandle {
             segment_size: segment_size.max(64),
             last_sync: Instant::now(),
             shared: shared.clone(),
+            last_batch_records: 0,
+            avg_sync: Duration::from_millis(1),
         };
         let thread = std::thread::Builder::new()
             .name("cairn-log".into())
@@ -252,8 +258,9 @@ impl Drop for LogHandle {
 impl Writer {
     fn run(&mut self) {
         loop {
+            let shared = self.shared.clone();
             let (batch, last_lsn, stop) = {
-                let mut p = self.shared.pending.lock();
+                let mut p = shared.pending.lock();
                 if p.buf.is_empty() && !p.stop {
                     let wait = if self.shared.is_failed() {
                         Duration::from_secs(1)
@@ -264,8 +271,14 @@ impl Writer {
                     };
                     self.shared.cv.wait_for(&mut p, wait);
                 }
+                if !p.buf.is_empty() && !p.stop && self.shared.policy() == FsyncPolicy::Always {
+                    self.gather(&mut p);
+                }
                 (std::mem::take(&mut p.buf), p.last_lsn, p.stop)
             };
+            if !batch.is_empty() {
+                self.last_batch_records = last_lsn.saturating_sub(self.written_lsn);
+            }
             if self.shared.is_failed() {
                 // Keep everything in memory; retry the whole unsynced run.
                 self.unsynced.extend_from_slice(&batch);
@@ -322,6 +335,28 @@ impl Writer {
         }
     }
 
+    /// Group commit under `always`: the clients answered by the previous
+    /// sync are sending their next requests right now. Syncing the first of
+    /// them alone would split the clients into two groups that take turns,
+    /// each waiting two syncs per request; instead wait (at most one sync
+    /// time) until as many records as last time have arrived.
+    /// A lone client (last batch of one record) never waits.
+    fn gather(&self, p: &mut parking_lot::MutexGuard<'_, Pending>) {
+        let target = self.last_batch_records;
+        if target <= 1 {
+            return;
+        }
+        let limit = self.avg_sync.min(Duration::from_millis(2));
+        let start = Instant::now();
+        while p.last_lsn.saturating_sub(self.written_lsn) < target && !p.stop {
+            let left = limit.saturating_sub(start.elapsed());
+            if left.is_zero() {
+                break;
+            }
+            self.shared.cv.wait_for(p, left);
+        }
+    }
+
     fn fail(&mut self, what: &str, e: std::io::Error) {
         let msg = format!("{what}: {e}");
         tracing::error!(
@@ -345,7 +380,10 @@ impl Writer {
 
     fn sync(&mut self) {
         self.shared.sync_in_progress.store(true, Ordering::Relaxed);
+        let t0 = Instant::now();
         let r = self.file.sync_data();
+        // Moving average of the sync time (for `gather`).
+        self.avg_sync = (self.avg_sync * 7 + t0.elapsed()) / 8;
         self.shared.sync_in_progress.store(false, Ordering::Relaxed);
         match r {
             Ok(()) => {
