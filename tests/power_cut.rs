@@ -81,6 +81,8 @@ fn power_cut_under_load_keeps_every_acknowledged_write() {
     for round in 0..8 {
         let tmp = tempfile::tempdir().unwrap();
         let fs = SimFs::new();
+        // A slow disk: written-but-not-durable windows are wide.
+        fs.set_sync_delay(Duration::from_millis(2));
         let (port, h) = start(fs.clone(), tmp.path());
         let acks: Arc<Vec<AtomicI64>> = Arc::new((0..WRITERS).map(|_| AtomicI64::new(0)).collect());
         let stop = Arc::new(AtomicBool::new(false));
@@ -97,7 +99,47 @@ fn power_cut_under_load_keeps_every_acknowledged_write() {
                             Some(r) if r == b"+OK\r\n" => acks[t].store(i, Ordering::SeqCst),
                             _ => return,
                         }
+                        // Unacknowledged on purpose: readers may see it.
+                        let body = format!(
+                            "*3\r\n$3\r\nSET\r\n${}\r\nlast{t}\r\n${}\r\n{i}\r\n",
+                            format!("last{t}").len(),
+                            i.to_string().len()
+                        );
+                        if s.write_all(body.as_bytes()).is_err() {
+                            return;
+                        }
+                        let mut ok = [0u8; 5];
+                        if s.read_exact(&mut ok).is_err() {
+                            return;
+                        }
                         i += 1;
+                    }
+                })
+            })
+            .collect();
+        // Readers: a value a read returned must be durable (the read's
+        // reply waits for every write executed before it).
+        let seen: Arc<Vec<AtomicI64>> = Arc::new((0..WRITERS).map(|_| AtomicI64::new(0)).collect());
+        let readers: Vec<_> = (0..2)
+            .map(|_| {
+                let (seen, stop) = (seen.clone(), stop.clone());
+                std::thread::spawn(move || {
+                    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+                    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+                    while !stop.load(Ordering::SeqCst) {
+                        for (t, slot) in seen.iter().enumerate() {
+                            let Some(r) = cmd(&mut s, &["GET", &format!("last{t}")]) else {
+                                return;
+                            };
+                            let text = String::from_utf8_lossy(&r);
+                            if let Some(v) = text
+                                .split("\r\n")
+                                .nth(1)
+                                .and_then(|x| x.parse::<i64>().ok())
+                            {
+                                slot.fetch_max(v, Ordering::SeqCst);
+                            }
+                        }
                     }
                 })
             })
@@ -106,9 +148,10 @@ fn power_cut_under_load_keeps_every_acknowledged_write() {
         seed ^= seed >> 7;
         seed ^= seed << 17;
         std::thread::sleep(Duration::from_millis(100 + seed % 300));
-        // Acks first, then the disk image: every write acked before this
-        // point had its reply, so it must be durable in the image.
+        // Acks first, then the disk image: every write acked (or read)
+        // before this point had its reply, so it must be durable.
         let acked: Vec<i64> = acks.iter().map(|a| a.load(Ordering::SeqCst)).collect();
+        let observed: Vec<i64> = seen.iter().map(|a| a.load(Ordering::SeqCst)).collect();
         let tear = match round % 4 {
             0 => Tear::Drop,
             1 => Tear::Keep((seed % 500) as usize),
@@ -117,7 +160,7 @@ fn power_cut_under_load_keeps_every_acknowledged_write() {
         };
         let image = fs.crash(tear);
         stop.store(true, Ordering::SeqCst);
-        for w in writers {
+        for w in writers.into_iter().chain(readers) {
             w.join().unwrap();
         }
         shutdown(port, h);
@@ -141,6 +184,127 @@ fn power_cut_under_load_keeps_every_acknowledged_write() {
                 );
             }
         }
+        for (t, &max) in observed.iter().enumerate() {
+            if max == 0 {
+                continue;
+            }
+            let got = cmd(&mut s, &["GET", &format!("last{t}")]).unwrap();
+            let text = String::from_utf8_lossy(&got);
+            let v: i64 = text
+                .split("\r\n")
+                .nth(1)
+                .and_then(|x| x.parse().ok())
+                .unwrap_or(0);
+            assert!(
+                v >= max,
+                "round {round} ({tear:?}): a reader saw last{t}={max}, recovered {v}"
+            );
+        }
         shutdown(port, h);
     }
+}
+
+#[test]
+fn fsync_failure_refuses_writes_serves_reads_and_recovers() {
+    use cairn::storage::fs::Fault;
+    let tmp = tempfile::tempdir().unwrap();
+    let fs = SimFs::new();
+    let (port, h) = start(fs.clone(), tmp.path());
+    let mut a = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    a.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    assert_eq!(cmd(&mut a, &["SET", "k", "before"]).unwrap(), b"+OK\r\n");
+    // Every sync fails until the faults are cleared (retries included).
+    for _ in 0..10_000 {
+        fs.inject(Fault::Sync(5));
+    }
+    // This write's sync fails: no reply until the disk recovers.
+    let w = std::thread::spawn(move || {
+        let r = cmd(&mut a, &["SET", "k2", "during"]);
+        (a, r)
+    });
+    let mut b = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    b.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    // Reads (INFO) are answered while the log fails.
+    let mut failed = false;
+    for _ in 0..1000 {
+        if String::from_utf8_lossy(&cmd_info(&mut b)).contains("aof_last_write_status:err") {
+            failed = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert!(failed, "the log failure was never reported");
+    let misconf = cmd(&mut b, &["SET", "x", "y"]).unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&misconf),
+        "-MISCONF Errors writing to the AOF file: Input/output error\r\n"
+    );
+    // Reads are served.
+    assert_eq!(cmd(&mut b, &["GET", "k"]).unwrap(), b"$6\r\nbefore\r\n");
+    let info = String::from_utf8_lossy(&cmd_info(&mut b)).to_string();
+    assert!(info.contains("aof_last_write_status:err"), "{info}");
+    // The disk recovers: the retry syncs, the waiting write is answered.
+    fs.clear_faults();
+    let (_a, r) = w.join().unwrap();
+    assert_eq!(r.unwrap(), b"+OK\r\n");
+    assert_eq!(cmd(&mut b, &["SET", "x", "z"]).unwrap(), b"+OK\r\n");
+    let info = String::from_utf8_lossy(&cmd_info(&mut b)).to_string();
+    assert!(info.contains("aof_last_write_status:ok"), "{info}");
+    // Everything acknowledged survives a power cut now.
+    let image = fs.crash(Tear::Drop);
+    shutdown(port, h);
+    let (port, h) = start(image, tmp.path());
+    let mut c = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    assert_eq!(cmd(&mut c, &["GET", "k2"]).unwrap(), b"$6\r\nduring\r\n");
+    assert_eq!(cmd(&mut c, &["GET", "x"]).unwrap(), b"$1\r\nz\r\n");
+    shutdown(port, h);
+}
+
+/// INFO persistence as raw bytes (a bulk reply of unknown length).
+fn cmd_info(s: &mut TcpStream) -> Vec<u8> {
+    s.write_all(b"*2\r\n$4\r\nINFO\r\n$11\r\npersistence\r\n")
+        .unwrap();
+    let mut buf = Vec::new();
+    let mut b = [0u8; 8192];
+    loop {
+        let n = s.read(&mut b).unwrap();
+        buf.extend_from_slice(&b[..n]);
+        if let Some(p) = buf.iter().position(|&c| c == b'\n') {
+            let len: usize = String::from_utf8_lossy(&buf[1..p - 1]).parse().unwrap();
+            if buf.len() >= p + 1 + len + 2 {
+                return buf;
+            }
+        }
+    }
+}
+
+#[test]
+fn config_set_appendfsync_at_runtime() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fs = SimFs::new();
+    let (port, h) = start(fs.clone(), tmp.path());
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    assert_eq!(
+        cmd(&mut s, &["CONFIG", "SET", "appendfsync", "no"]).unwrap(),
+        b"+OK\r\n"
+    );
+    assert_eq!(cmd(&mut s, &["SET", "a", "1"]).unwrap(), b"+OK\r\n");
+    // Under `no`, an acknowledged write need not be durable yet...
+    assert_eq!(
+        cmd(&mut s, &["CONFIG", "SET", "appendfsync", "always"]).unwrap(),
+        b"+OK\r\n"
+    );
+    // ...under `always` it must be, before the reply.
+    assert_eq!(cmd(&mut s, &["SET", "b", "2"]).unwrap(), b"+OK\r\n");
+    let image = fs.crash(Tear::Drop);
+    shutdown(port, h);
+    let (port, h) = start(image, tmp.path());
+    let mut c = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    assert_eq!(cmd(&mut c, &["GET", "b"]).unwrap(), b"$1\r\n2\r\n");
+    // `a` came before `b` in the log, so it is there too.
+    assert_eq!(cmd(&mut c, &["GET", "a"]).unwrap(), b"$1\r\n1\r\n");
+    shutdown(port, h);
 }

@@ -174,6 +174,9 @@ struct SimInner {
     ops: u64,
     /// Fail every operation after this many (simulated crash point).
     crash_after_ops: Option<u64>,
+    /// How long each `sync_data` takes (a slow disk widens the window in
+    /// which written bytes are not yet durable).
+    sync_delay: std::time::Duration,
 }
 
 /// Simulated file system (see the module docs).
@@ -205,6 +208,11 @@ impl SimFs {
 
     pub fn inject(&self, f: Fault) {
         self.inner.lock().unwrap().faults.push(f);
+    }
+
+    /// Make every `sync_data` take this long.
+    pub fn set_sync_delay(&self, d: std::time::Duration) {
+        self.inner.lock().unwrap().sync_delay = d;
     }
 
     pub fn clear_faults(&self) {
@@ -329,6 +337,14 @@ impl FsFile for SimFile {
     }
 
     fn sync_data(&mut self) -> io::Result<()> {
+        // What reaches the disk is what was written when the sync started.
+        let (delay, snapshot) = {
+            let g = self.fs.inner.lock().unwrap();
+            (g.sync_delay, g.inodes[self.inode].live.len())
+        };
+        if !delay.is_zero() {
+            std::thread::sleep(delay);
+        }
         let mut g = self.fs.inner.lock().unwrap();
         SimFs::tick(&mut g)?;
         let fault = g.faults.iter().position(|f| matches!(f, Fault::Sync(_)));
@@ -342,7 +358,8 @@ impl FsFile for SimFile {
             return Err(os_err(code));
         }
         let f = &mut g.inodes[self.inode];
-        f.durable = f.live.clone();
+        let n = snapshot.min(f.live.len());
+        f.durable = f.live[..n].to_vec();
         Ok(())
     }
 
