@@ -260,6 +260,11 @@ fn find(name: &str) -> Option<usize> {
     })
 }
 
+/// The canonical name of a directive (aliases resolved), if known.
+pub fn canonical_name(name: &str) -> Option<String> {
+    find(name).map(|i| SPECS[i].name.to_string())
+}
+
 fn get(values: &[String], name: &str) -> String {
     values[find(name).expect("known directive")].clone()
 }
@@ -491,12 +496,24 @@ impl Config {
         if let Some(first) = args.first()
             && !first.starts_with("--")
         {
-            let text = std::fs::read_to_string(first).map_err(|e| ConfigError::File {
-                path: first.clone(),
-                msg: e.to_string(),
-            })?;
-            cfg.load_text(&text, first)?;
-            cfg.file = Some(PathBuf::from(first));
+            if first == "-" {
+                // `cairn-server -`: the configuration comes on stdin.
+                let mut text = String::new();
+                std::io::Read::read_to_string(&mut std::io::stdin(), &mut text).map_err(|e| {
+                    ConfigError::File {
+                        path: "-".into(),
+                        msg: e.to_string(),
+                    }
+                })?;
+                cfg.load_text(&text, "stdin")?;
+            } else {
+                let text = std::fs::read_to_string(first).map_err(|e| ConfigError::File {
+                    path: first.clone(),
+                    msg: e.to_string(),
+                })?;
+                cfg.load_text(&text, first)?;
+                cfg.file = Some(PathBuf::from(first));
+            }
             rest = &args[1..];
         }
         // Turn "--name v1 v2 --other v" into config lines.

@@ -1489,8 +1489,13 @@ fn command_introspection() {
     assert_eq!(keys, vec!["a", "b"]);
     let keys: Vec<String> = q(&mut c, &["COMMAND", "GETKEYS", "DEL", "a", "b", "c"]);
     assert_eq!(keys, vec!["a", "b", "c"]);
+    // Redis 7.0: COMMAND GETKEYS has arity -4.
     assert_eq!(
         q_err(&mut c, &["COMMAND", "GETKEYS", "PING"]),
+        "ERR wrong number of arguments for 'command|getkeys' command"
+    );
+    assert_eq!(
+        q_err(&mut c, &["COMMAND", "GETKEYS", "ECHO", "x"]),
         "ERR The command has no key arguments"
     );
     assert_eq!(
@@ -1498,7 +1503,7 @@ fn command_introspection() {
         "ERR Invalid command specified"
     );
     assert_eq!(
-        q_err(&mut c, &["COMMAND", "GETKEYS", "GET"]),
+        q_err(&mut c, &["COMMAND", "GETKEYS", "GET", "a", "b"]),
         "ERR Invalid number of arguments specified for command"
     );
     let list: Vec<String> = q(&mut c, &["COMMAND", "LIST", "FILTERBY", "PATTERN", "get*"]);

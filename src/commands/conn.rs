@@ -319,7 +319,7 @@ fn hello(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     }
     if !ctx.client.authenticated && ctx.st.config.s.requirepass.is_some() {
         return Err(CmdError::msg(
-            "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time",
+            "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time",
         ));
     }
     if let Some(n) = setname {
@@ -438,9 +438,11 @@ fn client_list(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
             let mut v = ids.take().unwrap_or_default();
             for a in &argv[j + 1..] {
                 let n = crate::util::parse_i64(a)
-                    .filter(|n| *n > 0)
                     .ok_or_else(|| CmdError::msg("ERR Invalid client ID"))?;
-                v.push(n as u64);
+                // Redis: an id that cannot exist simply matches nothing.
+                if n > 0 {
+                    v.push(n as u64);
+                }
             }
             ids = Some(v);
             j = argv.len();

@@ -220,7 +220,7 @@ pub static COMMANDS: &[Cmd] = &[
             ),
             cmd(
                 "command|getkeys",
-                -3,
+                -4,
                 LOADING | STALE,
                 NOKEYS,
                 "@slow @connection",
@@ -492,6 +492,7 @@ fn lastsave(ctx: &mut Ctx, _argv: &[&[u8]]) -> CmdResult {
 
 fn shutdown(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     let mut mode = ShutdownMode::Default;
+    let mut abort = false;
     for a in &argv[1..] {
         if eq_ic(a, b"nosave") {
             mode = ShutdownMode::NoSave;
@@ -499,10 +500,17 @@ fn shutdown(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
             mode = ShutdownMode::Save;
         } else if eq_ic(a, b"now") || eq_ic(a, b"force") {
         } else if eq_ic(a, b"abort") {
-            return Err(CmdError::msg("ERR No shutdown in progress."));
+            abort = true;
         } else {
             return Err(CmdError::Syntax);
         }
+    }
+    if abort {
+        // ABORT takes no other flag (Redis).
+        if argv.len() > 2 {
+            return Err(CmdError::Syntax);
+        }
+        return Err(CmdError::msg("ERR No shutdown in progress."));
     }
     tracing::warn!("User requested shutdown...");
     ctx.st.shutdown = Some(mode);
@@ -541,9 +549,19 @@ fn config_set(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     }
     // Validate all first on a copy, then commit: CONFIG SET is all-or-nothing.
     let mut next = ctx.st.config.clone();
+    let mut seen: Vec<String> = Vec::new();
     for pair in argv[2..].chunks(2) {
         let name = String::from_utf8_lossy(pair[0]).into_owned();
         let value = String::from_utf8_lossy(pair[1]).into_owned();
+        let canonical = crate::config::canonical_name(&name);
+        if let Some(c) = &canonical {
+            if seen.contains(c) {
+                return Err(CmdError::Msg(format!(
+                    "ERR CONFIG SET failed (possibly related to argument '{name}') - duplicate parameter"
+                )));
+            }
+            seen.push(c.clone());
+        }
         match next.set(&name, &value) {
             Ok(()) => {}
             Err(ConfigSetError::Unknown) => {
@@ -697,7 +715,7 @@ fn command_info(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     for name in &argv[2..] {
         match find_any(name) {
             Some(c) => write_cmd_info(ctx.out, c),
-            None => ctx.out.null_array(),
+            None => ctx.out.null(),
         }
     }
     Ok(())
