@@ -269,3 +269,26 @@ fn port_in_use_is_a_startup_error() {
     assert!(!st.success());
     assert!(err.contains(&port), "{err}");
 }
+
+#[test]
+fn a_second_server_on_the_same_dir_refuses_to_start() {
+    let s = Server::start(&[]);
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port().to_string();
+    drop(l);
+    let (st, _, err) = run(
+        &[
+            "--port",
+            &port,
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            s.dir().to_str().unwrap(),
+        ],
+        Duration::from_secs(10),
+    );
+    assert!(!st.success());
+    assert!(err.contains("in use by another cairn-server"), "{err}");
+    // The first server is unharmed.
+    assert_eq!(s.raw().cmds(&["PING"]), simple("PONG"));
+}
