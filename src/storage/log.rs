@@ -26,7 +26,11 @@ use tokio::sync::watch;
 
 /// Unsynced bytes after which even `appendfsync no` syncs (in the
 /// background, never on the reply path).
-const NO_POLICY_SYNC_BYTES: usize = 64 << 20;
+///
+/// The writer keeps a copy of every unsynced byte (a failed fsync must be
+/// retried from memory), so this also bounds that copy, under `everysec`
+/// too: syncing earlier than the policy requires only makes it safer.
+const UNSYNCED_LIMIT: usize = 8 << 20;
 /// How often the writer looks for new records under `everysec`/`no`
 /// (fewer wake-ups and larger writes; nothing waits on these writes).
 const POLL: Duration = Duration::from_millis(5);
@@ -306,10 +310,11 @@ impl Writer {
                 let due = match policy {
                     FsyncPolicy::Always => !self.unsynced.is_empty(),
                     FsyncPolicy::EverySec => {
-                        !self.unsynced.is_empty()
-                            && self.last_sync.elapsed() >= Duration::from_secs(1)
+                        (!self.unsynced.is_empty()
+                            && self.last_sync.elapsed() >= Duration::from_secs(1))
+                            || self.unsynced.len() >= UNSYNCED_LIMIT
                     }
-                    FsyncPolicy::No => self.unsynced.len() >= NO_POLICY_SYNC_BYTES,
+                    FsyncPolicy::No => self.unsynced.len() >= UNSYNCED_LIMIT,
                 };
                 if due || (stop && !self.unsynced.is_empty()) {
                     if policy == FsyncPolicy::EverySec
@@ -389,8 +394,8 @@ impl Writer {
             Ok(()) => {
                 self.synced_len = self.seg_len;
                 self.unsynced.clear();
-                if self.unsynced.capacity() > 16 << 20 {
-                    self.unsynced.shrink_to(1 << 20);
+                if self.unsynced.capacity() > 2 * UNSYNCED_LIMIT {
+                    self.unsynced.shrink_to(UNSYNCED_LIMIT);
                 }
                 self.last_sync = Instant::now();
                 self.shared.stats.lock().fsyncs += 1;
