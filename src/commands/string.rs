@@ -617,21 +617,25 @@ fn strlen(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
 }
 
 fn incr_decr(ctx: &mut Ctx, key: &[u8], by: i64) -> CmdResult {
-    let cur = match ctx.write(key) {
-        None => 0,
-        Some(e) => match &e.value {
-            Value::Int(n) => *n,
-            Value::Str(s) | Value::Raw(s) => {
-                crate::util::parse_i64(s).ok_or(CmdError::NotInteger)?
-            }
-        },
+    // One lookup: update in place when the key exists.
+    let new = match ctx.write(key) {
+        Some(e) => {
+            let cur = match &e.value {
+                Value::Int(n) => *n,
+                Value::Str(s) | Value::Raw(s) => {
+                    crate::util::parse_i64(s).ok_or(CmdError::NotInteger)?
+                }
+            };
+            let new = cur.checked_add(by).ok_or(CmdError::Overflow)?;
+            e.value = Value::Int(new);
+            new
+        }
+        None => {
+            let db = ctx.client.db;
+            ctx.st.ks.set(db, key, Value::Int(by), Ttl::Clear, ctx.now);
+            by
+        }
     };
-    let new = cur.checked_add(by).ok_or(CmdError::Overflow)?;
-    let db = ctx.client.db;
-    match ctx.st.ks.dbs[db].table.get_mut(key) {
-        Some(e) => e.value = Value::Int(new),
-        None => ctx.st.ks.set(db, key, Value::Int(new), Ttl::Clear, ctx.now),
-    }
     let mut b = itoa::Buffer::new();
     ctx.propagate(&[b"SET", key, b.format(new).as_bytes(), b"KEEPTTL"]);
     ctx.out.int(new);

@@ -253,7 +253,7 @@ impl State {
         if let Some(log) = &self.log
             && !self.ks.journal.buf.is_empty()
         {
-            log.submit(self.ks.journal.take(), last);
+            log.submit_from(&mut self.ks.journal.buf, last);
         }
         last
     }

@@ -89,15 +89,19 @@ impl LogShared {
     /// Hand framed records (ending at `last_lsn`) to the writer. Call with
     /// the state lock held so submission order is LSN order.
     pub fn submit(&self, bytes: Vec<u8>, last_lsn: u64) {
+        let mut b = bytes;
+        self.submit_from(&mut b, last_lsn);
+    }
+
+    /// Move the framed records out of `bytes` (which keeps its capacity,
+    /// so the journal does not regrow its buffer every batch).
+    pub fn submit_from(&self, bytes: &mut Vec<u8>, last_lsn: u64) {
         if bytes.is_empty() {
             return;
         }
         let mut p = self.pending.lock();
-        if p.buf.is_empty() {
-            p.buf = bytes;
-        } else {
-            p.buf.extend_from_slice(&bytes);
-        }
+        p.buf.extend_from_slice(bytes);
+        bytes.clear();
         p.last_lsn = last_lsn;
         drop(p);
         // Under `always` a reply waits for this batch: wake the writer now.
@@ -168,6 +172,8 @@ struct Writer {
     last_batch_records: u64,
     /// Moving average of fdatasync time.
     avg_sync: Duration,
+    /// The buffer of the previous batch, reused as the next pending buffer.
+    spare: Vec<u8>,
 }
 
 /// Handle owned by the server.
@@ -232,6 +238,7 @@ impl LogHandle {
             shared: shared.clone(),
             last_batch_records: 0,
             avg_sync: Duration::from_millis(1),
+            spare: Vec::new(),
         };
         let thread = std::thread::Builder::new()
             .name("cairn-log".into())
@@ -278,7 +285,12 @@ impl Writer {
                 if !p.buf.is_empty() && !p.stop && self.shared.policy() == FsyncPolicy::Always {
                     self.gather(&mut p);
                 }
-                (std::mem::take(&mut p.buf), p.last_lsn, p.stop)
+                // Double buffering: hand the pending buffer over and leave
+                // the previous batch's (cleared) buffer in its place, so
+                // neither side reallocates in steady state.
+                let mut spare = std::mem::take(&mut self.spare);
+                spare.clear();
+                (std::mem::replace(&mut p.buf, spare), p.last_lsn, p.stop)
             };
             if !batch.is_empty() {
                 self.last_batch_records = last_lsn.saturating_sub(self.written_lsn);
@@ -305,6 +317,7 @@ impl Writer {
             if !batch.is_empty() {
                 self.write(&batch, last_lsn);
             }
+            self.spare = batch;
             if !self.shared.is_failed() {
                 let policy = self.shared.policy();
                 let due = match policy {
