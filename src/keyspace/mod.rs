@@ -34,6 +34,19 @@ pub struct Db {
 }
 
 impl Db {
+    /// Keep the volatile counters right after an entry in segment `seg`
+    /// went from having a TTL (`was`) to having one (`is`) or not.
+    fn volatile_changed(&mut self, seg: usize, was: bool, is: bool) {
+        if was != is {
+            self.table.volatile_adjust(seg, if is { 1 } else { -1 });
+            if is {
+                self.expires += 1;
+            } else {
+                self.expires -= 1;
+            }
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.table.len()
     }
@@ -175,14 +188,7 @@ impl Keyspace {
                 Ttl::At(t) => e.expire_at = t,
             }
             let is = e.expire_at != 0;
-            if was != is {
-                d.table.volatile_adjust(seg, if is { 1 } else { -1 });
-                if is {
-                    d.expires += 1;
-                } else {
-                    d.expires -= 1;
-                }
-            }
+            d.volatile_changed(seg, was, is);
         } else {
             let mut e = Entry::new(key, value);
             e.lru = lru_clock(now);
@@ -222,15 +228,7 @@ impl Keyspace {
         };
         let was = e.expire_at != 0;
         e.expire_at = at;
-        let is = at != 0;
-        if was != is {
-            d.table.volatile_adjust(seg, if is { 1 } else { -1 });
-            if is {
-                d.expires += 1;
-            } else {
-                d.expires -= 1;
-            }
-        }
+        d.volatile_changed(seg, was, at != 0);
         true
     }
 

@@ -11,7 +11,7 @@
 
 use super::Shared;
 use super::exec::execute_at;
-use super::state::{Client, KillSwitch, ReplyMode};
+use super::state::Client;
 use crate::protocol::{Limits, Parsed, Reply, RequestParser};
 use bytes::{Buf, BytesMut};
 use smallvec::SmallVec;
@@ -35,7 +35,6 @@ pub async fn serve(shared: Arc<Shared>, mut stream: TcpStream) {
         .map(|a| a.to_string())
         .unwrap_or_default();
     let (push_tx, mut push_rx) = mpsc::unbounded_channel::<Vec<u8>>();
-    let kill = Arc::new(KillSwitch::default());
     let now = crate::util::now_ms();
 
     let registered = {
@@ -46,28 +45,14 @@ pub async fn serve(shared: Arc<Shared>, mut stream: TcpStream) {
             None
         } else {
             let id = st.new_client_id();
-            let client = Client {
+            let client = Client::new(
                 id,
-                db: 0,
-                resp3: false,
-                name: None,
-                lib_name: None,
-                lib_ver: None,
-                authenticated: st.config.s.requirepass.is_none(),
-                close_after_reply: false,
-                reply_mode: ReplyMode::On,
-                monitor: false,
-                no_evict: false,
-                no_touch: false,
                 addr,
                 laddr,
-                created_ms: now,
-                last_ms: now,
-                last_cmd: "NULL",
-                kill: kill.clone(),
+                now,
+                st.config.s.requirepass.is_none(),
                 push_tx,
-                wrote: false,
-            };
+            );
             st.clients.insert(id, client.info());
             let limits = Limits {
                 max_bulk: st.config.s.proto_max_bulk_len,
@@ -83,6 +68,7 @@ pub async fn serve(shared: Arc<Shared>, mut stream: TcpStream) {
         return;
     };
 
+    let kill = client.kill.clone();
     let mut buf = BytesMut::with_capacity(READ_CHUNK);
     let mut parser = RequestParser::new();
     let mut out = Reply::new(false);
@@ -172,15 +158,11 @@ pub async fn serve(shared: Arc<Shared>, mut stream: TcpStream) {
                 } else if written < out.buf.len() {
                     // Nothing to wait for: write now, most sockets are
                     // writable (saves a trip through select).
+                    released = out.buf.len();
                     if let Some(r) = poll_once(wr.write(&out.buf[written..])) {
                         match r {
                             Ok(0) | Err(_) => break 'conn,
-                            Ok(n) => written += n,
-                        }
-                        if written == out.buf.len() {
-                            out.buf.clear();
-                            written = 0;
-                            released = 0;
+                            Ok(n) => wrote_out(&mut out, &mut written, &mut released, &mut gates, n),
                         }
                     }
                 }
@@ -189,24 +171,7 @@ pub async fn serve(shared: Arc<Shared>, mut stream: TcpStream) {
             w = wr.write(&out.buf[written..released]), if pending => {
                 match w {
                     Ok(0) | Err(_) => break 'conn,
-                    Ok(n) => written += n,
-                }
-                if written == out.buf.len() {
-                    out.buf.clear();
-                    written = 0;
-                    released = 0;
-                    if out.buf.capacity() > 1 << 20 {
-                        out.buf.shrink_to(64 * 1024);
-                    }
-                } else if written >= 1 << 20 {
-                    // A slow reader: drop what is sent so the buffer
-                    // does not keep every reply ever produced.
-                    out.buf.drain(..written);
-                    released -= written;
-                    for g in gates.iter_mut() {
-                        g.0 -= written;
-                    }
-                    written = 0;
+                    Ok(n) => wrote_out(&mut out, &mut written, &mut released, &mut gates, n),
                 }
             }
             Some(msg) = push_rx.recv() => out.buf.extend_from_slice(&msg),
@@ -218,6 +183,34 @@ pub async fn serve(shared: Arc<Shared>, mut stream: TcpStream) {
     st.clients.remove(&client.id);
     if client.monitor {
         st.monitors.retain(|(id, _)| *id != client.id);
+    }
+}
+
+/// Account for `n` reply bytes written: reset the buffer when all is out;
+/// for a slow reader, drop what was sent so the buffer does not keep every
+/// reply ever produced (gate offsets move with it).
+fn wrote_out(
+    out: &mut Reply,
+    written: &mut usize,
+    released: &mut usize,
+    gates: &mut std::collections::VecDeque<(usize, u64)>,
+    n: usize,
+) {
+    *written += n;
+    if *written == out.buf.len() {
+        out.buf.clear();
+        *written = 0;
+        *released = 0;
+        if out.buf.capacity() > 1 << 20 {
+            out.buf.shrink_to(64 * 1024);
+        }
+    } else if *written >= 1 << 20 {
+        out.buf.drain(..*written);
+        *released -= *written;
+        for g in gates.iter_mut() {
+            g.0 -= *written;
+        }
+        *written = 0;
     }
 }
 

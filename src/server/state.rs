@@ -91,9 +91,15 @@ pub struct ClientInfo {
 }
 
 impl Client {
-    /// A client not attached to a socket (replay, tests, scripts).
-    pub fn detached(id: u64) -> Client {
-        let (push_tx, _) = mpsc::unbounded_channel();
+    /// A client for a new connection.
+    pub fn new(
+        id: u64,
+        addr: String,
+        laddr: String,
+        now_ms: u64,
+        authenticated: bool,
+        push_tx: mpsc::UnboundedSender<Vec<u8>>,
+    ) -> Client {
         Client {
             id,
             db: 0,
@@ -101,21 +107,27 @@ impl Client {
             name: None,
             lib_name: None,
             lib_ver: None,
-            authenticated: true,
+            authenticated,
             close_after_reply: false,
             reply_mode: ReplyMode::On,
             monitor: false,
             no_evict: false,
             no_touch: false,
-            addr: String::new(),
-            laddr: String::new(),
-            created_ms: 0,
-            last_ms: 0,
+            addr,
+            laddr,
+            created_ms: now_ms,
+            last_ms: now_ms,
             last_cmd: "NULL",
             kill: Arc::new(KillSwitch::default()),
             push_tx,
             wrote: false,
         }
+    }
+
+    /// A client not attached to a socket (replay, tests, scripts).
+    pub fn detached(id: u64) -> Client {
+        let (push_tx, _) = mpsc::unbounded_channel();
+        Client::new(id, String::new(), String::new(), 0, true, push_tx)
     }
 
     pub fn info(&self) -> ClientInfo {
