@@ -7,6 +7,9 @@
 //!
 //! * `string.rs`  GET SET INCR APPEND LCS ...
 //! * `keys.rs`    DEL EXPIRE TTL KEYS SCAN RENAME COPY OBJECT ...
+//! * `list.rs`    LPUSH LPOP LRANGE LMOVE ...
+//! * `hash.rs`    HSET HGET HGETALL HINCRBY HSCAN ...
+//! * `set.rs`     SADD SREM SMEMBERS SINTER SSCAN ...
 //! * `conn.rs`    PING ECHO HELLO AUTH SELECT CLIENT QUIT RESET
 //! * `server.rs`  INFO CONFIG COMMAND DEBUG FLUSH* SHUTDOWN SLOWLOG ...
 //!
@@ -15,8 +18,11 @@
 //! writing anything, and the dispatcher turns the error into a reply.
 
 pub mod conn;
+pub mod hash;
 pub mod keys;
+pub mod list;
 pub mod server;
+pub mod set;
 pub mod string;
 
 use crate::keyspace::{Entry, Value};
@@ -169,9 +175,12 @@ pub const KEY1: (i32, i32, i32) = (1, 1, 1);
 
 /// All top-level commands.
 pub fn table() -> &'static [&'static [Cmd]] {
-    static FAMILIES: [&[Cmd]; 4] = [
+    static FAMILIES: [&[Cmd]; 7] = [
         string::COMMANDS,
         keys::COMMANDS,
+        list::COMMANDS,
+        hash::COMMANDS,
+        set::COMMANDS,
         conn::COMMANDS,
         server::COMMANDS,
     ];

@@ -625,6 +625,7 @@ fn incr_decr(ctx: &mut Ctx, key: &[u8], by: i64) -> CmdResult {
                 Value::Str(s) | Value::Raw(s) => {
                     crate::util::parse_i64(s).ok_or(CmdError::NotInteger)?
                 }
+                _ => return Err(CmdError::WrongType),
             };
             let new = cur.checked_add(by).ok_or(CmdError::Overflow)?;
             e.value = Value::Int(new);

@@ -1,6 +1,7 @@
 //! One key and its value.
 
 use super::compact::CompactBytes;
+use super::types::{Hash, List, Set};
 
 /// A stored value. Strings that are canonical 64-bit integers are kept as
 /// `Int` (Redis's "int" encoding); other strings as bytes.
@@ -13,27 +14,39 @@ pub enum Value {
     /// its "raw" encoding whatever their length, and OBJECT ENCODING shows
     /// it. Same bytes semantics as `Str`.
     Raw(CompactBytes),
+    List(Box<List>),
+    Hash(Box<Hash>),
+    Set(Box<Set>),
 }
 
 /// Redis type names as TYPE reports them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ValueType {
     String,
+    List,
+    Hash,
+    Set,
 }
 
 impl ValueType {
     pub fn name(self) -> &'static str {
         match self {
             ValueType::String => "string",
+            ValueType::List => "list",
+            ValueType::Hash => "hash",
+            ValueType::Set => "set",
         }
     }
 
     pub fn from_name(s: &[u8]) -> Option<ValueType> {
-        if s.eq_ignore_ascii_case(b"string") {
-            Some(ValueType::String)
-        } else {
-            None
-        }
+        [
+            ValueType::String,
+            ValueType::List,
+            ValueType::Hash,
+            ValueType::Set,
+        ]
+        .into_iter()
+        .find(|t| s.eq_ignore_ascii_case(t.name().as_bytes()))
     }
 }
 
@@ -61,6 +74,9 @@ impl Value {
     pub fn value_type(&self) -> ValueType {
         match self {
             Value::Str(_) | Value::Int(_) | Value::Raw(_) => ValueType::String,
+            Value::List(_) => ValueType::List,
+            Value::Hash(_) => ValueType::Hash,
+            Value::Set(_) => ValueType::Set,
         }
     }
 
@@ -70,6 +86,9 @@ impl Value {
             Value::Int(_) => "int",
             Value::Str(b) if b.len() <= 44 => "embstr",
             Value::Str(_) | Value::Raw(_) => "raw",
+            Value::List(l) => l.encoding(),
+            Value::Hash(h) => h.encoding(),
+            Value::Set(s) => s.encoding(),
         }
     }
 
@@ -78,6 +97,9 @@ impl Value {
         match self {
             Value::Str(b) | Value::Raw(b) => b.heap_size(),
             Value::Int(_) => 0,
+            Value::List(l) => std::mem::size_of::<List>() + l.heap_size(),
+            Value::Hash(h) => std::mem::size_of::<Hash>() + h.heap_size(),
+            Value::Set(s) => std::mem::size_of::<Set>() + s.heap_size(),
         }
     }
 }
@@ -115,6 +137,7 @@ impl Value {
         match self {
             Value::Str(b) | Value::Raw(b) => Some(b.as_slice()),
             Value::Int(n) => Some(buf.format(*n).as_bytes()),
+            Value::List(_) | Value::Hash(_) | Value::Set(_) => None,
         }
     }
 

@@ -17,6 +17,7 @@ pub mod entry;
 pub mod expire;
 pub mod journal;
 pub mod table;
+pub mod types;
 
 pub use compact::CompactBytes;
 pub use entry::{Entry, Value, ValueType};

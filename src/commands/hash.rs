@@ -1,0 +1,5 @@
+//! Hash commands.
+
+use crate::commands::Cmd;
+
+pub static COMMANDS: &[Cmd] = &[];

@@ -1,0 +1,5 @@
+//! List commands.
+
+use crate::commands::Cmd;
+
+pub static COMMANDS: &[Cmd] = &[];

@@ -1,0 +1,5 @@
+//! Set commands.
+
+use crate::commands::Cmd;
+
+pub static COMMANDS: &[Cmd] = &[];

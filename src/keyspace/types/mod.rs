@@ -1,0 +1,10 @@
+//! Collection values: one module per Redis type. Each type owns its
+//! encodings (compact and full) and reports them for OBJECT ENCODING.
+
+pub mod hash;
+pub mod list;
+pub mod set;
+
+pub use hash::Hash;
+pub use list::List;
+pub use set::Set;
