@@ -35,25 +35,31 @@ pub static COMMANDS: &[Cmd] = &[
         "Append one or multiple elements to a list",
         rpush,
     ),
-    cmd(
-        "lpushx",
-        -3,
-        WF,
-        KEY1,
-        "@write @list @fast",
-        "list",
-        "Prepend an element to a list, only if the list exists",
-        lpushx,
+    since(
+        cmd(
+            "lpushx",
+            -3,
+            WF,
+            KEY1,
+            "@write @list @fast",
+            "list",
+            "Prepend an element to a list, only if the list exists",
+            lpushx,
+        ),
+        "2.2.0",
     ),
-    cmd(
-        "rpushx",
-        -3,
-        WF,
-        KEY1,
-        "@write @list @fast",
-        "list",
-        "Append an element to a list, only if the list exists",
-        rpushx,
+    since(
+        cmd(
+            "rpushx",
+            -3,
+            WF,
+            KEY1,
+            "@write @list @fast",
+            "list",
+            "Append an element to a list, only if the list exists",
+            rpushx,
+        ),
+        "2.2.0",
     ),
     cmd(
         "lpop",
@@ -115,15 +121,18 @@ pub static COMMANDS: &[Cmd] = &[
         "Set the value of an element in a list by its index",
         lset,
     ),
-    cmd(
-        "linsert",
-        5,
-        W,
-        KEY1,
-        "@write @list @slow",
-        "list",
-        "Insert an element before or after another element in a list",
-        linsert,
+    since(
+        cmd(
+            "linsert",
+            5,
+            W,
+            KEY1,
+            "@write @list @slow",
+            "list",
+            "Insert an element before or after another element in a list",
+            linsert,
+        ),
+        "2.2.0",
     ),
     cmd(
         "lrem",
@@ -145,48 +154,66 @@ pub static COMMANDS: &[Cmd] = &[
         "Trim a list to the specified range",
         ltrim,
     ),
-    cmd(
-        "lpos",
-        -3,
-        READONLY,
-        KEY1,
-        "@read @list @slow",
-        "list",
-        "Return the index of matching elements on a list",
-        lpos,
+    since(
+        cmd(
+            "lpos",
+            -3,
+            READONLY,
+            KEY1,
+            "@read @list @slow",
+            "list",
+            "Return the index of matching elements on a list",
+            lpos,
+        ),
+        "6.0.6",
     ),
-    cmd(
-        "lmove",
-        5,
-        W,
-        (1, 2, 1),
-        "@write @list @slow",
-        "list",
-        "Pop an element from a list, push it to another list and return it",
-        lmove,
+    since(
+        cmd(
+            "lmove",
+            5,
+            W,
+            (1, 2, 1),
+            "@write @list @slow",
+            "list",
+            "Pop an element from a list, push it to another list and return it",
+            lmove,
+        ),
+        "6.2.0",
     ),
-    cmd(
-        "rpoplpush",
-        3,
-        W,
-        (1, 2, 1),
-        "@write @list @slow",
-        "list",
-        "Remove the last element in a list, prepend it to another list and return it",
-        rpoplpush,
+    since(
+        cmd(
+            "rpoplpush",
+            3,
+            W,
+            (1, 2, 1),
+            "@write @list @slow",
+            "list",
+            "Remove the last element in a list, prepend it to another list and return it",
+            rpoplpush,
+        ),
+        "1.2.0",
     ),
     // Movable keys (numkeys): Redis reports 0 0 0 for the legacy key spec.
-    cmd(
-        "lmpop",
-        -4,
-        WRITE,
-        NOKEYS,
-        "@write @list @slow",
-        "list",
-        "Pop elements from a list",
-        lmpop,
+    since(
+        cmd(
+            "lmpop",
+            -4,
+            WRITE,
+            NOKEYS,
+            "@write @list @slow",
+            "list",
+            "Pop elements from a list",
+            lmpop,
+        ),
+        "7.0.0",
     ),
 ];
+
+/// Set the "since" version of a table row (COMMAND DOCS).
+const fn since(mut c: Cmd, v: &'static str) -> Cmd {
+    c.since = v;
+    c
+}
 
 /// The list held by an entry, or WRONGTYPE.
 fn list_mut(e: &mut Entry) -> Result<&mut List, CmdError> {
