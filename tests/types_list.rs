@@ -313,7 +313,34 @@ fn differential_table_and_random() {
     for line in TABLE {
         run("table", &words(line), &mut r, &mut c);
     }
-    let mut total = TABLE.len();
+    // A longer list (hundreds of elements, some long).
+    let mut push = vec!["RPUSH".to_string(), "long".into()];
+    for i in 0..300 {
+        push.push(if i % 50 == 0 {
+            format!("{i:0>40}")
+        } else {
+            (i % 7).to_string()
+        });
+    }
+    run("long", &push, &mut r, &mut c);
+    for line in [
+        "LREM long -5 3",
+        "LREM long 4 2",
+        "LREM long -1000 6",
+        "LPOS long 1 COUNT 0 MAXLEN 100",
+        "LPOS long 1 RANK -3 COUNT 4",
+        "LINDEX long 150",
+        "LSET long -7 seven",
+        "LINSERT long AFTER seven eight",
+        "OBJECT ENCODING long",
+        "LTRIM long 10 -10",
+        "LRANGE long 0 -1",
+        "LMPOP 1 long RIGHT COUNT 100",
+        "LRANGE long 0 -1",
+    ] {
+        run("long", &words(line), &mut r, &mut c);
+    }
+    let mut total = TABLE.len() + 14;
     // Random streams over a few keys, one of them a string.
     let keys = ["k1", "k2", "k3", "str"];
     let vals = ["a", "b", "c", "", "0123456789012345678901234"];

@@ -67,31 +67,35 @@ impl List {
     }
 
     /// Remove up to `count` elements equal to `v` (0 = all), scanning from
-    /// the head, or from the tail when `from_tail`. Returns how many.
+    /// the head, or from the tail when `from_tail`. Returns how many. O(n).
     pub fn remove(&mut self, v: &[u8], count: usize, from_tail: bool) -> usize {
-        let mut removed = 0;
         let limit = if count == 0 { usize::MAX } else { count };
-        if from_tail {
-            let mut i = self.items.len();
-            while i > 0 && removed < limit {
-                i -= 1;
-                if self.items[i].as_slice() == v {
-                    self.items.remove(i);
-                    removed += 1;
-                }
-            }
-        } else {
-            let mut i = 0;
-            while i < self.items.len() && removed < limit {
-                if self.items[i].as_slice() == v {
-                    self.items.remove(i);
-                    removed += 1;
-                } else {
-                    i += 1;
+        // Position from which matches are removed: with a limit from the
+        // tail, the `limit`-th match counted from the end.
+        let mut first = 0;
+        if from_tail && limit != usize::MAX {
+            let mut seen = 0;
+            for (i, x) in self.items.iter().enumerate().rev() {
+                if x.as_slice() == v {
+                    seen += 1;
+                    first = i;
+                    if seen == limit {
+                        break;
+                    }
                 }
             }
         }
-        removed
+        let before = self.items.len();
+        let (mut idx, mut left) = (0usize, limit);
+        self.items.retain(|x| {
+            let keep = !(idx >= first && left > 0 && x.as_slice() == v);
+            if !keep {
+                left -= 1;
+            }
+            idx += 1;
+            keep
+        });
+        before - self.items.len()
     }
 }
 
@@ -130,5 +134,11 @@ mod tests {
         assert_eq!(items(&l), ["b", "c"]);
         l.trim(1, 1);
         assert!(l.is_empty());
+        let mut l = list(&["a", "x", "a", "a", "y", "a"]);
+        assert_eq!(l.remove(b"a", 2, true), 2);
+        assert_eq!(items(&l), ["a", "x", "a", "y"]);
+        assert_eq!(l.remove(b"a", 5, true), 2);
+        assert_eq!(items(&l), ["x", "y"]);
+        assert_eq!(l.remove(b"z", 0, true), 0);
     }
 }
