@@ -82,8 +82,9 @@ pub async fn serve(shared: Arc<Shared>, mut stream: TcpStream) {
     // Bytes of `out.buf` that may be written now; replies behind a gate
     // wait for their LSN to become durable (see `process_batch`).
     let mut released = 0usize;
-    let mut gates: std::collections::VecDeque<(usize, u64)> = std::collections::VecDeque::new();
-    let mut durable_rx = shared.state.lock().log.as_ref().map(|l| l.subscribe());
+    let mut gates: std::collections::VecDeque<Gate> = std::collections::VecDeque::new();
+    let log = shared.state.lock().log.clone();
+    let mut durable_rx = log.as_ref().map(|l| l.subscribe());
     // Stop reading (QUIT, protocol error, EOF); close once `out` is flushed.
     let mut closing = false;
     'conn: loop {
@@ -105,11 +106,14 @@ pub async fn serve(shared: Arc<Shared>, mut stream: TcpStream) {
             released = out.buf.len();
         } else if let Some(rx) = &durable_rx {
             let d = *rx.borrow();
-            while let Some(&(end, lsn)) = gates.front() {
-                if lsn > d {
+            let failed = log.as_ref().is_some_and(|l| l.is_failed());
+            while let Some(g) = gates.front() {
+                // While the log fails, read-only batches are answered (their
+                // writes are refused anyway); see `process_batch`.
+                if g.lsn > d && !(g.read_only && failed) {
                     break;
                 }
-                released = end;
+                released = g.end;
                 gates.pop_front();
             }
             if gates.is_empty() {
@@ -150,11 +154,19 @@ pub async fn serve(shared: Arc<Shared>, mut stream: TcpStream) {
                 );
                 closing = outcome.close;
                 if outcome.wait_lsn > 0 {
-                    gates.push_back((out.buf.len(), outcome.wait_lsn));
+                    gates.push_back(Gate {
+                        end: out.buf.len(),
+                        lsn: outcome.wait_lsn,
+                        read_only: !outcome.wrote,
+                    });
                 } else if !gates.is_empty() {
                     // Order is kept: later replies queue behind the gate.
-                    let lsn = gates.back().map(|g| g.1).unwrap_or(0);
-                    gates.push_back((out.buf.len(), lsn));
+                    let lsn = gates.back().map(|g| g.lsn).unwrap_or(0);
+                    gates.push_back(Gate {
+                        end: out.buf.len(),
+                        lsn,
+                        read_only: !outcome.wrote,
+                    });
                 } else if written < out.buf.len() {
                     // Nothing to wait for: write now, most sockets are
                     // writable (saves a trip through select).
@@ -193,7 +205,7 @@ fn wrote_out(
     out: &mut Reply,
     written: &mut usize,
     released: &mut usize,
-    gates: &mut std::collections::VecDeque<(usize, u64)>,
+    gates: &mut std::collections::VecDeque<Gate>,
     n: usize,
 ) {
     *written += n;
@@ -208,7 +220,7 @@ fn wrote_out(
         out.buf.drain(..*written);
         *released -= *written;
         for g in gates.iter_mut() {
-            g.0 -= *written;
+            g.end -= *written;
         }
         *written = 0;
     }
@@ -224,12 +236,22 @@ fn poll_once<F: std::future::Future>(f: F) -> Option<F::Output> {
     }
 }
 
+/// Replies up to `end` in the output buffer wait until `lsn` is durable.
+struct Gate {
+    end: usize,
+    lsn: u64,
+    /// The batch wrote nothing (released early if the log fails).
+    read_only: bool,
+}
+
 /// What a batch needs before its replies may be sent.
 struct BatchOutcome {
     /// Close after the replies are written.
     close: bool,
     /// The replies may be sent only once this LSN is durable (0: now).
     wait_lsn: u64,
+    /// A command of the batch wrote a log record.
+    wrote: bool,
 }
 
 /// Parse and execute every complete command in `buf` (taking the state
@@ -251,6 +273,7 @@ fn process_batch(
 ) -> BatchOutcome {
     let input_len = buf.len();
     let mut wait_lsn = 0;
+    let mut wrote = false;
     // Command time, read once per batch (after the lock is taken).
     let mut now = 0u64;
     let output_len = out.len();
@@ -321,16 +344,19 @@ fn process_batch(
             .durable
             .load(std::sync::atomic::Ordering::Acquire);
         let last = st.flush_journal();
+        wrote = client.wrote;
+        client.wrote = false;
         if let Some(log) = &st.log
             && log.policy() == crate::config::FsyncPolicy::Always
             && last > lsn_before
+            && (!log.is_failed() || wrote)
         {
-            let wrote = client.wrote;
-            client.wrote = false;
-            if !log.is_failed() || wrote {
-                wait_lsn = last;
-            }
+            wait_lsn = last;
         }
     }
-    BatchOutcome { close, wait_lsn }
+    BatchOutcome {
+        close,
+        wait_lsn,
+        wrote,
+    }
 }

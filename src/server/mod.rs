@@ -236,10 +236,10 @@ fn recover(
     };
     st.ks.loading = true;
     st.ks.journal.enabled = false;
-    let mut client = state::Client::detached(0);
+    let mut replayer = replay::Replayer::default();
     let t0 = std::time::Instant::now();
     let (seg, report) = open_log(&*fs, &dir, policy, |h, payload| {
-        replay::apply_record(st, &mut client, h, payload)
+        replayer.apply(st, h, payload)
     })?;
     st.ks.loading = false;
     // Loading is not traffic: statistics start at zero.

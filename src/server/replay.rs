@@ -1,58 +1,84 @@
 //! Apply log records to the state at start-up (recovery's `apply`).
 
-use super::exec::execute;
+use super::exec::execute_at;
 use super::state::{Client, State};
 use crate::protocol::{Limits, Parsed, Reply, RequestParser};
 use crate::storage::format::RecordHeader;
+use smallvec::SmallVec;
 
-/// Execute every command of one record's payload, starting in the database
-/// the record header names. Any error reply means the log holds something
-/// this server cannot apply: recovery stops rather than load half a state.
-pub fn apply_record(
-    st: &mut State,
-    client: &mut Client,
-    h: &RecordHeader,
-    payload: &[u8],
-) -> Result<(), String> {
-    if h.db as usize >= st.ks.dbs.len() {
-        return Err(format!(
-            "record is for database {} but the server has {} (databases directive)",
-            h.db,
-            st.ks.dbs.len()
-        ));
-    }
-    client.db = h.db as usize;
-    let mut parser = RequestParser::new();
-    let mut out = Reply::new(false);
-    let mut off = 0;
-    let limits = Limits {
-        max_bulk: i64::MAX,
-        authenticated: true,
-    };
-    while off < payload.len() {
-        match parser
-            .parse(&payload[off..], limits)
-            .map_err(|e| e.0.to_string())?
-        {
-            Parsed::Command { consumed } => {
-                let argv: smallvec::SmallVec<[&[u8]; 8]> = parser.args(&payload[off..]).collect();
-                out.buf.clear();
-                execute(st, client, &mut out, &argv);
-                if out.buf.first() == Some(&b'-') {
-                    return Err(format!(
-                        "{} -> {}",
-                        argv.iter()
-                            .map(|a| String::from_utf8_lossy(a))
-                            .collect::<Vec<_>>()
-                            .join(" "),
-                        String::from_utf8_lossy(&out.buf).trim_end()
-                    ));
-                }
-                off += consumed;
-            }
-            Parsed::Skip { consumed } => off += consumed,
-            Parsed::Incomplete => return Err("payload ends inside a command".into()),
+/// Replays records; keeps its client, parser and reply buffer across
+/// records so replay allocates nothing per record.
+pub struct Replayer {
+    client: Client,
+    parser: RequestParser,
+    out: Reply,
+    /// Load start: the access time loaded keys get (OBJECT IDLETIME).
+    now: u64,
+}
+
+impl Default for Replayer {
+    fn default() -> Self {
+        Replayer {
+            client: Client::detached(0),
+            parser: RequestParser::new(),
+            out: Reply::new(false),
+            now: crate::util::now_ms(),
         }
     }
-    Ok(())
+}
+
+impl Replayer {
+    /// Execute every command of one record's payload, starting in the
+    /// database the record header names. Any error reply means the log holds
+    /// something this server cannot apply: recovery stops rather than load
+    /// half a state.
+    pub fn apply(
+        &mut self,
+        st: &mut State,
+        h: &RecordHeader,
+        payload: &[u8],
+    ) -> Result<(), String> {
+        if h.db as usize >= st.ks.dbs.len() {
+            return Err(format!(
+                "record is for database {} but the server has {} (databases directive)",
+                h.db,
+                st.ks.dbs.len()
+            ));
+        }
+        self.client.db = h.db as usize;
+        let limits = Limits {
+            max_bulk: i64::MAX,
+            authenticated: true,
+        };
+        // Expiry is off while loading: the time only sets access clocks.
+        let now = self.now;
+        let mut off = 0;
+        while off < payload.len() {
+            match self
+                .parser
+                .parse(&payload[off..], limits)
+                .map_err(|e| e.0.to_string())?
+            {
+                Parsed::Command { consumed } => {
+                    let argv: SmallVec<[&[u8]; 8]> = self.parser.args(&payload[off..]).collect();
+                    self.out.buf.clear();
+                    execute_at(st, &mut self.client, &mut self.out, &argv, now);
+                    if self.out.buf.first() == Some(&b'-') {
+                        return Err(format!(
+                            "{} -> {}",
+                            argv.iter()
+                                .map(|a| String::from_utf8_lossy(a))
+                                .collect::<Vec<_>>()
+                                .join(" "),
+                            String::from_utf8_lossy(&self.out.buf).trim_end()
+                        ));
+                    }
+                    off += consumed;
+                }
+                Parsed::Skip { consumed } => off += consumed,
+                Parsed::Incomplete => return Err("payload ends inside a command".into()),
+            }
+        }
+        Ok(())
+    }
 }

@@ -382,6 +382,9 @@ impl Writer {
         );
         self.shared.stats.lock().last_error = Some(e.to_string());
         self.shared.failed.store(true, Ordering::Release);
+        // Wake connections: read-only replies waiting behind the failed
+        // batch are released (writes are refused from now on).
+        self.shared.durable_tx.send_modify(|_| {});
     }
 
     fn write(&mut self, batch: &[u8], last_lsn: u64) {
