@@ -17,6 +17,8 @@ struct Acks {
     incr: Vec<AtomicI64>,
     /// Acknowledged APPEND count per writer (each appends one 'x').
     append: Vec<AtomicI64>,
+    /// Acknowledged RPUSH length per writer (list l<t> holds 1..=n).
+    rpush: Vec<AtomicI64>,
 }
 
 fn writer(port: u16, t: usize, acks: Arc<Acks>, stop: Arc<AtomicBool>) {
@@ -41,6 +43,17 @@ fn writer(port: u16, t: usize, acks: Arc<Acks>, stop: Arc<AtomicBool>) {
         r.send(&encode(&[b"APPEND", a.as_bytes(), b"x"]));
         match r.try_read() {
             Some(Resp::Int(n)) => acks.append[t].store(n, Ordering::SeqCst),
+            _ => return,
+        }
+        let l = format!("l{t}");
+        let next = acks.rpush[t].load(Ordering::SeqCst) + 1;
+        r.send(&encode(&[
+            b"RPUSH",
+            l.as_bytes(),
+            next.to_string().as_bytes(),
+        ]));
+        match r.try_read() {
+            Some(Resp::Int(n)) if n == next => acks.rpush[t].store(n, Ordering::SeqCst),
             _ => return,
         }
         i += 1;
@@ -90,6 +103,7 @@ fn kill9_at_random_moments_loses_no_acknowledged_write() {
         set: (0..WRITERS).map(|_| AtomicI64::new(0)).collect(),
         incr: (0..WRITERS).map(|_| AtomicI64::new(0)).collect(),
         append: (0..WRITERS).map(|_| AtomicI64::new(0)).collect(),
+        rpush: (0..WRITERS).map(|_| AtomicI64::new(0)).collect(),
     });
     let dir = tempfile::tempdir().unwrap();
     let dir_path = dir.path().to_path_buf();
