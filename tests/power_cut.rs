@@ -269,6 +269,7 @@ fn cmd_info(s: &mut TcpStream) -> Vec<u8> {
     let mut b = [0u8; 8192];
     loop {
         let n = s.read(&mut b).unwrap();
+        assert!(n > 0, "connection closed before the INFO reply");
         buf.extend_from_slice(&b[..n]);
         if let Some(p) = buf.iter().position(|&c| c == b'\n') {
             let len: usize = String::from_utf8_lossy(&buf[1..p - 1]).parse().unwrap();
