@@ -4,7 +4,7 @@
 use super::exec::execute;
 use super::state::{Client, State};
 use crate::config::Config;
-use crate::protocol::{Limits, Parsed, Reply, RequestParser};
+use crate::protocol::Reply;
 
 /// (db, key, value, expire_at) of one entry.
 type Row = (usize, Vec<u8>, Option<Vec<u8>>, u64);
@@ -26,42 +26,18 @@ fn run(st: &mut State, c: &mut Client, args: &[&[u8]]) {
     execute(st, c, &mut out, args);
 }
 
-/// Replay framed records into a fresh state in loading mode, each record
-/// starting in the database its header names.
+/// Replay framed records into a fresh state in loading mode, with the
+/// same `Replayer` recovery uses.
 fn replay(journal: &[u8]) -> State {
     let mut st = State::new(Config::default());
     st.ks.loading = true;
-    let mut c = Client::detached(1);
+    let mut r = super::replay::Replayer::default();
     let mut off = 0;
     while off < journal.len() {
         let (h, payload, total) =
             crate::storage::format::parse_record(&journal[off..]).expect("record verifies");
-        c.db = h.db as usize;
-        let mut p = RequestParser::new();
-        let mut poff = 0;
-        loop {
-            match p
-                .parse(&payload[poff..], Limits::default())
-                .expect("payload parses")
-            {
-                Parsed::Command { consumed } => {
-                    let args: Vec<Vec<u8>> = p.args(&payload[poff..]).map(|a| a.to_vec()).collect();
-                    let refs: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
-                    let mut out = Reply::new(false);
-                    execute(&mut st, &mut c, &mut out, &refs);
-                    assert!(
-                        !out.buf.starts_with(b"-"),
-                        "replayed effect failed: {:?} -> {}",
-                        args,
-                        String::from_utf8_lossy(&out.buf)
-                    );
-                    poff += consumed;
-                }
-                Parsed::Skip { consumed } => poff += consumed,
-                Parsed::Incomplete => break,
-            }
-        }
-        assert_eq!(poff, payload.len(), "payload has a torn command");
+        r.apply(&mut st, &h, payload)
+            .unwrap_or_else(|e| panic!("replayed effect failed: {e}"));
         off += total;
     }
     st.ks.loading = false;
