@@ -274,6 +274,9 @@ fn process_batch(
     let input_len = buf.len();
     let mut wait_lsn = 0;
     let mut wrote = false;
+    // LSN the batch's first record would get: the batch wrote iff the
+    // journal moved past it (no one else executes while we hold the lock).
+    let mut first_lsn = 0u64;
     // Command time, read once per batch (after the lock is taken).
     let mut now = 0u64;
     let output_len = out.len();
@@ -284,13 +287,13 @@ fn process_batch(
             Ok(Parsed::Command { consumed }) => {
                 let st = guard.get_or_insert_with(|| shared.state.lock());
                 if now == 0 {
+                    // First command: read the clock, note where the log is.
                     now = crate::util::now_ms();
+                    first_lsn = st.ks.journal.next_lsn;
                 }
                 {
                     let argv: SmallVec<[&[u8]; 8]> = parser.args(buf).collect();
-                    let before = st.ks.journal.next_lsn;
                     execute_at(st, client, out, &argv, now);
-                    client.wrote |= st.ks.journal.next_lsn != before;
                 }
                 buf.advance(consumed);
                 limits.authenticated = client.authenticated;
@@ -344,8 +347,7 @@ fn process_batch(
             .durable
             .load(std::sync::atomic::Ordering::Acquire);
         let last = st.flush_journal();
-        wrote = client.wrote;
-        client.wrote = false;
+        wrote = st.ks.journal.next_lsn != first_lsn;
         if let Some(log) = &st.log
             && log.policy() == crate::config::FsyncPolicy::Always
             && last > lsn_before

@@ -66,8 +66,6 @@ pub struct Client {
     pub kill: Arc<KillSwitch>,
     /// Where pushed messages (MONITOR lines) for this client go.
     pub push_tx: mpsc::UnboundedSender<Vec<u8>>,
-    /// A command of the current batch wrote a log record.
-    pub wrote: bool,
 }
 
 /// What other clients may see of a client (CLIENT LIST).
@@ -120,7 +118,6 @@ impl Client {
             last_cmd: "NULL",
             kill: Arc::new(KillSwitch::default()),
             push_tx,
-            wrote: false,
         }
     }
 
