@@ -1,23 +1,14 @@
-//! Set values: a dense vector of members plus a hash index of positions,
-//! so membership, insert, delete and random picks are O(1). Deletion swaps
-//! the last member into the hole; `scan` walks positions from the top down
-//! so a member present for the whole scan is never missed.
+//! Set values: members in an `Indexed` vector (O(1) membership, insert,
+//! delete and random pick; scans that never miss a member present for the
+//! whole scan).
 
+use super::indexed::Indexed;
 use crate::keyspace::CompactBytes;
-use hashbrown::HashTable;
-use std::hash::BuildHasher;
-
-type Hasher = foldhash::fast::FixedState;
-
-fn hash_of(b: &[u8]) -> u64 {
-    Hasher::with_seed(0x6361_6972_6e73).hash_one(b)
-}
 
 /// A Redis set.
 #[derive(Clone, Default)]
 pub struct Set {
-    members: Vec<CompactBytes>,
-    index: HashTable<u32>,
+    members: Indexed<CompactBytes>,
     /// Converted to Redis's "hashtable" encoding (sticky, as in Redis);
     /// otherwise every member is a canonical integer ("intset").
     big: bool,
@@ -59,16 +50,11 @@ impl Set {
     }
 
     pub fn heap_size(&self) -> usize {
-        self.members.capacity() * std::mem::size_of::<CompactBytes>()
-            + self.index.capacity() * (std::mem::size_of::<u32>() + 1)
-            + self.members.iter().map(|m| m.heap_size()).sum::<usize>()
+        self.members.heap_size() + self.members.iter().map(|m| m.heap_size()).sum::<usize>()
     }
 
     fn find(&self, m: &[u8]) -> Option<usize> {
-        let v = &self.members;
-        self.index
-            .find(hash_of(m), |&i| v[i as usize].as_slice() == m)
-            .map(|&i| i as usize)
+        self.members.find(m)
     }
 
     pub fn contains(&self, m: &[u8]) -> bool {
@@ -84,11 +70,7 @@ impl Set {
         if !self.big && crate::util::parse_i64(m).is_none() {
             self.big = true;
         }
-        let pos = self.members.len() as u32;
-        self.members.push(CompactBytes::new(m));
-        let v = &self.members;
-        self.index
-            .insert_unique(hash_of(m), pos, |&i| hash_of(&v[i as usize]));
+        self.members.push_new(CompactBytes::new(m));
         if !self.big && self.len() > max_intset {
             self.big = true;
         }
@@ -97,48 +79,20 @@ impl Set {
 
     /// Remove a member; true if it existed.
     pub fn remove(&mut self, m: &[u8]) -> bool {
-        let v = &self.members;
-        let Ok(slot) = self
-            .index
-            .find_entry(hash_of(m), |&i| v[i as usize].as_slice() == m)
-        else {
-            return false;
-        };
-        let (pos, _) = slot.remove();
-        let pos = pos as usize;
-        let last = self.members.len() - 1;
-        if pos != last {
-            let lh = hash_of(&self.members[last]);
-            let slot = self
-                .index
-                .find_mut(lh, |&i| i as usize == last)
-                .expect("last member indexed");
-            *slot = pos as u32;
-        }
-        self.members.swap_remove(pos);
-        true
+        self.members.remove(m).is_some()
     }
 
     /// The member at a position (0..len), for random picks.
     pub fn at(&self, i: usize) -> &[u8] {
-        &self.members[i]
+        self.members.at(i)
     }
 
     pub fn iter(&self) -> impl ExactSizeIterator<Item = &[u8]> {
         self.members.iter().map(|m| m.as_slice())
     }
 
-    /// One step of a scan; see `Hash::scan`.
+    /// One step of a scan (`Indexed::scan`).
     pub fn scan(&self, cursor: u64, count: usize, mut f: impl FnMut(&[u8])) -> u64 {
-        let top = if cursor == 0 {
-            self.len()
-        } else {
-            (cursor as usize).min(self.len())
-        };
-        let bottom = top.saturating_sub(count.max(1));
-        for i in (bottom..top).rev() {
-            f(&self.members[i]);
-        }
-        bottom as u64
+        self.members.scan(cursor, count, |m| f(m))
     }
 }

@@ -1,0 +1,130 @@
+//! `Indexed<T>`: a dense vector plus a hash index of positions, the storage
+//! behind hashes and sets. Lookup, insert, delete and random picks are
+//! O(1). Deletion moves the last element into the hole. `scan` walks
+//! positions from the top down; elements below the cursor only ever move
+//! further down (when one of them is the last), so an element present for
+//! the whole scan is never skipped (one may be returned twice).
+
+use crate::keyspace::CompactBytes;
+use hashbrown::HashTable;
+use std::hash::BuildHasher;
+
+fn hash_of(b: &[u8]) -> u64 {
+    foldhash::fast::FixedState::with_seed(0x6361_6972_6e68).hash_one(b)
+}
+
+/// What `Indexed` stores: something with a byte-string key.
+pub trait Keyed {
+    fn key(&self) -> &[u8];
+}
+
+impl Keyed for CompactBytes {
+    fn key(&self) -> &[u8] {
+        self
+    }
+}
+
+impl Keyed for (CompactBytes, CompactBytes) {
+    fn key(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+#[derive(Clone)]
+pub struct Indexed<T> {
+    items: Vec<T>,
+    /// Positions into `items`, hashed by key.
+    index: HashTable<u32>,
+}
+
+impl<T> Default for Indexed<T> {
+    fn default() -> Self {
+        Indexed {
+            items: Vec::new(),
+            index: HashTable::new(),
+        }
+    }
+}
+
+impl<T: Keyed> Indexed<T> {
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// Position of the element with `key`.
+    pub fn find(&self, key: &[u8]) -> Option<usize> {
+        let items = &self.items;
+        self.index
+            .find(hash_of(key), |&i| items[i as usize].key() == key)
+            .map(|&i| i as usize)
+    }
+
+    /// Append an element whose key is not present.
+    pub fn push_new(&mut self, item: T) {
+        let h = hash_of(item.key());
+        let pos = self.items.len() as u32;
+        self.items.push(item);
+        let items = &self.items;
+        self.index
+            .insert_unique(h, pos, |&i| hash_of(items[i as usize].key()));
+    }
+
+    /// Remove the element with `key`; returns it.
+    pub fn remove(&mut self, key: &[u8]) -> Option<T> {
+        let items = &self.items;
+        let slot = self
+            .index
+            .find_entry(hash_of(key), |&i| items[i as usize].key() == key)
+            .ok()?;
+        let pos = slot.remove().0 as usize;
+        let last = self.items.len() - 1;
+        if pos != last {
+            // The last element moves into the hole: repoint its index slot.
+            let lh = hash_of(self.items[last].key());
+            let slot = self
+                .index
+                .find_mut(lh, |&i| i as usize == last)
+                .expect("last element indexed");
+            *slot = pos as u32;
+        }
+        Some(self.items.swap_remove(pos))
+    }
+
+    /// The element at a position (0..len).
+    pub fn at(&self, i: usize) -> &T {
+        &self.items[i]
+    }
+
+    pub fn at_mut(&mut self, i: usize) -> &mut T {
+        &mut self.items[i]
+    }
+
+    pub fn iter(&self) -> std::slice::Iter<'_, T> {
+        self.items.iter()
+    }
+
+    /// Bytes of the vector and the index (not what elements own).
+    pub fn heap_size(&self) -> usize {
+        self.items.capacity() * std::mem::size_of::<T>()
+            + self.index.capacity() * (std::mem::size_of::<u32>() + 1)
+    }
+
+    /// One scan step: `cursor` 0 starts; calls `f` for up to `count`
+    /// elements and returns the next cursor (0 when done).
+    pub fn scan(&self, cursor: u64, count: usize, mut f: impl FnMut(&T)) -> u64 {
+        let top = if cursor == 0 {
+            self.len()
+        } else {
+            (cursor as usize).min(self.len())
+        };
+        let bottom = top.saturating_sub(count.max(1));
+        for i in (bottom..top).rev() {
+            f(&self.items[i]);
+        }
+        bottom as u64
+    }
+}
