@@ -2,6 +2,7 @@
 
 use super::{CmdError, CmdResult, Ctx, KEY1, arg_i64, cmd, flag::*};
 use crate::commands::Cmd;
+use crate::commands::hash_in;
 use crate::commands::keys::parse_cursor;
 use crate::keyspace::types::Hash;
 use crate::keyspace::{Ttl, Value};
@@ -191,24 +192,12 @@ fn limits(ctx: &Ctx) -> (usize, usize) {
 
 /// The hash at `key` for reading; `None` if missing.
 fn read_hash<'c>(ctx: &'c mut Ctx, key: &[u8]) -> Result<Option<&'c Hash>, CmdError> {
-    match ctx.read(key) {
-        None => Ok(None),
-        Some(e) => match &e.value {
-            Value::Hash(h) => Ok(Some(h)),
-            _ => Err(CmdError::WrongType),
-        },
-    }
+    Ok(hash_in(ctx.read(key))?.map(|x| &*x))
 }
 
 /// The hash at `key` for writing; `None` if missing.
 fn write_hash<'c>(ctx: &'c mut Ctx, key: &[u8]) -> Result<Option<&'c mut Hash>, CmdError> {
-    match ctx.write(key) {
-        None => Ok(None),
-        Some(e) => match &mut e.value {
-            Value::Hash(h) => Ok(Some(h)),
-            _ => Err(CmdError::WrongType),
-        },
-    }
+    hash_in(ctx.write(key))
 }
 
 /// The hash at `key`, created empty if missing.
@@ -345,15 +334,8 @@ fn hgetall(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
 }
 
 fn hgetall_generic(ctx: &mut Ctx, key: &[u8], keys: bool, vals: bool) -> CmdResult {
-    let st = &mut *ctx.st;
-    let h = match st.ks.lookup_read(ctx.client.db, key, ctx.now) {
-        None => None,
-        Some(e) => match &e.value {
-            Value::Hash(h) => Some(h),
-            _ => return Err(CmdError::WrongType),
-        },
-    };
-    let out = &mut *ctx.out;
+    let (e, out) = ctx.read_with_out(key);
+    let h = hash_in(e)?.map(|x| &*x);
     let n = h.map_or(0, |h| h.len());
     if keys && vals {
         out.map(n);
@@ -457,15 +439,8 @@ fn hrandfield(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
         false
     };
     let resp3 = ctx.out.resp3;
-    let st = &mut *ctx.st;
-    let h = match st.ks.lookup_read(ctx.client.db, argv[1], ctx.now) {
-        None => None,
-        Some(e) => match &e.value {
-            Value::Hash(h) => Some(h),
-            _ => return Err(CmdError::WrongType),
-        },
-    };
-    let out = &mut *ctx.out;
+    let (e, out) = ctx.read_with_out(argv[1]);
+    let h = hash_in(e)?.map(|x| &*x);
     let Some(h) = h.filter(|_| l != 0) else {
         out.array(0);
         return Ok(());
@@ -522,15 +497,8 @@ pub(crate) fn scan_opts<'a>(args: &[&'a [u8]]) -> Result<(Option<&'a [u8]>, usiz
 
 fn hscan(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     let cursor = parse_cursor(argv[2])?;
-    let st = &mut *ctx.st;
-    let h = match st.ks.lookup_read(ctx.client.db, argv[1], ctx.now) {
-        None => None,
-        Some(e) => match &e.value {
-            Value::Hash(h) => Some(h),
-            _ => return Err(CmdError::WrongType),
-        },
-    };
-    let out = &mut *ctx.out;
+    let (e, out) = ctx.read_with_out(argv[1]);
+    let h = hash_in(e)?.map(|x| &*x);
     let Some(h) = h else {
         out.array(2);
         out.bulk(b"0");

@@ -7,6 +7,7 @@
 
 use super::{CmdError, CmdResult, Ctx, KEY1, NOKEYS, arg_i64, cmd, flag::*};
 use crate::commands::Cmd;
+use crate::commands::since;
 use crate::keyspace::types::List;
 use crate::keyspace::{CompactBytes, Entry, Ttl, Value};
 use crate::util::eq_ic;
@@ -208,12 +209,6 @@ pub static COMMANDS: &[Cmd] = &[
         "7.0.0",
     ),
 ];
-
-/// Set the "since" version of a table row (COMMAND DOCS).
-const fn since(mut c: Cmd, v: &'static str) -> Cmd {
-    c.since = v;
-    c
-}
 
 /// The list held by an entry, or WRONGTYPE.
 fn list_mut(e: &mut Entry) -> Result<&mut List, CmdError> {

@@ -25,6 +25,7 @@ pub mod server;
 pub mod set;
 pub mod string;
 
+use crate::keyspace::types::{Hash, Set};
 use crate::keyspace::{Entry, Value};
 use crate::protocol::Reply;
 use crate::server::state::{Client, State};
@@ -265,6 +266,40 @@ impl<'a> Ctx<'a> {
     pub fn write(&mut self, key: &[u8]) -> Option<&mut Entry> {
         self.st.ks.lookup_write(self.client.db, key, self.now)
     }
+
+    /// `read` that also hands back the reply buffer, so a handler can stream
+    /// a stored value into its reply without copying it first.
+    pub fn read_with_out(&mut self, key: &[u8]) -> (Option<&mut Entry>, &mut Reply) {
+        (
+            self.st.ks.lookup_read(self.client.db, key, self.now),
+            &mut *self.out,
+        )
+    }
+}
+
+/// The hash held by a looked-up entry: `None` if the key is missing,
+/// WRONGTYPE if it holds something else.
+pub fn hash_in(e: Option<&mut Entry>) -> Result<Option<&mut Hash>, CmdError> {
+    match e.map(|e| &mut e.value) {
+        None => Ok(None),
+        Some(Value::Hash(h)) => Ok(Some(h)),
+        Some(_) => Err(CmdError::WrongType),
+    }
+}
+
+/// The set held by a looked-up entry (see `hash_in`).
+pub fn set_in(e: Option<&mut Entry>) -> Result<Option<&mut Set>, CmdError> {
+    match e.map(|e| &mut e.value) {
+        None => Ok(None),
+        Some(Value::Set(s)) => Ok(Some(s)),
+        Some(_) => Err(CmdError::WrongType),
+    }
+}
+
+/// Set the "since" version of a table row (COMMAND DOCS).
+pub const fn since(mut c: Cmd, v: &'static str) -> Cmd {
+    c.since = v;
+    c
 }
 
 /// Parse an integer argument (Redis `getLongLongFromObjectOrReply`).

@@ -4,6 +4,7 @@ use super::hash::{sample_distinct, scan_opts};
 use super::{CmdError, CmdResult, Ctx, KEY1, cmd, flag::*};
 use crate::commands::Cmd;
 use crate::commands::keys::parse_cursor;
+use crate::commands::set_in;
 use crate::keyspace::types::Set;
 use crate::keyspace::{Ttl, Value};
 use crate::util::{eq_ic, glob_match};
@@ -196,23 +197,11 @@ fn max_intset(ctx: &Ctx) -> usize {
 }
 
 fn read_set<'c>(ctx: &'c mut Ctx, key: &[u8]) -> Result<Option<&'c Set>, CmdError> {
-    match ctx.read(key) {
-        None => Ok(None),
-        Some(e) => match &e.value {
-            Value::Set(s) => Ok(Some(s)),
-            _ => Err(CmdError::WrongType),
-        },
-    }
+    Ok(set_in(ctx.read(key))?.map(|x| &*x))
 }
 
 fn write_set<'c>(ctx: &'c mut Ctx, key: &[u8]) -> Result<Option<&'c mut Set>, CmdError> {
-    match ctx.write(key) {
-        None => Ok(None),
-        Some(e) => match &mut e.value {
-            Value::Set(s) => Ok(Some(s)),
-            _ => Err(CmdError::WrongType),
-        },
-    }
+    set_in(ctx.write(key))
 }
 
 fn set_or_create<'c>(ctx: &'c mut Ctx, key: &[u8]) -> Result<&'c mut Set, CmdError> {
@@ -584,15 +573,8 @@ fn sintercard(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
 
 fn sscan(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     let cursor = parse_cursor(argv[2])?;
-    let st = &mut *ctx.st;
-    let s = match st.ks.lookup_read(ctx.client.db, argv[1], ctx.now) {
-        None => None,
-        Some(e) => match &e.value {
-            Value::Set(s) => Some(s),
-            _ => return Err(CmdError::WrongType),
-        },
-    };
-    let out = &mut *ctx.out;
+    let (e, out) = ctx.read_with_out(argv[1]);
+    let s = set_in(e)?.map(|x| &*x);
     let Some(s) = s else {
         out.array(2);
         out.bulk(b"0");
