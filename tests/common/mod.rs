@@ -53,9 +53,16 @@ impl Server {
     }
 
     pub fn start_in(dir: tempfile::TempDir, extra: &[&str]) -> Server {
+        Self::spawn(None, dir, extra)
+    }
+
+    /// `cairn-server [conf] --port P --bind 127.0.0.1 --dir D <extra...>` on
+    /// a free port, retried if the port was taken meanwhile.
+    fn spawn(conf: Option<&Path>, dir: tempfile::TempDir, extra: &[&str]) -> Server {
         for _ in 0..5 {
             let port = free_port();
             let mut child = Command::new(env!("CARGO_BIN_EXE_cairn-server"))
+                .args(conf)
                 .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
                 .arg("--dir")
                 .arg(dir.path())
@@ -429,26 +436,7 @@ impl Server {
     /// Start cairn-server with a config file as the first argument:
     /// `cairn-server <conf> --port P --bind 127.0.0.1 --dir D <extra...>`.
     pub fn start_with_config(conf: &Path, extra: &[&str]) -> Server {
-        let dir = tempfile::tempdir().unwrap();
-        for _ in 0..5 {
-            let port = free_port();
-            let mut child = Command::new(env!("CARGO_BIN_EXE_cairn-server"))
-                .arg(conf)
-                .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-                .arg("--dir")
-                .arg(dir.path())
-                .args(extra)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("spawn cairn-server");
-            if wait_ready(&mut child, port) {
-                return Server { child, port, dir };
-            }
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        panic!("cairn-server did not start");
+        Self::spawn(Some(conf), tempfile::tempdir().unwrap(), extra)
     }
 
     /// Wait for the process to exit, at most `limit`; None on timeout.
