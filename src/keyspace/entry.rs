@@ -62,15 +62,6 @@ impl Value {
         Value::Str(CompactBytes::new(b))
     }
 
-    pub fn string_from_vec(v: Vec<u8>) -> Value {
-        if v.len() <= 20
-            && let Some(n) = crate::util::parse_i64(&v)
-        {
-            return Value::Int(n);
-        }
-        Value::Str(CompactBytes::from_vec(v))
-    }
-
     pub fn value_type(&self) -> ValueType {
         match self {
             Value::Str(_) | Value::Int(_) | Value::Raw(_) => ValueType::String,

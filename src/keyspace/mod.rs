@@ -224,7 +224,8 @@ impl Keyspace {
     /// journal. Returns false if the key is absent.
     pub fn set_expire(&mut self, db: usize, key: &[u8], at: u64) -> bool {
         let d = &mut self.dbs[db];
-        let Some((e, seg)) = d.table.get_mut_with_seg(key) else {
+        let h = d.table.hash(key);
+        let Some((e, seg)) = d.table.get_mut_hashed(h, key) else {
             return false;
         };
         let was = e.expire_at != 0;

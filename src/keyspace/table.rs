@@ -112,15 +112,6 @@ impl Table {
         &self.segs
     }
 
-    pub fn segments_mut(&mut self) -> &mut [Segment] {
-        &mut self.segs
-    }
-
-    /// Segment index holding `key` (for bookkeeping by the caller).
-    pub fn segment_index(&self, key: &[u8]) -> usize {
-        self.seg_of(self.hash(key))
-    }
-
     #[inline]
     pub fn get(&self, key: &[u8]) -> Option<&Entry> {
         self.get_hashed(self.hash(key), key)
@@ -136,26 +127,6 @@ impl Table {
 
     #[inline]
     pub fn get_mut_hashed(&mut self, h: u64, key: &[u8]) -> Option<(&mut Entry, usize)> {
-        let s = self.seg_of(h);
-        self.segs[s]
-            .map
-            .find_mut(inner(h), |e| e.key.as_slice() == key)
-            .map(|e| (e, s))
-    }
-
-    #[inline]
-    pub fn get_mut(&mut self, key: &[u8]) -> Option<&mut Entry> {
-        let h = self.hash(key);
-        let s = self.seg_of(h);
-        self.segs[s]
-            .map
-            .find_mut(inner(h), |e| e.key.as_slice() == key)
-    }
-
-    /// Get with the segment index (so the caller can adjust its counters).
-    #[inline]
-    pub fn get_mut_with_seg(&mut self, key: &[u8]) -> Option<(&mut Entry, usize)> {
-        let h = self.hash(key);
         let s = self.seg_of(h);
         self.segs[s]
             .map

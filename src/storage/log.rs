@@ -86,15 +86,10 @@ pub struct LogShared {
 }
 
 impl LogShared {
-    /// Hand framed records (ending at `last_lsn`) to the writer. Call with
-    /// the state lock held so submission order is LSN order.
-    pub fn submit(&self, bytes: Vec<u8>, last_lsn: u64) {
-        let mut b = bytes;
-        self.submit_from(&mut b, last_lsn);
-    }
-
-    /// Move the framed records out of `bytes` (which keeps its capacity,
-    /// so the journal does not regrow its buffer every batch).
+    /// Hand framed records (ending at `last_lsn`) to the writer, moving
+    /// them out of `bytes` (which keeps its capacity, so the journal does
+    /// not regrow its buffer every batch). Call with the state lock held so
+    /// submission order is LSN order.
     pub fn submit_from(&self, bytes: &mut Vec<u8>, last_lsn: u64) {
         if bytes.is_empty() {
             return;

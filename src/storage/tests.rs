@@ -50,7 +50,7 @@ impl Harness {
         self.journal.append(0, &[b"SET", b"k", v.as_bytes()]);
         self.journal.seal();
         let lsn = self.journal.last_lsn();
-        self.log.shared.submit(self.journal.take(), lsn);
+        self.log.shared.submit_from(&mut self.journal.buf, lsn);
         lsn
     }
 

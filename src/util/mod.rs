@@ -16,7 +16,6 @@ unsafe extern "C" {
         cap: usize,
     ) -> i32;
     fn cairn_fmt_g17(d: f64, out: *mut c_char, cap: usize) -> i32;
-    fn cairn_fmt_human(d: f64, out: *mut c_char, cap: usize) -> i32;
 }
 
 /// Milliseconds since the Unix epoch.
@@ -130,14 +129,6 @@ pub fn fmt_double_g17(d: f64) -> String {
     let mut out = [0u8; 64];
     // SAFETY: writes at most 64 bytes into `out`.
     let n = unsafe { cairn_fmt_g17(d, out.as_mut_ptr() as *mut c_char, out.len()) };
-    String::from_utf8_lossy(&out[..n.max(0) as usize]).into_owned()
-}
-
-/// Redis LD_STR_HUMAN formatting of a double (`%.17Lf`, zeros trimmed).
-pub fn fmt_double_human(d: f64) -> String {
-    let mut out = vec![0u8; 5 * 1024 + 64];
-    // SAFETY: writes at most `out.len()` bytes.
-    let n = unsafe { cairn_fmt_human(d, out.as_mut_ptr() as *mut c_char, out.len()) };
     String::from_utf8_lossy(&out[..n.max(0) as usize]).into_owned()
 }
 

@@ -90,8 +90,3 @@ int cairn_fmt_g17(double d, char *out, size_t cap) {
     if (l < 0 || (size_t)l >= cap) return -1;
     return l;
 }
-
-/* Format a long double like Redis LD_STR_HUMAN from a double. */
-int cairn_fmt_human(double d, char *out, size_t cap) {
-    return ld_human((long double)d, out, cap);
-}
