@@ -365,25 +365,27 @@ fn lrange(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
         return Ok(());
     };
     let l = list_mut(e)?;
-    let n = l.len() as i64;
-    let mut start = if start < 0 { n + start } else { start };
-    let mut end = if end < 0 { n + end } else { end };
-    if start < 0 {
-        start = 0;
-    }
-    if start > end || start >= n {
+    let Some((s, e)) = index_range(start, end, l.len()) else {
         ctx.out.array(0);
         return Ok(());
-    }
-    if end >= n {
-        end = n - 1;
-    }
-    let (s, e) = (start as usize, end as usize);
+    };
     ctx.out.array(e - s + 1);
     for v in l.items.range(s..=e) {
         ctx.out.bulk(v);
     }
     Ok(())
+}
+
+/// LRANGE/LTRIM index semantics: negative indexes count from the end,
+/// the range is clamped to the list; `None` when it selects nothing.
+fn index_range(start: i64, end: i64, len: usize) -> Option<(usize, usize)> {
+    let n = len as i64;
+    let start = if start < 0 { n + start } else { start }.max(0);
+    let end = if end < 0 { n + end } else { end };
+    if start > end || start >= n {
+        return None;
+    }
+    Some((start as usize, end.min(n - 1) as usize))
 }
 
 fn lindex(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
@@ -470,21 +472,12 @@ fn ltrim(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
         return Ok(());
     };
     let l = list_mut(e)?;
-    let n = l.len() as i64;
-    let mut start = if start < 0 { n + start } else { start };
-    let mut end = if end < 0 { n + end } else { end };
-    if start < 0 {
-        start = 0;
-    }
-    let (ltrim, rtrim) = if start > end || start >= n {
-        (n, 0)
-    } else {
-        if end >= n {
-            end = n - 1;
-        }
-        (start, n - end - 1)
+    let n = l.len();
+    let (ltrim, rtrim) = match index_range(start, end, n) {
+        Some((s, e)) => (s, n - e - 1),
+        None => (n, 0),
     };
-    l.trim(ltrim as usize, rtrim as usize);
+    l.trim(ltrim, rtrim);
     drop_if_empty(ctx, argv[1]);
     ctx.propagate(argv);
     ctx.out.ok();
