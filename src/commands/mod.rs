@@ -10,6 +10,10 @@
 //! * `list.rs`    LPUSH LPOP LRANGE LMOVE ...
 //! * `hash.rs`    HSET HGET HGETALL HINCRBY HSCAN ...
 //! * `set.rs`     SADD SREM SMEMBERS SINTER SSCAN ...
+//! * `zset.rs`    ZADD ZRANGE ZRANK ZUNIONSTORE ZSCAN ...
+//! * `bitmap.rs`  SETBIT GETBIT BITCOUNT BITPOS BITOP BITFIELD
+//! * `hll.rs`     PFADD PFCOUNT PFMERGE
+//! * `sort.rs`    SORT SORT_RO
 //! * `conn.rs`    PING ECHO HELLO AUTH SELECT CLIENT QUIT RESET
 //! * `server.rs`  INFO CONFIG COMMAND DEBUG FLUSH* SHUTDOWN SLOWLOG ...
 //!
@@ -17,13 +21,17 @@
 //! `ctx.propagate` once it has changed data; it returns `Err` only before
 //! writing anything, and the dispatcher turns the error into a reply.
 
+pub mod bitmap;
 pub mod conn;
 pub mod hash;
+pub mod hll;
 pub mod keys;
 pub mod list;
 pub mod server;
 pub mod set;
+pub mod sort;
 pub mod string;
+pub mod zset;
 
 use crate::keyspace::types::{Hash, Set};
 use crate::keyspace::{Entry, Value};
@@ -176,12 +184,16 @@ pub const KEY1: (i32, i32, i32) = (1, 1, 1);
 
 /// All top-level commands.
 pub fn table() -> &'static [&'static [Cmd]] {
-    static FAMILIES: [&[Cmd]; 7] = [
+    static FAMILIES: [&[Cmd]; 11] = [
         string::COMMANDS,
         keys::COMMANDS,
         list::COMMANDS,
         hash::COMMANDS,
         set::COMMANDS,
+        zset::COMMANDS,
+        bitmap::COMMANDS,
+        hll::COMMANDS,
+        sort::COMMANDS,
         conn::COMMANDS,
         server::COMMANDS,
     ];

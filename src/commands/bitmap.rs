@@ -1,0 +1,5 @@
+//! bitmap commands (being filled in).
+
+use super::Cmd;
+
+pub static COMMANDS: &[Cmd] = &[];

@@ -1,0 +1,5 @@
+//! hll commands (being filled in).
+
+use super::Cmd;
+
+pub static COMMANDS: &[Cmd] = &[];

@@ -1,0 +1,5 @@
+//! zset commands (being filled in).
+
+use super::Cmd;
+
+pub static COMMANDS: &[Cmd] = &[];
