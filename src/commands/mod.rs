@@ -8,6 +8,7 @@
 //! * `string.rs`  GET SET INCR APPEND LCS ...
 //! * `keys.rs`    DEL EXPIRE TTL KEYS SCAN RENAME COPY OBJECT ...
 //! * `list.rs`    LPUSH LPOP LRANGE LMOVE ...
+//! * `blocking.rs` BLPOP BLMOVE BLMPOP BZPOPMIN ... (see server/blocking.rs)
 //! * `hash.rs`    HSET HGET HGETALL HINCRBY HSCAN ...
 //! * `set.rs`     SADD SREM SMEMBERS SINTER SSCAN ...
 //! * `zset.rs`    ZADD ZRANGE ZRANK ZUNIONSTORE ZSCAN ...
@@ -22,6 +23,7 @@
 //! writing anything, and the dispatcher turns the error into a reply.
 
 pub mod bitmap;
+pub mod blocking;
 pub mod conn;
 pub mod hash;
 pub mod hll;
@@ -56,6 +58,9 @@ pub mod flag {
     pub const SKIP_MONITOR: u32 = 1 << 11;
     pub const SKIP_SLOWLOG: u32 = 1 << 12;
     pub const ALLOW_BUSY: u32 = 1 << 13;
+    pub const BLOCKING: u32 = 1 << 14;
+    /// Key positions depend on the arguments (COMMAND GETKEYS would parse).
+    pub const MOVABLEKEYS: u32 = 1 << 15;
 
     pub const NAMES: &[(u32, &str)] = &[
         (WRITE, "write"),
@@ -64,6 +69,7 @@ pub mod flag {
         (ADMIN, "admin"),
         (PUBSUB, "pubsub"),
         (NOSCRIPT, "noscript"),
+        (BLOCKING, "blocking"),
         (LOADING, "loading"),
         (STALE, "stale"),
         (FAST, "fast"),
@@ -72,6 +78,7 @@ pub mod flag {
         (SKIP_MONITOR, "skip_monitor"),
         (SKIP_SLOWLOG, "skip_slowlog"),
         (ALLOW_BUSY, "allow_busy"),
+        (MOVABLEKEYS, "movablekeys"),
     ];
 }
 
@@ -184,8 +191,9 @@ pub const KEY1: (i32, i32, i32) = (1, 1, 1);
 
 /// All top-level commands.
 pub fn table() -> &'static [&'static [Cmd]] {
-    static FAMILIES: [&[Cmd]; 11] = [
+    static FAMILIES: [&[Cmd]; 12] = [
         string::COMMANDS,
+        blocking::COMMANDS,
         keys::COMMANDS,
         list::COMMANDS,
         hash::COMMANDS,

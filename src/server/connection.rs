@@ -10,6 +10,7 @@
 //!   unparsed buffer by `client-query-buffer-limit`.
 
 use super::Shared;
+use super::blocking::{BlockSlot, Outcome};
 use super::exec::execute_at;
 use super::state::Client;
 use crate::protocol::{Limits, Parsed, Reply, RequestParser};
@@ -143,7 +144,11 @@ pub async fn serve(shared: Arc<Shared>, mut stream: TcpStream) {
                     );
                     break 'conn;
                 }
-                let outcome = process_batch(
+                if client.blocked.is_some() {
+                    // Blocked: input waits in the buffer (Redis does the same).
+                    continue 'conn;
+                }
+                closing = run_batch(
                     &shared,
                     &mut client,
                     &mut parser,
@@ -151,23 +156,9 @@ pub async fn serve(shared: Arc<Shared>, mut stream: TcpStream) {
                     &mut out,
                     &mut limits,
                     &mut qbuf_limit,
+                    &mut gates,
                 );
-                closing = outcome.close;
-                if outcome.wait_lsn > 0 {
-                    gates.push_back(Gate {
-                        end: out.buf.len(),
-                        lsn: outcome.wait_lsn,
-                        read_only: !outcome.wrote,
-                    });
-                } else if !gates.is_empty() {
-                    // Order is kept: later replies queue behind the gate.
-                    let lsn = gates.back().map(|g| g.lsn).unwrap_or(0);
-                    gates.push_back(Gate {
-                        end: out.buf.len(),
-                        lsn,
-                        read_only: !outcome.wrote,
-                    });
-                } else if written < out.buf.len() {
+                if gates.is_empty() && written < out.buf.len() {
                     // Nothing to wait for: write now, most sockets are
                     // writable (saves a trip through select).
                     released = out.buf.len();
@@ -177,6 +168,24 @@ pub async fn serve(shared: Arc<Shared>, mut stream: TcpStream) {
                             Ok(n) => wrote_out(&mut out, &mut written, &mut released, &mut gates, n),
                         }
                     }
+                }
+            }
+            _ = wait_blocked(client.blocked.as_ref()), if client.blocked.is_some() => {
+                if !finish_block(&shared, &mut client, &mut out, &mut gates) {
+                    continue 'conn;
+                }
+                // Commands pipelined behind the blocking one run now.
+                if !buf.is_empty() && !closing {
+                    closing = run_batch(
+                        &shared,
+                        &mut client,
+                        &mut parser,
+                        &mut buf,
+                        &mut out,
+                        &mut limits,
+                        &mut qbuf_limit,
+                        &mut gates,
+                    );
                 }
             }
             Ok(()) = async { durable_rx.as_mut().expect("gated only with a log").changed().await }, if !gates.is_empty() => {}
@@ -193,9 +202,106 @@ pub async fn serve(shared: Arc<Shared>, mut stream: TcpStream) {
     let _ = wr.shutdown().await;
     let mut st = shared.state.lock();
     st.clients.remove(&client.id);
+    st.blocking.remove(client.id);
     if client.monitor {
         st.monitors.retain(|(id, _)| *id != client.id);
     }
+}
+
+/// Process the buffered input and queue the batch's replies behind the
+/// durability gate they need. Returns true if the connection must close
+/// once the replies are out.
+#[allow(clippy::too_many_arguments)]
+fn run_batch(
+    shared: &Shared,
+    client: &mut Client,
+    parser: &mut RequestParser,
+    buf: &mut BytesMut,
+    out: &mut Reply,
+    limits: &mut Limits,
+    qbuf_limit: &mut usize,
+    gates: &mut std::collections::VecDeque<Gate>,
+) -> bool {
+    let outcome = process_batch(shared, client, parser, buf, out, limits, qbuf_limit);
+    push_gate(gates, out.buf.len(), outcome.wait_lsn, !outcome.wrote);
+    outcome.close
+}
+
+/// Replies up to `end` wait for `lsn` (0: for nothing, unless earlier
+/// replies wait: order is kept, so they queue behind the last gate).
+fn push_gate(gates: &mut std::collections::VecDeque<Gate>, end: usize, lsn: u64, read_only: bool) {
+    if lsn > 0 {
+        gates.push_back(Gate {
+            end,
+            lsn,
+            read_only,
+        });
+    } else if let Some(last) = gates.back().map(|g| g.lsn) {
+        gates.push_back(Gate {
+            end,
+            lsn: last,
+            read_only,
+        });
+    }
+}
+
+/// Wait until a blocked client is woken (served, unblocked) or its
+/// deadline passes.
+async fn wait_blocked(b: Option<&(Arc<BlockSlot>, u64)>) {
+    let Some((slot, deadline)) = b else {
+        return std::future::pending().await;
+    };
+    if *deadline == 0 {
+        slot.notify.notified().await;
+    } else {
+        let left = deadline.saturating_sub(crate::util::now_ms());
+        tokio::select! {
+            _ = slot.notify.notified() => {}
+            _ = tokio::time::sleep(std::time::Duration::from_millis(left)) => {}
+        }
+    }
+}
+
+/// After `wait_blocked`: take the outcome (or time the client out) and
+/// queue its reply. Returns false if the client is still blocked.
+fn finish_block(
+    shared: &Shared,
+    client: &mut Client,
+    out: &mut Reply,
+    gates: &mut std::collections::VecDeque<Gate>,
+) -> bool {
+    let Some((slot, deadline)) = client.blocked.clone() else {
+        return true;
+    };
+    let mut st = shared.state.lock();
+    let mut outcome = slot.outcome.lock().take();
+    if outcome.is_none() {
+        if deadline != 0 && crate::util::now_ms() >= deadline {
+            st.blocking.unblock(client.id, None);
+            outcome = slot.outcome.lock().take();
+        } else {
+            return false;
+        }
+    }
+    client.blocked = None;
+    let (reply, lsn) = match outcome {
+        Some(Outcome::Served { reply, lsn }) => (reply, lsn),
+        Some(Outcome::Unblocked { reply }) => (reply, 0),
+        None => (Vec::new(), 0),
+    };
+    out.buf.extend_from_slice(&reply);
+    st.stats.net_output_bytes += reply.len() as u64;
+    let durable = st
+        .ks
+        .journal
+        .durable
+        .load(std::sync::atomic::Ordering::Acquire);
+    let wait = match &st.log {
+        Some(log) if log.policy() == crate::config::FsyncPolicy::Always && lsn > durable => lsn,
+        _ => 0,
+    };
+    push_gate(gates, out.buf.len(), wait, lsn == 0);
+    true
 }
 
 /// Account for `n` reply bytes written: reset the buffer when all is out;
@@ -296,6 +402,10 @@ fn process_batch(
                     execute_at(st, client, out, &argv, now);
                 }
                 buf.advance(consumed);
+                if client.blocked.is_some() {
+                    // The rest of the input waits until it is unblocked.
+                    break;
+                }
                 limits.authenticated = client.authenticated;
                 if client.close_after_reply {
                     close = true;
