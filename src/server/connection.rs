@@ -13,6 +13,7 @@ use super::Shared;
 use super::blocking::{BlockSlot, Outcome};
 use super::exec::execute_at;
 use super::state::Client;
+use crate::config::ObufLimit;
 use crate::protocol::{Limits, Parsed, Reply, RequestParser};
 use bytes::{Buf, BytesMut};
 use smallvec::SmallVec;
@@ -59,10 +60,17 @@ pub async fn serve(shared: Arc<Shared>, mut stream: TcpStream) {
                 max_bulk: st.config.s.proto_max_bulk_len,
                 authenticated: client.authenticated,
             };
-            Some((client, limits, st.config.s.client_query_buffer_limit))
+            Some((
+                client,
+                ConnLimits {
+                    parse: limits,
+                    qbuf: st.config.s.client_query_buffer_limit,
+                    obuf: st.config.s.obuf_normal,
+                },
+            ))
         }
     };
-    let Some((mut client, mut limits, mut qbuf_limit)) = registered else {
+    let Some((mut client, mut limits)) = registered else {
         let _ = stream
             .write_all(b"-ERR max number of clients reached\r\n")
             .await;
@@ -88,8 +96,19 @@ pub async fn serve(shared: Arc<Shared>, mut stream: TcpStream) {
     let mut durable_rx = log.as_ref().map(|l| l.subscribe());
     // Stop reading (QUIT, protocol error, EOF); close once `out` is flushed.
     let mut closing = false;
+    // When the pending replies first passed the soft output limit.
+    let mut soft_since = None;
     'conn: loop {
         if kill.is_killed() {
+            break 'conn;
+        }
+        if obuf_over(out.buf.len() - written, limits.obuf, &mut soft_since) {
+            tracing::warn!(
+                "Client id={} addr={} closed for overcoming of output buffer limits (omem={}).",
+                client.id,
+                client.addr,
+                out.buf.len() - written
+            );
             break 'conn;
         }
         if closing && written == out.buf.len() {
@@ -135,7 +154,7 @@ pub async fn serve(shared: Arc<Shared>, mut stream: TcpStream) {
                 if kill.is_killed() {
                     break 'conn;
                 }
-                if buf.len() > qbuf_limit {
+                if buf.len() > limits.qbuf {
                     tracing::warn!(
                         "Closing client that reached max query buffer length: id={} addr={} (qbuf={})",
                         client.id,
@@ -155,9 +174,12 @@ pub async fn serve(shared: Arc<Shared>, mut stream: TcpStream) {
                     &mut buf,
                     &mut out,
                     &mut limits,
-                    &mut qbuf_limit,
                     &mut gates,
                 );
+                if obuf_over(out.buf.len() - written, limits.obuf, &mut soft_since) {
+                    // Checked again (and logged) at the top of the loop.
+                    continue 'conn;
+                }
                 if gates.is_empty() && written < out.buf.len() {
                     // Nothing to wait for: write now, most sockets are
                     // writable (saves a trip through select).
@@ -183,7 +205,6 @@ pub async fn serve(shared: Arc<Shared>, mut stream: TcpStream) {
                         &mut buf,
                         &mut out,
                         &mut limits,
-                        &mut qbuf_limit,
                         &mut gates,
                     );
                 }
@@ -218,11 +239,10 @@ fn run_batch(
     parser: &mut RequestParser,
     buf: &mut BytesMut,
     out: &mut Reply,
-    limits: &mut Limits,
-    qbuf_limit: &mut usize,
+    limits: &mut ConnLimits,
     gates: &mut std::collections::VecDeque<Gate>,
 ) -> bool {
-    let outcome = process_batch(shared, client, parser, buf, out, limits, qbuf_limit);
+    let outcome = process_batch(shared, client, parser, buf, out, limits);
     push_gate(gates, out.buf.len(), outcome.wait_lsn, !outcome.wrote);
     outcome.close
 }
@@ -342,6 +362,31 @@ fn poll_once<F: std::future::Future>(f: F) -> Option<F::Output> {
     }
 }
 
+/// A connection's limits, refreshed from the config at each batch.
+struct ConnLimits {
+    parse: Limits,
+    /// `client-query-buffer-limit`.
+    qbuf: usize,
+    /// `client-output-buffer-limit` for this client's class.
+    obuf: ObufLimit,
+}
+
+/// Redis's `checkClientOutputBufferLimits`: true if `pending` reply bytes
+/// pass the hard limit, or have stayed over the soft limit longer than
+/// allowed. `soft_since` remembers when the soft limit was first passed.
+fn obuf_over(pending: usize, l: ObufLimit, soft_since: &mut Option<std::time::Instant>) -> bool {
+    let pending = pending as u64;
+    if l.hard > 0 && pending >= l.hard {
+        return true;
+    }
+    if l.soft > 0 && pending >= l.soft {
+        let since = *soft_since.get_or_insert_with(std::time::Instant::now);
+        return since.elapsed().as_secs() >= l.soft_secs;
+    }
+    *soft_since = None;
+    false
+}
+
 /// Replies up to `end` in the output buffer wait until `lsn` is durable.
 struct Gate {
     end: usize,
@@ -374,8 +419,7 @@ fn process_batch(
     parser: &mut RequestParser,
     buf: &mut BytesMut,
     out: &mut Reply,
-    limits: &mut Limits,
-    qbuf_limit: &mut usize,
+    limits: &mut ConnLimits,
 ) -> BatchOutcome {
     let input_len = buf.len();
     let mut wait_lsn = 0;
@@ -389,7 +433,7 @@ fn process_batch(
     let mut guard = None;
     let mut close = false;
     loop {
-        match parser.parse(buf, *limits) {
+        match parser.parse(buf, limits.parse) {
             Ok(Parsed::Command { consumed }) => {
                 let st = guard.get_or_insert_with(|| shared.state.lock());
                 if now == 0 {
@@ -406,7 +450,7 @@ fn process_batch(
                     // The rest of the input waits until it is unblocked.
                     break;
                 }
-                limits.authenticated = client.authenticated;
+                limits.parse.authenticated = client.authenticated;
                 if client.close_after_reply {
                     close = true;
                     break;
@@ -431,8 +475,9 @@ fn process_batch(
     if let Some(mut st) = guard {
         st.stats.net_input_bytes += consumed_bytes as u64;
         st.stats.net_output_bytes += (out.len() - output_len) as u64;
-        limits.max_bulk = st.config.s.proto_max_bulk_len;
-        *qbuf_limit = st.config.s.client_query_buffer_limit;
+        limits.parse.max_bulk = st.config.s.proto_max_bulk_len;
+        limits.qbuf = st.config.s.client_query_buffer_limit;
+        limits.obuf = st.config.s.obuf_normal;
         if let Some(ci) = st.clients.get_mut(&client.id) {
             ci.db = client.db;
             ci.last_ms = client.last_ms;

@@ -131,7 +131,12 @@ pub fn render(st: &State, want: &[String], now_ms: u64) -> String {
             )
         );
         kv!(o, "mem_allocator", "mimalloc");
-        kv!(o, "lazyfree_pending_objects", 0);
+        kv!(
+            o,
+            "lazyfree_pending_objects",
+            crate::keyspace::lazyfree::pending()
+        );
+        kv!(o, "lazyfreed_objects", crate::keyspace::lazyfree::freed());
     }
     if has("persistence") {
         section("Persistence", &mut o);
