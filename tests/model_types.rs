@@ -24,6 +24,8 @@ enum MV {
 }
 
 type Model = BTreeMap<Vec<u8>, MV>;
+/// Normalizes an order-free reply before comparing.
+type Norm = fn(Resp) -> Resp;
 
 #[derive(Debug, Clone)]
 enum Op {
@@ -130,9 +132,9 @@ macro_rules! typed {
 
 /// Apply `op` to the model: the command, the reply the model predicts, and
 /// how to normalize the server's reply before comparing.
-fn apply(m: &mut Model, op: &Op) -> (Vec<Vec<u8>>, Resp, fn(Resp) -> Resp) {
-    let id: fn(Resp) -> Resp = |r| r;
-    let (cmd, norm): (Vec<Vec<u8>>, fn(Resp) -> Resp) = match op {
+fn apply(m: &mut Model, op: &Op) -> (Vec<Vec<u8>>, Resp, Norm) {
+    let id: Norm = |r| r;
+    let (cmd, norm): (Vec<Vec<u8>>, Norm) = match op {
         Op::Set(k, v) => (vec![b"SET".to_vec(), key(*k), item(*v)], id),
         Op::Get(k) => (vec![b"GET".to_vec(), key(*k)], id),
         Op::Del(k) => (vec![b"DEL".to_vec(), key(*k)], id),
