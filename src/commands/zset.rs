@@ -614,10 +614,13 @@ fn zadd_generic(ctx: &mut Ctx, argv: &[&[u8]], mut incr: bool) -> CmdResult {
             }
             return Ok(());
         }
+        // Redis sizes the new set from the arguments (`zsetTypeCreate`).
+        let longest = rest.chunks(2).map(|p| p[1].len()).max().unwrap_or(0);
+        let z = ZSet::with_hint(rest.len() / 2, longest, lim);
         let db = ctx.db();
         ctx.st
             .ks
-            .set(db, key, Value::ZSet(Box::default()), Ttl::Clear, ctx.now);
+            .set(db, key, Value::ZSet(Box::new(z)), Ttl::Clear, ctx.now);
     }
     let z = write_z(ctx, key)?.expect("exists");
     let (mut added, mut updated, mut processed) = (0i64, 0i64, 0i64);
@@ -841,7 +844,7 @@ fn zrange_generic(
     while j < argv.len() {
         let left = argv.len() - j - 1;
         let a = argv[j];
-        if eq_ic(a, b"withscores") {
+        if dst.is_none() && eq_ic(a, b"withscores") {
             withscores = true;
         } else if eq_ic(a, b"limit") && left >= 2 {
             offset = arg_i64(argv[j + 1])?;
@@ -907,7 +910,13 @@ fn zrange_generic(
     };
     match dst {
         None => reply_items(ctx.out, &items, withscores),
-        Some(dst) => store_items(ctx, argv, dst, &items),
+        Some(dst) => {
+            // Redis sizes the destination from the range length when it is
+            // known up front (rank ranges), else starts from a listpack.
+            let hint = if kind == Kind::Rank { items.len() } else { 0 };
+            let z = ZSet::with_hint(hint, 0, limits(ctx));
+            store_items(ctx, argv, dst, z, &items)
+        }
     }
     Ok(())
 }
@@ -935,10 +944,10 @@ fn apply_limit(lo: usize, hi: usize, offset: i64, limit: i64, rev: bool) -> (usi
     }
 }
 
-/// Store `items` (any order) as the zset at `dst`, or delete `dst` if
-/// there are none; reply with the count and journal `argv` if anything
-/// changed.
-fn store_items(ctx: &mut Ctx, argv: &[&[u8]], dst: &[u8], items: &[(Vec<u8>, f64)]) {
+/// Add `items`, in order, to `z` (empty, in the encoding the command's
+/// size hint picked) and store it at `dst`, or delete `dst` if there are
+/// none; reply with the count and journal `argv` if anything changed.
+fn store_items(ctx: &mut Ctx, argv: &[&[u8]], dst: &[u8], mut z: ZSet, items: &[(Vec<u8>, f64)]) {
     let db = ctx.db();
     if items.is_empty() {
         if ctx.st.ks.remove(db, dst).is_some() {
@@ -946,7 +955,6 @@ fn store_items(ctx: &mut Ctx, argv: &[&[u8]], dst: &[u8], items: &[(Vec<u8>, f64
         }
     } else {
         let lim = limits(ctx);
-        let mut z = ZSet::new();
         for (m, s) in items {
             z.add(m, *s, lim);
         }
@@ -1396,7 +1404,12 @@ fn setop_reply(ctx: &mut Ctx, argv: &[&[u8]], op: Op) -> CmdResult {
 fn setop_store(ctx: &mut Ctx, argv: &[&[u8]], op: Op) -> CmdResult {
     let a = parse_setop(ctx, argv, 2, op, true, false)?;
     let items = compute(&a, op);
-    store_items(ctx, argv, argv[1], &items);
+    // Redis builds a skiplist and converts it to a listpack if it fits
+    // (`zsetConvertToListpackIfNeeded`).
+    let lim = limits(ctx);
+    let longest = items.iter().map(|(m, _)| m.len()).max().unwrap_or(0);
+    let z = ZSet::with_hint(items.len(), longest, lim);
+    store_items(ctx, argv, argv[1], z, &items);
     Ok(())
 }
 

@@ -211,6 +211,25 @@ impl ZSet {
         ZSet::default()
     }
 
+    /// An empty set already in the full ("skiplist") encoding, as Redis
+    /// creates one when a size hint exceeds the listpack limits (a new key
+    /// of a big ZADD, a big ZRANGESTORE, a big ZUNIONSTORE result).
+    pub fn new_full() -> ZSet {
+        let mut z = ZSet::new();
+        z.convert();
+        z
+    }
+
+    /// An empty set in the encoding Redis's `zsetTypeCreate` picks for
+    /// `size_hint` elements whose longest member is `value_len_hint` bytes.
+    pub fn with_hint(size_hint: usize, value_len_hint: usize, lim: Limits) -> ZSet {
+        if size_hint > lim.max_entries || value_len_hint > lim.max_value {
+            ZSet::new_full()
+        } else {
+            ZSet::new()
+        }
+    }
+
     pub fn len(&self) -> usize {
         match &self.repr {
             Repr::Compact(v) => v.len(),
