@@ -948,3 +948,44 @@ fn replay_zset_after_kill9() {
     let mut c = s.raw();
     assert_eq!(before, dump(&mut c));
 }
+
+/// ZRANK/ZREVRANK WITHSCORE, which Redis 7.0 lacks: Redis 7.2's replies.
+#[test]
+fn rank_withscore_as_redis_7_2() {
+    let s = Server::start(&[]);
+    let mut c = s.raw();
+    c.cmds(&["ZADD", "z", "1", "a", "2.5", "b", "inf", "c"]);
+    c.cmds(&["SET", "str", "x"]);
+    let bulk = |s: &str| Resp::Bulk(Some(s.as_bytes().to_vec()));
+    let pair = |r: i64, s: &str| Resp::Array(Some(vec![Resp::Int(r), bulk(s)]));
+    assert_eq!(c.cmds(&["ZRANK", "z", "b", "WITHSCORE"]), pair(1, "2.5"));
+    assert_eq!(c.cmds(&["ZREVRANK", "z", "b", "withscore"]), pair(1, "2.5"));
+    assert_eq!(c.cmds(&["ZREVRANK", "z", "c", "WITHSCORE"]), pair(0, "inf"));
+    assert_eq!(
+        c.cmds(&["ZRANK", "z", "nope", "WITHSCORE"]),
+        Resp::Array(None)
+    );
+    assert_eq!(
+        c.cmds(&["ZRANK", "nokey", "a", "WITHSCORE"]),
+        Resp::Array(None)
+    );
+    assert_eq!(c.cmds(&["ZRANK", "z", "nope"]), Resp::Bulk(None));
+    assert_eq!(
+        c.cmds(&["ZRANK", "z", "a", "WITHSCORES"]),
+        Resp::Error(b"ERR syntax error".to_vec())
+    );
+    assert_eq!(
+        c.cmds(&["ZRANK", "z", "a", "WITHSCORE", "x"]),
+        Resp::Error(b"ERR wrong number of arguments for 'zrank' command".to_vec())
+    );
+    assert_eq!(
+        c.cmds(&["ZRANK", "str", "a", "WITHSCORE"]),
+        Resp::Error(b"WRONGTYPE Operation against a key holding the wrong kind of value".to_vec())
+    );
+    c.cmds(&["HELLO", "3"]);
+    assert_eq!(
+        c.cmds(&["ZRANK", "z", "a", "WITHSCORE"]),
+        Resp::Array(Some(vec![Resp::Int(0), Resp::Double(b"1".to_vec())]))
+    );
+    assert_eq!(c.cmds(&["ZRANK", "z", "nope", "WITHSCORE"]), Resp::Null);
+}
