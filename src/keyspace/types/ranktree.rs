@@ -156,6 +156,17 @@ impl Node {
         }
     }
 
+    fn set_at(&mut self, pos: usize, h: u32) {
+        match self {
+            Node::Leaf(v) => v[pos] = h,
+            Node::Inner(inner) => {
+                let (i, rel) = inner.child_at(pos);
+                inner.kids[i].set_at(rel, h);
+                inner.firsts[i] = inner.kids[i].first();
+            }
+        }
+    }
+
     fn get(&self, mut pos: usize) -> u32 {
         let mut n = self;
         loop {
@@ -362,6 +373,13 @@ impl RankTree {
             }
         }
         h
+    }
+
+    /// Replace the handle at rank `pos` (0..len) by `h` (the caller keeps
+    /// the order: `h` must stand for the same key).
+    pub fn set_at(&mut self, pos: usize, h: u32) {
+        assert!(pos < self.len(), "position out of range");
+        self.root.set_at(pos, h);
     }
 
     /// The handle at rank `pos` (0..len).

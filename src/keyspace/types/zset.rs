@@ -11,10 +11,11 @@
 //!   scores as strings where `-0` reads back as `0`, it keeps `-0` as `0`.
 //! * **"skiplist"** (`Repr::Full`): past either limit the set converts,
 //!   one way, as in Redis. Three parts:
-//!   - `slots`: a slab of (member, score), 32 bytes each (members of up to
-//!     22 bytes are stored inline by `CompactBytes`). A member keeps its
-//!     slot for life; freed slots form a free list threaded through the
-//!     score field as a NaN payload (a real score is never NaN).
+//!   - `slots`: a dense vector of (member, score), 32 bytes each (members
+//!     of up to 22 bytes are stored inline by `CompactBytes`). A removal
+//!     moves the last slot into the hole (repointing its index entry and
+//!     its tree handle), so the vector stays dense and shrinks when it is
+//!     mostly empty.
 //!   - `index`: a hash table of slot numbers keyed by member (4 bytes plus
 //!     a control byte per bucket): member → slot in O(1).
 //!   - `tree`: a `RankTree` of slot numbers in (score, member) order, an
@@ -29,12 +30,14 @@
 //! allocation for short members. The B+tree's handles are 4-byte slot
 //! numbers rather than members, so members are stored once, and its nodes
 //! are contiguous arrays (cache friendly) where a skiplist chases a pointer
-//! per level. The price: comparisons during a descent read the slab (the
-//! tree holds no keys), and a slab never shrinks (freed slots are reused
-//! by later inserts).
+//! per level. The price: comparisons during a descent read the slots (the
+//! tree holds no keys), and a removal does one more O(log n) descent to
+//! repoint the moved slot.
 //!
-//! ZSCAN over the full encoding walks slots in order: a member present for
-//! the whole scan keeps its slot, so it is returned exactly once.
+//! ZSCAN over the full encoding walks slot positions from the top down
+//! (as `Indexed::scan` does): only the last slot ever moves, and only
+//! down, so a member present for the whole scan is never missed (it may
+//! be returned twice).
 
 use super::ranktree::RankTree;
 use crate::keyspace::CompactBytes;
@@ -76,20 +79,15 @@ pub enum Added {
     Unchanged,
 }
 
-const NO_SLOT: u32 = u32::MAX;
-const NAN_BITS: u64 = 0x7ff8_0000_0000_0000;
-
 #[derive(Clone)]
 struct Slot {
     member: CompactBytes,
-    /// The score, or (NaN) a free slot whose payload is the next free one.
     score: f64,
 }
 
 #[derive(Clone)]
 struct Full {
     slots: Vec<Slot>,
-    free: u32,
     index: HashTable<u32>,
     tree: RankTree,
 }
@@ -155,16 +153,9 @@ impl Full {
             member: CompactBytes::new(m),
             score,
         };
-        let id = if self.free != NO_SLOT {
-            let id = self.free;
-            self.free = self.slots[id as usize].score.to_bits() as u32;
-            self.slots[id as usize] = slot;
-            id
-        } else {
-            assert!(self.slots.len() < NO_SLOT as usize, "zset too large");
-            self.slots.push(slot);
-            (self.slots.len() - 1) as u32
-        };
+        assert!(self.slots.len() < u32::MAX as usize, "zset too large");
+        self.slots.push(slot);
+        let id = (self.slots.len() - 1) as u32;
         let rank = self.rank_of(score, m);
         self.tree.insert_at(rank, id);
         let slots = &self.slots;
@@ -183,6 +174,8 @@ impl Full {
         self.tree.insert_at(new, id);
     }
 
+    /// Remove slot `id`, whose rank is `rank`; the last slot moves into
+    /// its place.
     fn remove_id(&mut self, id: u32, rank: usize) -> (CompactBytes, f64) {
         let got = self.tree.remove_at(rank);
         debug_assert_eq!(got, id);
@@ -191,13 +184,32 @@ impl Full {
             .find_entry(h, |&i| i == id)
             .expect("member indexed")
             .remove();
-        let freed = Slot {
-            member: CompactBytes::new(b""),
-            score: f64::from_bits(NAN_BITS | self.free as u64),
-        };
-        self.free = id;
-        let old = std::mem::replace(&mut self.slots[id as usize], freed);
+        let last = (self.slots.len() - 1) as u32;
+        if id != last {
+            let ls = &self.slots[last as usize];
+            let lrank = self.rank_of(ls.score, &ls.member);
+            debug_assert_eq!(self.tree.get(lrank), last);
+            self.tree.set_at(lrank, id);
+            *self
+                .index
+                .find_mut(hash_of(&ls.member), |&i| i == last)
+                .expect("last slot indexed") = id;
+        }
+        let old = self.slots.swap_remove(id as usize);
+        self.shrink_if_sparse();
         (old.member, old.score)
+    }
+
+    /// Give memory back once the vectors are mostly empty (at most a
+    /// quarter used), keeping room to double.
+    fn shrink_if_sparse(&mut self) {
+        let n = self.slots.len();
+        if self.slots.capacity() > 64 && n * 4 <= self.slots.capacity() {
+            self.slots.shrink_to(n * 2);
+            let slots = &self.slots;
+            self.index
+                .shrink_to(n * 2, |&i| hash_of(&slots[i as usize].member));
+        }
     }
 
     fn at(&self, rank: usize) -> (&[u8], f64) {
@@ -291,7 +303,6 @@ impl ZSet {
             let v = std::mem::take(v);
             let mut full = Full {
                 slots: Vec::with_capacity(v.len()),
-                free: NO_SLOT,
                 index: HashTable::with_capacity(v.len()),
                 tree: RankTree::new(),
             };
@@ -491,8 +502,9 @@ impl ZSet {
     }
 
     /// One ZSCAN step over the full encoding: visits up to `count` slots
-    /// from `cursor`, returns the next cursor (0 when done). The compact
-    /// encoding is returned whole (cursor 0), as Redis returns a listpack.
+    /// below `cursor` (0 starts at the top), returns the next cursor (0
+    /// when done). The compact encoding is returned whole (cursor 0), as
+    /// Redis returns a listpack.
     pub fn scan(&self, cursor: u64, count: usize, mut f: impl FnMut(&[u8], f64)) -> u64 {
         match &self.repr {
             Repr::Compact(v) => {
@@ -500,18 +512,17 @@ impl ZSet {
                 0
             }
             Repr::Full(full) => {
-                let start = (cursor as usize).min(full.slots.len());
-                let end = start.saturating_add(count.max(1)).min(full.slots.len());
-                for s in &full.slots[start..end] {
-                    if !s.score.is_nan() {
-                        f(&s.member, s.score);
-                    }
-                }
-                if end >= full.slots.len() {
-                    0
+                let len = full.slots.len();
+                let top = if cursor == 0 {
+                    len
                 } else {
-                    end as u64
+                    (cursor.min(len as u64)) as usize
+                };
+                let bottom = top.saturating_sub(count.max(1));
+                for s in full.slots[bottom..top].iter().rev() {
+                    f(&s.member, s.score);
                 }
+                bottom as u64
             }
         }
     }
@@ -638,7 +649,7 @@ mod tests {
     }
 
     #[test]
-    fn slots_are_reused() {
+    fn slots_stay_dense_and_shrink() {
         let mut z = ZSet::new();
         let lim = Limits {
             max_entries: 0,
@@ -656,5 +667,17 @@ mod tests {
         }
         assert!(z.heap_size() <= before + 4096);
         assert_eq!(z.len(), 1000);
+        let full = z.heap_size();
+        for i in 500..1000 {
+            assert!(z.remove(format!("{i}").as_bytes()));
+        }
+        for i in 0..490 {
+            assert!(z.remove(format!("x{i}").as_bytes()));
+        }
+        assert_eq!(z.len(), 10);
+        assert!(z.heap_size() * 10 < full, "{} vs {full}", z.heap_size());
+        let got: Vec<Vec<u8>> = z.iter().map(|(m, _)| m.to_vec()).collect();
+        let want: Vec<Vec<u8>> = (490..500).map(|i| format!("x{i}").into_bytes()).collect();
+        assert_eq!(got, want);
     }
 }
