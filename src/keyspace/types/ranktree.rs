@@ -533,6 +533,42 @@ mod tests {
         t.check();
     }
 
+    /// Deep trees (three inner levels): random inserts, then random
+    /// removals that drain it, against a sorted Vec.
+    #[test]
+    fn deep_random_grow_and_drain() {
+        let mut t = RankTree::new();
+        let mut model: Vec<u32> = Vec::new();
+        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut rnd = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for _ in 0..120_000 {
+            let v = (rnd() % 1_000_000) as u32;
+            let pos = t.count_while(|h| h < v);
+            t.insert_at(pos, v);
+            model.insert(pos, v);
+        }
+        t.check();
+        assert_eq!(t.to_vec(), model);
+        while !model.is_empty() {
+            let p = (rnd() % model.len() as u64) as usize;
+            assert_eq!(t.remove_at(p), model.remove(p));
+            if model.len() % 10_007 == 0 {
+                t.check();
+                assert_eq!(t.len(), model.len());
+                if let Some(&m) = model.get(model.len() / 2) {
+                    assert_eq!(t.get(model.len() / 2), m);
+                }
+            }
+        }
+        t.check();
+        assert!(t.is_empty());
+    }
+
     #[test]
     fn early_stop() {
         let mut t = RankTree::new();
