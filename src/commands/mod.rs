@@ -35,7 +35,7 @@ pub mod sort;
 pub mod string;
 pub mod zset;
 
-use crate::keyspace::types::{Hash, Set};
+use crate::keyspace::types::{Hash, Set, ZSet};
 use crate::keyspace::{Entry, Value};
 use crate::protocol::Reply;
 use crate::server::state::{Client, State};
@@ -312,6 +312,15 @@ pub fn set_in(e: Option<&mut Entry>) -> Result<Option<&mut Set>, CmdError> {
     match e.map(|e| &mut e.value) {
         None => Ok(None),
         Some(Value::Set(s)) => Ok(Some(s)),
+        Some(_) => Err(CmdError::WrongType),
+    }
+}
+
+/// The sorted set held by a looked-up entry (see `hash_in`).
+pub fn zset_in(e: Option<&mut Entry>) -> Result<Option<&mut ZSet>, CmdError> {
+    match e.map(|e| &mut e.value) {
+        None => Ok(None),
+        Some(Value::ZSet(z)) => Ok(Some(z)),
         Some(_) => Err(CmdError::WrongType),
     }
 }
