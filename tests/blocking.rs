@@ -116,6 +116,10 @@ fn run(port: u16, steps: &[Step]) -> Vec<String> {
         let r = ctl.cmds(&["LRANGE", k, "0", "-1"]);
         out.push(format!("{k} = {r:?}"));
     }
+    for k in ["z", "z2"] {
+        let r = ctl.cmds(&["ZRANGE", k, "0", "-1", "WITHSCORES"]);
+        out.push(format!("{k} = {r:?}"));
+    }
     out
 }
 
@@ -262,6 +266,52 @@ fn scenarios() -> Vec<(&'static str, Vec<Step>)> {
                 Close(0),
                 WaitBlocked(0),
                 Call(3, "RPUSH k kept"),
+            ],
+        ),
+        (
+            "sorted sets: BZPOPMIN, BZPOPMAX and BZMPOP in the order they blocked",
+            vec![
+                Block(0, "BZPOPMIN z 0"),
+                Block(1, "BZPOPMAX z2 z 0"),
+                Block(2, "BZMPOP 0 2 z2 z MAX COUNT 2"),
+                Call(3, "ZADD z 1 a 2 b 3 c 4 d 5 e"),
+                Read(0),
+                Read(1),
+                Read(2),
+                Call(3, "ZADD z2 1.5 x"),
+                Call(3, "BZPOPMIN z2 z 0"),
+                Call(3, "BZPOPMAX z2 z 0.01"),
+            ],
+        ),
+        (
+            "sorted sets: timeouts, errors, RESP3",
+            vec![
+                Call(0, "BZPOPMIN z 0.01"),
+                Call(0, "BZMPOP 0.01 1 z MIN"),
+                Call(0, "BZPOPMIN z -1"),
+                Call(0, "BZMPOP 0 0 z MIN"),
+                Call(0, "BZMPOP 0 1 z MIDDLE"),
+                Call(0, "BZMPOP 0 1 z MIN COUNT 0"),
+                Call(0, "SET s str"),
+                Call(0, "BZPOPMIN s 0"),
+                Call(1, "HELLO 3"),
+                Call(1, "BZPOPMAX z 0.01"),
+                Block(1, "BZPOPMAX z 0"),
+                Block(2, "BZMPOP 0 1 z MIN COUNT 5"),
+                Call(3, "ZADD z 1 a 2 b 3 c"),
+                Read(1),
+                Read(2),
+            ],
+        ),
+        (
+            "a list push does not serve a sorted-set waiter",
+            vec![
+                Block(0, "BZPOPMIN z 0"),
+                Call(3, "RPUSH z notazset"),
+                WaitBlocked(1),
+                Call(3, "DEL z"),
+                Call(3, "ZADD z 7 seven"),
+                Read(0),
             ],
         ),
         (

@@ -1,5 +1,5 @@
-//! Blocking pops: BLPOP BRPOP BRPOPLPUSH BLMOVE BLMPOP (and the sorted-set
-//! ones once zsets exist).
+//! Blocking pops: BLPOP BRPOP BRPOPLPUSH BLMOVE BLMPOP, BZPOPMIN BZPOPMAX
+//! BZMPOP.
 //!
 //! Each handler first tries to serve itself exactly like its non-blocking
 //! twin, and journals that twin's effect (LPOP, LMOVE, ...), never the
@@ -10,6 +10,7 @@
 //! timeout instead.
 
 use super::list::{drop_if_empty, list_mut, move_generic, mpop, parse_side};
+use super::zset::{PopShape, pop_and_reply};
 use super::{Cmd, CmdError, CmdResult, Ctx, cmd, flag::*, since};
 use crate::keyspace::Value;
 use crate::server::blocking::BlockRequest;
@@ -80,6 +81,45 @@ pub static COMMANDS: &[Cmd] = &[
             "list",
             "Pop elements from a list, or block until one is available",
             blmpop,
+        ),
+        "7.0.0",
+    ),
+    since(
+        cmd(
+            "bzpopmin",
+            -3,
+            WB | FAST,
+            (1, -2, 1),
+            "@write @sortedset @fast @blocking",
+            "sorted_set",
+            "Remove and return the member with the lowest score from one or more sorted sets, or block until one is available",
+            bzpopmin,
+        ),
+        "5.0.0",
+    ),
+    since(
+        cmd(
+            "bzpopmax",
+            -3,
+            WB | FAST,
+            (1, -2, 1),
+            "@write @sortedset @fast @blocking",
+            "sorted_set",
+            "Remove and return the member with the highest score from one or more sorted sets, or block until one is available",
+            bzpopmax,
+        ),
+        "5.0.0",
+    ),
+    since(
+        cmd(
+            "bzmpop",
+            -5,
+            WRITE | BLOCKING | MOVABLEKEYS,
+            (0, 0, 0),
+            "@write @sortedset @slow @blocking",
+            "sorted_set",
+            "Remove and return members with scores in a sorted set or block until one is available",
+            bzmpop,
         ),
         "7.0.0",
     ),
@@ -195,6 +235,47 @@ fn blmpop(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
         return Ok(());
     }
     // mpop validated numkeys: the keys are argv[3..3 + numkeys].
+    let numkeys = crate::util::parse_i64(argv[2]).unwrap_or(0) as usize;
+    block_or_timeout(ctx, &argv[3..3 + numkeys], deadline)
+}
+
+/// BZPOPMIN / BZPOPMAX key [key ...] timeout
+fn bzpop(ctx: &mut Ctx, argv: &[&[u8]], max: bool) -> CmdResult {
+    let deadline = parse_timeout(argv[argv.len() - 1], ctx.now)?;
+    let keys = &argv[1..argv.len() - 1];
+    let (db, now) = (ctx.client.db, ctx.now);
+    for &key in keys {
+        let ready = match ctx.st.ks.lookup_write(db, key, now).map(|e| &e.value) {
+            None => false,
+            Some(Value::ZSet(z)) => !z.is_empty(),
+            // Serving a wake-up: a key of another type is just not ready.
+            Some(_) if ctx.client.serving => false,
+            Some(_) => return Err(CmdError::WrongType),
+        };
+        if ready {
+            return pop_and_reply(ctx, key, 1, max, PopShape::KeyFlat);
+        }
+    }
+    block_or_timeout(ctx, keys, deadline)
+}
+
+fn bzpopmin(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
+    bzpop(ctx, argv, false)
+}
+
+fn bzpopmax(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
+    bzpop(ctx, argv, true)
+}
+
+/// BZMPOP timeout numkeys key [key ...] MIN|MAX [COUNT count]
+fn bzmpop(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
+    let deadline = parse_timeout(argv[1], ctx.now)?;
+    let mut rest: Vec<&[u8]> = Vec::with_capacity(argv.len() - 1);
+    rest.push(b"ZMPOP");
+    rest.extend_from_slice(&argv[2..]);
+    if super::zset::mpop(ctx, &rest)? {
+        return Ok(());
+    }
     let numkeys = crate::util::parse_i64(argv[2]).unwrap_or(0) as usize;
     block_or_timeout(ctx, &argv[3..3 + numkeys], deadline)
 }

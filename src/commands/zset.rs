@@ -1213,6 +1213,15 @@ fn zpop(ctx: &mut Ctx, argv: &[&[u8]], max: bool) -> CmdResult {
 }
 
 fn zmpop(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
+    if !mpop(ctx, argv)? {
+        ctx.out.null_array();
+    }
+    Ok(())
+}
+
+/// ZMPOP's body (argv without BZMPOP's timeout): pops and replies, or
+/// returns false having written nothing when every zset is empty.
+pub(crate) fn mpop(ctx: &mut Ctx, argv: &[&[u8]]) -> Result<bool, CmdError> {
     let numkeys = match crate::util::parse_i64(argv[1]) {
         Some(n) if n >= 1 => n as u64,
         _ => return Err(CmdError::msg("ERR numkeys should be greater than 0")),
@@ -1251,11 +1260,11 @@ fn zmpop(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
         }
     }
     match found {
-        None => {
-            ctx.out.null_array();
-            Ok(())
+        None => Ok(false),
+        Some(k) => {
+            pop_and_reply(ctx, k, count.unwrap_or(1), max, PopShape::KeyNested)?;
+            Ok(true)
         }
-        Some(k) => pop_and_reply(ctx, k, count.unwrap_or(1), max, PopShape::KeyNested),
     }
 }
 
