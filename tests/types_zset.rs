@@ -628,6 +628,30 @@ fn thresholds(d: &mut Duo) {
     r(d, &["OBJECT", "ENCODING", "e3"]);
     r(d, &["ZADD", "e4", "1", &"y".repeat(65)]);
     r(d, &["OBJECT", "ENCODING", "e4"]);
+    // A new key's encoding comes from its first member; a later long one
+    // converts it (and -0 went through the listpack first).
+    let long = "x".repeat(65);
+    r(d, &["ZADD", "e10", "-0", "a", "1", &long]);
+    r(d, &["ZSCORE", "e10", "a"]);
+    r(d, &["OBJECT", "ENCODING", "e10"]);
+    r(d, &["ZADD", "e11", "1", &long, "-0", "a"]);
+    r(d, &["ZSCORE", "e11", "a"]);
+    let mut many = vec!["ZADD", "e12", "-0", "a"];
+    let names: Vec<String> = (0..130).map(|i| format!("n{i}")).collect();
+    for n in &names {
+        many.push("1");
+        many.push(n);
+    }
+    r(d, &many);
+    r(d, &["ZSCORE", "e12", "a"]);
+    r(d, &["OBJECT", "ENCODING", "e12"]);
+    r(d, &["ZRANGESTORE", "e13", "e12", "0", "-1"]);
+    r(d, &["ZSCORE", "e13", "a"]);
+    r(d, &["ZADD", "e14", "-0", "a"]);
+    r(d, &["ZADD", "e14", "1", &long]);
+    r(d, &["ZUNIONSTORE", "e15", "2", "e14", "e11"]);
+    r(d, &["ZSCORE", "e15", "a"]);
+    r(d, &["OBJECT", "ENCODING", "e15"]);
     r(d, &["CONFIG", "SET", "zset-max-listpack-entries", "3"]);
     r(d, &["ZADD", "e5", "1", "a", "2", "b", "3", "c"]);
     r(d, &["OBJECT", "ENCODING", "e5"]);

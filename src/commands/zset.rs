@@ -710,9 +710,9 @@ fn zadd_generic(ctx: &mut Ctx, argv: &[&[u8]], mut incr: bool) -> CmdResult {
             }
             return Ok(());
         }
-        // Redis sizes the new set from the arguments (`zsetTypeCreate`).
-        let longest = rest.chunks(2).map(|p| p[1].len()).max().unwrap_or(0);
-        let z = ZSet::with_hint(rest.len() / 2, longest, lim);
+        // Redis 7.0 picks the new set's encoding from the first member
+        // alone (later ones convert it as they are added).
+        let z = ZSet::with_hint(1, rest[1].len(), lim);
         let db = ctx.db();
         ctx.st
             .ks

@@ -557,7 +557,7 @@ mod tests {
         while !model.is_empty() {
             let p = (rnd() % model.len() as u64) as usize;
             assert_eq!(t.remove_at(p), model.remove(p));
-            if model.len() % 10_007 == 0 {
+            if model.len().is_multiple_of(10_007) {
                 t.check();
                 assert_eq!(t.len(), model.len());
                 if let Some(&m) = model.get(model.len() / 2) {
