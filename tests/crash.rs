@@ -56,6 +56,23 @@ const COUNTERS: &[CounterOp] = &[
         read: |t| strs(&["SCARD", &format!("s{t}")]),
     },
     CounterOp {
+        cmd: |t, n| {
+            vec![strs(&[
+                "ZADD",
+                &format!("z{t}"),
+                &format!("{n}.5"),
+                &format!("m{n}"),
+            ])]
+        },
+        ack: |r, _| matches!(r, Resp::Int(_)),
+        read: |t| strs(&["ZCARD", &format!("z{t}")]),
+    },
+    CounterOp {
+        cmd: |t, _| vec![strs(&["ZINCRBY", &format!("zi{t}"), "1", "m"])],
+        ack: |r, n| *r == Resp::Bulk(Some(n.to_string().into_bytes())),
+        read: |t| strs(&["ZSCORE", &format!("zi{t}"), "m"]),
+    },
+    CounterOp {
         // Push one, then move one with the blocking command (it does not
         // block: the source is never empty there).
         cmd: |t, n| {

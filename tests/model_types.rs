@@ -21,6 +21,26 @@ enum MV {
     List(VecDeque<Vec<u8>>),
     Hash(BTreeMap<Vec<u8>, Vec<u8>>),
     Set(BTreeSet<Vec<u8>>),
+    ZSet(BTreeMap<Vec<u8>, f64>),
+}
+
+const SCORES: &[f64] = &[-2.0, 0.0, 1.0, 1.5, 3.0];
+
+/// A score as Redis prints the model's scores (%.17g).
+fn score_text(s: f64) -> Vec<u8> {
+    if s.fract() == 0.0 {
+        (s as i64).to_string().into_bytes()
+    } else {
+        s.to_string().into_bytes()
+    }
+}
+
+/// A zset's members in Redis's order (score, then member bytes), with
+/// their scores, as ZRANGE ... WITHSCORES replies.
+fn zrange_all(z: &BTreeMap<Vec<u8>, f64>) -> Resp {
+    let mut v: Vec<(&Vec<u8>, f64)> = z.iter().map(|(m, s)| (m, *s)).collect();
+    v.sort_by(|a, b| a.1.partial_cmp(&b.1).unwrap().then_with(|| a.0.cmp(b.0)));
+    arr(v.into_iter().flat_map(|(m, s)| [m.clone(), score_text(s)]))
 }
 
 type Model = BTreeMap<Vec<u8>, MV>;
@@ -48,6 +68,12 @@ enum Op {
     SIsMember(usize, usize),
     SCard(usize),
     SMembers(usize),
+    ZAdd(usize, usize, usize),
+    ZIncrBy(usize, usize, usize),
+    ZRem(usize, usize),
+    ZScore(usize, usize),
+    ZCard(usize),
+    ZRange(usize),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -74,6 +100,12 @@ fn op() -> impl Strategy<Value = Op> {
         (k(), it()).prop_map(|(a, m)| Op::SIsMember(a, m)),
         k().prop_map(Op::SCard),
         k().prop_map(Op::SMembers),
+        (k(), 0..SCORES.len(), it()).prop_map(|(a, s, m)| Op::ZAdd(a, s, m)),
+        (k(), 0..SCORES.len(), it()).prop_map(|(a, s, m)| Op::ZIncrBy(a, s, m)),
+        (k(), it()).prop_map(|(a, m)| Op::ZRem(a, m)),
+        (k(), it()).prop_map(|(a, m)| Op::ZScore(a, m)),
+        k().prop_map(Op::ZCard),
+        k().prop_map(Op::ZRange),
     ]
 }
 
@@ -190,6 +222,37 @@ fn apply(m: &mut Model, op: &Op) -> (Vec<Vec<u8>>, Resp, Norm) {
         Op::SIsMember(k, mm) => (vec![b"SISMEMBER".to_vec(), key(*k), item(*mm)], id),
         Op::SCard(k) => (vec![b"SCARD".to_vec(), key(*k)], id),
         Op::SMembers(k) => (vec![b"SMEMBERS".to_vec(), key(*k)], sorted),
+        Op::ZAdd(k, sc, mm) => (
+            vec![
+                b"ZADD".to_vec(),
+                key(*k),
+                score_text(SCORES[*sc]),
+                item(*mm),
+            ],
+            id,
+        ),
+        Op::ZIncrBy(k, sc, mm) => (
+            vec![
+                b"ZINCRBY".to_vec(),
+                key(*k),
+                score_text(SCORES[*sc]),
+                item(*mm),
+            ],
+            id,
+        ),
+        Op::ZRem(k, mm) => (vec![b"ZREM".to_vec(), key(*k), item(*mm)], id),
+        Op::ZScore(k, mm) => (vec![b"ZSCORE".to_vec(), key(*k), item(*mm)], id),
+        Op::ZCard(k) => (vec![b"ZCARD".to_vec(), key(*k)], id),
+        Op::ZRange(k) => (
+            vec![
+                b"ZRANGE".to_vec(),
+                key(*k),
+                b"0".to_vec(),
+                b"-1".to_vec(),
+                b"WITHSCORES".to_vec(),
+            ],
+            id,
+        ),
     };
     let (want, _) = predict(m, op);
     (cmd, norm(want), norm)
@@ -215,6 +278,7 @@ fn predict(m: &mut Model, op: &Op) -> (Resp, Option<()>) {
                 Some(MV::List(_)) => "list",
                 Some(MV::Hash(_)) => "hash",
                 Some(MV::Set(_)) => "set",
+                Some(MV::ZSet(_)) => "zset",
             }
             .as_bytes()
             .to_vec(),
@@ -338,6 +402,40 @@ fn predict(m: &mut Model, op: &Op) -> (Resp, Option<()>) {
             Some(s) => arr(s.iter().cloned()),
             None => Resp::Array(Some(vec![])),
         },
+        Op::ZAdd(k, sc, mm) | Op::ZIncrBy(k, sc, mm) => {
+            if typed!(m, key(*k), ZSet).is_none() {
+                m.insert(key(*k), MV::ZSet(BTreeMap::new()));
+            }
+            let Some(MV::ZSet(z)) = m.get_mut(&key(*k)) else {
+                unreachable!()
+            };
+            if matches!(op, Op::ZAdd(..)) {
+                Resp::Int(z.insert(item(*mm), SCORES[*sc]).is_none() as i64)
+            } else {
+                let s = z.entry(item(*mm)).or_insert(0.0);
+                *s += SCORES[*sc];
+                bulk_of(&score_text(*s))
+            }
+        }
+        Op::ZRem(k, mm) => {
+            let Some(z) = typed!(m, key(*k), ZSet) else {
+                return (Resp::Int(0), None);
+            };
+            let n = z.remove(&item(*mm)).is_some() as i64;
+            if z.is_empty() {
+                m.remove(&key(*k));
+            }
+            Resp::Int(n)
+        }
+        Op::ZScore(k, mm) => match typed!(m, key(*k), ZSet).and_then(|z| z.get(&item(*mm))) {
+            Some(s) => bulk_of(&score_text(*s)),
+            None => Resp::Bulk(None),
+        },
+        Op::ZCard(k) => Resp::Int(typed!(m, key(*k), ZSet).map_or(0, |z| z.len()) as i64),
+        Op::ZRange(k) => match typed!(m, key(*k), ZSet) {
+            Some(z) => zrange_all(z),
+            None => Resp::Array(Some(vec![])),
+        },
     };
     (r, None)
 }
@@ -355,6 +453,7 @@ fn check_state(r: &mut Raw, m: &Model) -> Result<(), TestCaseError> {
                 pairs(arr(h.iter().flat_map(|(f, v)| [f.clone(), v.clone()]))),
             ),
             MV::Set(s) => (vec!["SMEMBERS", ks], sorted(arr(s.iter().cloned()))),
+            MV::ZSet(z) => (vec!["ZRANGE", ks, "0", "-1", "WITHSCORES"], zrange_all(z)),
         };
         let got = r.cmds(&cmd);
         let got = match v {

@@ -48,6 +48,7 @@ pub fn free_effort(v: &Value) -> usize {
         Value::List(l) => l.len(),
         Value::Hash(h) => h.len(),
         Value::Set(s) => s.len(),
+        Value::ZSet(z) => z.len(),
         _ => 1,
     }
 }
