@@ -192,6 +192,12 @@ static SPECS: &[Spec] = &[
         "0",
     ),
     spec("set-max-intset-entries", NONNEG, true, "512"),
+    spec(
+        "hll-sparse-max-bytes",
+        Kind::MemRange(0, i64::MAX as u64),
+        true,
+        "3000",
+    ),
     spec("lua-time-limit", NONNEG, true, "5000"),
     spec("busy-reply-threshold", NONNEG, true, "5000"),
 ];
@@ -232,6 +238,8 @@ pub struct Settings {
     pub maxmemory_policy: String,
     pub slowlog_log_slower_than: i64,
     pub slowlog_max_len: usize,
+    /// Largest sparse HyperLogLog before promotion to dense.
+    pub hll_sparse_max_bytes: usize,
 }
 
 #[derive(Clone, Debug)]
@@ -311,6 +319,7 @@ fn settings(v: &[String]) -> Settings {
         maxmemory_policy: get(v, "maxmemory-policy"),
         slowlog_log_slower_than: int("slowlog-log-slower-than"),
         slowlog_max_len: int("slowlog-max-len") as usize,
+        hll_sparse_max_bytes: int("hll-sparse-max-bytes") as usize,
     }
 }
 
