@@ -860,3 +860,108 @@ fn replay_bitmap_hll() {
     let mut c = s.raw();
     assert_eq!(before, dump(&mut c), "after kill -9");
 }
+
+fn changes(c: &mut common::Raw) -> i64 {
+    let Resp::Bulk(Some(info)) = c.cmds(&["INFO", "persistence"]) else {
+        panic!("INFO");
+    };
+    let info = String::from_utf8(info).unwrap();
+    info.lines()
+        .find_map(|l| l.strip_prefix("rdb_changes_since_last_save:"))
+        .expect("rdb_changes_since_last_save")
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+/// Writes journal an effect only when they changed something: the
+/// change counter moves by one per journaled effect.
+#[test]
+fn effects_only_when_changed() {
+    let s = Server::start(&[]);
+    let mut c = s.raw();
+    let cases: &[(&[&str], i64)] = &[
+        (&["SETBIT", "b", "10", "1"], 1),
+        (&["SETBIT", "b", "10", "1"], 0),
+        (&["SETBIT", "b", "3", "0"], 0),
+        (&["SETBIT", "b", "30", "0"], 1), // grows the string
+        (&["SETBIT", "b", "x", "0"], 0),
+        (&["BITFIELD", "b", "GET", "u8", "0"], 0),
+        (&["BITFIELD", "b", "SET", "u4", "0", "0"], 0),
+        (&["BITFIELD", "b", "SET", "u4", "0", "3"], 1),
+        (
+            &[
+                "BITFIELD", "b", "OVERFLOW", "FAIL", "INCRBY", "u2", "0", "9",
+            ],
+            0,
+        ),
+        // All FAIL, but the key is created: that is a change.
+        (
+            &[
+                "BITFIELD", "nb", "OVERFLOW", "FAIL", "INCRBY", "u2", "0", "9",
+            ],
+            1,
+        ),
+        (&["BITFIELD_RO", "b", "GET", "u8", "0"], 0),
+        (&["BITOP", "OR", "d", "b"], 1),
+        (&["BITOP", "OR", "d2", "nokey"], 0),
+        (&["BITOP", "OR", "d", "nokey"], 1), // deletes d
+        (&["PFADD", "h", "a"], 1),
+        (&["PFADD", "h", "a"], 0),
+        (&["PFCOUNT", "h"], 0),
+        (&["PFCOUNT", "h", "b"], 0),
+        (&["PFMERGE", "h2", "h"], 1),
+        (&["PFDEBUG", "TODENSE", "h2"], 1),
+        (&["PFDEBUG", "TODENSE", "h2"], 0),
+        (&["PFDEBUG", "GETREG", "h2"], 0),
+        (&["PFDEBUG", "ENCODING", "h"], 0),
+    ];
+    for (cmd, want) in cases {
+        let before = changes(&mut c);
+        let r = c.cmds(cmd);
+        assert_eq!(changes(&mut c) - before, *want, "{cmd:?} -> {r:?}");
+    }
+}
+
+/// Random opcode streams behind an "HYLL" sparse header (and random dense
+/// bodies): the server answers every HLL command with a value or one of
+/// Redis's errors, and keeps serving.
+#[test]
+fn corrupt_hll_strings_never_break_the_server() {
+    let s = Server::start(&[]);
+    let mut c = s.raw();
+    let mut r = Rng(0xF00D);
+    for round in 0..400 {
+        let mut v = b"HYLL".to_vec();
+        let dense = round % 10 == 0;
+        v.push(if dense { 0 } else { 1 });
+        v.extend_from_slice(&[0; 10]);
+        v.push((r.next() & 0x80) as u8);
+        let n = if dense { 12288 } else { r.below(80) };
+        v.extend((0..n).map(|_| r.next() as u8));
+        c.cmd(&[b"SET", b"c", &v]);
+        for cmd in [
+            &[&b"PFCOUNT"[..], b"c"][..],
+            &[b"PFADD", b"c", b"a", b"b", b"c"],
+            &[b"PFCOUNT", b"c", b"nokey"],
+            &[b"PFMERGE", b"m", b"c"],
+            &[b"PFDEBUG", b"DECODE", b"c"],
+            &[b"PFDEBUG", b"TODENSE", b"c"],
+            &[b"PFCOUNT", b"c"],
+        ] {
+            match c.cmd(cmd) {
+                Resp::Error(e) => assert!(
+                    e.starts_with(b"INVALIDOBJ Corrupted HLL object detected")
+                        || e.starts_with(b"ERR HLL encoding is not sparse"),
+                    "{cmd:?}: {}",
+                    String::from_utf8_lossy(&e)
+                ),
+                Resp::Int(n) => assert!(n >= 0),
+                Resp::Simple(_) | Resp::Bulk(Some(_)) => {}
+                other => panic!("{cmd:?}: {other:?}"),
+            }
+        }
+        c.cmds(&["DEL", "m"]);
+    }
+    assert_eq!(c.cmds(&["PING"]), Resp::Simple(b"PONG".to_vec()));
+}
