@@ -965,3 +965,29 @@ fn corrupt_hll_strings_never_break_the_server() {
     }
     assert_eq!(c.cmds(&["PING"]), Resp::Simple(b"PONG".to_vec()));
 }
+
+/// A bitmap written under a larger proto-max-bulk-len replays after a
+/// restart with a smaller one (the log is obeyed; new commands are not).
+#[test]
+fn replay_ignores_lowered_offset_limit() {
+    let mut s = Server::start(&[]);
+    let mut c = s.raw();
+    assert_eq!(c.cmds(&["SETBIT", "b", "9000000", "1"]), Resp::Int(0));
+    assert_eq!(
+        c.cmds(&["BITFIELD", "b", "SET", "u8", "#1200000", "7"]),
+        Resp::Array(Some(vec![Resp::Int(0)]))
+    );
+    drop(c);
+    s.kill9();
+    let d = std::mem::replace(&mut s.dir, tempfile::tempdir().unwrap());
+    drop(s);
+    let s = Server::start_in(d, &["--proto-max-bulk-len", "1mb"]);
+    let mut c = s.raw();
+    assert_eq!(c.cmds(&["STRLEN", "b"]), Resp::Int(1_200_001));
+    assert_eq!(
+        c.cmds(&["GETBIT", "b", "9000000"]),
+        common::err("ERR bit offset is not an integer or out of range")
+    );
+    assert_eq!(c.cmds(&["BITCOUNT", "b"]), Resp::Int(4));
+    assert_eq!(c.cmds(&["BITPOS", "b", "1"]), Resp::Int(9_000_000));
+}

@@ -114,7 +114,7 @@ const BAD_OFFSET: &str = "ERR bit offset is not an integer or out of range";
 
 /// A bit offset argument (Redis `getBitOffsetFromArgument`). With
 /// `hash_bits`, `#N` means N * bits. The byte holding the bit must lie
-/// below `proto-max-bulk-len` (2^32 bits by default).
+/// below `proto-max-bulk-len` (2^32 bits by default), except during replay.
 fn bit_offset(ctx: &Ctx, a: &[u8], hash_bits: Option<u32>) -> Result<u64, CmdError> {
     // C parses the argument as a NUL-terminated string.
     let a = c_str(a);
@@ -125,7 +125,10 @@ fn bit_offset(ctx: &Ctx, a: &[u8], hash_bits: Option<u32>) -> Result<u64, CmdErr
     let n = parse_i64(digits)
         .ok_or_else(|| CmdError::msg(BAD_OFFSET))?
         .wrapping_mul(mul);
-    if n < 0 || (n >> 3) >= ctx.st.config.s.proto_max_bulk_len {
+    // Replay obeys the log even if proto-max-bulk-len was lowered since
+    // (Redis skips the limit for its AOF loading client the same way).
+    let limited = !ctx.st.ks.loading && (n >> 3) >= ctx.st.config.s.proto_max_bulk_len;
+    if n < 0 || limited {
         return Err(CmdError::msg(BAD_OFFSET));
     }
     Ok(n as u64)
