@@ -805,7 +805,7 @@ fn replay_ops(c: &mut common::Raw, seed: u64, n: usize) {
         let off = (r.next() % 5000).to_string();
         let v = (r.next() % 1000).to_string();
         let ele = format!("x{}", r.next() % 20_000);
-        let cmd: Vec<&str> = match r.below(12) {
+        let cmd: Vec<&str> = match r.below(13) {
             0..=2 => vec!["SETBIT", b, &off, ["0", "1"][r.below(2)]],
             3 => vec!["BITFIELD", b, "OVERFLOW", "SAT", "INCRBY", "u7", &off, &v],
             4 => vec!["BITFIELD", b, "OVERFLOW", "FAIL", "INCRBY", "i5", &off, &v],
@@ -814,6 +814,7 @@ fn replay_ops(c: &mut common::Raw, seed: u64, n: usize) {
             7 => vec!["BITOP", "NOT", b, "b3"],
             8 | 9 => vec!["PFADD", h, &ele, "y", &off],
             10 => vec!["PFMERGE", h, "h1", "h2"],
+            11 => vec!["PFDEBUG", ["TODENSE", "GETREG"][r.below(2)], h],
             _ => vec!["PFCOUNT", h],
         };
         c.cmds(&cmd);
