@@ -568,6 +568,13 @@ fn corrupt_cases(d: &mut Duo) {
         (1, false, vec![0x3f; 255]),
         // Dense of wrong length.
         (0, false, vec![0; 100]),
+        // Covers one register only: every add lands past the end.
+        (1, false, vec![0x00]),
+        (1, false, vec![0xfc, 0x7f, 0xfe]),
+        // All registers covered, then VAL runs past the end.
+        (1, false, vec![0x7f, 0xff, 0xfb]),
+        (1, false, vec![0x7f, 0xfb, 0xfb, 0xa6]),
+        (1, false, vec![0x7f, 0xfb, 0xa6, 0xa6]),
     ];
     for (i, (enc, cache_ok, body)) in bodies.into_iter().enumerate() {
         let mut v = hdr(enc, cache_ok);
@@ -594,6 +601,67 @@ fn corrupt_cases(d: &mut Duo) {
             d.run_b(&o, &[b"GET", b"c"]);
         }
     }
+}
+
+/// Random short opcode streams, biased to near-valid ones (a prefix of a
+/// real sparse HLL plus random bytes), compared with Redis command by
+/// command.
+fn corrupt_random(d: &mut Duo, seed: u64, n: usize) {
+    let mut r = Rng(seed);
+    d.run("corrupt random", &["DEL", "src"]);
+    for j in 0..40 {
+        d.run("corrupt random", &["PFADD", "src", &format!("s{j}")]);
+    }
+    let Resp::Bulk(Some(valid)) = d.run("corrupt random", &["GET", "src"]) else {
+        panic!("GET src");
+    };
+    for i in 0..n {
+        let mut v = valid[..16].to_vec();
+        v[15] = 0x80;
+        let body = &valid[16..];
+        let keep = r.below(body.len() + 1);
+        v.extend_from_slice(&body[..keep]);
+        for _ in 0..r.below(4) {
+            v.push(r.next() as u8);
+        }
+        if ends_in_half_xzero(&v) {
+            // Redis then reads the byte past the string's end, which is
+            // its sds terminator or a byte left there by an earlier split
+            // (invisible to GET); Cairn reads 0. Not compared.
+            continue;
+        }
+        let o = format!("corrupt random {i} {v:02x?}");
+        let ele = format!("e{}", r.below(1000));
+        for cmd in [
+            &[&b"PFCOUNT"[..], b"c"][..],
+            &[b"PFADD", b"c", ele.as_bytes(), b"x", b"y"],
+            &[b"PFCOUNT", b"c", b"src"],
+            &[b"PFMERGE", b"m", b"src", b"c"],
+            &[b"PFDEBUG", b"TODENSE", b"c"],
+        ] {
+            d.run_b(&o, &[b"SET", b"c", &v]);
+            d.run_b(&o, cmd);
+            d.run_b(&o, &[b"GET", b"c"]);
+            d.run_b(&o, &[b"DEL", b"m"]);
+        }
+    }
+}
+
+/// True if the last opcode of a sparse HLL is an XZERO cut after its
+/// first byte.
+fn ends_in_half_xzero(v: &[u8]) -> bool {
+    let mut p = 16;
+    while p < v.len() {
+        if v[p] & 0xc0 == 0x40 {
+            if p + 1 == v.len() {
+                return true;
+            }
+            p += 2;
+        } else {
+            p += 1;
+        }
+    }
+    false
 }
 
 fn random_stream(d: &mut Duo, seed: u64, n: usize) {
@@ -698,6 +766,7 @@ fn differential_bitmap_hll() {
         }
         corrupt_cases(&mut d);
     }
+    corrupt_random(&mut d, 0xDEAD_BEEF, 400);
     d.run("reset", &["FLUSHALL"]);
     d.run("reset", &["RPUSH", "l", "x"]);
     (d.oks, d.errs) = (0, 0);

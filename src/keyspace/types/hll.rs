@@ -270,8 +270,10 @@ pub fn to_dense(h: &mut Vec<u8>) -> Result<(), Corrupt> {
         match op {
             Op::Zeros { len, .. } => idx += len,
             Op::Val { value, len } => {
+                // A run past the last register: corrupt (Redis stops there
+                // and finds the stream unconsumed).
                 if idx + len > REGISTERS {
-                    break;
+                    return Err(Corrupt);
                 }
                 for i in idx..idx + len {
                     dense_put(regs, i, value);
@@ -553,7 +555,7 @@ impl Max {
                 Op::Zeros { len, .. } => i += len,
                 Op::Val { value, len } => {
                     if i + len > REGISTERS {
-                        break;
+                        return Err(Corrupt);
                     }
                     for m in &mut max[i..i + len] {
                         *m = (*m).max(value);
