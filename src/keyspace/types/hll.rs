@@ -641,6 +641,25 @@ mod tests {
         assert!((4800..5200).contains(&n), "{n}");
     }
 
+    /// A register value above 32 cannot be sparse: the HLL turns dense,
+    /// keeping the other registers.
+    #[test]
+    fn big_register_promotes() {
+        let mut h = new_sparse();
+        assert_eq!(set_register(&mut h, 7, 3, 3000), Ok(true));
+        assert_eq!(set_register(&mut h, 9000, 32, 3000), Ok(true));
+        assert_eq!(h[4], SPARSE);
+        assert_eq!(set_register(&mut h, 5, 40, 3000), Ok(true));
+        assert_eq!(h[4], DENSE);
+        assert_eq!(h.len(), DENSE_SIZE);
+        let r = &h[HDR..];
+        assert_eq!(
+            (dense_get(r, 5), dense_get(r, 7), dense_get(r, 9000)),
+            (40, 3, 32)
+        );
+        assert_eq!(set_register(&mut h, 5, 39, 3000), Ok(false));
+    }
+
     /// Random bytes behind a valid header: every operation returns, with a
     /// result or `Corrupt`, and never panics.
     #[test]
