@@ -108,43 +108,50 @@ fn put(v: &mut Value, h: Vec<u8>) {
     *v = Value::Raw(CompactBytes::from_vec(h));
 }
 
+/// Add `elems` to `h`: whether a register changed, and how many elements
+/// were added before a corrupt sparse stream stopped the loop (all of them
+/// if none did). Redis keeps what those did, so the caller stores `h`
+/// either way.
+fn add_all(h: &mut Vec<u8>, elems: &[&[u8]], max: usize) -> (bool, usize) {
+    let mut updated = false;
+    for (j, ele) in elems.iter().enumerate() {
+        match hll::add(h, ele, max) {
+            Ok(changed) => updated |= changed,
+            Err(hll::Corrupt) => return (updated, j),
+        }
+    }
+    (updated, elems.len())
+}
+
 fn pfadd(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     let max = ctx.st.config.s.hll_sparse_max_bytes;
-    let (mut h, created) = match ctx.write(argv[1]) {
-        None => (hll::new_sparse(), true),
+    let elems = &argv[2..];
+    let (updated, done) = match ctx.write(argv[1]) {
         Some(e) => {
             check(&e.value)?;
-            (take(&mut e.value), false)
+            let mut h = take(&mut e.value);
+            let r = add_all(&mut h, elems, max);
+            put(&mut e.value, h);
+            r
+        }
+        None => {
+            let mut h = hll::new_sparse();
+            let (_, done) = add_all(&mut h, elems, max);
+            // Creating the key counts as an update, even with no elements:
+            // the cache is marked stale, as in Redis.
+            hll::invalidate(&mut h);
+            let db = ctx.db();
+            let v = Value::Raw(CompactBytes::from_vec(h));
+            ctx.st.ks.set(db, argv[1], v, Ttl::Clear, ctx.now);
+            (true, done)
         }
     };
-    let mut updated = created;
-    let mut done = argv.len();
-    for (j, ele) in argv.iter().enumerate().skip(2) {
-        match hll::add(&mut h, ele, max) {
-            Ok(changed) => updated |= changed,
-            Err(hll::Corrupt) => {
-                done = j;
-                break;
-            }
-        }
-    }
-    if updated {
-        // Also for a key just created with no elements, as Redis does.
-        hll::invalidate(&mut h);
-    }
-    let db = ctx.db();
-    if created {
-        let v = Value::Raw(CompactBytes::from_vec(h));
-        ctx.st.ks.set(db, argv[1], v, Ttl::Clear, ctx.now);
-    } else {
-        put(&mut ctx.write(argv[1]).expect("present").value, h);
-    }
     // Elements before a corrupt-HLL failure may have changed registers in
     // place (as in Redis): log exactly those so replay matches.
     if updated {
-        ctx.propagate(&argv[..done]);
+        ctx.propagate(&argv[..2 + done]);
     }
-    if done < argv.len() {
+    if done < elems.len() {
         return Err(CmdError::msg(CORRUPT));
     }
     ctx.out.int(updated as i64);
