@@ -143,9 +143,12 @@ impl Value {
             Value::Int(n) => {
                 *self = Value::Raw(CompactBytes::new(itoa::Buffer::new().format(*n).as_bytes()))
             }
-            Value::List(_) | Value::Hash(_) | Value::Set(_) => return None,
+            // Not a string (whatever collection types exist).
+            _ => return None,
         }
-        let Value::Raw(b) = self else { unreachable!() };
+        let Value::Raw(b) = self else {
+            unreachable!("made raw above")
+        };
         b.grow_zeroed(min_len);
         Some(b)
     }
