@@ -201,6 +201,12 @@ static SPECS: &[Spec] = &[
         "0",
     ),
     spec("set-max-intset-entries", NONNEG, true, "512"),
+    spec(
+        "hll-sparse-max-bytes",
+        Kind::MemRange(0, i64::MAX as u64),
+        true,
+        "3000",
+    ),
     spec("lua-time-limit", NONNEG, true, "5000"),
     spec("busy-reply-threshold", NONNEG, true, "5000"),
 ];
@@ -241,6 +247,8 @@ pub struct Settings {
     pub maxmemory_policy: String,
     pub slowlog_log_slower_than: i64,
     pub slowlog_max_len: usize,
+    /// Largest sparse HyperLogLog before promotion to dense.
+    pub hll_sparse_max_bytes: usize,
     /// Output buffer limits of normal clients.
     pub obuf_normal: ObufLimit,
     /// Output buffer limits of pub/sub clients.
@@ -367,6 +375,7 @@ fn settings(v: &[String]) -> Settings {
         slowlog_max_len: int("slowlog-max-len") as usize,
         obuf_normal: obuf_class(&get(v, "client-output-buffer-limit"), "normal"),
         obuf_pubsub: obuf_class(&get(v, "client-output-buffer-limit"), "pubsub"),
+        hll_sparse_max_bytes: int("hll-sparse-max-bytes") as usize,
     }
 }
 

@@ -54,6 +54,35 @@ impl CompactBytes {
         self.len() == 0
     }
 
+    /// The bytes, writable in place (no copy, whatever the length).
+    #[inline]
+    pub fn as_mut_slice(&mut self) -> &mut [u8] {
+        match self {
+            CompactBytes::Inline { len, data } => &mut data[..*len as usize],
+            CompactBytes::Heap(b) => b,
+        }
+    }
+
+    /// Take the bytes as a `Vec` (no copy for heap strings).
+    pub fn into_vec(self) -> Vec<u8> {
+        match self {
+            CompactBytes::Inline { len, data } => data[..len as usize].to_vec(),
+            CompactBytes::Heap(b) => b.into_vec(),
+        }
+    }
+
+    /// Extend with zero bytes to `n` bytes (no-op if already that long).
+    /// A heap string is reallocated, never copied into a new buffer by us.
+    pub fn grow_zeroed(&mut self, n: usize) {
+        if n <= self.len() {
+            return;
+        }
+        let mut v = std::mem::replace(self, CompactBytes::new(b"")).into_vec();
+        v.reserve_exact(n - v.len());
+        v.resize(n, 0);
+        *self = CompactBytes::from_vec(v);
+    }
+
     /// Heap bytes owned beyond the 24-byte handle (for memory accounting).
     pub fn heap_size(&self) -> usize {
         match self {

@@ -139,6 +139,27 @@ impl Value {
         }
     }
 
+    /// The bytes of a string value for in-place modification (SETBIT,
+    /// BITFIELD, PFADD): an `Int` or `Str` becomes `Raw` first (Redis's
+    /// `dbUnshareStringValue`), then the string is zero-extended to at least
+    /// `min_len` bytes. `None` if the value is not a string.
+    pub fn raw_string_mut(&mut self, min_len: usize) -> Option<&mut CompactBytes> {
+        match self {
+            Value::Raw(_) => {}
+            Value::Str(b) => *self = Value::Raw(std::mem::replace(b, CompactBytes::new(b""))),
+            Value::Int(n) => {
+                *self = Value::Raw(CompactBytes::new(itoa::Buffer::new().format(*n).as_bytes()))
+            }
+            // Not a string (whatever collection types exist).
+            _ => return None,
+        }
+        let Value::Raw(b) = self else {
+            unreachable!("made raw above")
+        };
+        b.grow_zeroed(min_len);
+        Some(b)
+    }
+
     /// Owned bytes of a string value.
     pub fn to_bytes(&self) -> Option<Vec<u8>> {
         let mut b = itoa::Buffer::new();

@@ -2,6 +2,7 @@
 //! encodings (compact and full) and reports them for OBJECT ENCODING.
 
 pub mod hash;
+pub mod hll;
 pub mod indexed;
 pub mod list;
 pub mod ranktree;
