@@ -68,6 +68,18 @@ const COUNTERS: &[CounterOp] = &[
         read: |t| strs(&["ZCARD", &format!("z{t}")]),
     },
     CounterOp {
+        cmd: |t, n| {
+            vec![strs(&[
+                "SETBIT",
+                &format!("bits{t}"),
+                &(n * 7).to_string(),
+                "1",
+            ])]
+        },
+        ack: |r, _| matches!(r, Resp::Int(_)),
+        read: |t| strs(&["BITCOUNT", &format!("bits{t}")]),
+    },
+    CounterOp {
         cmd: |t, _| vec![strs(&["ZINCRBY", &format!("zi{t}"), "1", "m"])],
         ack: |r, n| *r == Resp::Bulk(Some(n.to_string().into_bytes())),
         read: |t| strs(&["ZSCORE", &format!("zi{t}"), "m"]),

@@ -74,6 +74,9 @@ enum Op {
     ZScore(usize, usize),
     ZCard(usize),
     ZRange(usize),
+    SetBit(usize, usize, bool),
+    GetBit(usize, usize),
+    BitCount(usize),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -106,6 +109,9 @@ fn op() -> impl Strategy<Value = Op> {
         (k(), it()).prop_map(|(a, m)| Op::ZScore(a, m)),
         k().prop_map(Op::ZCard),
         k().prop_map(Op::ZRange),
+        (k(), 0usize..40, any::<bool>()).prop_map(|(a, o, b)| Op::SetBit(a, o, b)),
+        (k(), 0usize..48).prop_map(|(a, o)| Op::GetBit(a, o)),
+        k().prop_map(Op::BitCount),
     ]
 }
 
@@ -241,6 +247,20 @@ fn apply(m: &mut Model, op: &Op) -> (Vec<Vec<u8>>, Resp, Norm) {
             id,
         ),
         Op::ZRem(k, mm) => (vec![b"ZREM".to_vec(), key(*k), item(*mm)], id),
+        Op::SetBit(k, o, bit) => (
+            vec![
+                b"SETBIT".to_vec(),
+                key(*k),
+                o.to_string().into_bytes(),
+                if *bit { b"1".to_vec() } else { b"0".to_vec() },
+            ],
+            id,
+        ),
+        Op::GetBit(k, o) => (
+            vec![b"GETBIT".to_vec(), key(*k), o.to_string().into_bytes()],
+            id,
+        ),
+        Op::BitCount(k) => (vec![b"BITCOUNT".to_vec(), key(*k)], id),
         Op::ZScore(k, mm) => (vec![b"ZSCORE".to_vec(), key(*k), item(*mm)], id),
         Op::ZCard(k) => (vec![b"ZCARD".to_vec(), key(*k)], id),
         Op::ZRange(k) => (
@@ -436,6 +456,34 @@ fn predict(m: &mut Model, op: &Op) -> (Resp, Option<()>) {
             Some(z) => zrange_all(z),
             None => Resp::Array(Some(vec![])),
         },
+        Op::SetBit(k, o, bit) => {
+            if typed!(m, key(*k), Str).is_none() {
+                m.insert(key(*k), MV::Str(Vec::new()));
+            }
+            let Some(MV::Str(v)) = m.get_mut(&key(*k)) else {
+                unreachable!()
+            };
+            let (byte, mask) = (o / 8, 0x80u8 >> (o % 8));
+            if v.len() <= byte {
+                v.resize(byte + 1, 0);
+            }
+            let old = v[byte] & mask != 0;
+            if *bit {
+                v[byte] |= mask;
+            } else {
+                v[byte] &= !mask;
+            }
+            Resp::Int(old as i64)
+        }
+        Op::GetBit(k, o) => {
+            let v = typed!(m, key(*k), Str);
+            let bit = v.is_some_and(|v| v.get(o / 8).is_some_and(|b| b & (0x80 >> (o % 8)) != 0));
+            Resp::Int(bit as i64)
+        }
+        Op::BitCount(k) => Resp::Int(
+            typed!(m, key(*k), Str).map_or(0, |v| v.iter().map(|b| b.count_ones()).sum::<u32>())
+                as i64,
+        ),
     };
     (r, None)
 }
