@@ -21,7 +21,7 @@ pub static COMMANDS: &[Cmd] = &[
     cmd(
         "echo",
         2,
-        FAST,
+        FAST | LOADING | STALE,
         NOKEYS,
         "@fast @connection",
         "connection",

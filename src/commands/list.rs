@@ -199,7 +199,7 @@ pub static COMMANDS: &[Cmd] = &[
         cmd(
             "lmpop",
             -4,
-            WRITE,
+            WRITE | MOVABLEKEYS,
             NOKEYS,
             "@write @list @slow",
             "list",

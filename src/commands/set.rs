@@ -99,7 +99,7 @@ pub static COMMANDS: &[Cmd] = &[
     cmd(
         "smove",
         4,
-        WF,
+        WRITE | FAST,
         (1, 2, 1),
         "@write @set @fast",
         "set",
@@ -119,7 +119,7 @@ pub static COMMANDS: &[Cmd] = &[
     cmd(
         "sintercard",
         -3,
-        R,
+        R | MOVABLEKEYS,
         (0, 0, 0),
         "@read @set @slow",
         "set",

@@ -318,7 +318,7 @@ pub static COMMANDS: &[Cmd] = &[
         cmd(
             "zmpop",
             -4,
-            WRITE,
+            WRITE | MOVABLEKEYS,
             NUMKEYS,
             "@write @sortedset @slow",
             "sorted-set",
@@ -331,7 +331,7 @@ pub static COMMANDS: &[Cmd] = &[
         cmd(
             "zunion",
             -3,
-            R,
+            R | MOVABLEKEYS,
             NUMKEYS,
             "@read @sortedset @slow",
             "sorted-set",
@@ -344,7 +344,7 @@ pub static COMMANDS: &[Cmd] = &[
         cmd(
             "zinter",
             -3,
-            R,
+            R | MOVABLEKEYS,
             NUMKEYS,
             "@read @sortedset @slow",
             "sorted-set",
@@ -357,7 +357,7 @@ pub static COMMANDS: &[Cmd] = &[
         cmd(
             "zdiff",
             -3,
-            R,
+            R | MOVABLEKEYS,
             NUMKEYS,
             "@read @sortedset @slow",
             "sorted-set",
@@ -370,7 +370,7 @@ pub static COMMANDS: &[Cmd] = &[
         cmd(
             "zunionstore",
             -4,
-            W,
+            W | MOVABLEKEYS,
             KEY1,
             "@write @sortedset @slow",
             "sorted-set",
@@ -383,7 +383,7 @@ pub static COMMANDS: &[Cmd] = &[
         cmd(
             "zinterstore",
             -4,
-            W,
+            W | MOVABLEKEYS,
             KEY1,
             "@write @sortedset @slow",
             "sorted-set",
@@ -396,7 +396,7 @@ pub static COMMANDS: &[Cmd] = &[
         cmd(
             "zdiffstore",
             -4,
-            W,
+            W | MOVABLEKEYS,
             KEY1,
             "@write @sortedset @slow",
             "sorted-set",
@@ -409,7 +409,7 @@ pub static COMMANDS: &[Cmd] = &[
         cmd(
             "zintercard",
             -3,
-            R,
+            R | MOVABLEKEYS,
             NUMKEYS,
             "@read @sortedset @slow",
             "sorted-set",
