@@ -232,6 +232,12 @@ pub struct Settings {
     pub maxmemory_policy: String,
     pub slowlog_log_slower_than: i64,
     pub slowlog_max_len: usize,
+    /// list-max-listpack-size: < 0 is a node byte limit (-1..-5 = 4..64 KB),
+    /// > 0 a node entry count.
+    pub list_max_listpack_size: i32,
+    pub hash_max_listpack_entries: usize,
+    pub hash_max_listpack_value: usize,
+    pub set_max_intset_entries: usize,
 }
 
 #[derive(Clone, Debug)]
@@ -311,6 +317,10 @@ fn settings(v: &[String]) -> Settings {
         maxmemory_policy: get(v, "maxmemory-policy"),
         slowlog_log_slower_than: int("slowlog-log-slower-than"),
         slowlog_max_len: int("slowlog-max-len") as usize,
+        list_max_listpack_size: int("list-max-listpack-size") as i32,
+        hash_max_listpack_entries: int("hash-max-listpack-entries") as usize,
+        hash_max_listpack_value: int("hash-max-listpack-value") as usize,
+        set_max_intset_entries: int("set-max-intset-entries") as usize,
     }
 }
 
