@@ -43,7 +43,11 @@ impl IntSet {
     }
 
     fn get(&self, i: usize) -> i64 {
-        each_width!(self, v => i64::from(v[i]))
+        match self {
+            IntSet::W16(v) => i64::from(v[i]),
+            IntSet::W32(v) => i64::from(v[i]),
+            IntSet::W64(v) => v[i],
+        }
     }
 
     /// Binary search for `n` (Ok: its position; Err: where it would go).
