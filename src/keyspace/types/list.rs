@@ -40,16 +40,30 @@ fn width_for(len: usize) -> u8 {
     }
 }
 
-/// One node: a packed run of elements (see the module comment).
+/// One node: a packed run of elements (see the module comment), stored at
+/// the end of `buf`: `buf[..off]` is free space for pushes at the head
+/// (so LPUSH and LPOP move no bytes), `buf[off..]` the node's data.
 #[derive(Clone, Default)]
 struct Node {
     buf: Vec<u8>,
+    off: u32,
     count: u32,
     /// Boundary width in bytes: 1, 2 or 4.
     width: u8,
 }
 
 impl Node {
+    /// The node's data (no gap).
+    fn data(&self) -> &[u8] {
+        &self.buf[self.off as usize..]
+    }
+
+    /// Bytes of data.
+    fn size(&self) -> usize {
+        self.buf.len() - self.off as usize
+    }
+
+    /// The boundary at absolute position `pos` of `buf`.
     fn read_b(&self, pos: usize) -> usize {
         let b = &self.buf[pos..];
         match self.width {
@@ -67,6 +81,7 @@ impl Node {
         }
     }
 
+    /// Write a boundary at absolute position `pos` of `buf`.
     fn write_b(&mut self, pos: usize, v: usize) {
         let w = self.width as usize;
         let bytes = (v as u32).to_le_bytes();
@@ -81,23 +96,75 @@ impl Node {
         n
     }
 
-    /// Bytes after adding an element of `len` bytes.
+    fn with_width<'a>(items: impl Iterator<Item = &'a [u8]>, width: u8) -> Node {
+        let mut buf = Vec::new();
+        let (mut prev, mut count) = (0usize, 0u32);
+        for it in items {
+            Node::put_b(&mut buf, width, prev ^ it.len());
+            buf.extend_from_slice(it);
+            prev = it.len();
+            count += 1;
+        }
+        if count > 0 {
+            Node::put_b(&mut buf, width, prev);
+        }
+        Node {
+            buf,
+            off: 0,
+            count,
+            width,
+        }
+    }
+
+    /// Data bytes after adding an element of `len` bytes.
     fn size_with(&self, len: usize) -> usize {
         let w = self.width.max(width_for(len)) as usize;
         // Widening rewrites every boundary: count the new width for all.
-        self.buf.len() - (self.count as usize + 1) * self.width as usize
+        self.size() - (self.count as usize + 1) * self.width as usize
             + (self.count as usize + 2) * w
             + len
     }
 
     fn iter(&self) -> NodeIter<'_> {
+        let buf = self.data();
         NodeIter {
-            node: self,
+            buf,
+            width: self.width,
             front: 0,
             front_prev: 0,
-            back: self.buf.len(),
+            back: buf.len(),
             back_next: 0,
             left: self.count as usize,
+        }
+    }
+
+    /// Elements from position `p` (<= count) to the end, reaching `p`
+    /// from the nearer end of the node.
+    fn iter_at(&self, p: usize) -> NodeIter<'_> {
+        let n = self.count as usize;
+        let mut it = self.iter();
+        if p == 0 || p >= n {
+            if p >= n {
+                it.left = 0;
+            }
+            return it;
+        }
+        if p <= n / 2 {
+            it.nth(p - 1);
+            return it;
+        }
+        // Walk back to element p: `back` is then where its bytes start and
+        // `back_next` its length, which recovers the length before it.
+        it.nth_back(n - 1 - p);
+        let w = it.width as usize;
+        let front = it.back - w;
+        NodeIter {
+            front,
+            front_prev: it.boundary(front) ^ it.back_next,
+            back: it.buf.len(),
+            back_next: 0,
+            left: n - p,
+            ..it
         }
     }
 
@@ -111,39 +178,61 @@ impl Node {
         }
     }
 
-    fn with_width<'a>(items: impl Iterator<Item = &'a [u8]>, width: u8) -> Node {
-        let mut buf = Vec::new();
-        let (mut prev, mut count) = (0usize, 0u32);
-        for it in items {
-            Node::put_b(&mut buf, width, prev ^ it.len());
-            buf.extend_from_slice(it);
-            prev = it.len();
-            count += 1;
+    /// Drop the head gap and the growth slack (a node that is no longer
+    /// at an end of the list will not grow again).
+    fn shrink(&mut self) {
+        if self.off > 0 {
+            self.buf.drain(..self.off as usize);
+            self.off = 0;
         }
-        if count > 0 {
-            Node::put_b(&mut buf, width, prev);
-        }
-        Node { buf, count, width }
+        self.buf.shrink_to_fit();
     }
 
-    /// Grow capacity for `extra` more bytes: doubling (amortized O(1)),
-    /// but never past `cap_hint` when that is enough.
-    fn reserve(&mut self, extra: usize, cap_hint: usize) {
+    /// Room for `extra` more bytes at the tail: reuse the head gap when
+    /// there is one, else grow by doubling (amortized O(1)), but never
+    /// past `cap_hint` when that is enough.
+    fn reserve_back(&mut self, extra: usize, cap_hint: usize) {
         let need = self.buf.len() + extra;
-        if need > self.buf.capacity() {
-            let target = (self.buf.capacity() * 2).max(16).min(cap_hint).max(need);
-            self.buf.reserve_exact(target - self.buf.len());
+        if need <= self.buf.capacity() {
+            return;
         }
+        if self.off > 0 {
+            self.buf.drain(..self.off as usize);
+            self.off = 0;
+            if self.buf.len() + extra <= self.buf.capacity() {
+                return;
+            }
+        }
+        let need = self.buf.len() + extra;
+        let target = (self.buf.capacity() * 2).max(16).min(cap_hint).max(need);
+        self.buf.reserve_exact(target - self.buf.len());
+    }
+
+    /// Make the head gap at least `extra` bytes: a new buffer with the
+    /// data at its end, sized like `reserve_back`.
+    fn reserve_front(&mut self, extra: usize, cap_hint: usize) {
+        if self.off as usize >= extra {
+            return;
+        }
+        let size = self.size();
+        let need = size + extra;
+        let total = (2 * need).min(cap_hint).max(need);
+        let mut buf = vec![0u8; total];
+        buf[total - size..].copy_from_slice(self.data());
+        self.buf = buf;
+        self.off = (total - size) as u32;
     }
 
     fn push_back(&mut self, v: &[u8], cap_hint: usize) {
         if self.count == 0 {
+            self.buf.clear();
+            self.off = 0;
             self.width = width_for(v.len());
         } else {
             self.widen_for(v.len());
         }
         let w = self.width as usize;
-        self.reserve(v.len() + w + if self.count == 0 { w } else { 0 }, cap_hint);
+        self.reserve_back(v.len() + w + if self.count == 0 { w } else { 0 }, cap_hint);
         if self.count == 0 {
             Node::put_b(&mut self.buf, self.width, v.len());
         } else {
@@ -162,17 +251,25 @@ impl Node {
         }
         self.widen_for(v.len());
         let w = self.width as usize;
-        self.reserve(v.len() + w, cap_hint);
-        let first = self.read_b(0);
-        // The old first boundary (w bytes) becomes: len(v), v, the new
-        // boundary between v and the old first element.
-        let (old_len, extra) = (self.buf.len(), v.len() + w);
-        self.buf.resize(old_len + extra, 0);
-        self.buf.copy_within(w..old_len, w + extra);
-        self.write_b(0, v.len());
-        self.buf[w..w + v.len()].copy_from_slice(v);
-        self.write_b(w + v.len(), v.len() ^ first);
+        let extra = v.len() + w;
+        self.reserve_front(extra, cap_hint);
+        let first = self.read_b(self.off as usize);
+        // New layout from the new start: len(v), v, and the boundary
+        // between v and the old first element, which takes the place of
+        // the old first boundary.
+        let start = self.off as usize - extra;
+        self.off = start as u32;
+        self.write_b(start, v.len());
+        self.buf[start + w..start + w + v.len()].copy_from_slice(v);
+        self.write_b(start + w + v.len(), v.len() ^ first);
         self.count += 1;
+    }
+
+    /// Empty the node (its buffer is released).
+    fn clear(&mut self) {
+        self.buf = Vec::new();
+        self.off = 0;
+        self.count = 0;
     }
 
     /// Remove the last element; the node must not be empty.
@@ -182,10 +279,10 @@ impl Node {
         let len = self.read_b(end);
         let start = end - len;
         let v = CompactBytes::new(&self.buf[start..end]);
-        self.count -= 1;
-        if self.count == 0 {
-            self.buf.clear();
+        if self.count == 1 {
+            self.clear();
         } else {
+            self.count -= 1;
             let prev = self.read_b(start - w) ^ len;
             self.buf.truncate(start);
             self.write_b(start - w, prev);
@@ -193,37 +290,35 @@ impl Node {
         v
     }
 
-    /// Remove the first element; the node must not be empty.
+    /// Remove the first element; the node must not be empty. Only moves
+    /// the start of the data (the freed bytes join the head gap).
     fn pop_front(&mut self) -> CompactBytes {
         let w = self.width as usize;
-        let len = self.read_b(0);
-        let v = CompactBytes::new(&self.buf[w..w + len]);
-        self.count -= 1;
-        if self.count == 0 {
-            self.buf.clear();
+        let off = self.off as usize;
+        let len = self.read_b(off);
+        let v = CompactBytes::new(&self.buf[off + w..off + w + len]);
+        if self.count == 1 {
+            self.clear();
         } else {
-            let next = self.read_b(w + len) ^ len;
-            self.write_b(w + len, next);
-            self.buf.drain(..w + len);
+            self.count -= 1;
+            let next = self.read_b(off + w + len) ^ len;
+            self.off = (off + w + len) as u32;
+            self.write_b(off + w + len, next);
         }
         v
     }
 
     /// The element at position `i` (< count), walking from the nearer end.
     fn get(&self, i: usize) -> &[u8] {
-        let n = self.count as usize;
-        if i < n / 2 {
-            self.iter().nth(i).expect("in range")
-        } else {
-            self.iter().nth_back(n - 1 - i).expect("in range")
-        }
+        self.iter_at(i).next().expect("in range")
     }
 }
 
 /// Double-ended iterator over one node's elements.
 #[derive(Clone)]
 struct NodeIter<'a> {
-    node: &'a Node,
+    buf: &'a [u8],
+    width: u8,
     front: usize,
     front_prev: usize,
     back: usize,
@@ -231,20 +326,35 @@ struct NodeIter<'a> {
     left: usize,
 }
 
+impl NodeIter<'_> {
+    /// The boundary at `pos` (the node's width; 1 byte is the common case).
+    #[inline]
+    fn boundary(&self, pos: usize) -> usize {
+        if self.width == 1 {
+            self.buf[pos] as usize
+        } else if self.width == 2 {
+            u16::from_le_bytes([self.buf[pos], self.buf[pos + 1]]) as usize
+        } else {
+            let b = &self.buf[pos..pos + 4];
+            u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize
+        }
+    }
+}
+
 impl<'a> Iterator for NodeIter<'a> {
     type Item = &'a [u8];
 
+    #[inline]
     fn next(&mut self) -> Option<&'a [u8]> {
         if self.left == 0 {
             return None;
         }
         self.left -= 1;
-        let w = self.node.width as usize;
-        let len = self.node.read_b(self.front) ^ self.front_prev;
-        let start = self.front + w;
+        let len = self.boundary(self.front) ^ self.front_prev;
+        let start = self.front + self.width as usize;
         self.front = start + len;
         self.front_prev = len;
-        Some(&self.node.buf[start..start + len])
+        Some(&self.buf[start..start + len])
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -253,17 +363,17 @@ impl<'a> Iterator for NodeIter<'a> {
 }
 
 impl DoubleEndedIterator for NodeIter<'_> {
+    #[inline]
     fn next_back(&mut self) -> Option<Self::Item> {
         if self.left == 0 {
             return None;
         }
         self.left -= 1;
-        let w = self.node.width as usize;
-        let end = self.back - w;
-        let len = self.node.read_b(end) ^ self.back_next;
+        let end = self.back - self.width as usize;
+        let len = self.boundary(end) ^ self.back_next;
         self.back = end - len;
         self.back_next = len;
-        Some(&self.node.buf[end - len..end])
+        Some(&self.buf[end - len..end])
     }
 }
 
@@ -371,7 +481,7 @@ impl List {
                 self.nodes.back_mut()
             };
             if let Some(n) = old {
-                n.buf.shrink_to_fit();
+                n.shrink();
             }
             if left {
                 self.nodes.push_front(Node::default());
@@ -483,9 +593,9 @@ impl List {
     fn split_if_big(&mut self, k: usize) {
         let n = &self.nodes[k];
         let over = if self.fill < 0 {
-            n.buf.len() > self.size_limit()
+            n.size() > self.size_limit()
         } else {
-            n.buf.len() > SAFETY_LIMIT || n.count as i64 > self.fill as i64
+            n.size() > SAFETY_LIMIT || n.count as i64 > self.fill as i64
         };
         if !over || n.count < 2 {
             return;
@@ -526,10 +636,7 @@ impl List {
             };
         }
         let (k, p) = self.locate(start);
-        let mut front = self.nodes[k].iter();
-        if p > 0 {
-            front.nth(p - 1);
-        }
+        let front = self.nodes[k].iter_at(p);
         Iter {
             nodes: self.nodes.range(k + 1..),
             front: Some(front),
@@ -765,13 +872,15 @@ mod tests {
 
     #[test]
     fn per_element_overhead_is_small() {
-        let mut l = List::default();
-        for i in 0..100_000 {
-            l.push(format!("member:{i:010}").as_bytes(), false);
+        for left in [false, true] {
+            let mut l = List::default();
+            for i in 0..100_000 {
+                l.push(format!("member:{i:010}").as_bytes(), left);
+            }
+            // 17 bytes of data plus one boundary byte, plus node overhead.
+            let per = l.heap_size() as f64 / 100_000.0;
+            assert!(per < 18.5, "{per} bytes per element (left: {left})");
         }
-        // 17 bytes of data plus one boundary byte, plus node overhead.
-        let per = l.heap_size() as f64 / 100_000.0;
-        assert!(per < 18.5, "{per} bytes per element");
     }
 
     #[derive(Debug, Clone)]
@@ -864,7 +973,8 @@ mod tests {
             for i in 0..m.len() {
                 prop_assert_eq!(l.get(i), Some(m[i].as_slice()));
                 prop_assert_eq!(l.iter_from(i).next(), Some(m[i].as_slice()));
-                prop_assert_eq!(l.iter_from(i).count(), m.len() - i);
+                let suffix: Vec<&[u8]> = l.iter_from(i).collect();
+                prop_assert_eq!(suffix, m.iter().skip(i).map(Vec::as_slice).collect::<Vec<_>>());
             }
         }
     }
