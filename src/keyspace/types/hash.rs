@@ -5,13 +5,14 @@
 //!   (an overwritten value keeps its place, a deleted pair closes the gap),
 //!   which is the order Redis's listpack replies in. Lookups are linear,
 //!   bounded by hash-max-listpack-entries.
-//! * "hashtable" (`Indexed`): O(1) lookup, insert, delete and random pick.
+//! * "hashtable" (`Indexed` of 32-byte `Pair`s): O(1) lookup, insert,
+//!   delete and random pick.
 //!
 //! The conversion is one way, as in Redis: `convert_if_needed` switches to
 //! the hashtable once a limit is passed, and nothing converts back.
 
 use super::indexed::Indexed;
-use crate::keyspace::CompactBytes;
+use super::pair::Pair;
 
 /// Append LEB128 `n`.
 fn put_varint(out: &mut Vec<u8>, mut n: usize) {
@@ -23,7 +24,16 @@ fn put_varint(out: &mut Vec<u8>, mut n: usize) {
 }
 
 /// Read a LEB128 number at `pos`: (value, position after it).
-fn get_varint(b: &[u8], mut pos: usize) -> (usize, usize) {
+#[inline]
+fn get_varint(b: &[u8], pos: usize) -> (usize, usize) {
+    let c = b[pos];
+    if c < 0x80 {
+        return (c as usize, pos + 1);
+    }
+    get_varint_long(b, pos)
+}
+
+fn get_varint_long(b: &[u8], mut pos: usize) -> (usize, usize) {
     let (mut n, mut shift) = (0usize, 0);
     loop {
         let c = b[pos];
@@ -154,7 +164,7 @@ impl ExactSizeIterator for PackIter<'_> {}
 #[derive(Clone)]
 enum Repr {
     Pack(Pack),
-    Table(Indexed<(CompactBytes, CompactBytes)>),
+    Table(Indexed<Pair>),
 }
 
 /// A Redis hash (field -> value).
@@ -188,7 +198,7 @@ pub struct Iter<'a>(IterRepr<'a>);
 
 enum IterRepr<'a> {
     Pack(PackIter<'a>),
-    Table(std::slice::Iter<'a, (CompactBytes, CompactBytes)>),
+    Table(std::slice::Iter<'a, Pair>),
 }
 
 impl<'a> Iterator for Iter<'a> {
@@ -197,7 +207,7 @@ impl<'a> Iterator for Iter<'a> {
     fn next(&mut self) -> Option<Self::Item> {
         match &mut self.0 {
             IterRepr::Pack(p) => p.next(),
-            IterRepr::Table(t) => t.next().map(|(f, v)| (f.as_slice(), v.as_slice())),
+            IterRepr::Table(t) => t.next().map(|p| (p.field(), p.value())),
         }
     }
 
@@ -257,7 +267,7 @@ impl Hash {
             let mut t = Indexed::default();
             t.reserve(p.count as usize);
             for (f, v) in p.iter() {
-                t.push_new((CompactBytes::new(f), CompactBytes::new(v)));
+                t.push_new(Pair::new(f, v));
             }
             self.repr = Repr::Table(t);
         }
@@ -266,19 +276,14 @@ impl Hash {
     pub fn heap_size(&self) -> usize {
         match &self.repr {
             Repr::Pack(p) => p.buf.capacity(),
-            Repr::Table(t) => {
-                t.heap_size()
-                    + t.iter()
-                        .map(|(f, v)| f.heap_size() + v.heap_size())
-                        .sum::<usize>()
-            }
+            Repr::Table(t) => t.heap_size() + t.iter().map(Pair::heap_size).sum::<usize>(),
         }
     }
 
     pub fn get(&self, field: &[u8]) -> Option<&[u8]> {
         match &self.repr {
             Repr::Pack(p) => p.find(field).map(|s| p.value_at(&s)),
-            Repr::Table(t) => t.find(field).map(|i| t.at(i).1.as_slice()),
+            Repr::Table(t) => t.find(field).map(|i| t.at(i).value()),
         }
     }
 
@@ -296,10 +301,10 @@ impl Hash {
             Repr::Pack(p) => p.insert(field, value),
             Repr::Table(t) => {
                 if let Some(i) = t.find(field) {
-                    t.at_mut(i).1 = CompactBytes::new(value);
+                    t.at_mut(i).set_value(value);
                     return false;
                 }
-                t.push_new((CompactBytes::new(field), CompactBytes::new(value)));
+                t.push_new(Pair::new(field, value));
                 true
             }
         }
@@ -319,8 +324,8 @@ impl Hash {
         match &self.repr {
             Repr::Pack(p) => p.iter().nth(i).expect("position in range"),
             Repr::Table(t) => {
-                let (f, v) = t.at(i);
-                (f, v)
+                let p = t.at(i);
+                (p.field(), p.value())
             }
         }
     }
@@ -340,7 +345,7 @@ impl Hash {
                 p.iter().for_each(|(k, v)| f(k, v));
                 0
             }
-            Repr::Table(t) => t.scan(cursor, count, |(k, v)| f(k, v)),
+            Repr::Table(t) => t.scan(cursor, count, |p| f(p.field(), p.value())),
         }
     }
 }

@@ -4,6 +4,7 @@
 pub mod hash;
 pub mod indexed;
 pub mod list;
+pub mod pair;
 pub mod set;
 
 pub use hash::Hash;
