@@ -3,6 +3,7 @@
 # usage: tools/mem-per-element.sh [N]        (N members, default 1000000)
 #
 # Env: CAIRN (default target/release/cairn-server), REDIS (redis-server),
+# CAIRN_ARGS (extra cairn-server arguments, default `--appendonly no`),
 # PORT (default 7394; the servers run one after the other on it). The
 # script refuses a port something already listens on, and checks that the
 # server answering is the one it started (INFO process_id).
@@ -99,6 +100,7 @@ mkdir -p "$tmp/redis" "$tmp/cairn"
 "$redis" --port "$port" --bind 127.0.0.1 --save '' --appendonly no --dir "$tmp/redis" >/dev/null &
 pid=$!
 measure "redis $("$redis" --version | awk '{ print $3 }' | sed 's/v=//')"
-"$cairn" --port "$port" --bind 127.0.0.1 --appendonly no --dir "$tmp/cairn" >/dev/null 2>&1 &
+# shellcheck disable=SC2086 # CAIRN_ARGS is a list of arguments
+"$cairn" --port "$port" --bind 127.0.0.1 ${CAIRN_ARGS---appendonly no} --dir "$tmp/cairn" >/dev/null 2>&1 &
 pid=$!
 measure "cairn"
