@@ -1,7 +1,8 @@
 //! List values: a quicklist, i.e. a deque of nodes where each node packs
 //! its elements into one byte buffer (Redis's quicklist of listpacks).
 //!
-//! Node layout (`Node::buf`), for elements `e0 .. e(n-1)`:
+//! Node data layout (`Node::data`, the end of `Node::buf` after a free
+//! head gap that LPUSH fills and LPOP grows), for elements `e0 .. e(n-1)`:
 //!
 //! ```text
 //! [b0] e0 [b1] e1 ... [b(n-1)] e(n-1) [bn]      b(i) = len(e(i-1)) ^ len(e(i))
@@ -17,8 +18,16 @@
 //! as with a listpack's forward length and `backlen`, one byte cheaper.
 //!
 //! Invariants: every node holds at least one element (an emptied node is
-//! dropped); `List::len` is the sum of node counts; an empty node has an
-//! empty buffer.
+//! dropped); `List::len` is the sum of node counts; a node's data is
+//! `buf[off..]`, and a node that stops being an end node (a new node was
+//! pushed past it) gives back its gap and slack.
+//!
+//! Nodes follow list-max-listpack-size as Redis does: a negative fill
+//! limits a node's bytes (-1..-5: 4..64 KB), a positive one its count
+//! (while under 8 KB); an element too big for any node gets its own.
+//! Edits in the middle (LSET, LINSERT, LREM, LTRIM's edge nodes) rewrite
+//! only the nodes they touch; LINSERT/LSET split a node that outgrows the
+//! limits.
 
 use crate::keyspace::CompactBytes;
 use std::collections::VecDeque;
