@@ -83,7 +83,12 @@ impl Pack {
             let value = fstart + flen;
             let (vlen, vstart) = get_varint(b, value);
             let end = vstart + vlen;
-            if &b[fstart..value] == field {
+            // Length, then last byte (field names often differ only at
+            // the end), before the full comparison.
+            if flen == field.len()
+                && field.last() == b[fstart..value].last()
+                && &b[fstart..value] == field
+            {
                 return Some(Slot {
                     start: pos,
                     value,
