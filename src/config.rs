@@ -253,6 +253,14 @@ pub struct Settings {
     pub obuf_normal: ObufLimit,
     /// Output buffer limits of pub/sub clients.
     pub obuf_pubsub: ObufLimit,
+    /// list-max-listpack-size: < 0 is a node byte limit (-1..-5 = 4..64 KB),
+    /// > 0 a node entry count.
+    pub list_max_listpack_size: i32,
+    pub hash_max_listpack_entries: usize,
+    pub hash_max_listpack_value: usize,
+    pub set_max_intset_entries: usize,
+    pub zset_max_listpack_entries: usize,
+    pub zset_max_listpack_value: usize,
 }
 
 /// One class of `client-output-buffer-limit` (0 = no limit).
@@ -376,6 +384,12 @@ fn settings(v: &[String]) -> Settings {
         obuf_normal: obuf_class(&get(v, "client-output-buffer-limit"), "normal"),
         obuf_pubsub: obuf_class(&get(v, "client-output-buffer-limit"), "pubsub"),
         hll_sparse_max_bytes: int("hll-sparse-max-bytes") as usize,
+        list_max_listpack_size: int("list-max-listpack-size") as i32,
+        hash_max_listpack_entries: int("hash-max-listpack-entries") as usize,
+        hash_max_listpack_value: int("hash-max-listpack-value") as usize,
+        set_max_intset_entries: int("set-max-intset-entries") as usize,
+        zset_max_listpack_entries: int("zset-max-listpack-entries") as usize,
+        zset_max_listpack_value: int("zset-max-listpack-value") as usize,
     }
 }
 

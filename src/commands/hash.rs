@@ -177,17 +177,8 @@ pub static COMMANDS: &[Cmd] = &[
 
 /// (hash-max-listpack-entries, hash-max-listpack-value).
 fn limits(ctx: &Ctx) -> (usize, usize) {
-    let get = |n: &str, d: usize| {
-        ctx.st
-            .config
-            .get(n)
-            .and_then(|v| v.parse::<usize>().ok())
-            .unwrap_or(d)
-    };
-    (
-        get("hash-max-listpack-entries", 128),
-        get("hash-max-listpack-value", 64),
-    )
+    let s = &ctx.st.config.s;
+    (s.hash_max_listpack_entries, s.hash_max_listpack_value)
 }
 
 /// The hash at `key` for reading; `None` if missing.

@@ -249,9 +249,11 @@ pub(crate) fn parse_side(a: &[u8]) -> Result<bool, CmdError> {
 
 fn push_generic(ctx: &mut Ctx, argv: &[&[u8]], left: bool, only_existing: bool) -> CmdResult {
     let (db, now, key) = (ctx.client.db, ctx.now, argv[1]);
+    let fill = ctx.st.config.s.list_max_listpack_size;
     let n = match ctx.st.ks.lookup_write(db, key, now) {
         Some(e) => {
             let l = list_mut(e)?;
+            l.set_fill(fill);
             for v in &argv[2..] {
                 l.push(v, left);
             }
@@ -262,7 +264,7 @@ fn push_generic(ctx: &mut Ctx, argv: &[&[u8]], left: bool, only_existing: bool) 
             return Ok(());
         }
         None => {
-            let mut l = List::default();
+            let mut l = List::with_fill(fill);
             for v in &argv[2..] {
                 l.push(v, left);
             }
@@ -370,7 +372,7 @@ fn lrange(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
         return Ok(());
     };
     ctx.out.array(e - s + 1);
-    for v in l.items.range(s..=e) {
+    for v in l.iter_from(s).take(e - s + 1) {
         ctx.out.bulk(v);
     }
     Ok(())
@@ -397,7 +399,7 @@ fn lindex(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     let l = list_mut(e)?;
     let i = arg_i64(argv[2])?;
     match l.index(i) {
-        Some(p) => ctx.out.bulk(&l.items[p]),
+        Some(p) => ctx.out.bulk(l.get(p).expect("in range")),
         None => ctx.out.null(),
     }
     Ok(())
@@ -405,6 +407,7 @@ fn lindex(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
 
 fn lset(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     let (db, now) = (ctx.client.db, ctx.now);
+    let fill = ctx.st.config.s.list_max_listpack_size;
     let Some(e) = ctx.st.ks.lookup_write(db, argv[1], now) else {
         return Err(CmdError::NoSuchKey);
     };
@@ -413,7 +416,8 @@ fn lset(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     let Some(p) = l.index(i) else {
         return Err(CmdError::msg("ERR index out of range"));
     };
-    l.items[p] = CompactBytes::new(argv[3]);
+    l.set_fill(fill);
+    l.set(p, argv[3]);
     ctx.propagate(argv);
     ctx.out.ok();
     Ok(())
@@ -428,17 +432,18 @@ fn linsert(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
         return Err(CmdError::Syntax);
     };
     let (db, now) = (ctx.client.db, ctx.now);
+    let fill = ctx.st.config.s.list_max_listpack_size;
     let Some(e) = ctx.st.ks.lookup_write(db, argv[1], now) else {
         ctx.out.int(0);
         return Ok(());
     };
     let l = list_mut(e)?;
-    let Some(p) = l.items.iter().position(|v| v.as_slice() == argv[3]) else {
+    let Some(p) = l.position(argv[3]) else {
         ctx.out.int(-1);
         return Ok(());
     };
-    l.items
-        .insert(p + after as usize, CompactBytes::new(argv[4]));
+    l.set_fill(fill);
+    l.insert(p + after as usize, argv[4]);
     let n = l.len();
     ctx.propagate(argv);
     ctx.out.int(n as i64);
@@ -529,9 +534,14 @@ fn lpos(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     let want = argv[2];
     let mut found = Vec::new();
     let (mut index, mut matches) = (0i64, 0i64);
+    let mut items: Box<dyn Iterator<Item = &[u8]>> = if from_tail {
+        Box::new(l.iter().rev())
+    } else {
+        Box::new(l.iter())
+    };
     while index < n && (maxlen == 0 || index < maxlen) {
         let pos = if from_tail { n - index - 1 } else { index };
-        if l.items[pos as usize].as_slice() == want {
+        if items.next() == Some(want) {
             matches += 1;
             if matches >= rank {
                 found.push(pos);
@@ -566,6 +576,7 @@ pub(crate) fn move_generic(
     to_left: bool,
 ) -> CmdResult {
     let (db, now, src, dst) = (ctx.client.db, ctx.now, argv[1], argv[2]);
+    let fill = ctx.st.config.s.list_max_listpack_size;
     match ctx.st.ks.lookup_write(db, src, now) {
         None => {
             ctx.out.null();
@@ -589,9 +600,13 @@ pub(crate) fn move_generic(
         return Ok(());
     };
     match ctx.st.ks.lookup_write(db, dst, now) {
-        Some(e) => list_mut(e)?.push(&v, to_left),
+        Some(e) => {
+            let l = list_mut(e)?;
+            l.set_fill(fill);
+            l.push(&v, to_left);
+        }
         None => {
-            let mut l = List::default();
+            let mut l = List::with_fill(fill);
             l.push(&v, to_left);
             ctx.st
                 .ks

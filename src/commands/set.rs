@@ -189,11 +189,7 @@ pub static COMMANDS: &[Cmd] = &[
 ];
 
 fn max_intset(ctx: &Ctx) -> usize {
-    ctx.st
-        .config
-        .get("set-max-intset-entries")
-        .and_then(|v| v.parse::<usize>().ok())
-        .unwrap_or(512)
+    ctx.st.config.s.set_max_intset_entries
 }
 
 fn read_set<'c>(ctx: &'c mut Ctx, key: &[u8]) -> Result<Option<&'c Set>, CmdError> {
@@ -215,7 +211,7 @@ fn set_or_create<'c>(ctx: &'c mut Ctx, key: &[u8]) -> Result<&'c mut Set, CmdErr
 }
 
 fn members_of(s: &Set) -> Vec<Vec<u8>> {
-    s.iter().map(<[u8]>::to_vec).collect()
+    s.iter().map(|m| m.to_vec()).collect()
 }
 
 fn reply_set(ctx: &mut Ctx, items: &[Vec<u8>]) {
@@ -454,7 +450,7 @@ fn compute(ctx: &mut Ctx, keys: &[&[u8]], op: Op, limit: usize) -> Result<Vec<Ve
             sets.sort_by_key(Set::len);
             let mut r = Vec::new();
             for m in sets[0].iter() {
-                if sets[1..].iter().all(|s| s.contains(m)) {
+                if sets[1..].iter().all(|s| s.contains(&m)) {
                     r.push(m.to_vec());
                     if limit != 0 && r.len() >= limit {
                         break;
@@ -467,7 +463,7 @@ fn compute(ctx: &mut Ctx, keys: &[&[u8]], op: Op, limit: usize) -> Result<Vec<Ve
             let mut acc = Set::new();
             for s in sets.iter().flatten() {
                 for m in s.iter() {
-                    acc.insert(m, usize::MAX);
+                    acc.insert(&m, usize::MAX);
                 }
             }
             members_of(&acc)
@@ -477,7 +473,7 @@ fn compute(ctx: &mut Ctx, keys: &[&[u8]], op: Op, limit: usize) -> Result<Vec<Ve
             Some(first) => first
                 .iter()
                 .filter(|m| !sets[1..].iter().flatten().any(|s| s.contains(m)))
-                .map(<[u8]>::to_vec)
+                .map(|m| m.to_vec())
                 .collect(),
         },
     };
@@ -590,7 +586,7 @@ fn sscan(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     };
     // The compact encoding is returned whole, as Redis does.
     let next = if s.is_compact() {
-        s.iter().for_each(&mut keep);
+        s.iter().for_each(|m| keep(&m));
         0
     } else {
         s.scan(cursor, count, keep)

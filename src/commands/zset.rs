@@ -450,16 +450,10 @@ pub static COMMANDS: &[Cmd] = &[
 
 /// zset-max-listpack-entries / zset-max-listpack-value from the config.
 fn limits(ctx: &Ctx) -> Limits {
-    let get = |n: &str, d: usize| {
-        ctx.st
-            .config
-            .get(n)
-            .and_then(|v| v.parse::<usize>().ok())
-            .unwrap_or(d)
-    };
+    let s = &ctx.st.config.s;
     Limits {
-        max_entries: get("zset-max-listpack-entries", 128),
-        max_value: get("zset-max-listpack-value", 64),
+        max_entries: s.zset_max_listpack_entries,
+        max_value: s.zset_max_listpack_value,
     }
 }
 
@@ -1309,11 +1303,22 @@ impl Src {
         }
     }
 
-    fn elements(&self) -> Vec<(&[u8], f64)> {
+    fn elements(&self) -> Vec<(std::borrow::Cow<'_, [u8]>, f64)> {
+        use std::borrow::Cow;
         match self {
             Src::None => Vec::new(),
-            Src::Set(s) => s.iter().map(|m| (m, 1.0)).collect(),
-            Src::Z(z) => z.iter().collect(),
+            // Intset members are rendered from integers: owned.
+            Src::Set(s) => s
+                .iter()
+                .map(|m| {
+                    let c = match m {
+                        crate::keyspace::types::set::Member::Bytes(b) => Cow::Borrowed(b),
+                        other => Cow::Owned(other.to_vec()),
+                    };
+                    (c, 1.0)
+                })
+                .collect(),
+            Src::Z(z) => z.iter().map(|(m, s)| (Cow::Borrowed(m), s)).collect(),
         }
     }
 }
@@ -1450,7 +1455,7 @@ fn compute(a: &SetOpArgs, op: Op) -> Vec<(Vec<u8>, f64)> {
                     score = 0.0;
                 }
                 for k in 1..order.len() {
-                    match src(k).score(m) {
+                    match src(k).score(&m) {
                         Some(v) => aggregate(&mut score, v * w(k), a.agg),
                         None => continue 'next,
                     }
@@ -1469,7 +1474,7 @@ fn compute(a: &SetOpArgs, op: Op) -> Vec<(Vec<u8>, f64)> {
                     if score.is_nan() {
                         score = 0.0;
                     }
-                    match acc.get_mut(m) {
+                    match acc.get_mut(&*m) {
                         Some(t) => aggregate(t, score, a.agg),
                         None => {
                             acc.insert(m.to_vec(), score);
@@ -1481,7 +1486,7 @@ fn compute(a: &SetOpArgs, op: Op) -> Vec<(Vec<u8>, f64)> {
         }
         Op::Diff => {
             for (m, s) in src(0).elements() {
-                if (1..order.len()).all(|k| src(k).score(m).is_none()) {
+                if (1..order.len()).all(|k| src(k).score(&m).is_none()) {
                     out.push((m.to_vec(), s));
                 }
             }

@@ -1,35 +1,230 @@
-//! Hash values: (field, value) pairs in an `Indexed` vector (O(1) lookup,
-//! insert, delete and random pick; scans that never miss a pair present
-//! for the whole scan).
+//! Hash values in two encodings, as Redis 7.0:
+//!
+//! * "listpack" (`Pack`): small hashes, all pairs in one byte buffer,
+//!   `varint(len) field varint(len) value` per pair, in insertion order
+//!   (an overwritten value keeps its place, a deleted pair closes the gap),
+//!   which is the order Redis's listpack replies in. Lookups are linear,
+//!   bounded by hash-max-listpack-entries.
+//! * "hashtable" (`Indexed` of 32-byte `Pair`s): O(1) lookup, insert,
+//!   delete and random pick.
+//!
+//! The conversion is one way, as in Redis: `convert_if_needed` switches to
+//! the hashtable once a limit is passed, and nothing converts back.
 
 use super::indexed::Indexed;
-use crate::keyspace::CompactBytes;
+use super::pair::Pair;
+
+/// Append LEB128 `n`.
+fn put_varint(out: &mut Vec<u8>, mut n: usize) {
+    while n >= 0x80 {
+        out.push(n as u8 | 0x80);
+        n >>= 7;
+    }
+    out.push(n as u8);
+}
+
+/// Read a LEB128 number at `pos`: (value, position after it).
+#[inline]
+fn get_varint(b: &[u8], pos: usize) -> (usize, usize) {
+    let c = b[pos];
+    if c < 0x80 {
+        return (c as usize, pos + 1);
+    }
+    get_varint_long(b, pos)
+}
+
+fn get_varint_long(b: &[u8], mut pos: usize) -> (usize, usize) {
+    let (mut n, mut shift) = (0usize, 0);
+    loop {
+        let c = b[pos];
+        pos += 1;
+        n |= ((c & 0x7f) as usize) << shift;
+        if c < 0x80 {
+            return (n, pos);
+        }
+        shift += 7;
+    }
+}
+
+fn varint_len(n: usize) -> usize {
+    (usize::BITS - (n | 1).leading_zeros()).div_ceil(7) as usize
+}
+
+/// The packed ("listpack") encoding. Invariant: `buf` holds exactly
+/// `count` pairs.
+#[derive(Clone, Default)]
+struct Pack {
+    buf: Vec<u8>,
+    count: u32,
+}
+
+/// Where one pair sits in a `Pack`: `start..end` is the whole pair,
+/// `value..end` the encoded value (length prefix included).
+struct Slot {
+    start: usize,
+    value: usize,
+    end: usize,
+}
+
+impl Pack {
+    fn iter(&self) -> PackIter<'_> {
+        PackIter {
+            buf: &self.buf,
+            pos: 0,
+            left: self.count as usize,
+        }
+    }
+
+    fn find(&self, field: &[u8]) -> Option<Slot> {
+        let b = &self.buf;
+        let mut pos = 0;
+        while pos < b.len() {
+            let (flen, fstart) = get_varint(b, pos);
+            let value = fstart + flen;
+            let (vlen, vstart) = get_varint(b, value);
+            let end = vstart + vlen;
+            // Length, then last byte (field names often differ only at
+            // the end), before the full comparison.
+            if flen == field.len()
+                && field.last() == b[fstart..value].last()
+                && &b[fstart..value] == field
+            {
+                return Some(Slot {
+                    start: pos,
+                    value,
+                    end,
+                });
+            }
+            pos = end;
+        }
+        None
+    }
+
+    fn value_at(&self, s: &Slot) -> &[u8] {
+        let (_, vstart) = get_varint(&self.buf, s.value);
+        &self.buf[vstart..s.end]
+    }
+
+    /// Set a field; true if it was new.
+    fn insert(&mut self, field: &[u8], value: &[u8]) -> bool {
+        let mut enc = Vec::with_capacity(varint_len(value.len()) + value.len());
+        put_varint(&mut enc, value.len());
+        enc.extend_from_slice(value);
+        if let Some(s) = self.find(field) {
+            self.buf.splice(s.value..s.end, enc);
+            return false;
+        }
+        // Grow exactly, as a listpack does (realloc per insert).
+        let extra = varint_len(field.len()) + field.len() + enc.len();
+        self.buf.reserve_exact(extra);
+        put_varint(&mut self.buf, field.len());
+        self.buf.extend_from_slice(field);
+        self.buf.extend_from_slice(&enc);
+        self.count += 1;
+        true
+    }
+
+    fn remove(&mut self, field: &[u8]) -> bool {
+        match self.find(field) {
+            Some(s) => {
+                self.buf.drain(s.start..s.end);
+                self.count -= 1;
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+struct PackIter<'a> {
+    buf: &'a [u8],
+    pos: usize,
+    left: usize,
+}
+
+impl<'a> Iterator for PackIter<'a> {
+    type Item = (&'a [u8], &'a [u8]);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.left == 0 {
+            return None;
+        }
+        self.left -= 1;
+        let (flen, fstart) = get_varint(self.buf, self.pos);
+        let (vlen, vstart) = get_varint(self.buf, fstart + flen);
+        self.pos = vstart + vlen;
+        Some((
+            &self.buf[fstart..fstart + flen],
+            &self.buf[vstart..vstart + vlen],
+        ))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.left, Some(self.left))
+    }
+}
+
+impl ExactSizeIterator for PackIter<'_> {}
+
+#[derive(Clone)]
+enum Repr {
+    Pack(Pack),
+    Table(Indexed<Pair>),
+}
 
 /// A Redis hash (field -> value).
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Hash {
-    entries: Indexed<(CompactBytes, CompactBytes)>,
-    /// Converted to Redis's "hashtable" encoding (sticky, as in Redis).
-    big: bool,
+    repr: Repr,
+}
+
+impl Default for Hash {
+    fn default() -> Self {
+        Hash {
+            repr: Repr::Pack(Pack::default()),
+        }
+    }
 }
 
 impl std::fmt::Debug for Hash {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_map()
-            .entries(self.entries.iter().map(|(k, v)| (k, v)))
-            .finish()
+        f.debug_map().entries(self.iter()).finish()
     }
 }
 
 impl PartialEq for Hash {
     fn eq(&self, other: &Hash) -> bool {
-        self.len() == other.len()
-            && self
-                .entries
-                .iter()
-                .all(|(f, v)| other.get(f) == Some(v.as_slice()))
+        self.len() == other.len() && self.iter().all(|(f, v)| other.get(f) == Some(v))
     }
 }
+
+/// Iterator over a hash's pairs (insertion order for the packed encoding).
+pub struct Iter<'a>(IterRepr<'a>);
+
+enum IterRepr<'a> {
+    Pack(PackIter<'a>),
+    Table(std::slice::Iter<'a, Pair>),
+}
+
+impl<'a> Iterator for Iter<'a> {
+    type Item = (&'a [u8], &'a [u8]);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match &mut self.0 {
+            IterRepr::Pack(p) => p.next(),
+            IterRepr::Table(t) => t.next().map(|p| (p.field(), p.value())),
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        match &self.0 {
+            IterRepr::Pack(p) => p.size_hint(),
+            IterRepr::Table(t) => t.size_hint(),
+        }
+    }
+}
+
+impl ExactSizeIterator for Iter<'_> {}
 
 impl Hash {
     pub fn new() -> Hash {
@@ -37,82 +232,216 @@ impl Hash {
     }
 
     pub fn len(&self) -> usize {
-        self.entries.len()
+        match &self.repr {
+            Repr::Pack(p) => p.count as usize,
+            Repr::Table(t) => t.len(),
+        }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.len() == 0
     }
 
     /// OBJECT ENCODING name.
     pub fn encoding(&self) -> &'static str {
-        if self.big { "hashtable" } else { "listpack" }
+        match self.repr {
+            Repr::Pack(_) => "listpack",
+            Repr::Table(_) => "hashtable",
+        }
     }
 
     /// Whether the compact ("listpack") encoding is still in use.
     pub fn is_compact(&self) -> bool {
-        !self.big
+        matches!(self.repr, Repr::Pack(_))
     }
 
     /// Switch to the "hashtable" encoding if the limits are exceeded
-    /// (`max_entries` fields, or a field/value longer than `max_value`).
+    /// (more than `max_entries` fields, or one of `extra`, the field and
+    /// value about to be written, longer than `max_value`).
     pub fn convert_if_needed(&mut self, max_entries: usize, max_value: usize, extra: &[&[u8]]) {
-        if !self.big && (self.len() > max_entries || extra.iter().any(|b| b.len() > max_value)) {
-            self.big = true;
+        if let Repr::Pack(p) = &self.repr
+            && (p.count as usize > max_entries || extra.iter().any(|b| b.len() > max_value))
+        {
+            self.convert();
+        }
+    }
+
+    /// Move every pair into the hashtable encoding (insertion order kept).
+    fn convert(&mut self) {
+        if let Repr::Pack(p) = &self.repr {
+            let mut t = Indexed::default();
+            t.reserve(p.count as usize);
+            for (f, v) in p.iter() {
+                t.push_new(Pair::new(f, v));
+            }
+            self.repr = Repr::Table(t);
         }
     }
 
     pub fn heap_size(&self) -> usize {
-        self.entries.heap_size()
-            + self
-                .entries
-                .iter()
-                .map(|(f, v)| f.heap_size() + v.heap_size())
-                .sum::<usize>()
-    }
-
-    fn find(&self, field: &[u8]) -> Option<usize> {
-        self.entries.find(field)
+        match &self.repr {
+            Repr::Pack(p) => p.buf.capacity(),
+            Repr::Table(t) => t.heap_size() + t.iter().map(Pair::heap_size).sum::<usize>(),
+        }
     }
 
     pub fn get(&self, field: &[u8]) -> Option<&[u8]> {
-        self.find(field).map(|i| self.entries.at(i).1.as_slice())
+        match &self.repr {
+            Repr::Pack(p) => p.find(field).map(|s| p.value_at(&s)),
+            Repr::Table(t) => t.find(field).map(|i| t.at(i).value()),
+        }
     }
 
     pub fn contains(&self, field: &[u8]) -> bool {
-        self.find(field).is_some()
+        match &self.repr {
+            Repr::Pack(p) => p.find(field).is_some(),
+            Repr::Table(t) => t.find(field).is_some(),
+        }
     }
 
-    /// Set a field; true if it was new.
+    /// Set a field; true if it was new. Never converts: callers check the
+    /// limits with `convert_if_needed`.
     pub fn insert(&mut self, field: &[u8], value: &[u8]) -> bool {
-        if let Some(i) = self.find(field) {
-            self.entries.at_mut(i).1 = CompactBytes::new(value);
-            return false;
+        match &mut self.repr {
+            Repr::Pack(p) => p.insert(field, value),
+            Repr::Table(t) => {
+                if let Some(i) = t.find(field) {
+                    t.at_mut(i).set_value(value);
+                    return false;
+                }
+                t.push_new(Pair::new(field, value));
+                true
+            }
         }
-        self.entries
-            .push_new((CompactBytes::new(field), CompactBytes::new(value)));
-        true
     }
 
     /// Remove a field; true if it existed.
     pub fn remove(&mut self, field: &[u8]) -> bool {
-        self.entries.remove(field).is_some()
+        match &mut self.repr {
+            Repr::Pack(p) => p.remove(field),
+            Repr::Table(t) => t.remove(field).is_some(),
+        }
     }
 
-    /// The pair at a position (0..len), for random picks.
+    /// The pair at a position (0..len), for random picks. O(len) in the
+    /// packed encoding (bounded by hash-max-listpack-entries).
     pub fn at(&self, i: usize) -> (&[u8], &[u8]) {
-        let (f, v) = self.entries.at(i);
-        (f, v)
+        match &self.repr {
+            Repr::Pack(p) => p.iter().nth(i).expect("position in range"),
+            Repr::Table(t) => {
+                let p = t.at(i);
+                (p.field(), p.value())
+            }
+        }
     }
 
-    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&[u8], &[u8])> {
-        self.entries
-            .iter()
-            .map(|(f, v)| (f.as_slice(), v.as_slice()))
+    pub fn iter(&self) -> Iter<'_> {
+        match &self.repr {
+            Repr::Pack(p) => Iter(IterRepr::Pack(p.iter())),
+            Repr::Table(t) => Iter(IterRepr::Table(t.iter())),
+        }
     }
 
-    /// One step of a scan (`Indexed::scan`).
+    /// One step of a scan (`Indexed::scan`); the packed encoding is
+    /// returned whole (next cursor 0), as Redis does.
     pub fn scan(&self, cursor: u64, count: usize, mut f: impl FnMut(&[u8], &[u8])) -> u64 {
-        self.entries.scan(cursor, count, |(k, v)| f(k, v))
+        match &self.repr {
+            Repr::Pack(p) => {
+                p.iter().for_each(|(k, v)| f(k, v));
+                0
+            }
+            Repr::Table(t) => t.scan(cursor, count, |p| f(p.field(), p.value())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn varints() {
+        for n in [0, 1, 127, 128, 16383, 16384, 1 << 30] {
+            let mut b = Vec::new();
+            put_varint(&mut b, n);
+            assert_eq!(b.len(), varint_len(n));
+            assert_eq!(get_varint(&b, 0), (n, b.len()));
+        }
+    }
+
+    #[test]
+    fn pack_keeps_insertion_order() {
+        let mut h = Hash::new();
+        for (f, v) in [("a", "1"), ("b", "2"), ("c", "3")] {
+            assert!(h.insert(f.as_bytes(), v.as_bytes()));
+        }
+        assert!(!h.insert(b"a", b"one hundred"));
+        assert!(h.remove(b"b"));
+        let got: Vec<(Vec<u8>, Vec<u8>)> =
+            h.iter().map(|(f, v)| (f.to_vec(), v.to_vec())).collect();
+        let want = [
+            (b"a".to_vec(), b"one hundred".to_vec()),
+            (b"c".to_vec(), b"3".to_vec()),
+        ];
+        assert_eq!(got, want);
+        assert_eq!(h.encoding(), "listpack");
+        h.convert_if_needed(1, 64, &[]);
+        assert_eq!(h.encoding(), "hashtable");
+        assert_eq!(h.get(b"a"), Some(&b"one hundred"[..]));
+        let after: Vec<(Vec<u8>, Vec<u8>)> =
+            h.iter().map(|(f, v)| (f.to_vec(), v.to_vec())).collect();
+        assert_eq!(after, want);
+    }
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Set(u8, Vec<u8>),
+        Del(u8),
+        Convert(usize),
+    }
+
+    proptest! {
+        #[test]
+        fn matches_model(ops in prop::collection::vec(prop_oneof![
+            6 => (0..20u8, prop::collection::vec(any::<u8>(), 0..200)).prop_map(|(f, v)| Op::Set(f, v)),
+            3 => (0..20u8).prop_map(Op::Del),
+            1 => (0..30usize).prop_map(Op::Convert),
+        ], 0..100)) {
+            let mut h = Hash::new();
+            // Insertion-ordered model of (field, value).
+            let mut m: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+            for op in ops {
+                match op {
+                    Op::Set(f, v) => {
+                        let f = vec![b'f'; f as usize];
+                        let new = match m.iter_mut().find(|(k, _)| *k == f) {
+                            Some(p) => { p.1 = v.clone(); false }
+                            None => { m.push((f.clone(), v.clone())); true }
+                        };
+                        prop_assert_eq!(h.insert(&f, &v), new);
+                    }
+                    Op::Del(f) => {
+                        let f = vec![b'f'; f as usize];
+                        let had = m.iter().position(|(k, _)| *k == f).map(|i| m.remove(i)).is_some();
+                        // The hashtable moves the last pair into the hole.
+                        prop_assert_eq!(h.remove(&f), had);
+                    }
+                    Op::Convert(n) => h.convert_if_needed(n, 64, &[]),
+                }
+                prop_assert_eq!(h.len(), m.len());
+                for (f, v) in &m {
+                    prop_assert_eq!(h.get(f), Some(v.as_slice()));
+                }
+                if h.is_compact() {
+                    let got: Vec<(Vec<u8>, Vec<u8>)> =
+                        h.iter().map(|(f, v)| (f.to_vec(), v.to_vec())).collect();
+                    prop_assert_eq!(&got, &m);
+                    for (i, (f, _)) in m.iter().enumerate() {
+                        prop_assert_eq!(h.at(i).0, f.as_slice());
+                    }
+                }
+            }
+        }
     }
 }

@@ -73,6 +73,13 @@ impl<T: Keyed> Indexed<T> {
             .insert_unique(h, pos, |&i| hash_of(items[i as usize].key()));
     }
 
+    /// Make room for `n` more elements.
+    pub fn reserve(&mut self, n: usize) {
+        self.items.reserve(n);
+        let items = &self.items;
+        self.index.reserve(n, |&i| hash_of(items[i as usize].key()));
+    }
+
     /// Remove the element with `key`; returns it.
     pub fn remove(&mut self, key: &[u8]) -> Option<T> {
         let items = &self.items;

@@ -5,6 +5,7 @@ pub mod hash;
 pub mod hll;
 pub mod indexed;
 pub mod list;
+pub mod pair;
 pub mod ranktree;
 pub mod set;
 pub mod zset;
