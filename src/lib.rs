@@ -23,6 +23,7 @@ pub mod config;
 pub mod error;
 pub mod keyspace;
 pub mod protocol;
+pub mod rdb;
 pub mod server;
 pub mod storage;
 pub mod util;

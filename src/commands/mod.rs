@@ -14,6 +14,7 @@
 //! * `bitmap.rs`  SETBIT GETBIT BITCOUNT BITPOS BITOP BITFIELD
 //! * `hll.rs`     PFADD PFCOUNT PFMERGE
 //! * `sort.rs`    SORT SORT_RO
+//! * `dump.rs`    DUMP RESTORE
 //! * `conn.rs`    PING ECHO HELLO AUTH SELECT CLIENT QUIT RESET
 //! * `server.rs`  INFO CONFIG COMMAND DEBUG FLUSH* SHUTDOWN SLOWLOG ...
 //!
@@ -23,6 +24,7 @@
 
 pub mod bitmap;
 pub mod conn;
+pub mod dump;
 pub mod hash;
 pub mod hll;
 pub mod keys;
@@ -184,7 +186,7 @@ pub const KEY1: (i32, i32, i32) = (1, 1, 1);
 
 /// All top-level commands.
 pub fn table() -> &'static [&'static [Cmd]] {
-    static FAMILIES: [&[Cmd]; 11] = [
+    static FAMILIES: [&[Cmd]; 12] = [
         string::COMMANDS,
         keys::COMMANDS,
         list::COMMANDS,
@@ -194,6 +196,7 @@ pub fn table() -> &'static [&'static [Cmd]] {
         bitmap::COMMANDS,
         hll::COMMANDS,
         sort::COMMANDS,
+        dump::COMMANDS,
         conn::COMMANDS,
         server::COMMANDS,
     ];
