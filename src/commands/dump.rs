@@ -4,6 +4,7 @@
 use super::{CmdError, CmdResult, Ctx, KEY1, arg_i64, cmd, flag::*, since};
 use crate::commands::Cmd;
 use crate::keyspace::{Ttl, lru_clock};
+use crate::rdb::RdbError;
 use crate::rdb::payload::{self, PayloadError};
 use crate::rdb::value::{Limits, encode, into_value};
 use crate::util::eq_ic;
@@ -118,6 +119,11 @@ fn restore(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
         Err(PayloadError::VersionOrChecksum) => {
             return Err(CmdError::msg(
                 "ERR DUMP payload version or checksum are wrong",
+            ));
+        }
+        Err(PayloadError::Bad(RdbError::Unsupported(_))) => {
+            return Err(CmdError::msg(
+                "ERR Bad data format: stream and module values are not supported",
             ));
         }
         Err(PayloadError::Bad(_)) => return Err(CmdError::msg("ERR Bad data format")),

@@ -5,11 +5,12 @@
 //! bytes; `LLLooooo oooooooo` copies L+2 bytes from `o+1` bytes back;
 //! `111ooooo LLLLLLLL oooooooo` copies L+9 bytes.
 //!
-//! `compress` makes the same choices as Redis's `lzf_compress` with a
-//! cleared hash table, so the output (and whether a string is worth
-//! compressing under a size limit) is the same. Redis leaves its table
-//! uninitialized, so on rare inputs it may find an extra match; both
-//! outputs decompress to the same bytes.
+//! `compress` makes the same choices as Redis's `lzf_compress` (liblzf
+//! 3.6: a match may start up to 3 bytes before the end) with a cleared
+//! hash table, so the output, and whether a string is worth compressing
+//! under a size limit, is the same. Redis leaves its table uninitialized;
+//! a stale slot can only ever add a valid match, and both outputs
+//! decompress to the same bytes.
 
 use super::{RdbError, Result};
 use std::cell::RefCell;
@@ -80,11 +81,7 @@ fn compress_with(
         let r = htab[slot] as usize;
         set(htab, slot, ip);
         // A position 0 never matches (Redis: `ref > in_data`).
-        let is_match = r > 0
-            && r < ip
-            && ip - r - 1 < MAX_OFF
-            && ip + 4 < in_end
-            && inp[r..r + 3] == inp[ip..ip + 3];
+        let is_match = r > 0 && r < ip && ip - r - 1 < MAX_OFF && inp[r..r + 3] == inp[ip..ip + 3];
         if is_match {
             let off = ip - r - 1;
             let mut len = 2usize;
