@@ -194,9 +194,7 @@ fn every_type_crosses_both_ways() {
         ),
         (
             "s17",
-            (0..2000)
-                .map(|i| ((i * 7919 % 251) as u8 as char))
-                .collect(),
+            (0..2000).map(|i| (i * 7919 % 251) as u8 as char).collect(),
         ),
         ("s18", "1.5".into()),
         ("s19", " 12".into()),

@@ -92,8 +92,9 @@ pub enum RdbValue {
         members: Vec<Vec<u8>>,
         intset: bool,
     },
-    /// Field/value pairs; `compact` when the RDB form was a listpack,
-    /// ziplist or zipmap.
+    /// Field/value pairs; `compact` when the RDB form was a listpack or a
+    /// ziplist (Redis then converts to a hashtable on the count alone; a
+    /// HASH record or a zipmap also on field/value lengths).
     Hash {
         pairs: Vec<(Vec<u8>, Vec<u8>)>,
         compact: bool,
@@ -290,7 +291,7 @@ pub fn decode_object(t: u8, r: &mut Reader) -> Result<RdbValue> {
         }
         ty::HASH_ZIPMAP => {
             let blob = r.string()?;
-            hash_value(zipmap::decode(&blob)?, true)
+            hash_value(zipmap::decode(&blob)?, false)
         }
         ty::LIST_ZIPLIST => non_empty_list(ziplist::decode(&r.string()?)?),
         ty::SET_INTSET => {
