@@ -26,6 +26,9 @@ enum Kind {
     Save,
     /// `bind`: one or more addresses.
     Bind,
+    /// `client-output-buffer-limit`: groups of `<class> <hard> <soft>
+    /// <soft-seconds>`; a change replaces only the classes it names.
+    ObufLimit,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -104,6 +107,12 @@ static SPECS: &[Spec] = &[
         Kind::MemRange(1 << 20, i64::MAX as u64),
         true,
         "1073741824",
+    ),
+    spec(
+        "client-output-buffer-limit",
+        Kind::ObufLimit,
+        true,
+        "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
     ),
     spec("appendonly", YESNO, true, "yes"),
     spec("appendfsync", Kind::Enum(FSYNC), true, "always"),
@@ -232,6 +241,51 @@ pub struct Settings {
     pub maxmemory_policy: String,
     pub slowlog_log_slower_than: i64,
     pub slowlog_max_len: usize,
+    /// Output buffer limits of normal clients.
+    pub obuf_normal: ObufLimit,
+    /// Output buffer limits of pub/sub clients.
+    pub obuf_pubsub: ObufLimit,
+}
+
+/// One class of `client-output-buffer-limit` (0 = no limit).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ObufLimit {
+    pub hard: u64,
+    pub soft: u64,
+    pub soft_secs: u64,
+}
+
+fn obuf_class(v: &str, class: &str) -> ObufLimit {
+    let w: Vec<&str> = v.split_whitespace().collect();
+    w.chunks(4)
+        .find(|c| c.len() == 4 && c[0] == class)
+        .map(|c| ObufLimit {
+            hard: c[1].parse().unwrap_or(0),
+            soft: c[2].parse().unwrap_or(0),
+            soft_secs: c[3].parse().unwrap_or(0),
+        })
+        .unwrap_or_default()
+}
+
+/// Replace in `cur` the classes `new` names (both canonical).
+fn merge_obuf(cur: &str, new: &str) -> String {
+    let mut groups: Vec<Vec<String>> = cur
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .chunks(4)
+        .map(|c| c.iter().map(|s| s.to_string()).collect())
+        .collect();
+    for g in new.split_whitespace().collect::<Vec<_>>().chunks(4) {
+        match groups.iter_mut().find(|x| x[0] == g[0]) {
+            Some(x) => *x = g.iter().map(|s| s.to_string()).collect(),
+            None => groups.push(g.iter().map(|s| s.to_string()).collect()),
+        }
+    }
+    groups
+        .iter()
+        .map(|g| g.join(" "))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[derive(Clone, Debug)]
@@ -311,6 +365,8 @@ fn settings(v: &[String]) -> Settings {
         maxmemory_policy: get(v, "maxmemory-policy"),
         slowlog_log_slower_than: int("slowlog-log-slower-than"),
         slowlog_max_len: int("slowlog-max-len") as usize,
+        obuf_normal: obuf_class(&get(v, "client-output-buffer-limit"), "normal"),
+        obuf_pubsub: obuf_class(&get(v, "client-output-buffer-limit"), "pubsub"),
     }
 }
 
@@ -420,6 +476,34 @@ fn validate(spec: &Spec, args: &[String]) -> Result<String, String> {
             }
             Ok(out.join(" "))
         }
+        Kind::ObufLimit => {
+            let words: Vec<&str> = args.iter().flat_map(|a| a.split_whitespace()).collect();
+            if words.is_empty() || !words.len().is_multiple_of(4) {
+                return Err("Wrong number of arguments in buffer limit configuration.".into());
+            }
+            let mut out = Vec::new();
+            for g in words.chunks(4) {
+                let class = match g[0].to_ascii_lowercase().as_str() {
+                    "normal" => "normal",
+                    "replica" | "slave" => "slave",
+                    "pubsub" => "pubsub",
+                    _ => {
+                        return Err(
+                            "Invalid client class specified in buffer limit configuration.".into(),
+                        );
+                    }
+                };
+                let bad = || {
+                    "Error in hard, soft or soft_seconds setting in buffer limit configuration."
+                        .to_string()
+                };
+                let hard = parse_memory(g[1]).ok_or_else(bad)?;
+                let soft = parse_memory(g[2]).ok_or_else(bad)?;
+                let secs: u64 = g[3].parse().map_err(|_| bad())?;
+                out.push(format!("{class} {hard} {soft} {secs}"));
+            }
+            Ok(out.join(" "))
+        }
         Kind::Bind => {
             let words: Vec<&str> = args.iter().flat_map(|a| a.split_whitespace()).collect();
             if words.is_empty() || words.len() > 16 {
@@ -481,7 +565,10 @@ impl Config {
             if matches!(spec.kind, Kind::Save) {
                 save_seen = true;
             }
-            let v = validate(spec, &args).map_err(err)?;
+            let mut v = validate(spec, &args).map_err(err)?;
+            if matches!(spec.kind, Kind::ObufLimit) {
+                v = merge_obuf(&self.values[idx], &v);
+            }
             self.values[idx] = v;
         }
         self.s = settings(&self.values);
@@ -585,7 +672,10 @@ impl Config {
             Kind::Save | Kind::Bind => vec![value.to_string()],
             _ => vec![value.to_string()],
         };
-        let v = validate(spec, &args).map_err(ConfigSetError::Invalid)?;
+        let mut v = validate(spec, &args).map_err(ConfigSetError::Invalid)?;
+        if matches!(spec.kind, Kind::ObufLimit) {
+            v = merge_obuf(&self.values[idx], &v);
+        }
         self.values[idx] = v;
         self.s = settings(&self.values);
         Ok(())

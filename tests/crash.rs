@@ -19,6 +19,71 @@ struct Acks {
     append: Vec<AtomicI64>,
     /// Acknowledged RPUSH length per writer (list l<t> holds 1..=n).
     rpush: Vec<AtomicI64>,
+    /// Per counter op (`COUNTERS`), per writer: acknowledged count.
+    counters: Vec<Vec<AtomicI64>>,
+}
+
+/// A write on one of the other types whose effect is a count: after a
+/// restart the count must be the acknowledged one, or one more (applied
+/// and logged, reply cut by the kill).
+struct CounterOp {
+    /// Commands for writer `t`'s `n`-th operation (n from 1).
+    cmd: fn(usize, i64) -> Vec<Vec<String>>,
+    /// The last command's reply acknowledges operation `n`.
+    ack: fn(&Resp, i64) -> bool,
+    /// Command reading the count back.
+    read: fn(usize) -> Vec<String>,
+}
+
+fn strs(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| s.to_string()).collect()
+}
+
+const COUNTERS: &[CounterOp] = &[
+    CounterOp {
+        cmd: |t, _| vec![strs(&["HINCRBY", &format!("h{t}"), "f", "1"])],
+        ack: |r, n| *r == Resp::Int(n),
+        read: |t| strs(&["HGET", &format!("h{t}"), "f"]),
+    },
+    CounterOp {
+        cmd: |t, n| vec![strs(&["HSET", &format!("hf{t}"), &format!("f{n}"), "v"])],
+        ack: |r, _| *r == Resp::Int(1),
+        read: |t| strs(&["HLEN", &format!("hf{t}")]),
+    },
+    CounterOp {
+        cmd: |t, n| vec![strs(&["SADD", &format!("s{t}"), &format!("m{n}")])],
+        ack: |r, _| *r == Resp::Int(1),
+        read: |t| strs(&["SCARD", &format!("s{t}")]),
+    },
+    CounterOp {
+        // Push one, then move one with the blocking command (it does not
+        // block: the source is never empty there).
+        cmd: |t, n| {
+            vec![
+                strs(&["RPUSH", &format!("src{t}"), &n.to_string()]),
+                strs(&[
+                    "BLMOVE",
+                    &format!("src{t}"),
+                    &format!("dst{t}"),
+                    "LEFT",
+                    "RIGHT",
+                    "0",
+                ]),
+            ]
+        },
+        ack: |r, _| matches!(r, Resp::Bulk(Some(_))),
+        read: |t| strs(&["LLEN", &format!("dst{t}")]),
+    },
+];
+
+/// The count a `read` reply shows (missing key = 0).
+fn count_of(r: &Resp) -> i64 {
+    match r {
+        Resp::Int(n) => *n,
+        Resp::Bulk(Some(v)) => String::from_utf8_lossy(v).parse().unwrap(),
+        Resp::Bulk(None) => 0,
+        other => panic!("{other:?}"),
+    }
 }
 
 fn writer(port: u16, t: usize, acks: Arc<Acks>, stop: Arc<AtomicBool>) {
@@ -55,6 +120,24 @@ fn writer(port: u16, t: usize, acks: Arc<Acks>, stop: Arc<AtomicBool>) {
         match r.try_read() {
             Some(Resp::Int(n)) if n == next => acks.rpush[t].store(n, Ordering::SeqCst),
             _ => return,
+        }
+        for (c, op) in COUNTERS.iter().enumerate() {
+            let n = acks.counters[c][t].load(Ordering::SeqCst) + 1;
+            let mut last = None;
+            for args in (op.cmd)(t, n) {
+                let a: Vec<&[u8]> = args.iter().map(|s| s.as_bytes()).collect();
+                r.send(&encode(&a));
+                last = r.try_read();
+                if last.is_none() {
+                    return;
+                }
+            }
+            match last {
+                Some(reply) if (op.ack)(&reply, n) => {
+                    acks.counters[c][t].store(n, Ordering::SeqCst)
+                }
+                _ => return,
+            }
         }
         i += 1;
     }
@@ -94,6 +177,18 @@ fn check(s: &Server, acks: &Acks, round: usize) {
             len == acked || len == acked + 1,
             "round {round}: a{t} len {len}, acked {acked}"
         );
+        for (c, op) in COUNTERS.iter().enumerate() {
+            let args = (op.read)(t);
+            let a: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
+            let got = count_of(&r.cmds(&a));
+            let acked = acks.counters[c][t].load(Ordering::SeqCst);
+            assert!(
+                got == acked || got == acked + 1,
+                "round {round}: {args:?} = {got}, acked {acked}"
+            );
+            // The recovered state is the next round's starting point.
+            acks.counters[c][t].store(got, Ordering::SeqCst);
+        }
     }
 }
 
@@ -104,6 +199,10 @@ fn kill9_at_random_moments_loses_no_acknowledged_write() {
         incr: (0..WRITERS).map(|_| AtomicI64::new(0)).collect(),
         append: (0..WRITERS).map(|_| AtomicI64::new(0)).collect(),
         rpush: (0..WRITERS).map(|_| AtomicI64::new(0)).collect(),
+        counters: COUNTERS
+            .iter()
+            .map(|_| (0..WRITERS).map(|_| AtomicI64::new(0)).collect())
+            .collect(),
     });
     let dir = tempfile::tempdir().unwrap();
     let dir_path = dir.path().to_path_buf();
@@ -140,6 +239,10 @@ fn kill9_at_random_moments_loses_no_acknowledged_write() {
     check(&s, &acks, 99);
     let total: i64 = acks.set.iter().map(|a| a.load(Ordering::SeqCst)).sum();
     assert!(total > 0, "no write was ever acknowledged");
+    for (c, counts) in acks.counters.iter().enumerate() {
+        let n: i64 = counts.iter().map(|a| a.load(Ordering::SeqCst)).sum();
+        assert!(n > 0, "counter op {c} was never acknowledged");
+    }
 }
 
 #[test]

@@ -151,6 +151,16 @@ pub static COMMANDS: &[Cmd] = &[
                 client_kill,
             ),
             cmd(
+                "client|unblock",
+                -3,
+                ADMIN | NOSCRIPT | LOADING | STALE,
+                NOKEYS,
+                "@admin @slow @dangerous @connection",
+                "connection",
+                "Unblock a client blocked in a blocking command from a different connection",
+                client_unblock,
+            ),
+            cmd(
                 "client|reply",
                 3,
                 CONN,
@@ -355,6 +365,25 @@ fn select(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     }
     ctx.client.db = n as usize;
     ctx.out.ok();
+    Ok(())
+}
+
+/// CLIENT UNBLOCK id [TIMEOUT|ERROR]
+fn client_unblock(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
+    let id = super::arg_i64(argv[2])?;
+    let error = match argv.get(3) {
+        None => false,
+        Some(a) if a.eq_ignore_ascii_case(b"timeout") => false,
+        Some(a) if a.eq_ignore_ascii_case(b"error") => true,
+        Some(_) => {
+            return Err(CmdError::msg(
+                "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR",
+            ));
+        }
+    };
+    let msg = error.then_some("UNBLOCKED client unblocked via CLIENT UNBLOCK");
+    let done = u64::try_from(id).is_ok_and(|id| ctx.st.blocking.unblock(id, msg));
+    ctx.out.int(done as i64);
     Ok(())
 }
 
@@ -647,6 +676,8 @@ fn client_help(ctx: &mut Ctx, _argv: &[&[u8]]) -> CmdResult {
             "    Control the replies sent to the current connection.",
             "SETNAME <name>",
             "    Assign the name <name> to the current connection.",
+            "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+            "    Unblock the specified blocked client.",
             "SETINFO <LIB-NAME|LIB-VER> <value>",
             "    Set client library name or version.",
             "NO-EVICT (ON|OFF)",

@@ -293,7 +293,7 @@ fn del(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     let db = ctx.db();
     for k in &argv[1..] {
         ctx.st.ks.expire_if_needed(db, k, ctx.now);
-        if ctx.st.ks.remove(db, k).is_some() {
+        if ctx.st.ks.delete(db, k) {
             ctx.propagate(&[b"DEL", k]);
             n += 1;
         }
@@ -384,7 +384,7 @@ fn expire_generic(ctx: &mut Ctx, argv: &[&[u8]], seconds: bool, relative: bool) 
         return Ok(());
     }
     if when <= ctx.now as i64 && !ctx.st.ks.loading {
-        ctx.st.ks.remove(db, key);
+        ctx.st.ks.delete(db, key);
         ctx.propagate(&[b"DEL", key]);
     } else {
         ctx.st.ks.set_expire(db, key, when as u64);
@@ -586,7 +586,7 @@ fn rename_generic(ctx: &mut Ctx, argv: &[&[u8]], nx: bool) -> CmdResult {
             ctx.out.int(0);
             return Ok(());
         }
-        ctx.st.ks.remove(db, dst);
+        ctx.st.ks.delete(db, dst);
     }
     let mut e = ctx.st.ks.remove(db, src).expect("checked above");
     e.key = crate::keyspace::CompactBytes::new(dst);
@@ -644,7 +644,7 @@ fn copy(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
             ctx.out.int(0);
             return Ok(());
         }
-        ctx.st.ks.remove(dst_db, dst);
+        ctx.st.ks.delete(dst_db, dst);
     }
     let mut e = e;
     e.key = crate::keyspace::CompactBytes::new(dst);

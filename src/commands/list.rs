@@ -211,7 +211,7 @@ pub static COMMANDS: &[Cmd] = &[
 ];
 
 /// The list held by an entry, or WRONGTYPE.
-fn list_mut(e: &mut Entry) -> Result<&mut List, CmdError> {
+pub(crate) fn list_mut(e: &mut Entry) -> Result<&mut List, CmdError> {
     match &mut e.value {
         Value::List(l) => Ok(l),
         _ => Err(CmdError::WrongType),
@@ -219,7 +219,7 @@ fn list_mut(e: &mut Entry) -> Result<&mut List, CmdError> {
 }
 
 /// Delete `key` if it holds an empty list (after a removal).
-fn drop_if_empty(ctx: &mut Ctx, key: &[u8]) {
+pub(crate) fn drop_if_empty(ctx: &mut Ctx, key: &[u8]) {
     let db = ctx.client.db;
     let empty = matches!(ctx.st.ks.lookup_write(db, key, ctx.now),
         Some(Entry { value: Value::List(l), .. }) if l.is_empty());
@@ -237,7 +237,7 @@ fn positive(a: &[u8], msg: &str) -> Result<i64, CmdError> {
 }
 
 /// LEFT / RIGHT → true for the head.
-fn parse_side(a: &[u8]) -> Result<bool, CmdError> {
+pub(crate) fn parse_side(a: &[u8]) -> Result<bool, CmdError> {
     if eq_ic(a, b"left") {
         Ok(true)
     } else if eq_ic(a, b"right") {
@@ -559,7 +559,12 @@ fn lpos(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
 }
 
 /// LMOVE / RPOPLPUSH body once the sides are known.
-fn move_generic(ctx: &mut Ctx, argv: &[&[u8]], from_left: bool, to_left: bool) -> CmdResult {
+pub(crate) fn move_generic(
+    ctx: &mut Ctx,
+    argv: &[&[u8]],
+    from_left: bool,
+    to_left: bool,
+) -> CmdResult {
     let (db, now, src, dst) = (ctx.client.db, ctx.now, argv[1], argv[2]);
     match ctx.st.ks.lookup_write(db, src, now) {
         None => {
@@ -610,6 +615,15 @@ fn rpoplpush(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
 }
 
 fn lmpop(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
+    if !mpop(ctx, argv)? {
+        ctx.out.null_array();
+    }
+    Ok(())
+}
+
+/// LMPOP's body (argv without BLMPOP's timeout): pops and replies, or
+/// returns false having written nothing when every list is empty.
+pub(crate) fn mpop(ctx: &mut Ctx, argv: &[&[u8]]) -> Result<bool, CmdError> {
     let numkeys = match crate::util::parse_i64(argv[1]) {
         Some(n) if n >= 1 => n as u64,
         _ => return Err(CmdError::msg("ERR numkeys should be greater than 0")),
@@ -657,8 +671,7 @@ fn lmpop(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
         let mut b = itoa::Buffer::new();
         let cmd: &[u8] = if left { b"LPOP" } else { b"RPOP" };
         ctx.propagate(&[cmd, key, b.format(n).as_bytes()]);
-        return Ok(());
+        return Ok(true);
     }
-    ctx.out.null_array();
-    Ok(())
+    Ok(false)
 }

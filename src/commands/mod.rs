@@ -8,6 +8,7 @@
 //! * `string.rs`  GET SET INCR APPEND LCS ...
 //! * `keys.rs`    DEL EXPIRE TTL KEYS SCAN RENAME COPY OBJECT ...
 //! * `list.rs`    LPUSH LPOP LRANGE LMOVE ...
+//! * `blocking.rs` BLPOP BLMOVE BLMPOP BZPOPMIN ... (see server/blocking.rs)
 //! * `hash.rs`    HSET HGET HGETALL HINCRBY HSCAN ...
 //! * `set.rs`     SADD SREM SMEMBERS SINTER SSCAN ...
 //! * `zset.rs`    ZADD ZRANGE ZRANK ZUNIONSTORE ZSCAN ...
@@ -23,6 +24,7 @@
 //! writing anything, and the dispatcher turns the error into a reply.
 
 pub mod bitmap;
+pub mod blocking;
 pub mod conn;
 pub mod dump;
 pub mod hash;
@@ -35,7 +37,7 @@ pub mod sort;
 pub mod string;
 pub mod zset;
 
-use crate::keyspace::types::{Hash, Set};
+use crate::keyspace::types::{Hash, Set, ZSet};
 use crate::keyspace::{Entry, Value};
 use crate::protocol::Reply;
 use crate::server::state::{Client, State};
@@ -58,6 +60,9 @@ pub mod flag {
     pub const SKIP_MONITOR: u32 = 1 << 11;
     pub const SKIP_SLOWLOG: u32 = 1 << 12;
     pub const ALLOW_BUSY: u32 = 1 << 13;
+    pub const BLOCKING: u32 = 1 << 14;
+    /// Key positions depend on the arguments (COMMAND GETKEYS would parse).
+    pub const MOVABLEKEYS: u32 = 1 << 15;
 
     pub const NAMES: &[(u32, &str)] = &[
         (WRITE, "write"),
@@ -66,6 +71,7 @@ pub mod flag {
         (ADMIN, "admin"),
         (PUBSUB, "pubsub"),
         (NOSCRIPT, "noscript"),
+        (BLOCKING, "blocking"),
         (LOADING, "loading"),
         (STALE, "stale"),
         (FAST, "fast"),
@@ -74,6 +80,7 @@ pub mod flag {
         (SKIP_MONITOR, "skip_monitor"),
         (SKIP_SLOWLOG, "skip_slowlog"),
         (ALLOW_BUSY, "allow_busy"),
+        (MOVABLEKEYS, "movablekeys"),
     ];
 }
 
@@ -188,6 +195,7 @@ pub const KEY1: (i32, i32, i32) = (1, 1, 1);
 pub fn table() -> &'static [&'static [Cmd]] {
     static FAMILIES: [&[Cmd]; 12] = [
         string::COMMANDS,
+        blocking::COMMANDS,
         keys::COMMANDS,
         list::COMMANDS,
         hash::COMMANDS,
@@ -307,6 +315,15 @@ pub fn set_in(e: Option<&mut Entry>) -> Result<Option<&mut Set>, CmdError> {
     match e.map(|e| &mut e.value) {
         None => Ok(None),
         Some(Value::Set(s)) => Ok(Some(s)),
+        Some(_) => Err(CmdError::WrongType),
+    }
+}
+
+/// The sorted set held by a looked-up entry (see `hash_in`).
+pub fn zset_in(e: Option<&mut Entry>) -> Result<Option<&mut ZSet>, CmdError> {
+    match e.map(|e| &mut e.value) {
+        None => Ok(None),
+        Some(Value::ZSet(z)) => Ok(Some(z)),
         Some(_) => Err(CmdError::WrongType),
     }
 }

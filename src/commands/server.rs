@@ -432,18 +432,10 @@ fn flush_mode(argv: &[&[u8]]) -> CmdResult {
 
 /// Free a dropped database off the executor (like Redis's lazyfree), so a
 /// flush of millions of keys does not stall other clients.
-fn drop_in_background(db: crate::keyspace::Db) {
-    if db.len() < 1000 {
-        drop(db);
-    } else {
-        std::thread::spawn(move || drop(db));
-    }
-}
-
 fn flushdb(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     flush_mode(argv)?;
     let db = ctx.db();
-    drop_in_background(ctx.st.ks.flush_db(db));
+    crate::keyspace::lazyfree::free_db(ctx.st.ks.flush_db(db));
     ctx.propagate(&[b"FLUSHDB"]);
     ctx.out.ok();
     Ok(())
@@ -452,7 +444,7 @@ fn flushdb(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
 fn flushall(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     flush_mode(argv)?;
     for i in 0..ctx.st.ks.dbs.len() {
-        drop_in_background(ctx.st.ks.flush_db(i));
+        crate::keyspace::lazyfree::free_db(ctx.st.ks.flush_db(i));
     }
     ctx.propagate(&[b"FLUSHALL"]);
     ctx.out.ok();

@@ -1,7 +1,7 @@
 //! One key and its value.
 
 use super::compact::CompactBytes;
-use super::types::{Hash, List, Set};
+use super::types::{Hash, List, Set, ZSet};
 
 /// A stored value. Strings that are canonical 64-bit integers are kept as
 /// `Int` (Redis's "int" encoding); other strings as bytes.
@@ -17,6 +17,7 @@ pub enum Value {
     List(Box<List>),
     Hash(Box<Hash>),
     Set(Box<Set>),
+    ZSet(Box<ZSet>),
 }
 
 /// Redis type names as TYPE reports them.
@@ -26,6 +27,7 @@ pub enum ValueType {
     List,
     Hash,
     Set,
+    ZSet,
 }
 
 impl ValueType {
@@ -35,6 +37,7 @@ impl ValueType {
             ValueType::List => "list",
             ValueType::Hash => "hash",
             ValueType::Set => "set",
+            ValueType::ZSet => "zset",
         }
     }
 
@@ -44,6 +47,7 @@ impl ValueType {
             ValueType::List,
             ValueType::Hash,
             ValueType::Set,
+            ValueType::ZSet,
         ]
         .into_iter()
         .find(|t| s.eq_ignore_ascii_case(t.name().as_bytes()))
@@ -68,6 +72,7 @@ impl Value {
             Value::List(_) => ValueType::List,
             Value::Hash(_) => ValueType::Hash,
             Value::Set(_) => ValueType::Set,
+            Value::ZSet(_) => ValueType::ZSet,
         }
     }
 
@@ -80,6 +85,7 @@ impl Value {
             Value::List(l) => l.encoding(),
             Value::Hash(h) => h.encoding(),
             Value::Set(s) => s.encoding(),
+            Value::ZSet(z) => z.encoding(),
         }
     }
 
@@ -91,6 +97,7 @@ impl Value {
             Value::List(l) => std::mem::size_of::<List>() + l.heap_size(),
             Value::Hash(h) => std::mem::size_of::<Hash>() + h.heap_size(),
             Value::Set(s) => std::mem::size_of::<Set>() + s.heap_size(),
+            Value::ZSet(z) => std::mem::size_of::<ZSet>() + z.heap_size(),
         }
     }
 }
@@ -128,7 +135,7 @@ impl Value {
         match self {
             Value::Str(b) | Value::Raw(b) => Some(b.as_slice()),
             Value::Int(n) => Some(buf.format(*n).as_bytes()),
-            Value::List(_) | Value::Hash(_) | Value::Set(_) => None,
+            Value::List(_) | Value::Hash(_) | Value::Set(_) | Value::ZSet(_) => None,
         }
     }
 

@@ -16,6 +16,7 @@ pub mod compact;
 pub mod entry;
 pub mod expire;
 pub mod journal;
+pub mod lazyfree;
 pub mod table;
 pub mod types;
 
@@ -125,10 +126,11 @@ impl Keyspace {
         };
         if expired {
             let d = &mut self.dbs[db];
-            if let Some(e) = d.table.remove_hashed(h, key)
-                && e.expire_at != 0
-            {
-                d.expires -= 1;
+            if let Some(e) = d.table.remove_hashed(h, key) {
+                if e.expire_at != 0 {
+                    d.expires -= 1;
+                }
+                lazyfree::free(e.value);
             }
             self.stats.expired_keys += 1;
             self.journal.append(db, &[b"DEL", key]);
@@ -180,7 +182,7 @@ impl Keyspace {
         let d = &mut self.dbs[db];
         let h = d.table.hash(key);
         if let Some((e, seg)) = d.table.get_mut_hashed(h, key) {
-            e.value = value;
+            lazyfree::free(std::mem::replace(&mut e.value, value));
             e.lru = lru_clock(now);
             let was = e.expire_at != 0;
             match ttl {
@@ -209,6 +211,18 @@ impl Keyspace {
             d.expires -= 1;
         }
         Some(e)
+    }
+
+    /// Remove `key` and free its value (in the background if big). Does
+    /// not journal. True if the key existed.
+    pub fn delete(&mut self, db: usize, key: &[u8]) -> bool {
+        match self.remove(db, key) {
+            Some(e) => {
+                lazyfree::free(e.value);
+                true
+            }
+            None => false,
+        }
     }
 
     /// Insert a whole entry (RENAME, MOVE, COPY). The key must be absent.

@@ -10,8 +10,10 @@
 //!   unparsed buffer by `client-query-buffer-limit`.
 
 use super::Shared;
+use super::blocking::{BlockSlot, Outcome};
 use super::exec::execute_at;
 use super::state::Client;
+use crate::config::ObufLimit;
 use crate::protocol::{Limits, Parsed, Reply, RequestParser};
 use bytes::{Buf, BytesMut};
 use smallvec::SmallVec;
@@ -58,10 +60,17 @@ pub async fn serve(shared: Arc<Shared>, mut stream: TcpStream) {
                 max_bulk: st.config.s.proto_max_bulk_len,
                 authenticated: client.authenticated,
             };
-            Some((client, limits, st.config.s.client_query_buffer_limit))
+            Some((
+                client,
+                ConnLimits {
+                    parse: limits,
+                    qbuf: st.config.s.client_query_buffer_limit,
+                    obuf: st.config.s.obuf_normal,
+                },
+            ))
         }
     };
-    let Some((mut client, mut limits, mut qbuf_limit)) = registered else {
+    let Some((mut client, mut limits)) = registered else {
         let _ = stream
             .write_all(b"-ERR max number of clients reached\r\n")
             .await;
@@ -87,8 +96,19 @@ pub async fn serve(shared: Arc<Shared>, mut stream: TcpStream) {
     let mut durable_rx = log.as_ref().map(|l| l.subscribe());
     // Stop reading (QUIT, protocol error, EOF); close once `out` is flushed.
     let mut closing = false;
+    // When the pending replies first passed the soft output limit.
+    let mut soft_since = None;
     'conn: loop {
         if kill.is_killed() {
+            break 'conn;
+        }
+        if obuf_over(out.buf.len() - written, limits.obuf, &mut soft_since) {
+            tracing::warn!(
+                "Client id={} addr={} closed for overcoming of output buffer limits (omem={}).",
+                client.id,
+                client.addr,
+                out.buf.len() - written
+            );
             break 'conn;
         }
         if closing && written == out.buf.len() {
@@ -134,7 +154,7 @@ pub async fn serve(shared: Arc<Shared>, mut stream: TcpStream) {
                 if kill.is_killed() {
                     break 'conn;
                 }
-                if buf.len() > qbuf_limit {
+                if buf.len() > limits.qbuf {
                     tracing::warn!(
                         "Closing client that reached max query buffer length: id={} addr={} (qbuf={})",
                         client.id,
@@ -143,31 +163,24 @@ pub async fn serve(shared: Arc<Shared>, mut stream: TcpStream) {
                     );
                     break 'conn;
                 }
-                let outcome = process_batch(
+                if client.blocked.is_some() {
+                    // Blocked: input waits in the buffer (Redis does the same).
+                    continue 'conn;
+                }
+                closing = run_batch(
                     &shared,
                     &mut client,
                     &mut parser,
                     &mut buf,
                     &mut out,
                     &mut limits,
-                    &mut qbuf_limit,
+                    &mut gates,
                 );
-                closing = outcome.close;
-                if outcome.wait_lsn > 0 {
-                    gates.push_back(Gate {
-                        end: out.buf.len(),
-                        lsn: outcome.wait_lsn,
-                        read_only: !outcome.wrote,
-                    });
-                } else if !gates.is_empty() {
-                    // Order is kept: later replies queue behind the gate.
-                    let lsn = gates.back().map(|g| g.lsn).unwrap_or(0);
-                    gates.push_back(Gate {
-                        end: out.buf.len(),
-                        lsn,
-                        read_only: !outcome.wrote,
-                    });
-                } else if written < out.buf.len() {
+                if obuf_over(out.buf.len() - written, limits.obuf, &mut soft_since) {
+                    // Checked again (and logged) at the top of the loop.
+                    continue 'conn;
+                }
+                if gates.is_empty() && written < out.buf.len() {
                     // Nothing to wait for: write now, most sockets are
                     // writable (saves a trip through select).
                     released = out.buf.len();
@@ -177,6 +190,23 @@ pub async fn serve(shared: Arc<Shared>, mut stream: TcpStream) {
                             Ok(n) => wrote_out(&mut out, &mut written, &mut released, &mut gates, n),
                         }
                     }
+                }
+            }
+            _ = wait_blocked(client.blocked.as_ref()), if client.blocked.is_some() => {
+                if !finish_block(&shared, &mut client, &mut out, &mut gates) {
+                    continue 'conn;
+                }
+                // Commands pipelined behind the blocking one run now.
+                if !buf.is_empty() && !closing {
+                    closing = run_batch(
+                        &shared,
+                        &mut client,
+                        &mut parser,
+                        &mut buf,
+                        &mut out,
+                        &mut limits,
+                        &mut gates,
+                    );
                 }
             }
             Ok(()) = async { durable_rx.as_mut().expect("gated only with a log").changed().await }, if !gates.is_empty() => {}
@@ -193,9 +223,105 @@ pub async fn serve(shared: Arc<Shared>, mut stream: TcpStream) {
     let _ = wr.shutdown().await;
     let mut st = shared.state.lock();
     st.clients.remove(&client.id);
+    st.blocking.remove(client.id);
     if client.monitor {
         st.monitors.retain(|(id, _)| *id != client.id);
     }
+}
+
+/// Process the buffered input and queue the batch's replies behind the
+/// durability gate they need. Returns true if the connection must close
+/// once the replies are out.
+#[allow(clippy::too_many_arguments)]
+fn run_batch(
+    shared: &Shared,
+    client: &mut Client,
+    parser: &mut RequestParser,
+    buf: &mut BytesMut,
+    out: &mut Reply,
+    limits: &mut ConnLimits,
+    gates: &mut std::collections::VecDeque<Gate>,
+) -> bool {
+    let outcome = process_batch(shared, client, parser, buf, out, limits);
+    push_gate(gates, out.buf.len(), outcome.wait_lsn, !outcome.wrote);
+    outcome.close
+}
+
+/// Replies up to `end` wait for `lsn` (0: for nothing, unless earlier
+/// replies wait: order is kept, so they queue behind the last gate).
+fn push_gate(gates: &mut std::collections::VecDeque<Gate>, end: usize, lsn: u64, read_only: bool) {
+    if lsn > 0 {
+        gates.push_back(Gate {
+            end,
+            lsn,
+            read_only,
+        });
+    } else if let Some(last) = gates.back().map(|g| g.lsn) {
+        gates.push_back(Gate {
+            end,
+            lsn: last,
+            read_only,
+        });
+    }
+}
+
+/// Wait until a blocked client is woken (served, unblocked) or its
+/// deadline passes.
+async fn wait_blocked(b: Option<&(Arc<BlockSlot>, u64)>) {
+    let Some((slot, deadline)) = b else {
+        return std::future::pending().await;
+    };
+    if *deadline == 0 {
+        slot.notify.notified().await;
+    } else {
+        let left = deadline.saturating_sub(crate::util::now_ms());
+        tokio::select! {
+            _ = slot.notify.notified() => {}
+            _ = tokio::time::sleep(std::time::Duration::from_millis(left)) => {}
+        }
+    }
+}
+
+/// After `wait_blocked`: take the outcome (or time the client out) and
+/// queue its reply. Returns false if the client is still blocked.
+fn finish_block(
+    shared: &Shared,
+    client: &mut Client,
+    out: &mut Reply,
+    gates: &mut std::collections::VecDeque<Gate>,
+) -> bool {
+    let Some((slot, deadline)) = client.blocked.clone() else {
+        return true;
+    };
+    let mut st = shared.state.lock();
+    let mut outcome = slot.outcome.lock().take();
+    if outcome.is_none() {
+        if deadline != 0 && crate::util::now_ms() >= deadline {
+            st.blocking.unblock(client.id, None);
+            outcome = slot.outcome.lock().take();
+        } else {
+            return false;
+        }
+    }
+    client.blocked = None;
+    let (reply, lsn) = match outcome {
+        Some(Outcome::Served { reply, lsn }) => (reply, lsn),
+        Some(Outcome::Unblocked { reply }) => (reply, 0),
+        None => (Vec::new(), 0),
+    };
+    out.buf.extend_from_slice(&reply);
+    st.stats.net_output_bytes += reply.len() as u64;
+    let durable = st
+        .ks
+        .journal
+        .durable
+        .load(std::sync::atomic::Ordering::Acquire);
+    let wait = match &st.log {
+        Some(log) if log.policy() == crate::config::FsyncPolicy::Always && lsn > durable => lsn,
+        _ => 0,
+    };
+    push_gate(gates, out.buf.len(), wait, lsn == 0);
+    true
 }
 
 /// Account for `n` reply bytes written: reset the buffer when all is out;
@@ -236,6 +362,31 @@ fn poll_once<F: std::future::Future>(f: F) -> Option<F::Output> {
     }
 }
 
+/// A connection's limits, refreshed from the config at each batch.
+struct ConnLimits {
+    parse: Limits,
+    /// `client-query-buffer-limit`.
+    qbuf: usize,
+    /// `client-output-buffer-limit` for this client's class.
+    obuf: ObufLimit,
+}
+
+/// Redis's `checkClientOutputBufferLimits`: true if `pending` reply bytes
+/// pass the hard limit, or have stayed over the soft limit longer than
+/// allowed. `soft_since` remembers when the soft limit was first passed.
+fn obuf_over(pending: usize, l: ObufLimit, soft_since: &mut Option<std::time::Instant>) -> bool {
+    let pending = pending as u64;
+    if l.hard > 0 && pending >= l.hard {
+        return true;
+    }
+    if l.soft > 0 && pending >= l.soft {
+        let since = *soft_since.get_or_insert_with(std::time::Instant::now);
+        return since.elapsed().as_secs() >= l.soft_secs;
+    }
+    *soft_since = None;
+    false
+}
+
 /// Replies up to `end` in the output buffer wait until `lsn` is durable.
 struct Gate {
     end: usize,
@@ -268,8 +419,7 @@ fn process_batch(
     parser: &mut RequestParser,
     buf: &mut BytesMut,
     out: &mut Reply,
-    limits: &mut Limits,
-    qbuf_limit: &mut usize,
+    limits: &mut ConnLimits,
 ) -> BatchOutcome {
     let input_len = buf.len();
     let mut wait_lsn = 0;
@@ -283,7 +433,7 @@ fn process_batch(
     let mut guard = None;
     let mut close = false;
     loop {
-        match parser.parse(buf, *limits) {
+        match parser.parse(buf, limits.parse) {
             Ok(Parsed::Command { consumed }) => {
                 let st = guard.get_or_insert_with(|| shared.state.lock());
                 if now == 0 {
@@ -296,7 +446,11 @@ fn process_batch(
                     execute_at(st, client, out, &argv, now);
                 }
                 buf.advance(consumed);
-                limits.authenticated = client.authenticated;
+                if client.blocked.is_some() {
+                    // The rest of the input waits until it is unblocked.
+                    break;
+                }
+                limits.parse.authenticated = client.authenticated;
                 if client.close_after_reply {
                     close = true;
                     break;
@@ -321,8 +475,9 @@ fn process_batch(
     if let Some(mut st) = guard {
         st.stats.net_input_bytes += consumed_bytes as u64;
         st.stats.net_output_bytes += (out.len() - output_len) as u64;
-        limits.max_bulk = st.config.s.proto_max_bulk_len;
-        *qbuf_limit = st.config.s.client_query_buffer_limit;
+        limits.parse.max_bulk = st.config.s.proto_max_bulk_len;
+        limits.qbuf = st.config.s.client_query_buffer_limit;
+        limits.obuf = st.config.s.obuf_normal;
         if let Some(ci) = st.clients.get_mut(&client.id) {
             ci.db = client.db;
             ci.last_ms = client.last_ms;

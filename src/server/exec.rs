@@ -87,7 +87,19 @@ fn run(
         (cmd.handler)(&mut ctx, argv)
     };
     // The command's effects become one log record (atomic on replay).
-    st.ks.journal.seal();
+    // Only a command that changed data can make a waited-on key ready
+    // (a served command that drained nothing must not re-mark its keys).
+    if st.ks.journal.seal() {
+        st.blocking.touched(client.db, &argv[1..]);
+    }
+    if !client.serving
+        && let Some(req) = client.block.take()
+    {
+        let slot = st
+            .blocking
+            .register(client.id, client.db, req.clone(), argv, client.resp3);
+        client.blocked = Some((slot, req.deadline));
+    }
     let usec = t0.elapsed().as_micros() as u64;
     st.stats.total_commands += 1;
     // Subcommands have their own statistics ("cmdstat_config|get").
@@ -108,6 +120,9 @@ fn run(
     if threshold >= 0 && usec >= threshold as u64 && cmd.flags & flag::SKIP_SLOWLOG == 0 {
         slowlog_push(st, client, argv, usec, now);
     }
+    // Clients blocked on keys this command filled get served before any
+    // other command runs.
+    super::blocking::serve(st, now);
 }
 
 /// The log cannot take writes (failed write or fsync, disk full).

@@ -96,7 +96,7 @@ pub fn render(st: &State, want: &[String], now_ms: u64) -> String {
         kv!(o, "maxclients", st.config.s.maxclients);
         kv!(o, "client_recent_max_input_buffer", 0);
         kv!(o, "client_recent_max_output_buffer", 0);
-        kv!(o, "blocked_clients", 0);
+        kv!(o, "blocked_clients", st.blocking.len());
         kv!(o, "tracking_clients", 0);
         kv!(o, "clients_in_timeout_table", 0);
     }
@@ -131,7 +131,12 @@ pub fn render(st: &State, want: &[String], now_ms: u64) -> String {
             )
         );
         kv!(o, "mem_allocator", "mimalloc");
-        kv!(o, "lazyfree_pending_objects", 0);
+        kv!(
+            o,
+            "lazyfree_pending_objects",
+            crate::keyspace::lazyfree::pending()
+        );
+        kv!(o, "lazyfreed_objects", crate::keyspace::lazyfree::freed());
     }
     if has("persistence") {
         section("Persistence", &mut o);

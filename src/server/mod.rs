@@ -7,6 +7,7 @@
 //! Redis, which the log and MULTI/Lua rely on) while socket I/O, parsing
 //! and reply writing run in parallel on all cores.
 
+pub mod blocking;
 pub mod connection;
 pub mod exec;
 pub mod info;

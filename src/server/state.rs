@@ -66,6 +66,18 @@ pub struct Client {
     pub kill: Arc<KillSwitch>,
     /// Where pushed messages (MONITOR lines) for this client go.
     pub push_tx: mpsc::UnboundedSender<Vec<u8>>,
+    /// Set by a blocking command's handler that found nothing to serve;
+    /// `exec` turns it into a registration (see `blocking.rs`).
+    pub block: Option<super::blocking::BlockRequest>,
+    /// The client is blocked: its task waits on this slot until the
+    /// deadline (Unix ms, 0 = none).
+    pub blocked: Option<(Arc<super::blocking::BlockSlot>, u64)>,
+    /// Blocking commands must not block (MULTI, scripts, replay): they
+    /// answer as if they had timed out.
+    pub no_block: bool,
+    /// The command is being re-executed to serve a blocked client: keys of
+    /// the wrong type count as empty (Redis 7.0 keeps such clients blocked).
+    pub serving: bool,
 }
 
 /// What other clients may see of a client (CLIENT LIST).
@@ -118,13 +130,19 @@ impl Client {
             last_cmd: "NULL",
             kill: Arc::new(KillSwitch::default()),
             push_tx,
+            block: None,
+            blocked: None,
+            no_block: false,
+            serving: false,
         }
     }
 
     /// A client not attached to a socket (replay, tests, scripts).
     pub fn detached(id: u64) -> Client {
         let (push_tx, _) = mpsc::unbounded_channel();
-        Client::new(id, String::new(), String::new(), 0, true, push_tx)
+        let mut c = Client::new(id, String::new(), String::new(), 0, true, push_tx);
+        c.no_block = true;
+        c
     }
 
     pub fn info(&self) -> ClientInfo {
@@ -216,6 +234,8 @@ pub struct State {
     pub log: Option<std::sync::Arc<crate::storage::log::LogShared>>,
     /// Start-up recovery figures (INFO).
     pub recovery: crate::storage::recovery::RecoveryReport,
+    /// Clients blocked on keys.
+    pub blocking: super::blocking::Blocking,
 }
 
 impl State {
@@ -248,6 +268,7 @@ impl State {
             ops_per_sec: 0,
             log: None,
             recovery: Default::default(),
+            blocking: Default::default(),
             executable: std::env::current_exe()
                 .map(|p| p.display().to_string())
                 .unwrap_or_default(),

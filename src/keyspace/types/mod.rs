@@ -4,8 +4,11 @@
 pub mod hash;
 pub mod indexed;
 pub mod list;
+pub mod ranktree;
 pub mod set;
+pub mod zset;
 
 pub use hash::Hash;
 pub use list::List;
 pub use set::Set;
+pub use zset::ZSet;

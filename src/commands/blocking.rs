@@ -1,0 +1,200 @@
+//! Blocking pops: BLPOP BRPOP BRPOPLPUSH BLMOVE BLMPOP (and the sorted-set
+//! ones once zsets exist).
+//!
+//! Each handler first tries to serve itself exactly like its non-blocking
+//! twin, and journals that twin's effect (LPOP, LMOVE, ...), never the
+//! blocking command: replay must not depend on timing. When every key is
+//! empty it asks to block (`Client::block`) and writes nothing; the
+//! registry in `server/blocking.rs` re-executes it when a key fills. In
+//! MULTI, scripts and replay (`Client::no_block`) it answers like a
+//! timeout instead.
+
+use super::list::{drop_if_empty, list_mut, move_generic, mpop, parse_side};
+use super::{Cmd, CmdError, CmdResult, Ctx, cmd, flag::*, since};
+use crate::keyspace::Value;
+use crate::server::blocking::BlockRequest;
+
+const WB: u32 = WRITE | NOSCRIPT | BLOCKING;
+const WDB: u32 = WRITE | DENYOOM | NOSCRIPT | BLOCKING;
+
+pub static COMMANDS: &[Cmd] = &[
+    since(
+        cmd(
+            "blpop",
+            -3,
+            WB,
+            (1, -2, 1),
+            "@write @list @slow @blocking",
+            "list",
+            "Remove and get the first element in a list, or block until one is available",
+            blpop,
+        ),
+        "2.0.0",
+    ),
+    since(
+        cmd(
+            "brpop",
+            -3,
+            WB,
+            (1, -2, 1),
+            "@write @list @slow @blocking",
+            "list",
+            "Remove and get the last element in a list, or block until one is available",
+            brpop,
+        ),
+        "2.0.0",
+    ),
+    since(
+        cmd(
+            "brpoplpush",
+            4,
+            WDB,
+            (1, 2, 1),
+            "@write @list @slow @blocking",
+            "list",
+            "Pop an element from a list, push it to another list and return it; or block until one is available",
+            brpoplpush,
+        ),
+        "2.2.0",
+    ),
+    since(
+        cmd(
+            "blmove",
+            6,
+            WDB,
+            (1, 2, 1),
+            "@write @list @slow @blocking",
+            "list",
+            "Pop an element from a list, push it to another list and return it; or block until one is available",
+            blmove,
+        ),
+        "6.2.0",
+    ),
+    since(
+        cmd(
+            "blmpop",
+            -5,
+            WRITE | BLOCKING | MOVABLEKEYS,
+            (0, 0, 0),
+            "@write @list @slow @blocking",
+            "list",
+            "Pop elements from a list, or block until one is available",
+            blmpop,
+        ),
+        "7.0.0",
+    ),
+];
+
+/// Parse a blocking timeout in seconds (decimals allowed) into an absolute
+/// deadline in Unix ms, 0 meaning forever: Redis 7.0's
+/// `getTimeoutFromObjectOrReply`. Milliseconds are rounded up; like Redis's
+/// cast, a value too large for a 64-bit count of ms reads as negative.
+pub fn parse_timeout(a: &[u8], now: u64) -> Result<u64, CmdError> {
+    let f = crate::util::parse_f64(a)
+        .filter(|f| !f.is_nan())
+        .ok_or_else(|| CmdError::msg("ERR timeout is not a float or out of range"))?;
+    let ms = (f * 1000.0).ceil();
+    // (NaN was refused above; infinities land here too.)
+    if !(0.0..9.223_372_036_854_775e18).contains(&ms) {
+        return Err(CmdError::msg("ERR timeout is negative"));
+    }
+    let ms = ms as u64;
+    Ok(if ms == 0 { 0 } else { now.saturating_add(ms) })
+}
+
+/// Nothing to pop: block, or (where blocking is not allowed) reply as a
+/// timeout does.
+pub fn block_or_timeout(ctx: &mut Ctx, keys: &[&[u8]], deadline: u64) -> CmdResult {
+    if ctx.client.no_block {
+        ctx.out.null_array();
+    } else {
+        ctx.client.block = Some(BlockRequest {
+            keys: keys.iter().map(|k| k.to_vec()).collect(),
+            deadline,
+        });
+    }
+    Ok(())
+}
+
+/// BLPOP / BRPOP.
+fn bpop(ctx: &mut Ctx, argv: &[&[u8]], left: bool) -> CmdResult {
+    let deadline = parse_timeout(argv[argv.len() - 1], ctx.now)?;
+    let keys = &argv[1..argv.len() - 1];
+    let (db, now) = (ctx.client.db, ctx.now);
+    for &key in keys {
+        let Some(e) = ctx.st.ks.lookup_write(db, key, now) else {
+            continue;
+        };
+        let l = match &mut e.value {
+            Value::List(l) => l,
+            // Serving a wake-up: a key of another type is just not ready.
+            _ if ctx.client.serving => continue,
+            _ => return Err(CmdError::WrongType),
+        };
+        let Some(v) = l.pop(left) else {
+            continue;
+        };
+        ctx.out.array(2);
+        ctx.out.bulk(key);
+        ctx.out.bulk(&v);
+        drop_if_empty(ctx, key);
+        let name: &[u8] = if left { b"LPOP" } else { b"RPOP" };
+        ctx.propagate(&[name, key]);
+        return Ok(());
+    }
+    block_or_timeout(ctx, keys, deadline)
+}
+
+fn blpop(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
+    bpop(ctx, argv, true)
+}
+
+fn brpop(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
+    bpop(ctx, argv, false)
+}
+
+/// BLMOVE / BRPOPLPUSH once the sides are known: LMOVE if the source has
+/// an element, else block on the source.
+fn bmove(
+    ctx: &mut Ctx,
+    src: &[u8],
+    dst: &[u8],
+    from: &[u8],
+    to: &[u8],
+    timeout: &[u8],
+) -> CmdResult {
+    let deadline = parse_timeout(timeout, ctx.now)?;
+    let from_left = parse_side(from)?;
+    let to_left = parse_side(to)?;
+    let (db, now) = (ctx.client.db, ctx.now);
+    let ready = match ctx.st.ks.lookup_write(db, src, now) {
+        None => false,
+        Some(e) => !list_mut(e)?.is_empty(),
+    };
+    if !ready {
+        return block_or_timeout(ctx, &[src], deadline);
+    }
+    move_generic(ctx, &[b"LMOVE", src, dst, from, to], from_left, to_left)
+}
+
+fn brpoplpush(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
+    bmove(ctx, argv[1], argv[2], b"RIGHT", b"LEFT", argv[3])
+}
+
+fn blmove(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
+    bmove(ctx, argv[1], argv[2], argv[3], argv[4], argv[5])
+}
+
+/// BLMPOP timeout numkeys key [key ...] LEFT|RIGHT [COUNT count]
+fn blmpop(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
+    let deadline = parse_timeout(argv[1], ctx.now)?;
+    let mut rest: Vec<&[u8]> = Vec::with_capacity(argv.len() - 1);
+    rest.push(b"LMPOP");
+    rest.extend_from_slice(&argv[2..]);
+    if mpop(ctx, &rest)? {
+        return Ok(());
+    }
+    // mpop validated numkeys: the keys are argv[3..3 + numkeys].
+    let numkeys = crate::util::parse_i64(argv[2]).unwrap_or(0) as usize;
+    block_or_timeout(ctx, &argv[3..3 + numkeys], deadline)
+}
