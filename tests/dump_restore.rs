@@ -58,6 +58,7 @@ fn contents(c: &mut common::Raw, key: &[u8]) -> Vec<Resp> {
             pairs.sort_by_key(|p| format!("{p:?}"));
             Resp::Array(Some(pairs.into_iter().flat_map(|(a, b)| [a, b]).collect()))
         }
+        Resp::Simple(s) if s == b"zset" => c.cmd(&[b"ZRANGE", key, b"0", b"-1", b"WITHSCORES"]),
         Resp::Simple(s) if s == b"set" => match c.cmd(&[b"SMEMBERS", key]) {
             Resp::Array(Some(mut v)) => {
                 v.sort_by_key(|x| format!("{x:?}"));
@@ -275,6 +276,60 @@ fn every_type_crosses_both_ways() {
     let strs: Vec<String> = (0..1000).map(|i| format!("member-{i}")).collect();
     fill(&mut d, "SADD", "sbig", &strs);
     d.cross("sbig", false);
+
+    // Sorted sets: listpack (scores of every kind), skiplist by count and
+    // by member length.
+    run(
+        &mut d,
+        &[
+            "ZADD",
+            "z10",
+            "1",
+            "a",
+            "-0",
+            "b",
+            "0",
+            "c",
+            "1.5",
+            "d",
+            "0.1",
+            "e",
+            "-inf",
+            "f",
+            "inf",
+            "g",
+            "1e300",
+            "h",
+            "-5",
+            "i",
+            "123456789012345678",
+            "j",
+            "4503599627370496",
+            "k",
+            "-4503599627370495",
+            "l",
+            "4503599627370495",
+            "m",
+            "3",
+            "70000",
+            "4611686018427387904",
+            "n",
+            "9223372036854775807",
+            "o",
+            "-4611686018427387904",
+            "p",
+            "-4611686018427387905",
+            "q",
+        ],
+    );
+    d.cross("z10", true);
+    let zbig: Vec<String> = (0..1000)
+        .flat_map(|i| [format!("{}", (i * 37 % 101) as f64 / 7.0), format!("m{i}")])
+        .collect();
+    fill(&mut d, "ZADD", "z1000", &zbig);
+    d.cross("z1000", true);
+    run(&mut d, &["ZADD", "zlong", "1", &"m".repeat(65), "2", "x"]);
+    d.cross("zlong", true);
 }
 
 /// A ziplist (pre-7.0 compact encoding) of the given entries.
@@ -518,6 +573,13 @@ fn errors_match_redis() {
         &seal(vec![2, 2, 1, b'a', 1, b'a'], 10),
     ]);
     d.both(&[b"RESTORE", b"t", b"0", &seal(vec![0, 0xc4], 10)]);
+    // A NaN score; a duplicate zset member.
+    d.both(&[b"RESTORE", b"t", b"0", &seal(vec![3, 1, 1, b'a', 253], 10)]);
+    let mut dup = vec![5, 2, 1, b'a'];
+    dup.extend_from_slice(&1f64.to_le_bytes());
+    dup.extend_from_slice(&[1, b'a']);
+    dup.extend_from_slice(&2f64.to_le_bytes());
+    d.both(&[b"RESTORE", b"t", b"0", &seal(dup, 10)]);
     d.both(&[
         b"RESTORE",
         b"t",
@@ -634,14 +696,15 @@ fn restored_keys_survive_restart_and_kill9() {
     r.cmds(&["HSET", "hash", "f", "v", "g", "2"]);
     r.cmds(&["SADD", "iset", "3", "1", "2"]);
     r.cmds(&["SADD", "sset", "x", "y"]);
+    r.cmds(&["ZADD", "zset", "1", "a", "2.5", "b"]);
     let keys = [
-        "str", "int", "list", "hash", "iset", "sset", "ttl", "gone", "replaced",
+        "str", "int", "list", "hash", "iset", "sset", "zset", "ttl", "gone", "replaced",
     ];
     let mut s = Server::start(&[]);
     let mut c = s.raw();
     c.cmds(&["SET", "replaced", "old"]);
     c.cmds(&["SET", "gone", "old"]);
-    for k in ["str", "int", "list", "hash", "iset", "sset"] {
+    for k in ["str", "int", "list", "hash", "iset", "sset", "zset"] {
         let p = payload_of(r.cmds(&["DUMP", k]));
         assert_eq!(c.cmd(&[b"RESTORE", b(k), b"0", &p]), common::simple("OK"));
     }
@@ -659,9 +722,9 @@ fn restored_keys_survive_restart_and_kill9() {
         common::simple("OK")
     );
     let before = all_contents(&mut c, &keys);
-    assert_eq!(before[7][0], common::simple("none"));
+    assert_eq!(before[8][0], common::simple("none"));
     assert_eq!(
-        before[8][2],
+        before[9][2],
         Resp::Array(Some(vec![bulk("a"), bulk("1"), bulk("b")]))
     );
     // Clean restart.

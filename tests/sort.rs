@@ -131,6 +131,10 @@ const SETUP: &[&[&str]] = &[
     &["SET", "pre_1_post", "pp1"],
     &["SET", "dst_str", "old"],
     &["SET", "ttl_dst", "v", "EX", "1000"],
+    &[
+        "ZADD", "zs", "3", "c", "1", "a", "2", "b", "2", "10", "-1", "5", "0", "x",
+    ],
+    &["ZADD", "zn", "3", "30", "1", "100", "2", "-7", "2", "8"],
 ];
 
 const CASES: &[&[&str]] = &[
@@ -242,6 +246,20 @@ const CASES: &[&[&str]] = &[
     &["SORT", "nums", "LIMIT", "0", "0", "STORE", "dst7"],
     &["SORT", "bad", "STORE", "dst8"],
     &["SORT", "str", "STORE", "dst8"],
+    &["SORT", "zn"],
+    &["SORT", "zn", "DESC", "LIMIT", "1", "2"],
+    &["SORT", "zs"],
+    &["SORT", "zs", "ALPHA"],
+    &["SORT", "zs", "ALPHA", "DESC"],
+    &["SORT", "zs", "BY", "nosort"],
+    &["SORT", "zs", "BY", "nosort", "DESC"],
+    &["SORT", "zs", "BY", "nosort", "LIMIT", "1", "3"],
+    &["SORT", "zs", "BY", "nosort", "DESC", "LIMIT", "2", "10"],
+    &["SORT", "zs", "BY", "nosort", "GET", "#", "GET", "w_*"],
+    &["SORT", "zn", "BY", "w_*", "GET", "#", "GET", "w_*"],
+    &["SORT", "zs", "BY", "nosort", "STORE", "dst9"],
+    &["SORT", "zs", "ALPHA", "STORE", "dst10"],
+    &["SORT_RO", "zs", "BY", "nosort", "DESC"],
     &["SORT", "nokey"],
     &["SORT", "nokey", "BY", "nosort", "GET", "#"],
     &["SORT", "str"],

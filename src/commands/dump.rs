@@ -111,11 +111,7 @@ fn restore(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     }
     let limits = Limits::from_config(&ctx.st.config);
     let value = match payload::decode(argv[3]) {
-        Ok(v) => into_value(v, &limits).map_err(PayloadError::from),
-        Err(e) => Err(e),
-    };
-    let value = match value {
-        Ok(v) => v,
+        Ok(v) => into_value(v, &limits),
         Err(PayloadError::VersionOrChecksum) => {
             return Err(CmdError::msg(
                 "ERR DUMP payload version or checksum are wrong",

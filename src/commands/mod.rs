@@ -193,7 +193,7 @@ pub const KEY1: (i32, i32, i32) = (1, 1, 1);
 
 /// All top-level commands.
 pub fn table() -> &'static [&'static [Cmd]] {
-    static FAMILIES: [&[Cmd]; 12] = [
+    static FAMILIES: &[&[Cmd]] = &[
         string::COMMANDS,
         blocking::COMMANDS,
         keys::COMMANDS,
@@ -208,7 +208,7 @@ pub fn table() -> &'static [&'static [Cmd]] {
         conn::COMMANDS,
         server::COMMANDS,
     ];
-    &FAMILIES
+    FAMILIES
 }
 
 /// Name → command, built once.

@@ -126,6 +126,7 @@ fn parse<'a>(argv: &[&'a [u8]], readonly: bool) -> Result<Opts<'a>, CmdError> {
 enum Kind {
     List,
     Set,
+    ZSet,
 }
 
 /// One element of the sort vector.
@@ -150,6 +151,9 @@ fn load(ctx: &mut Ctx, key: &[u8]) -> Result<(Kind, Vec<Vec<u8>>), CmdError> {
             }
             (Kind::Set, v)
         }
+        // Ascending by score: Redis's order with BY nosort; when sorting,
+        // equal keys keep this order (Redis's is its dict's).
+        Some(Value::ZSet(z)) => (Kind::ZSet, z.iter().map(|(m, _)| m.to_vec()).collect()),
         Some(_) => return Err(CmdError::WrongType),
     })
 }

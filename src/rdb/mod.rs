@@ -600,15 +600,17 @@ pub fn encode_zset<'a>(
     }
 }
 
-/// A score as Redis 7.0's `d2string` writes it into a listpack.
+/// A score as Redis 7.0's `d2string` writes it into a listpack: integral
+/// values within +-2^62 (`double2ll`) as integers, others with "%.17g".
 pub fn score_text(d: f64) -> String {
+    const LIMIT: f64 = (i64::MAX / 2) as f64;
     if d.is_nan() {
         "nan".into()
     } else if d.is_infinite() {
         if d > 0.0 { "inf" } else { "-inf" }.into()
     } else if d == 0.0 {
         if d.is_sign_negative() { "-0" } else { "0" }.into()
-    } else if d > -4503599627370495.0 && d < 4503599627370496.0 && d == (d as i64) as f64 {
+    } else if (-LIMIT..=LIMIT).contains(&d) && d == (d as i64) as f64 {
         (d as i64).to_string()
     } else {
         crate::util::fmt_double_g17(d)
@@ -680,5 +682,9 @@ mod tests {
         assert_eq!(score_text(1.5), "1.5");
         assert_eq!(score_text(f64::INFINITY), "inf");
         assert_eq!(score_text(1e20), "1e+20");
+        assert_eq!(score_text(123456789012345678.0), "123456789012345680");
+        assert_eq!(score_text(4611686018427387904.0), "4611686018427387904");
+        assert_eq!(score_text(9223372036854775807.0), "9.2233720368547758e+18");
+        assert_eq!(score_text(0.1), "0.10000000000000001");
     }
 }

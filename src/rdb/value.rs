@@ -3,9 +3,10 @@
 //! server's encoding limits (`into_value`), as Redis 7.0 decides both.
 
 use super::{
-    RdbError, RdbValue, encode_hash, encode_list, encode_set, encode_string, put_int_string, ty,
+    RdbValue, encode_hash, encode_list, encode_set, encode_string, encode_zset, put_int_string, ty,
 };
-use crate::keyspace::types::{Hash, List, Set};
+use crate::keyspace::types::zset::Limits as ZLimits;
+use crate::keyspace::types::{Hash, List, Set, ZSet};
 use crate::keyspace::{CompactBytes, Value};
 
 /// The encoding settings that shape RDB output and loaded values.
@@ -76,14 +77,23 @@ pub fn encode(v: &Value, l: &Limits) -> Vec<u8> {
             let members: Vec<&[u8]> = s.iter().collect();
             encode_set(&mut out, &members, s.is_compact(), l.compress)
         }
+        Value::ZSet(z) => {
+            let ascending: Vec<(&[u8], f64)> = z.iter().collect();
+            encode_zset(
+                &mut out,
+                ascending.iter().copied(),
+                z.is_compact(),
+                l.compress,
+            )
+        }
     }
     out
 }
 
 /// The keyspace value for a decoded RDB value, in the encoding Redis 7.0
 /// would give it after loading.
-pub fn into_value(r: RdbValue, l: &Limits) -> Result<Value, RdbError> {
-    Ok(match r {
+pub fn into_value(r: RdbValue, l: &Limits) -> Value {
+    match r {
         RdbValue::String(s) => Value::string(&s),
         RdbValue::List(items) => Value::List(Box::new(List {
             items: items.iter().map(|i| CompactBytes::new(i)).collect(),
@@ -114,6 +124,27 @@ pub fn into_value(r: RdbValue, l: &Limits) -> Result<Value, RdbError> {
             h.convert_if_needed(l.hash_max_entries, l.hash_max_value, &[longest]);
             Value::Hash(Box::new(h))
         }
-        RdbValue::ZSet { .. } => return Err(RdbError::Unsupported(ty::ZSET_2)),
-    })
+        RdbValue::ZSet { pairs, compact } => {
+            // A compact blob converts on its size alone; a ZSET record
+            // becomes a listpack only if small in count and member length.
+            let lim = ZLimits {
+                max_entries: l.zset_max_entries,
+                max_value: if compact {
+                    usize::MAX
+                } else {
+                    l.zset_max_value
+                },
+            };
+            let longest = if compact {
+                0
+            } else {
+                pairs.iter().map(|p| p.0.len()).max().unwrap_or(0)
+            };
+            let mut z = ZSet::with_hint(pairs.len(), longest, lim);
+            for (m, s) in &pairs {
+                z.add(m, *s, lim);
+            }
+            Value::ZSet(Box::new(z))
+        }
+    }
 }
