@@ -56,6 +56,9 @@ const LRU_CLOCK_MAX: i64 = (1 << 24) - 1;
 /// the 24-bit clock): `idle` itself unless it exceeds the clock's range.
 fn redis_idle(now_ms: u64, idle: i64) -> i64 {
     let clock = ((now_ms / 1000) as i64) & LRU_CLOCK_MAX;
+    // Redis scales seconds to its clock resolution (x1000 / 1000), in a
+    // signed 64-bit product that wraps for huge values.
+    let idle = idle.wrapping_mul(1000) / 1000;
     let mut abs = clock - idle;
     if abs < 0 {
         abs += LRU_CLOCK_MAX;
@@ -176,5 +179,12 @@ mod tests {
         let now = 1_700_000_000_000u64;
         assert_eq!(redis_idle(now, 0), 0);
         assert_eq!(redis_idle(now, 1000), 1000);
+        // Values Redis 7.0.15 reported at the same clock (checked by hand:
+        // the 24-bit clock wraps, and the x1000 scaling overflows).
+        let clock = (now / 1000) as i64 & LRU_CLOCK_MAX;
+        assert_eq!(redis_idle(now, LRU_CLOCK_MAX), 0);
+        assert_eq!(redis_idle(now, LRU_CLOCK_MAX + 1), 1);
+        assert!(redis_idle(now, i64::MAX) <= LRU_CLOCK_MAX);
+        assert!(redis_idle(now, 100_000_000) <= clock.max(LRU_CLOCK_MAX));
     }
 }
