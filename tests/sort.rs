@@ -323,15 +323,19 @@ fn sort_matches_redis() {
 fn sort_random_matches_redis() {
     let Some(mut d) = Duo::start() else { return };
     let mut r = Rng(0x5eed_50f7);
+    let seeds = [0x5eed_50f7u64, 0x0dd_ba11, 0xfee1_600d, 0x5ca1_ab1e];
     let vals = [
         "1", "2", "3", "-1", "10", "0", "1.5", "abc", "B", "b", "", "07", "1e2", "-0", "x1",
     ];
     let ints = ["1", "2", "3", "-1", "10", "0", "7", "100", "-300", "5"];
-    for step in 0..1500 {
+    for step in 0..4000 {
         let origin = format!("random step {step}");
-        if step == 750 {
-            d.a.cmds(&["HELLO", "3"]);
-            d.b.cmds(&["HELLO", "3"]);
+        if step % 1000 == 0 {
+            // A new seed every 1000 steps, alternating RESP2 and RESP3.
+            r = Rng(seeds[step / 1000]);
+            let proto = if step % 2000 == 0 { "2" } else { "3" };
+            d.a.cmds(&["HELLO", proto]);
+            d.b.cmds(&["HELLO", proto]);
         }
         let key = ["l1", "l2", "is", "hs", "zr"][r.below(5)];
         let cmd: Vec<String> = match r.below(11) {
