@@ -9,6 +9,9 @@
 //! * `server` — listeners, connection tasks, the executor lock, INFO, cron.
 //! * `storage` — the append-only log: format (storage/FORMAT.md), writer,
 //!   recovery, manifest, and the file-system trait.
+//! * `rdb` — the Redis RDB value codec (type bytes, length/string/LZF
+//!   encodings, listpack, ziplist, intset, zipmap): DUMP/RESTORE payloads
+//!   today, Redis RDB files for migration later.
 //! * `config` — redis.conf parsing, CONFIG GET/SET.
 //! * `util` — Redis-exact number parsing/formatting and glob matching.
 //! * `alloc` — the counting allocator behind INFO `used_memory`.
@@ -23,6 +26,7 @@ pub mod config;
 pub mod error;
 pub mod keyspace;
 pub mod protocol;
+pub mod rdb;
 pub mod server;
 pub mod storage;
 pub mod util;

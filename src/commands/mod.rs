@@ -15,6 +15,7 @@
 //! * `bitmap.rs`  SETBIT GETBIT BITCOUNT BITPOS BITOP BITFIELD
 //! * `hll.rs`     PFADD PFCOUNT PFMERGE
 //! * `sort.rs`    SORT SORT_RO
+//! * `dump.rs`    DUMP RESTORE
 //! * `conn.rs`    PING ECHO HELLO AUTH SELECT CLIENT QUIT RESET
 //! * `server.rs`  INFO CONFIG COMMAND DEBUG FLUSH* SHUTDOWN SLOWLOG ...
 //!
@@ -25,6 +26,7 @@
 pub mod bitmap;
 pub mod blocking;
 pub mod conn;
+pub mod dump;
 pub mod hash;
 pub mod hll;
 pub mod keys;
@@ -191,7 +193,7 @@ pub const KEY1: (i32, i32, i32) = (1, 1, 1);
 
 /// All top-level commands.
 pub fn table() -> &'static [&'static [Cmd]] {
-    static FAMILIES: [&[Cmd]; 12] = [
+    static FAMILIES: &[&[Cmd]] = &[
         string::COMMANDS,
         blocking::COMMANDS,
         keys::COMMANDS,
@@ -202,10 +204,11 @@ pub fn table() -> &'static [&'static [Cmd]] {
         bitmap::COMMANDS,
         hll::COMMANDS,
         sort::COMMANDS,
+        dump::COMMANDS,
         conn::COMMANDS,
         server::COMMANDS,
     ];
-    &FAMILIES
+    FAMILIES
 }
 
 /// Name → command, built once.

@@ -16,6 +16,7 @@ unsafe extern "C" {
         cap: usize,
     ) -> i32;
     fn cairn_fmt_g17(d: f64, out: *mut c_char, cap: usize) -> i32;
+    fn cairn_sort_score(s: *const c_char, len: usize, out: *mut f64) -> i32;
 }
 
 /// Milliseconds since the Unix epoch.
@@ -78,6 +79,15 @@ pub fn parse_f64(s: &[u8]) -> Option<f64> {
     let mut out = 0f64;
     // SAFETY: the C function reads exactly `len` bytes and writes one f64.
     let ok = unsafe { cairn_parse_d(s.as_ptr() as *const c_char, s.len(), &mut out) };
+    (ok == 1).then_some(out)
+}
+
+/// SORT's numeric score of a value (C `strtod` over it as a C string);
+/// `None` where Redis replies "One or more scores can't be converted".
+pub fn sort_score(s: &[u8]) -> Option<f64> {
+    let mut out = 0f64;
+    // SAFETY: the C function reads exactly `len` bytes and writes one f64.
+    let ok = unsafe { cairn_sort_score(s.as_ptr() as *const c_char, s.len(), &mut out) };
     (ok == 1).then_some(out)
 }
 

@@ -90,3 +90,22 @@ int cairn_fmt_g17(double d, char *out, size_t cap) {
     if (l < 0 || (size_t)l >= cap) return -1;
     return l;
 }
+
+/* SORT's numeric score (sort.c): strtod over the value as a C string, so
+ * it stops at the first NUL and accepts leading spaces; 1 on success, 0
+ * where Redis reports that the score can't be converted (characters left
+ * over, ERANGE, NaN). The score is written either way. */
+int cairn_sort_score(const char *s, size_t len, double *out) {
+    char *buf = malloc(len + 1);
+    char *eptr;
+    int ok;
+    if (buf == NULL) return 0;
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    errno = 0;
+    double v = strtod(buf, &eptr);
+    ok = !(eptr[0] != '\0' || errno == ERANGE || isnan(v));
+    *out = v;
+    free(buf);
+    return ok;
+}
