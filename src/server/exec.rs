@@ -76,6 +76,7 @@ fn run(
     now: u64,
 ) {
     let t0 = Instant::now();
+    let effects_before = st.ks.journal.effects;
     let result = {
         let mut ctx = Ctx {
             st: &mut *st,
@@ -87,9 +88,11 @@ fn run(
         (cmd.handler)(&mut ctx, argv)
     };
     // The command's effects become one log record (atomic on replay).
+    st.ks.journal.seal();
     // Only a command that changed data can make a waited-on key ready
     // (a served command that drained nothing must not re-mark its keys).
-    if st.ks.journal.seal() {
+    // Counted even when no log is configured.
+    if st.ks.journal.effects != effects_before {
         st.blocking.touched(client.db, &argv[1..]);
     }
     if !client.serving

@@ -284,6 +284,7 @@ impl State {
             && !self.ks.journal.buf.is_empty()
         {
             log.submit_from(&mut self.ks.journal.buf, last);
+            crate::storage::log::release_big(&mut self.ks.journal.buf);
         }
         last
     }

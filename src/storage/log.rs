@@ -313,6 +313,7 @@ impl Writer {
                 self.write(&batch, last_lsn);
             }
             self.spare = batch;
+            release_big(&mut self.spare);
             if !self.shared.is_failed() {
                 let policy = self.shared.policy();
                 let due = match policy {
@@ -405,9 +406,7 @@ impl Writer {
             Ok(()) => {
                 self.synced_len = self.seg_len;
                 self.unsynced.clear();
-                if self.unsynced.capacity() > 2 * UNSYNCED_LIMIT {
-                    self.unsynced.shrink_to(UNSYNCED_LIMIT);
-                }
+                release_big(&mut self.unsynced);
                 self.last_sync = Instant::now();
                 self.shared.stats.lock().fsyncs += 1;
                 self.shared.publish(self.written_lsn);
@@ -488,5 +487,16 @@ impl Writer {
         let last = lsn;
         self.write(&mark, last);
         self.sync();
+    }
+}
+
+/// Give back a buffer's memory after a burst (a big pipeline, a bulk
+/// load): steady-state batches are far below `BIG_BUFFER`, so keeping the
+/// burst's capacity would only inflate `used_memory` (Redis frees its AOF
+/// buffer the same way).
+pub(crate) fn release_big(buf: &mut Vec<u8>) {
+    const BIG_BUFFER: usize = 1 << 20;
+    if buf.capacity() > BIG_BUFFER && buf.len() < BIG_BUFFER / 4 {
+        buf.shrink_to(BIG_BUFFER / 16);
     }
 }
