@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Bytes per element of a big list, hash and set, in Cairn and in Redis.
+# Bytes per element of a big list, hash, set and sorted set, in Cairn and
+# in Redis.
 # usage: tools/mem-per-element.sh [N]        (N members, default 1000000)
 #
 # Env: CAIRN (default target/release/cairn-server), REDIS (redis-server),
@@ -9,7 +10,8 @@
 # server answering is the one it started (INFO process_id).
 #
 # For each server: start it empty in a temp dir, then load one list
-# (RPUSH), one hash (HSET, 8-byte values) and one set (SADD) of N members
+# (RPUSH), one hash (HSET, 8-byte values), one set (SADD) and one sorted set
+# (ZADD, integer scores) of N members
 # named member:0000000000.., 1000 per command through `redis-cli --pipe`,
 # reading INFO memory `used_memory` before and after each key. Prints the
 # delta divided by N. Both servers count their allocator's live bytes.
@@ -44,6 +46,8 @@ for start in range(0, n, batch):
     end = min(n, start + batch)
     args = [cmd.encode(), key.encode()]
     for i in range(start, end):
+        if cmd == "ZADD":
+            args.append(b"%d" % i)
         args.append(b"member:%010d" % i)
         if cmd == "HSET":
             args.append(b"val:%04d" % (i % 10000))
@@ -80,7 +84,7 @@ measure() {
   local name=$1
   wait_up
   local row="$name"
-  for spec in "RPUSH list" "HSET hash" "SADD set"; do
+  for spec in "RPUSH list" "HSET hash" "SADD set" "ZADD zset"; do
     set -- $spec
     local before after
     before=$(used)
@@ -95,7 +99,7 @@ measure() {
   pid=
 }
 
-echo -e "server\tlist B/elem\thash B/elem\tset B/elem\t(N=$n)"
+echo -e "server\tlist B/elem\thash B/elem\tset B/elem\tzset B/elem\t(N=$n)"
 mkdir -p "$tmp/redis" "$tmp/cairn"
 "$redis" --port "$port" --bind 127.0.0.1 --save '' --appendonly no --dir "$tmp/redis" >/dev/null &
 pid=$!
