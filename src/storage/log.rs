@@ -495,7 +495,7 @@ impl Writer {
 /// burst's capacity would only inflate `used_memory` (Redis frees its AOF
 /// buffer the same way).
 pub(crate) fn release_big(buf: &mut Vec<u8>) {
-    const BIG_BUFFER: usize = 1 << 20;
+    const BIG_BUFFER: usize = 256 << 10;
     if buf.capacity() > BIG_BUFFER && buf.len() < BIG_BUFFER / 4 {
         buf.shrink_to(BIG_BUFFER / 16);
     }
