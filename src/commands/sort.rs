@@ -30,7 +30,7 @@ pub static COMMANDS: &[Cmd] = &[
     cmd(
         "sort",
         -2,
-        WRITE | DENYOOM,
+        WRITE | DENYOOM | MOVABLEKEYS,
         KEY1,
         "@write @set @sortedset @list @slow @dangerous",
         "generic",
@@ -41,7 +41,7 @@ pub static COMMANDS: &[Cmd] = &[
         cmd(
             "sort_ro",
             -2,
-            READONLY,
+            READONLY | MOVABLEKEYS,
             KEY1,
             "@read @set @sortedset @list @slow @dangerous",
             "generic",
