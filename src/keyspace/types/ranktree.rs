@@ -29,8 +29,14 @@
 //! to enter from the inner node alone when `pred` only needs the element
 //! (for the sorted set: when the scores differ).
 
+use smallvec::SmallVec;
+
 const LEAF_CAP: usize = 64;
 const INNER_CAP: usize = 32;
+
+/// Room for a full inner node plus the one child that overflows it before
+/// it splits: an inner node's arrays never leave its own allocation.
+type Arr<X> = SmallVec<[X; INNER_CAP + 1]>;
 
 #[derive(Clone, Debug)]
 enum Node<T> {
@@ -40,9 +46,9 @@ enum Node<T> {
 
 #[derive(Clone, Debug)]
 struct Inner<T> {
-    kids: Vec<Node<T>>,
-    counts: Vec<usize>,
-    firsts: Vec<T>,
+    kids: Arr<Node<T>>,
+    counts: Arr<usize>,
+    firsts: Arr<T>,
     len: usize,
 }
 
@@ -73,11 +79,9 @@ impl<T: Copy> Node<T> {
         match self {
             Node::Leaf(v) => v.capacity() * std::mem::size_of::<T>(),
             Node::Inner(i) => {
-                std::mem::size_of::<Inner<T>>()
-                    + i.kids.capacity() * std::mem::size_of::<Node<T>>()
-                    + i.counts.capacity() * 8
-                    + i.firsts.capacity() * std::mem::size_of::<T>()
-                    + i.kids.iter().map(Node::heap_size).sum::<usize>()
+                // The arrays are inline (never spilled: at most
+                // INNER_CAP + 1 children).
+                std::mem::size_of::<Inner<T>>() + i.kids.iter().map(Node::heap_size).sum::<usize>()
             }
         }
     }
@@ -244,15 +248,13 @@ impl<T: Copy> Inner<T> {
         unreachable!("inner node without children")
     }
 
-    /// An inner node over `kids`; its vectors are sized for a full node
-    /// plus the one overflowing child, so they never reallocate.
-    fn from_kids(kids: Vec<Node<T>>) -> Inner<T> {
-        let mut counts = Vec::with_capacity(INNER_CAP + 1);
-        counts.extend(kids.iter().map(Node::len));
-        let mut firsts = Vec::with_capacity(INNER_CAP + 1);
-        firsts.extend(kids.iter().map(Node::first));
-        let mut kids = kids;
-        kids.reserve_exact((INNER_CAP + 1).saturating_sub(kids.len()));
+    /// An inner node over `kids` (at most `INNER_CAP + 1` of them), all
+    /// in one allocation: a descent reads one node, not four.
+    fn from_kids(kids: impl IntoIterator<Item = Node<T>>) -> Inner<T> {
+        let kids: Arr<Node<T>> = kids.into_iter().collect();
+        debug_assert!(!kids.spilled());
+        let counts: Arr<usize> = kids.iter().map(Node::len).collect();
+        let firsts = kids.iter().map(Node::first).collect();
         let len = counts.iter().sum();
         Inner {
             kids,
@@ -264,7 +266,7 @@ impl<T: Copy> Inner<T> {
 
     /// Move the children from `at` on into a new node.
     fn split_at(&mut self, at: usize) -> Inner<T> {
-        let r = Inner::from_kids(self.kids.split_off(at));
+        let r = Inner::from_kids(self.kids.drain(at..));
         self.counts.truncate(at);
         self.firsts.truncate(at);
         self.len -= r.len;
@@ -298,7 +300,7 @@ impl<T: Copy> Inner<T> {
                 }
             }
             (Node::Inner(x), Node::Inner(y)) => {
-                let mut kids = std::mem::take(&mut x.kids);
+                let mut kids: Vec<Node<T>> = std::mem::take(&mut x.kids).into_iter().collect();
                 kids.extend(y.kids);
                 let r = if kids.len() > INNER_CAP {
                     let at = kids.len() / 2;
@@ -399,7 +401,12 @@ impl<T: Copy> RankTree<T> {
         let mut n = &self.root;
         loop {
             match n {
-                Node::Leaf(v) => return acc + v.partition_point(|&h| pred(h)),
+                // A linear scan, not a binary search: its loads are
+                // independent (the CPU overlaps the cache misses on a
+                // 12-line leaf) where a binary search waits for each.
+                Node::Leaf(v) => {
+                    return acc + v.iter().position(|&h| !pred(h)).unwrap_or(v.len());
+                }
                 Node::Inner(inner) => {
                     // Last child whose first handle satisfies pred: the
                     // boundary lies inside it (or right after it).
@@ -456,6 +463,7 @@ impl<T: Copy> RankTree<T> {
                 }
                 Node::Inner(i) => {
                     assert!(i.kids.len() <= INNER_CAP && !i.kids.is_empty());
+                    assert!(!i.kids.spilled() && !i.counts.spilled() && !i.firsts.spilled());
                     assert!(!root || i.kids.len() >= 2);
                     assert_eq!(i.len, i.counts.iter().sum::<usize>());
                     for (k, kid) in i.kids.iter().enumerate() {
