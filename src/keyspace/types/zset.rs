@@ -706,6 +706,59 @@ mod tests {
         assert_eq!(z.add(b"n", 0.0, lim), Added::Unchanged);
     }
 
+    /// Re-scoring in the full encoding, both in place (the rank holds:
+    /// first, last, middle, a tie broken by the member) and by moving,
+    /// against the sorted model after every step.
+    #[test]
+    fn rescore_in_place_and_moving() {
+        let lim = Limits {
+            max_entries: 0,
+            max_value: 64,
+        };
+        let mut z = ZSet::new();
+        let mut model: Vec<(Vec<u8>, f64)> = Vec::new();
+        for i in 0..300u32 {
+            let m = member((i % 256) as u8);
+            let s = f64::from(i / 256 * 1000 + i % 256 * 10);
+            if !model.iter().any(|e| e.0 == m) {
+                model.push((m.clone(), s));
+                z.add(&m, s, lim);
+            }
+        }
+        assert!(!z.is_compact());
+        let steps: &[(u8, f64)] = &[
+            (0, -5.0),     // first stays first
+            (255, 9999.0), // last stays last
+            (100, 1001.0), // 1000 -> 1001: between 990 and 1010
+            (100, 1015.0), // past 1010: moves one up
+            (7, 2540.0),   // middle to the end: moves
+            (9, 80.0),     // ties with m8 (80), after it: "m8" < "m9"
+            (9, 80.0),     // unchanged
+            (8, 80.5),     // m8 passes m9
+            (8, -5.0),     // ties with m0 at the front: "m0" < "m8"
+            (0, -0.0),     // m0 moves after m8
+        ];
+        for &(i, s) in steps {
+            let m = member(i);
+            let e = model.iter_mut().find(|e| e.0 == m).expect("present");
+            let want = if e.1 == s {
+                Added::Unchanged
+            } else {
+                Added::Updated
+            };
+            e.1 = s;
+            assert_eq!(z.add(&m, s, lim), want, "{i} {s}");
+            let sorted = model_sorted(&model);
+            let got: Vec<(Vec<u8>, f64)> = z.iter().map(|(m, s)| (m.to_vec(), s)).collect();
+            assert_eq!(got, sorted, "after {i} -> {s}");
+            for (r, (m, _)) in sorted.iter().enumerate().step_by(17) {
+                assert_eq!(z.rank(m), Some(r));
+            }
+            let r = sorted.iter().position(|e| e.0 == member(i)).unwrap();
+            assert_eq!(z.rank(&member(i)), Some(r));
+        }
+    }
+
     #[test]
     fn slots_stay_dense_and_shrink() {
         let mut z = ZSet::new();
