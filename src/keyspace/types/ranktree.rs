@@ -381,8 +381,8 @@ impl<T: Copy> RankTree<T> {
         h
     }
 
-    /// Replace the handle at rank `pos` (0..len) by `h` (the caller keeps
-    /// the order: `h` must stand for the same key).
+    /// Replace the element at rank `pos` (0..len) by `h` (the caller keeps
+    /// the order: `h` must still sort between its neighbours).
     pub fn set_at(&mut self, pos: usize, h: T) {
         assert!(pos < self.len(), "position out of range");
         self.root.set_at(pos, h);
