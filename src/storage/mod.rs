@@ -15,6 +15,7 @@ pub mod fs;
 pub mod log;
 pub mod manifest;
 pub mod recovery;
+pub mod snapshot;
 
 #[cfg(test)]
 mod tests;
