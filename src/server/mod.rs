@@ -16,6 +16,8 @@ pub mod state;
 
 #[cfg(test)]
 mod replay_tests;
+#[cfg(test)]
+mod snapshot_tests;
 
 use crate::config::Config;
 use crate::error::ServerError;
