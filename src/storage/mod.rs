@@ -15,7 +15,10 @@ pub mod fs;
 pub mod log;
 pub mod manifest;
 pub mod recovery;
+pub mod rewrite;
 pub mod snapshot;
 
+#[cfg(test)]
+mod rewrite_tests;
 #[cfg(test)]
 mod tests;
