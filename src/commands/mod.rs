@@ -29,6 +29,7 @@ pub mod hash;
 pub mod hll;
 pub mod keys;
 pub mod list;
+pub mod persist;
 pub mod server;
 pub mod set;
 pub mod sort;
@@ -191,7 +192,7 @@ pub const KEY1: (i32, i32, i32) = (1, 1, 1);
 
 /// All top-level commands.
 pub fn table() -> &'static [&'static [Cmd]] {
-    static FAMILIES: [&[Cmd]; 12] = [
+    static FAMILIES: [&[Cmd]; 13] = [
         string::COMMANDS,
         blocking::COMMANDS,
         keys::COMMANDS,
@@ -204,6 +205,7 @@ pub fn table() -> &'static [&'static [Cmd]] {
         sort::COMMANDS,
         conn::COMMANDS,
         server::COMMANDS,
+        persist::COMMANDS,
     ];
     &FAMILIES
 }

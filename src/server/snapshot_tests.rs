@@ -91,7 +91,7 @@ fn random_write(st: &mut State, c: &mut Client, rng: &mut Rng) {
         (_, _) => match rng.next() % 40 {
             0 => vec![b"SWAPDB", b"1", b"2"],
             1 => vec![b"MOVE", key, b"3"],
-            2 if rng.next() % 16 == 0 => vec![b"FLUSHDB"],
+            2 if rng.next().is_multiple_of(16) => vec![b"FLUSHDB"],
             _ => vec![b"DEL", key],
         },
     };
