@@ -5,14 +5,15 @@ use super::*;
 use crate::storage::fs::SimFs;
 
 fn sample() -> Vec<(u32, Entry)> {
-    let mut v = Vec::new();
-    v.push((0, Entry::new(b"s", Value::string(b"hello"))));
-    v.push((0, Entry::new(b"i", Value::Int(-42))));
-    v.push((0, Entry::new(b"imax", Value::Int(i64::MIN))));
-    v.push((
-        1,
-        Entry::new(b"raw", Value::Raw(CompactBytes::new(b"appended"))),
-    ));
+    let mut v = vec![
+        (0, Entry::new(b"s", Value::string(b"hello"))),
+        (0, Entry::new(b"i", Value::Int(-42))),
+        (0, Entry::new(b"imax", Value::Int(i64::MIN))),
+        (
+            1,
+            Entry::new(b"raw", Value::Raw(CompactBytes::new(b"appended"))),
+        ),
+    ];
     let mut big = Entry::new(b"long-key-longer-than-22-bytes", Value::string(&[7u8; 300]));
     big.expire_at = u64::MAX - 1;
     v.push((2, big));
