@@ -215,10 +215,12 @@ pub fn start(st: &mut State, kind: JobKind) -> Result<(), String> {
             };
             let image =
                 |w: &mut crate::storage::snapshot::SnapWriter| write_cow(&mut snap, with_ks, w);
-            let r = match (kind, &log) {
+            // A panic must not leave the job marked as running forever.
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match (kind, &log) {
                 (JobKind::Rewrite, Some(l)) => rewrite(l, &*fs, &logdir, compress, cut, ms, image),
                 _ => save_snapshot(&*fs, &dump, compress, cut, ms, image),
-            };
+            }))
+            .unwrap_or_else(|_| Err(std::io::Error::other("the snapshot thread panicked")));
             let mut st = shared.state.lock();
             snap.detach(&mut st.ks);
             finish(&mut st, kind, r, t0.elapsed(), snap.cow_bytes());

@@ -195,6 +195,7 @@ impl LogShared {
             segments: m.segments[keep..].to_vec(),
         };
         new.store(&*self.fs, &self.dir)?;
+        let nseg = new.segments.len();
         let old = std::mem::replace(&mut *m, new);
         drop(m);
         // The switch is durable: the old files are garbage now. (A crash
@@ -222,7 +223,7 @@ impl LogShared {
         let mut st = self.stats.lock();
         st.current_size = (st.current_size + added).saturating_sub(removed);
         st.base_size = st.current_size;
-        st.segments -= keep;
+        st.segments = nseg;
         Ok(())
     }
 
