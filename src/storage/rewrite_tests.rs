@@ -211,3 +211,77 @@ fn repeated_rewrites_keep_the_log_bounded() {
     recover_into(&fs, &mut ks).unwrap();
     assert_eq!(state(&ks), h.model(h.writes.len()));
 }
+
+fn model_ks(tag: &str, n: usize) -> (Model, Keyspace) {
+    let m: Model = (0..n)
+        .map(|i| {
+            (
+                format!("k{i}").into_bytes(),
+                format!("{tag}{i}").into_bytes(),
+            )
+        })
+        .collect();
+    let ks = image_of(&m);
+    (m, ks)
+}
+
+fn load_model(fs: &SimFs, p: &std::path::Path) -> Result<Model, String> {
+    let mut ks = Keyspace::new(1);
+    load_into(&mut ks, fs, p, 0).map_err(|e| e.to_string())?;
+    Ok(state(&ks))
+}
+
+#[test]
+fn crash_at_every_step_of_a_save_leaves_the_old_or_the_new_snapshot() {
+    use super::rewrite::save_snapshot;
+    let p = std::path::Path::new("/sim/data/dump.rdb");
+    let (old, old_ks) = model_ks("old", 50);
+    let (new, new_ks) = model_ks("new", 80);
+    let setup = || {
+        let fs = SimFs::new();
+        save_snapshot(&fs, p, true, 1, 0, |w| write_all(&old_ks, w)).unwrap();
+        fs
+    };
+    let total = {
+        let fs = setup();
+        let before = fs.ops();
+        save_snapshot(&fs, p, true, 2, 0, |w| write_all(&new_ks, w)).unwrap();
+        fs.ops() - before
+    };
+    assert!(total >= 4);
+    for n in 0..=total {
+        let fs = setup();
+        fs.crash_after(n);
+        let ok = save_snapshot(&fs, p, true, 2, 0, |w| write_all(&new_ks, w)).is_ok();
+        for tear in [Tear::Drop, Tear::Keep(100), Tear::Garbage(10, 50)] {
+            let image = fs.crash(tear);
+            let got = load_model(&image, p)
+                .unwrap_or_else(|e| panic!("crash after op {n} ({tear:?}): {e}"));
+            if ok {
+                assert_eq!(got, new, "crash after op {n}: acknowledged save lost");
+            } else {
+                assert!(got == old || got == new, "crash after op {n}: mixed state");
+            }
+        }
+    }
+}
+
+#[test]
+fn failing_save_keeps_the_previous_snapshot_and_cleans_up() {
+    use super::fs::Fault;
+    use super::rewrite::save_snapshot;
+    let p = std::path::Path::new("/sim/data/dump.rdb");
+    let (old, old_ks) = model_ks("old", 500);
+    let (_, new_ks) = model_ks("new-and-longer-values-", 5000);
+    for fault in [Fault::DiskFull(20_000), Fault::Write(5), Fault::Sync(5)] {
+        let fs = SimFs::new();
+        save_snapshot(&fs, p, false, 1, 0, |w| write_all(&old_ks, w)).unwrap();
+        fs.inject(fault);
+        let r = save_snapshot(&fs, p, false, 2, 0, |w| write_all(&new_ks, w));
+        assert!(r.is_err(), "{fault:?} did not fail the save");
+        fs.clear_faults();
+        assert_eq!(load_model(&fs, p).unwrap(), old, "{fault:?}");
+        let names = fs.list(std::path::Path::new("/sim/data")).unwrap();
+        assert_eq!(names, vec!["dump.rdb".to_string()], "{fault:?}");
+    }
+}
