@@ -256,6 +256,27 @@ fn recover(
     st: &mut State,
     fs: Arc<dyn crate::storage::fs::Fs>,
 ) -> Result<crate::storage::log::LogHandle, ServerError> {
+    let dir = st.config.s.dir.join(&st.config.s.appenddirname);
+    let seg = load_log(st, &*fs)?;
+    let handle = crate::storage::log::LogHandle::start(
+        fs,
+        dir,
+        seg,
+        st.config.s.appendfsync,
+        st.config.s.aof_segment_size,
+        st.ks.journal.durable.clone(),
+    );
+    st.log = Some(handle.shared.clone());
+    Ok(handle)
+}
+
+/// Load the data dir's log (base snapshot, then the records after it)
+/// into `st`; returns the segment to append to. Start-up and the offline
+/// `aof-rewrite` tool share this.
+pub fn load_log(
+    st: &mut State,
+    fs: &dyn crate::storage::fs::Fs,
+) -> Result<crate::storage::log::OpenSegment, ServerError> {
     use crate::storage::recovery::{CorruptPolicy, open_log_with_base};
     let dir = st.config.s.dir.join(&st.config.s.appenddirname);
     let policy = if st.config.s.aof_load_corrupt_truncate {
@@ -269,13 +290,13 @@ fn recover(
     let t0 = std::time::Instant::now();
     let cell = std::cell::RefCell::new(&mut *st);
     let (seg, report) = open_log_with_base(
-        &*fs,
+        fs,
         &dir,
         policy,
         |path| {
             let mut st = cell.borrow_mut();
             let now = crate::util::now_ms();
-            let s = crate::keyspace::cow::load_into(&mut st.ks, &*fs, path, now)
+            let s = crate::keyspace::cow::load_into(&mut st.ks, fs, path, now)
                 .map_err(|e| e.to_string())?;
             tracing::info!(
                 "Base snapshot {} loaded: {} keys, cut at LSN {}",
@@ -303,16 +324,7 @@ fn recover(
         t0.elapsed().as_secs_f64()
     );
     st.recovery = report;
-    let handle = crate::storage::log::LogHandle::start(
-        fs,
-        dir,
-        seg,
-        st.config.s.appendfsync,
-        st.config.s.aof_segment_size,
-        st.ks.journal.durable.clone(),
-    );
-    st.log = Some(handle.shared.clone());
-    Ok(handle)
+    Ok(seg)
 }
 
 async fn shutdown_signal() {

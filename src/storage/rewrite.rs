@@ -90,3 +90,51 @@ pub fn rewrite(
     log.switch_base(&name, cut_lsn + 1)?;
     Ok(size)
 }
+
+/// Offline compaction (`aof-rewrite`): the data dir's state is loaded and
+/// no server runs on it. Writes the image as the base at `last_lsn`,
+/// starts an empty segment after it, switches the manifest, deletes what
+/// it no longer names. A crash at any step leaves the old manifest (the
+/// new files are unnamed leftovers, removed at start-up) or the new one.
+pub fn compact_offline(
+    fs: &dyn Fs,
+    dir: &Path,
+    old: &super::manifest::Manifest,
+    last_lsn: u64,
+    compress: bool,
+    image: impl FnOnce(&mut SnapWriter) -> std::io::Result<()>,
+) -> std::io::Result<super::manifest::Manifest> {
+    use super::format::segment_header;
+    use super::manifest::{Manifest, segment_name};
+    let name = base_name(last_lsn);
+    save_snapshot(
+        fs,
+        &dir.join(&name),
+        compress,
+        last_lsn,
+        crate::util::now_ms(),
+        image,
+    )?;
+    let seq = old.segments.iter().map(|s| s.0).max().unwrap_or(0) + 1;
+    let seg = dir.join(segment_name(seq));
+    let mut f = fs.create(&seg)?;
+    f.write_all(&segment_header(seq, last_lsn + 1))?;
+    f.sync_data()?;
+    drop(f);
+    fs.sync_dir(dir)?;
+    let new = Manifest {
+        base: Some((name.clone(), last_lsn + 1)),
+        segments: vec![(seq, last_lsn + 1)],
+    };
+    new.store(fs, dir)?;
+    for &(s, _) in &old.segments {
+        let _ = fs.remove(&dir.join(segment_name(s)));
+    }
+    if let Some((f, _)) = &old.base
+        && *f != name
+    {
+        let _ = fs.remove(&dir.join(f));
+    }
+    fs.sync_dir(dir)?;
+    Ok(new)
+}

@@ -604,11 +604,14 @@ fn load_block(path: &Path, b: &[u8], r: &BlockRef) -> Result<Vec<Decoded>, Snaps
     Ok(out)
 }
 
-/// Verify only (rdb-check): every checksum, then decode every block.
-pub fn check(path: &Path, b: &[u8]) -> Result<Summary, SnapshotError> {
+/// Verify only (rdb-check): every checksum, then decode every block,
+/// showing each entry (expired ones included) to `f`.
+pub fn check(path: &Path, b: &[u8], mut f: impl FnMut(&Decoded)) -> Result<Summary, SnapshotError> {
     let (s, blocks) = verify(path, b)?;
     for r in &blocks {
-        load_block(path, b, r)?;
+        for d in load_block(path, b, r)? {
+            f(&d);
+        }
     }
     Ok(s)
 }

@@ -97,7 +97,7 @@ fn round_trip_every_type() {
             assert_eq!(s.keys, v.len() as u64);
             assert_eq!(s.blocks, v.len().div_ceil(per_block) as u64);
             same(&v, &got);
-            assert_eq!(check(Path::new("x"), &bytes).unwrap(), s);
+            assert_eq!(check(Path::new("x"), &bytes, |_| {}).unwrap(), s);
         }
     }
 }
