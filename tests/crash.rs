@@ -212,7 +212,7 @@ fn snapshotter(port: u16, stop: Arc<AtomicBool>, started: Arc<AtomicI64>) {
     };
     let mut i = 0u64;
     while !stop.load(Ordering::SeqCst) {
-        let cmd: &[u8] = if i % 2 == 0 {
+        let cmd: &[u8] = if i.is_multiple_of(2) {
             b"BGREWRITEAOF"
         } else {
             b"BGSAVE"
