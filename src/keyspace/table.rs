@@ -11,7 +11,7 @@
 //! * SCAN: a cursor is a position in hash space. Splits only cut ranges in
 //!   two, so a key present for the whole scan is returned at least once
 //!   whatever happens between calls.
-//! * Snapshots (later): a segment is the unit of copy-on-write, as
+//! * Snapshots (`cow.rs`): a segment is the unit of copy-on-write, as
 //!   Dragonfly's buckets are: a writer touching a segment the snapshot has
 //!   not serialized yet serializes it first.
 //! * Active expiry walks segments that hold volatile keys.
