@@ -371,3 +371,31 @@ fn failing_bgsave_refuses_writes_until_a_save_succeeds() {
     assert_eq!(info_field(&mut r, "rdb_last_bgsave_status"), "ok");
     assert_eq!(r.cmds(&["SET", "a", "5"]), simple("OK"));
 }
+
+#[test]
+fn base_snapshot_keeps_keys_that_expire_before_the_restart() {
+    // A key alive at the rewrite's cut, made persistent after it, must
+    // survive a restart that happens after its old deadline: the base
+    // loads it even though it is expired by then, and the log's PERSIST
+    // applies to it.
+    let args = ["--save", ""];
+    let mut s = Server::start(&args);
+    let mut r = s.raw();
+    r.cmds(&["SET", "k", "v", "PX", "1500"]);
+    r.cmds(&["SET", "gone", "v", "PX", "1500"]);
+    assert_eq!(
+        r.cmds(&["BGREWRITEAOF"]),
+        simple("Background append only file rewriting started")
+    );
+    wait_field(&mut r, "aof_rewrite_in_progress", "0");
+    assert_eq!(info_field(&mut r, "aof_rewrites"), "1");
+    assert_eq!(r.cmds(&["PERSIST", "k"]), Resp::Int(1));
+    s.kill9();
+    std::thread::sleep(Duration::from_millis(1700));
+    let d = std::mem::replace(&mut s.dir, tempfile::tempdir().unwrap());
+    let s = Server::start_in(d, &args);
+    let mut r = s.raw();
+    assert_eq!(r.cmds(&["GET", "k"]), bulk("v"));
+    assert_eq!(r.cmds(&["TTL", "k"]), Resp::Int(-1));
+    assert_eq!(r.cmds(&["GET", "gone"]), Resp::Bulk(None));
+}

@@ -30,7 +30,7 @@ use super::{Db, Keyspace, Table};
 use crate::storage::snapshot::{BlockBuf, SnapWriter};
 use parking_lot::Mutex;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 static EPOCH: AtomicU64 = AtomicU64::new(1);
 
@@ -47,6 +47,9 @@ pub struct CowShared {
     orphans: Mutex<Vec<(u32, Table)>>,
     /// Bytes serialized by write paths (INFO rdb_last_cow_size).
     pub cow_bytes: AtomicU64,
+    /// Detached from outside (`abort_all`): the image is incomplete and
+    /// must not be finished.
+    aborted: AtomicBool,
 }
 
 impl CowShared {
@@ -85,6 +88,7 @@ impl CowSnapshot {
             pending: Mutex::new(Vec::new()),
             orphans: Mutex::new(Vec::new()),
             cow_bytes: AtomicU64::new(0),
+            aborted: AtomicBool::new(false),
         });
         for (i, d) in ks.dbs.iter_mut().enumerate() {
             d.table.cow = Some((shared.clone(), i as u32));
@@ -158,6 +162,17 @@ impl CowSnapshot {
     }
 }
 
+/// Stop any running snapshot (shutdown): detach every table and mark the
+/// snapshot aborted, so its writer fails instead of finishing a partial
+/// image. Call under the state lock.
+pub fn abort_all(ks: &mut Keyspace) {
+    for d in ks.dbs.iter_mut() {
+        if let Some((c, _)) = d.table.cow.take() {
+            c.aborted.store(true, Ordering::Release);
+        }
+    }
+}
+
 /// FLUSHDB/FLUSHALL hook: a table still attached to a running snapshot is
 /// handed to it instead of being freed; returns what the caller may free.
 pub(crate) fn release(mut d: Db) -> Db {
@@ -198,6 +213,9 @@ pub fn write_cow(
         if done {
             break;
         }
+    }
+    if snap.shared.aborted.load(Ordering::Acquire) {
+        return Err(std::io::Error::other("snapshot aborted (shutdown)"));
     }
     // Detached: nothing can add to pending or orphans any more.
     for b in snap.take_pending() {

@@ -208,9 +208,7 @@ impl Server {
                 state::ShutdownMode::Default => !st.config.s.save.is_empty(),
                 state::ShutdownMode::NoSave => false,
             };
-            for d in st.ks.dbs.iter_mut() {
-                d.table.cow = None;
-            }
+            crate::keyspace::cow::abort_all(&mut st.ks);
             if save {
                 tracing::info!("Saving the final snapshot before exit.");
                 if let Err(e) = persist::save_sync(&mut st) {
@@ -295,8 +293,10 @@ pub fn load_log(
         policy,
         |path| {
             let mut st = cell.borrow_mut();
-            let now = crate::util::now_ms();
-            let s = crate::keyspace::cow::load_into(&mut st.ks, fs, path, now)
+            // Keys expired by now are loaded too (as Redis loads an AOF's
+            // RDB preamble): the log after the cut may still change them
+            // (PERSIST), and its DELs remove the others.
+            let s = crate::keyspace::cow::load_into(&mut st.ks, fs, path, 0)
                 .map_err(|e| e.to_string())?;
             tracing::info!(
                 "Base snapshot {} loaded: {} keys, cut at LSN {}",

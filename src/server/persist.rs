@@ -227,9 +227,7 @@ pub fn start(st: &mut State, kind: JobKind) -> Result<(), String> {
         });
     if let Err(e) = spawned {
         // The closure (and the snapshot in it) is gone; detach by hand.
-        for d in st.ks.dbs.iter_mut() {
-            d.table.cow = None;
-        }
+        crate::keyspace::cow::abort_all(&mut st.ks);
         st.persist.job = None;
         return Err(format!("cannot start a thread: {e}"));
     }
