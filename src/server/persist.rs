@@ -363,7 +363,6 @@ pub fn load_dump(st: &mut State) -> Result<(), crate::error::ServerError> {
     let loaded = st.ks.total_keys() as u64;
     st.persist.load_keys_loaded = loaded;
     st.persist.load_keys_expired = s.keys.saturating_sub(loaded);
-    st.lastsave = s.created_ms / 1000;
     tracing::info!(
         "DB loaded from disk: {} keys ({} expired skipped) in {:.3} seconds",
         loaded,
