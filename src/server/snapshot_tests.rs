@@ -74,9 +74,13 @@ fn random_write(st: &mut State, c: &mut Client, rng: &mut Rng) {
     let key = [pre, k].concat();
     let key = &key[..];
     let far = (crate::util::now_ms() + 3_600_000 + rng.next() % 1000).to_string();
+    let soon = (1 + rng.next() % 30).to_string();
+    // Reads of string keys expire them lazily (a change to the segment).
+    let skey = [b"s", k].concat();
     let args: Vec<&[u8]> = match (pre, rng.next() % 4) {
         (b"s", 0) => vec![b"SET", key, n],
         (b"s", 1) => vec![b"INCR", key],
+        (b"s", 2) if rng.next().is_multiple_of(3) => vec![b"PEXPIRE", key, soon.as_bytes()],
         (b"s", 2) => vec![b"PEXPIREAT", key, far.as_bytes()],
         (b"s", _) => vec![b"APPEND", key, m],
         (b"l", 0 | 1) => vec![b"RPUSH", key, m, n],
@@ -89,6 +93,7 @@ fn random_write(st: &mut State, c: &mut Client, rng: &mut Rng) {
         (_, 0 | 1) => vec![b"SADD", key, m, n],
         (_, 2) => vec![b"SREM", key, m],
         (_, _) => match rng.next() % 40 {
+            3..=8 => vec![b"GET", &skey],
             0 => vec![b"SWAPDB", b"1", b"2"],
             1 => vec![b"MOVE", key, b"3"],
             2 if rng.next().is_multiple_of(16) => vec![b"FLUSHDB"],
@@ -151,6 +156,13 @@ fn snapshot_under_writes(seed: u64, compress: bool) {
             for _ in 0..(steps % 7) * 5 {
                 random_write(&mut g, &mut c, &mut rng);
             }
+            // Active expiry removes keys from segments too.
+            let now = crate::util::now_ms();
+            crate::keyspace::expire::active_expire_cycle(
+                &mut g.ks,
+                now,
+                std::time::Duration::from_micros(200),
+            );
         },
         &mut w,
     )
