@@ -271,7 +271,8 @@ pub fn load_into(
                 d.db
             ));
         };
-        if db.table.get(&d.entry.key).is_some() {
+        let h = db.table.hash(&d.entry.key);
+        if db.table.get_hashed(h, &d.entry.key).is_some() {
             return Err(format!(
                 "key {:?} appears twice",
                 String::from_utf8_lossy(&d.entry.key)
@@ -282,7 +283,7 @@ pub fn load_into(
         if e.expire_at != 0 {
             db.expires += 1;
         }
-        db.table.insert_new(e);
+        db.table.insert_new_hashed(h, e);
         Ok(())
     })
 }
