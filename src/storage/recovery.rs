@@ -178,7 +178,14 @@ pub fn open_log_with_base(
         }
     }
     let mut next_lsn = base_lsn;
-    let mut total_size = 0u64;
+    // INFO aof_current_size counts the base snapshot too (as after a
+    // rewrite), so automatic rewrites compare like with like.
+    let mut total_size = manifest
+        .base
+        .as_ref()
+        .and_then(|(f, _)| fs.read(&dir.join(f)).ok())
+        .map(|b| b.len() as u64)
+        .unwrap_or(0);
     let mut last_progress = Instant::now();
     let nseg = manifest.segments.len();
     let mut keep_segments = nseg;
