@@ -244,6 +244,11 @@ pub struct Settings {
     pub aof_load_corrupt_truncate: bool,
     pub aof_segment_size: u64,
     pub save: Vec<(u64, u64)>,
+    pub dbfilename: String,
+    pub rdbcompression: bool,
+    pub stop_writes_on_bgsave_error: bool,
+    pub auto_aof_rewrite_percentage: u64,
+    pub auto_aof_rewrite_min_size: u64,
     pub maxmemory_policy: String,
     pub slowlog_log_slower_than: i64,
     pub slowlog_max_len: usize,
@@ -373,6 +378,11 @@ fn settings(v: &[String]) -> Settings {
         appenddirname: get(v, "appenddirname"),
         aof_load_corrupt_truncate: get(v, "aof-load-corrupt") == "truncate",
         aof_segment_size: int("aof-segment-size") as u64,
+        dbfilename: get(v, "dbfilename"),
+        rdbcompression: yes("rdbcompression"),
+        stop_writes_on_bgsave_error: yes("stop-writes-on-bgsave-error"),
+        auto_aof_rewrite_percentage: int("auto-aof-rewrite-percentage").max(0) as u64,
+        auto_aof_rewrite_min_size: int("auto-aof-rewrite-min-size").max(0) as u64,
         save: nums
             .chunks(2)
             .filter(|c| c.len() == 2)

@@ -39,4 +39,6 @@ pub enum ServerError {
     Locked { dir: String, owner: String },
     #[error("cannot load the log: {0}")]
     Recovery(#[from] crate::storage::recovery::RecoveryError),
+    #[error("cannot load the snapshot: {0}")]
+    Snapshot(#[from] crate::storage::snapshot::SnapshotError),
 }

@@ -223,6 +223,44 @@ fn check(s: &Server, acks: &Acks, round: usize) {
 
 #[test]
 fn kill9_at_random_moments_loses_no_acknowledged_write() {
+    kill9_rounds(12, false);
+}
+
+/// The same, while another client runs BGSAVE and BGREWRITEAOF in a loop
+/// (and the automatic rewrite fires): a kill in the middle of a snapshot
+/// or a log rewrite loses no acknowledged write either.
+#[test]
+fn kill9_during_bgsave_and_bgrewriteaof_loops_loses_no_acknowledged_write() {
+    kill9_rounds(12, true);
+}
+
+/// BGREWRITEAOF and BGSAVE in a loop until `stop`; counts started jobs.
+fn snapshotter(port: u16, stop: Arc<AtomicBool>, started: Arc<AtomicI64>) {
+    let Ok(mut r) = std::panic::catch_unwind(|| Raw::connect(port)) else {
+        return;
+    };
+    let mut i = 0u64;
+    while !stop.load(Ordering::SeqCst) {
+        let cmd: &[u8] = if i.is_multiple_of(2) {
+            b"BGREWRITEAOF"
+        } else {
+            b"BGSAVE"
+        };
+        i += 1;
+        r.send(&encode(&[cmd]));
+        match r.try_read() {
+            Some(Resp::Simple(s)) if s.ends_with(b"started") => {
+                started.fetch_add(1, Ordering::SeqCst);
+            }
+            Some(_) => {}
+            None => return,
+        }
+        std::thread::sleep(Duration::from_millis(5 + i % 20));
+    }
+}
+
+fn kill9_rounds(rounds: usize, snapshots: bool) {
+    let started = Arc::new(AtomicI64::new(0));
     let acks = Arc::new(Acks {
         set: (0..WRITERS).map(|_| AtomicI64::new(0)).collect(),
         incr: (0..WRITERS).map(|_| AtomicI64::new(0)).collect(),
@@ -237,10 +275,23 @@ fn kill9_at_random_moments_loses_no_acknowledged_write() {
     let dir_path = dir.path().to_path_buf();
     let mut seed = 0x2545F4914F6CDD1Du64;
     let keep = Mutex::new(Some(dir));
-    for round in 0..12 {
+    // Small segments so rolls happen under the kills too; with snapshots,
+    // automatic rewrites too.
+    let args: &[&str] = if snapshots {
+        &[
+            "--aof-segment-size",
+            "64kb",
+            "--auto-aof-rewrite-min-size",
+            "128kb",
+            "--save",
+            "1 1",
+        ]
+    } else {
+        &["--aof-segment-size", "64kb"]
+    };
+    for round in 0..rounds {
         let d = keep.lock().unwrap().take().unwrap();
-        // Small segments so rolls happen under the kills too.
-        let mut s = Server::start_in(d, &["--aof-segment-size", "64kb"]);
+        let mut s = Server::start_in(d, args);
         assert_eq!(s.dir(), dir_path);
         check(&s, &acks, round);
         let stop = Arc::new(AtomicBool::new(false));
@@ -250,6 +301,10 @@ fn kill9_at_random_moments_loses_no_acknowledged_write() {
                 std::thread::spawn(move || writer(p, t, a, st))
             })
             .collect();
+        let snap = snapshots.then(|| {
+            let (st, p, n) = (stop.clone(), s.port, started.clone());
+            std::thread::spawn(move || snapshotter(p, st, n))
+        });
         seed ^= seed << 13;
         seed ^= seed >> 7;
         seed ^= seed << 17;
@@ -259,6 +314,9 @@ fn kill9_at_random_moments_loses_no_acknowledged_write() {
         for h in hs {
             h.join().unwrap();
         }
+        if let Some(h) = snap {
+            h.join().unwrap();
+        }
         let d = std::mem::replace(&mut s.dir, tempfile::tempdir().unwrap());
         drop(s);
         *keep.lock().unwrap() = Some(d);
@@ -266,6 +324,13 @@ fn kill9_at_random_moments_loses_no_acknowledged_write() {
     let d = keep.lock().unwrap().take().unwrap();
     let s = Server::start_in(d, &[]);
     check(&s, &acks, 99);
+    if snapshots {
+        assert!(
+            started.load(Ordering::SeqCst) >= rounds as i64,
+            "too few snapshots started: {}",
+            started.load(Ordering::SeqCst)
+        );
+    }
     let total: i64 = acks.set.iter().map(|a| a.load(Ordering::SeqCst)).sum();
     assert!(total > 0, "no write was ever acknowledged");
     for (c, counts) in acks.counters.iter().enumerate() {

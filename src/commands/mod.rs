@@ -31,6 +31,7 @@ pub mod hash;
 pub mod hll;
 pub mod keys;
 pub mod list;
+pub mod persist;
 pub mod server;
 pub mod set;
 pub mod sort;
@@ -207,6 +208,7 @@ pub fn table() -> &'static [&'static [Cmd]] {
         dump::COMMANDS,
         conn::COMMANDS,
         server::COMMANDS,
+        persist::COMMANDS,
     ];
     FAMILIES
 }

@@ -13,6 +13,7 @@
 //!   order is the execution order.
 
 pub mod compact;
+pub mod cow;
 pub mod entry;
 pub mod expire;
 pub mod journal;
@@ -248,8 +249,11 @@ impl Keyspace {
         true
     }
 
+    /// Empty database `db`; returns the old contents for the caller to
+    /// free. A table a running snapshot has not finished with goes to the
+    /// snapshot instead (`cow::release`).
     pub fn flush_db(&mut self, db: usize) -> Db {
-        std::mem::take(&mut self.dbs[db])
+        cow::release(std::mem::take(&mut self.dbs[db]))
     }
 
     pub fn total_keys(&self) -> usize {

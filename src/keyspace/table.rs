@@ -11,7 +11,7 @@
 //! * SCAN: a cursor is a position in hash space. Splits only cut ranges in
 //!   two, so a key present for the whole scan is returned at least once
 //!   whatever happens between calls.
-//! * Snapshots (later): a segment is the unit of copy-on-write, as
+//! * Snapshots (`cow.rs`): a segment is the unit of copy-on-write, as
 //!   Dragonfly's buckets are: a writer touching a segment the snapshot has
 //!   not serialized yet serializes it first.
 //! * Active expiry walks segments that hold volatile keys.
@@ -24,9 +24,11 @@
 //!   low bits (bucket) and top 7 bits (tag) are independent of the
 //!   directory bits, which are equal for every key of a segment.
 
+use super::cow::CowShared;
 use super::entry::Entry;
 use hashbrown::HashTable;
 use std::hash::BuildHasher;
+use std::sync::Arc;
 
 /// Entries per segment before it splits.
 pub const SEG_MAX: usize = 896;
@@ -39,6 +41,10 @@ pub struct Segment {
     map: HashTable<Entry>,
     /// Entries with an expire time (for active expiry).
     pub(crate) volatile: u32,
+    /// Epoch of the last snapshot that serialized this segment (see
+    /// `keyspace/cow.rs`): below the running snapshot's epoch means the
+    /// segment still holds its contents at the cut, not yet written out.
+    pub(crate) snap_epoch: u64,
 }
 
 impl Segment {
@@ -62,6 +68,12 @@ pub struct Table {
     gd: u32,
     len: usize,
     hasher: foldhash::fast::RandomState,
+    /// The running snapshot this table belongs to (set at the cut, cleared
+    /// when every segment is serialized), and the table's database at the
+    /// cut. `None`: no hook, mutations go straight through.
+    pub(crate) cow: Option<(Arc<CowShared>, u32)>,
+    /// Next segment the snapshot thread serializes.
+    pub(crate) cow_cursor: usize,
 }
 
 impl Default for Table {
@@ -83,6 +95,8 @@ impl Table {
             gd: 0,
             len: 0,
             hasher: foldhash::fast::RandomState::default(),
+            cow: None,
+            cow_cursor: 0,
         }
     }
 
@@ -128,6 +142,7 @@ impl Table {
     #[inline]
     pub fn get_mut_hashed(&mut self, h: u64, key: &[u8]) -> Option<(&mut Entry, usize)> {
         let s = self.seg_of(h);
+        self.before_write(s);
         self.segs[s]
             .map
             .find_mut(inner(h), |e| e.key.as_slice() == key)
@@ -148,6 +163,7 @@ impl Table {
     /// `insert_new` with the key's hash already computed.
     pub fn insert_new_hashed(&mut self, h: u64, entry: Entry) -> usize {
         let mut s = self.seg_of(h);
+        self.before_write(s);
         if self.segs[s].map.len() >= SEG_MAX && self.segs[s].ld < MAX_DEPTH {
             self.split(s, h);
             s = self.seg_of(h);
@@ -169,6 +185,7 @@ impl Table {
 
     pub fn remove_hashed(&mut self, h: u64, key: &[u8]) -> Option<Entry> {
         let s = self.seg_of(h);
+        self.before_write(s);
         let seg = &mut self.segs[s];
         match seg.map.find_entry(inner(h), |e| e.key.as_slice() == key) {
             Ok(occ) => {
@@ -222,10 +239,14 @@ impl Table {
             nmap.insert_unique(inner(h), e, |x| inner(hasher.hash_one(x.key.as_slice())));
         }
         let new_idx = self.segs.len() as u32;
+        // The split segment was serialized first (`before_write`), so
+        // both halves are as far along as it was.
+        let snap_epoch = self.segs[s].snap_epoch;
         self.segs.push(Segment {
             ld: ld + 1,
             map: nmap,
             volatile: moved_volatile,
+            snap_epoch,
         });
         // Repoint the upper half of the slots that pointed at `s`.
         let span = 1usize << (self.gd - ld); // slots covered by the old segment
@@ -238,6 +259,59 @@ impl Table {
 
     pub fn iter(&self) -> impl Iterator<Item = &Entry> {
         self.segs.iter().flat_map(|s| s.map.iter())
+    }
+
+    /// The copy-on-write hook, called before any change to segment `s`:
+    /// if a running snapshot has not serialized it yet, serialize it now,
+    /// as it was at the cut. The only ways to change a segment
+    /// (`get_mut_hashed`, `insert_new_hashed` and its split,
+    /// `remove_hashed`, `retain_segment`) call this first.
+    #[inline]
+    fn before_write(&mut self, s: usize) {
+        if let Some((c, _)) = &self.cow
+            && self.segs[s].snap_epoch < c.epoch
+        {
+            self.cow_serialize_into_pending(s);
+        }
+    }
+
+    #[cold]
+    fn cow_serialize_into_pending(&mut self, s: usize) {
+        let Some((c, db)) = self.cow.clone() else {
+            return;
+        };
+        let mut raw = Vec::new();
+        let n = self.serialize_segment(s, db, c.epoch, &mut raw);
+        c.push_pending(raw, n);
+    }
+
+    /// Encode segment `s` (as database `db`) into `out` and mark it done
+    /// for snapshot `epoch`. Returns the number of entries.
+    pub(crate) fn serialize_segment(
+        &mut self,
+        s: usize,
+        db: u32,
+        epoch: u64,
+        out: &mut Vec<u8>,
+    ) -> u32 {
+        let seg = &mut self.segs[s];
+        seg.snap_epoch = epoch;
+        for e in seg.map.iter() {
+            crate::storage::snapshot::encode_entry(out, db, e);
+        }
+        seg.map.len() as u32
+    }
+
+    /// Next segment not yet serialized for `epoch`, from the cursor on.
+    pub(crate) fn cow_next(&mut self, epoch: u64) -> Option<usize> {
+        while self.cow_cursor < self.segs.len() {
+            let s = self.cow_cursor;
+            if self.segs[s].snap_epoch < epoch {
+                return Some(s);
+            }
+            self.cow_cursor += 1;
+        }
+        None
     }
 
     /// One SCAN step from `cursor` (a position in hash space, 0 = start).
@@ -307,6 +381,7 @@ impl Table {
 
     /// Remove every entry for which `pred` is true in segment `s`.
     pub fn retain_segment(&mut self, s: usize, mut pred: impl FnMut(&mut Entry) -> bool) {
+        self.before_write(s);
         let seg = &mut self.segs[s];
         let before = seg.map.len();
         let mut vol_removed = 0;

@@ -51,6 +51,9 @@ pub fn execute_at(st: &mut State, client: &mut Client, out: &mut Reply, argv: &[
                     out,
                     &format!("MISCONF Errors writing to the AOF file: {}", strerror(&why)),
                 );
+            } else if cmd.is_write() && super::persist::refuses_writes(st) {
+                st.stats.cmdstats.entry(cmd.name).or_default().rejected += 1;
+                reply_error(st, out, super::persist::MISCONF_BGSAVE);
             } else {
                 run(st, client, out, argv, cmd, now);
             }

@@ -149,32 +149,61 @@ pub fn render(st: &State, want: &[String], now_ms: u64) -> String {
         kv!(o, "current_save_keys_processed", 0);
         kv!(o, "current_save_keys_total", 0);
         kv!(o, "rdb_changes_since_last_save", st.dirty);
-        kv!(o, "rdb_bgsave_in_progress", 0);
+        use super::persist::JobKind;
+        let p = &st.persist;
+        kv!(o, "rdb_bgsave_in_progress", p.running(JobKind::Save) as u8);
         kv!(o, "rdb_last_save_time", st.lastsave);
-        kv!(o, "rdb_last_bgsave_status", "ok");
-        kv!(o, "rdb_last_bgsave_time_sec", -1);
-        kv!(o, "rdb_current_bgsave_time_sec", -1);
-        kv!(o, "rdb_saves", 0);
-        kv!(o, "rdb_last_cow_size", 0);
+        kv!(
+            o,
+            "rdb_last_bgsave_status",
+            if p.last_bgsave_ok { "ok" } else { "err" }
+        );
+        kv!(o, "rdb_last_bgsave_time_sec", p.last_bgsave_secs);
+        kv!(
+            o,
+            "rdb_current_bgsave_time_sec",
+            p.current_secs(JobKind::Save)
+        );
+        kv!(o, "rdb_saves", p.saves);
+        kv!(o, "rdb_last_cow_size", p.last_cow_size);
+        kv!(o, "rdb_last_load_keys_expired", p.load_keys_expired);
+        kv!(o, "rdb_last_load_keys_loaded", p.load_keys_loaded);
+        kv!(
+            o,
+            "rdb_last_bgsave_error",
+            p.last_bgsave_error.clone().unwrap_or_default()
+        );
         let ls = st
             .log
             .as_ref()
             .map(|l| (l.stats.lock().clone(), l.is_failed(), l.sync_in_progress()));
         kv!(o, "aof_enabled", st.log.is_some() as u8);
-        kv!(o, "aof_rewrite_in_progress", 0);
-        kv!(o, "aof_rewrite_scheduled", 0);
-        kv!(o, "aof_last_rewrite_time_sec", -1);
-        kv!(o, "aof_current_rewrite_time_sec", -1);
-        kv!(o, "aof_last_bgrewrite_status", "ok");
-        kv!(o, "aof_rewrites", 0);
-        kv!(o, "aof_rewrites_consecutive_failures", 0);
+        kv!(
+            o,
+            "aof_rewrite_in_progress",
+            p.running(JobKind::Rewrite) as u8
+        );
+        kv!(o, "aof_rewrite_scheduled", p.rewrite_scheduled as u8);
+        kv!(o, "aof_last_rewrite_time_sec", p.last_rewrite_secs);
+        kv!(
+            o,
+            "aof_current_rewrite_time_sec",
+            p.current_secs(JobKind::Rewrite)
+        );
+        kv!(
+            o,
+            "aof_last_bgrewrite_status",
+            if p.last_rewrite_ok { "ok" } else { "err" }
+        );
+        kv!(o, "aof_rewrites", p.rewrites);
+        kv!(o, "aof_rewrites_consecutive_failures", p.rewrite_failures);
         let failed = ls.as_ref().is_some_and(|x| x.1);
         kv!(
             o,
             "aof_last_write_status",
             if failed { "err" } else { "ok" }
         );
-        kv!(o, "aof_last_cow_size", 0);
+        kv!(o, "aof_last_cow_size", p.last_rewrite_cow_size);
         if let Some((stats, _, syncing)) = &ls {
             kv!(o, "aof_current_size", stats.current_size);
             kv!(o, "aof_base_size", stats.base_size);

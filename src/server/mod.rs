@@ -11,11 +11,14 @@ pub mod blocking;
 pub mod connection;
 pub mod exec;
 pub mod info;
+pub mod persist;
 pub mod replay;
 pub mod state;
 
 #[cfg(test)]
 mod replay_tests;
+#[cfg(test)]
+mod snapshot_tests;
 
 use crate::config::Config;
 use crate::error::ServerError;
@@ -103,17 +106,21 @@ impl Server {
             .unwrap_or(config.s.port);
         let mut st = State::new(config);
         st.tcp_port = port;
+        st.persist.fs = fs.clone();
         let log = if st.config.s.appendonly {
             Some(recover(&mut st, fs)?)
         } else {
+            persist::load_dump(&mut st)?;
             None
         };
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
+        let shared = Arc::new(Shared {
+            state: Mutex::new(st),
+            shutdown_tx,
+        });
+        shared.state.lock().persist.me = Arc::downgrade(&shared);
         Ok(Server {
-            shared: Arc::new(Shared {
-                state: Mutex::new(st),
-                shutdown_tx,
-            }),
+            shared,
             listeners,
             shutdown_rx,
             log,
@@ -190,6 +197,25 @@ impl Server {
         }
         // Everything executed reaches the log, synced, before exit.
         shared.state.lock().flush_journal();
+        {
+            // The final snapshot, as Redis takes it: SHUTDOWN SAVE, or save
+            // rules configured and no NOSAVE. A running job is abandoned
+            // (its temp file never replaces anything).
+            let mut st = shared.state.lock();
+            let mode = st.shutdown.unwrap_or(state::ShutdownMode::Default);
+            let save = match mode {
+                state::ShutdownMode::Save => true,
+                state::ShutdownMode::Default => !st.config.s.save.is_empty(),
+                state::ShutdownMode::NoSave => false,
+            };
+            crate::keyspace::cow::abort_all(&mut st.ks);
+            if save {
+                tracing::info!("Saving the final snapshot before exit.");
+                if let Err(e) = persist::save_sync(&mut st) {
+                    tracing::error!("Error trying to save the DB, exiting anyway: {e}");
+                }
+            }
+        }
         if let Some(mut log) = log {
             log.shutdown();
             tracing::info!("The log is synced and closed.");
@@ -228,7 +254,28 @@ fn recover(
     st: &mut State,
     fs: Arc<dyn crate::storage::fs::Fs>,
 ) -> Result<crate::storage::log::LogHandle, ServerError> {
-    use crate::storage::recovery::{CorruptPolicy, open_log};
+    let dir = st.config.s.dir.join(&st.config.s.appenddirname);
+    let seg = load_log(st, &*fs)?;
+    let handle = crate::storage::log::LogHandle::start(
+        fs,
+        dir,
+        seg,
+        st.config.s.appendfsync,
+        st.config.s.aof_segment_size,
+        st.ks.journal.durable.clone(),
+    );
+    st.log = Some(handle.shared.clone());
+    Ok(handle)
+}
+
+/// Load the data dir's log (base snapshot, then the records after it)
+/// into `st`; returns the segment to append to. Start-up and the offline
+/// `aof-rewrite` tool share this.
+pub fn load_log(
+    st: &mut State,
+    fs: &dyn crate::storage::fs::Fs,
+) -> Result<crate::storage::log::OpenSegment, ServerError> {
+    use crate::storage::recovery::{CorruptPolicy, open_log_with_base};
     let dir = st.config.s.dir.join(&st.config.s.appenddirname);
     let policy = if st.config.s.aof_load_corrupt_truncate {
         CorruptPolicy::Truncate
@@ -239,9 +286,28 @@ fn recover(
     st.ks.journal.enabled = false;
     let mut replayer = replay::Replayer::default();
     let t0 = std::time::Instant::now();
-    let (seg, report) = open_log(&*fs, &dir, policy, |h, payload| {
-        replayer.apply(st, h, payload)
-    })?;
+    let cell = std::cell::RefCell::new(&mut *st);
+    let (seg, report) = open_log_with_base(
+        fs,
+        &dir,
+        policy,
+        |path| {
+            let mut st = cell.borrow_mut();
+            // Keys expired by now are loaded too (as Redis loads an AOF's
+            // RDB preamble): the log after the cut may still change them
+            // (PERSIST), and its DELs remove the others.
+            let s = crate::keyspace::cow::load_into(&mut st.ks, fs, path, 0)
+                .map_err(|e| e.to_string())?;
+            tracing::info!(
+                "Base snapshot {} loaded: {} keys, cut at LSN {}",
+                path.display(),
+                st.ks.total_keys(),
+                s.cut_lsn
+            );
+            Ok(s.cut_lsn)
+        },
+        |h, payload| replayer.apply(&mut cell.borrow_mut(), h, payload),
+    )?;
     st.ks.loading = false;
     // Loading is not traffic: statistics start at zero.
     st.stats = Default::default();
@@ -258,16 +324,7 @@ fn recover(
         t0.elapsed().as_secs_f64()
     );
     st.recovery = report;
-    let handle = crate::storage::log::LogHandle::start(
-        fs,
-        dir,
-        seg,
-        st.config.s.appendfsync,
-        st.config.s.aof_segment_size,
-        st.ks.journal.durable.clone(),
-    );
-    st.log = Some(handle.shared.clone());
-    Ok(handle)
+    Ok(seg)
 }
 
 async fn shutdown_signal() {
@@ -316,6 +373,7 @@ async fn cron(shared: Arc<Shared>) {
             last_cmds = st.stats.total_commands;
             last_t = std::time::Instant::now();
         }
+        persist::cron(&mut st);
         crate::alloc::peak();
     }
 }

@@ -236,6 +236,8 @@ pub struct State {
     pub recovery: crate::storage::recovery::RecoveryReport,
     /// Clients blocked on keys.
     pub blocking: super::blocking::Blocking,
+    /// Snapshots and log rewrites (INFO persistence).
+    pub persist: super::persist::Persist,
 }
 
 impl State {
@@ -269,6 +271,7 @@ impl State {
             log: None,
             recovery: Default::default(),
             blocking: Default::default(),
+            persist: Default::default(),
             executable: std::env::current_exe()
                 .map(|p| p.display().to_string())
                 .unwrap_or_default(),

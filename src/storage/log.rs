@@ -56,6 +56,8 @@ struct Pending {
     buf: Vec<u8>,
     last_lsn: u64,
     stop: bool,
+    /// Start a new segment after the records pending now (log rewrite).
+    roll: bool,
 }
 
 /// Counters for INFO persistence.
@@ -83,6 +85,13 @@ pub struct LogShared {
     policy: AtomicU8,
     pub stats: Mutex<LogStats>,
     sync_in_progress: AtomicBool,
+    /// The MANIFEST as on disk. Locked across every store, so the writer
+    /// (segment roll) and a log rewrite (base switch) never interleave.
+    manifest: Mutex<Manifest>,
+    fs: Arc<dyn Fs>,
+    dir: PathBuf,
+    /// A requested roll failed (cleared by the next request).
+    roll_failed: AtomicBool,
 }
 
 impl LogShared {
@@ -133,6 +142,91 @@ impl LogShared {
         self.cv.notify_one();
     }
 
+    /// Ask the writer to start a new segment once the records submitted
+    /// so far are written and synced (call under the state lock, after
+    /// `submit_from`, at a log rewrite's cut).
+    pub fn request_roll(&self) {
+        self.roll_failed.store(false, Ordering::Release);
+        self.pending.lock().roll = true;
+        self.cv.notify_one();
+    }
+
+    /// The roll asked for by the last `request_roll` failed.
+    pub fn roll_failed(&self) -> bool {
+        self.roll_failed.load(Ordering::Acquire)
+    }
+
+    /// The manifest as last stored.
+    pub fn manifest(&self) -> Manifest {
+        self.manifest.lock().clone()
+    }
+
+    /// First LSN of the segment being appended to.
+    pub fn current_segment_first_lsn(&self) -> u64 {
+        self.manifest
+            .lock()
+            .segments
+            .last()
+            .map(|s| s.1)
+            .unwrap_or(1)
+    }
+
+    /// Log rewrite, last step (FORMAT.md, "Log rewrite"): make the base
+    /// snapshot `file` (in the log directory, holding every record below
+    /// `base_lsn`) the new base. The manifest keeps the segment holding
+    /// `base_lsn` and every later one; it is stored durably first, and only
+    /// then are the segments before it and the old base deleted. Needs a
+    /// segment starting after the cut (`request_roll`), so every record of
+    /// the dropped segments was synced.
+    pub fn switch_base(&self, file: &str, base_lsn: u64) -> std::io::Result<()> {
+        let mut m = self.manifest.lock();
+        if m.segments.last().is_none_or(|s| s.1 < base_lsn) {
+            return Err(std::io::Error::other(
+                "the log has not rolled past the snapshot's cut",
+            ));
+        }
+        let keep = m
+            .segments
+            .iter()
+            .rposition(|&(_, first)| first <= base_lsn)
+            .unwrap_or(0);
+        let new = Manifest {
+            base: Some((file.to_string(), base_lsn)),
+            segments: m.segments[keep..].to_vec(),
+        };
+        new.store(&*self.fs, &self.dir)?;
+        let nseg = new.segments.len();
+        let old = std::mem::replace(&mut *m, new);
+        drop(m);
+        // The switch is durable: the old files are garbage now. (A crash
+        // before they are gone leaves unnamed files, removed at start-up.)
+        let size = |name: &str| {
+            self.fs
+                .read(&self.dir.join(name))
+                .map(|b| b.len() as u64)
+                .unwrap_or(0)
+        };
+        let mut removed = 0u64;
+        for &(seq, _) in &old.segments[..keep] {
+            let name = segment_name(seq);
+            removed += size(&name);
+            let _ = self.fs.remove(&self.dir.join(name));
+        }
+        if let Some((f, _)) = &old.base
+            && f != file
+        {
+            removed += size(f);
+            let _ = self.fs.remove(&self.dir.join(f));
+        }
+        let _ = self.fs.sync_dir(&self.dir);
+        let added = size(file);
+        let mut st = self.stats.lock();
+        st.current_size = (st.current_size + added).saturating_sub(removed);
+        st.base_size = st.current_size;
+        st.segments = nseg;
+        Ok(())
+    }
+
     pub fn sync_in_progress(&self) -> bool {
         self.sync_in_progress.load(Ordering::Relaxed)
     }
@@ -149,7 +243,6 @@ impl LogShared {
 struct Writer {
     fs: Arc<dyn Fs>,
     dir: PathBuf,
-    manifest: Manifest,
     file: Box<dyn FsFile>,
     seq: u64,
     /// Bytes in the current segment.
@@ -217,11 +310,14 @@ impl LogHandle {
                 ..Default::default()
             }),
             sync_in_progress: AtomicBool::new(false),
+            manifest: Mutex::new(seg.manifest),
+            fs: fs.clone(),
+            dir: dir.clone(),
+            roll_failed: AtomicBool::new(false),
         });
         let mut w = Writer {
             fs,
             dir,
-            manifest: seg.manifest,
             file: seg.file,
             seq: seg.seq,
             seg_len: seg.len,
@@ -265,9 +361,9 @@ impl Writer {
     fn run(&mut self) {
         loop {
             let shared = self.shared.clone();
-            let (batch, last_lsn, stop) = {
+            let (batch, last_lsn, stop, roll) = {
                 let mut p = shared.pending.lock();
-                if p.buf.is_empty() && !p.stop {
+                if p.buf.is_empty() && !p.stop && !p.roll {
                     let wait = if self.shared.is_failed() {
                         Duration::from_secs(1)
                     } else if self.shared.policy() != FsyncPolicy::Always {
@@ -285,7 +381,13 @@ impl Writer {
                 // neither side reallocates in steady state.
                 let mut spare = std::mem::take(&mut self.spare);
                 spare.clear();
-                (std::mem::replace(&mut p.buf, spare), p.last_lsn, p.stop)
+                let roll = std::mem::take(&mut p.roll);
+                (
+                    std::mem::replace(&mut p.buf, spare),
+                    p.last_lsn,
+                    p.stop,
+                    roll,
+                )
             };
             if !batch.is_empty() {
                 self.last_batch_records = last_lsn.saturating_sub(self.written_lsn);
@@ -337,8 +439,20 @@ impl Writer {
                     && self.seg_len >= self.segment_size
                     && self.unsynced.is_empty()
                 {
-                    self.roll();
+                    if !self.roll() && roll {
+                        self.shared.roll_failed.store(true, Ordering::Release);
+                    }
+                } else if roll {
+                    // Requested by a log rewrite at its cut.
+                    if !self.unsynced.is_empty() {
+                        self.sync();
+                    }
+                    if self.shared.is_failed() || !self.roll() {
+                        self.shared.roll_failed.store(true, Ordering::Release);
+                    }
                 }
+            } else if roll {
+                self.shared.roll_failed.store(true, Ordering::Release);
             }
             if stop {
                 if !self.shared.is_failed() {
@@ -445,8 +559,9 @@ impl Writer {
         }
     }
 
-    /// Start the next segment (FORMAT.md, write path step 4).
-    fn roll(&mut self) {
+    /// Start the next segment (FORMAT.md, write path step 4). False if it
+    /// could not (the current segment stays).
+    fn roll(&mut self) -> bool {
         let seq = self.seq + 1;
         let first = self.written_lsn + 1;
         let path = self.dir.join(segment_name(seq));
@@ -455,10 +570,11 @@ impl Writer {
             f.write_all(&segment_header(seq, first))?;
             f.sync_data()?;
             self.fs.sync_dir(&self.dir)?;
-            let mut m = self.manifest.clone();
+            let mut cur = self.shared.manifest.lock();
+            let mut m = cur.clone();
             m.segments.push((seq, first));
             m.store(&*self.fs, &self.dir)?;
-            self.manifest = m;
+            *cur = m;
             Ok(f)
         })();
         match r {
@@ -467,13 +583,16 @@ impl Writer {
                 self.seq = seq;
                 self.seg_len = super::format::SEG_HEADER_LEN as u64;
                 self.synced_len = self.seg_len;
+                let segments = self.shared.manifest.lock().segments.len();
                 let mut st = self.shared.stats.lock();
-                st.segments = self.manifest.segments.len();
+                st.segments = segments;
                 st.current_size += self.seg_len;
+                true
             }
             Err(e) => {
                 // The old segment stays current; try again after the next batch.
                 tracing::error!("Cannot start log segment {}: {e}", path.display());
+                false
             }
         }
     }

@@ -9,7 +9,11 @@ use std::path::Path;
 
 pub const MANIFEST: &str = "MANIFEST";
 const MAGIC: &str = "cairn-manifest";
+/// Version written for a manifest without a base snapshot (readable by
+/// every Cairn); with a base the manifest is version 2, which readers that
+/// cannot load a base refuse instead of replaying the log without it.
 const VERSION: u32 = 1;
+const VERSION_BASE: u32 = 2;
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Manifest {
@@ -41,7 +45,12 @@ pub fn segment_name(seq: u64) -> String {
 
 impl Manifest {
     pub fn encode(&self) -> String {
-        let mut s = format!("{MAGIC} {VERSION}\n");
+        let v = if self.base.is_some() {
+            VERSION_BASE
+        } else {
+            VERSION
+        };
+        let mut s = format!("{MAGIC} {v}\n");
         match &self.base {
             None => s.push_str("base none\n"),
             Some((f, lsn)) => s.push_str(&format!("base {f} {lsn}\n")),
@@ -74,7 +83,7 @@ impl Manifest {
             match w.as_slice() {
                 [MAGIC, v] if n == 1 => {
                     let v: u32 = v.parse().map_err(|_| bad())?;
-                    if v != VERSION {
+                    if v != VERSION && v != VERSION_BASE {
                         return Err(ManifestError::Version(v));
                     }
                 }

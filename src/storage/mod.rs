@@ -6,7 +6,10 @@
 //! * `manifest` the MANIFEST file.
 //! * `log`      the writer thread: group commit, fsync policies, segment
 //!   roll, failure handling.
-//! * `recovery` start-up: replay, torn-tail repair, corruption refusal.
+//! * `recovery` start-up: base snapshot, replay, torn-tail repair,
+//!   corruption refusal.
+//! * `snapshot` snapshot file format: writer and verifying loader.
+//! * `rewrite`  saving snapshots into place; the log rewrite (compaction).
 //! * `fs`       the file system behind a trait (real, and simulated for
 //!   power-loss and fault tests).
 
@@ -15,6 +18,10 @@ pub mod fs;
 pub mod log;
 pub mod manifest;
 pub mod recovery;
+pub mod rewrite;
+pub mod snapshot;
 
+#[cfg(test)]
+mod rewrite_tests;
 #[cfg(test)]
 mod tests;

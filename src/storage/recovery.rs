@@ -59,6 +59,8 @@ pub enum RecoveryError {
         lsn: u64,
         detail: String,
     },
+    #[error("{path}: base snapshot: {msg}")]
+    Base { path: PathBuf, msg: String },
     #[error("{path}: record LSN {lsn} could not be applied: {msg}")]
     Apply {
         path: PathBuf,
@@ -86,11 +88,31 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> RecoveryError + '_ {
 }
 
 /// Open the log in `dir`, calling `apply(header, payload)` for every effects
-/// record in LSN order. Returns the segment to append to.
+/// record in LSN order. Returns the segment to append to. A data dir with
+/// a base snapshot is refused (use `open_log_with_base`).
 pub fn open_log(
     fs: &dyn Fs,
     dir: &Path,
     policy: CorruptPolicy,
+    apply: impl FnMut(&RecordHeader, &[u8]) -> Result<(), String>,
+) -> Result<(OpenSegment, RecoveryReport), RecoveryError> {
+    open_log_with_base(
+        fs,
+        dir,
+        policy,
+        |_| Err("this caller cannot load base snapshots".into()),
+        apply,
+    )
+}
+
+/// `open_log` for a data dir that may have a base snapshot: first
+/// `load_base(path)` loads the snapshot the MANIFEST names and returns its
+/// cut LSN, then only records after the cut are applied.
+pub fn open_log_with_base(
+    fs: &dyn Fs,
+    dir: &Path,
+    policy: CorruptPolicy,
+    load_base: impl FnOnce(&Path) -> Result<u64, String>,
     mut apply: impl FnMut(&RecordHeader, &[u8]) -> Result<(), String>,
 ) -> Result<(OpenSegment, RecoveryReport), RecoveryError> {
     let start = Instant::now();
@@ -138,8 +160,32 @@ pub fn open_log(
     drop(bytes);
     remove_leftovers(fs, dir, &manifest);
 
-    let mut next_lsn = manifest.base.as_ref().map(|b| b.1).unwrap_or(1);
-    let mut total_size = 0u64;
+    // Records below this LSN are in the base snapshot.
+    let base_lsn = manifest.base.as_ref().map(|b| b.1).unwrap_or(1);
+    if let Some((file, lsn)) = &manifest.base {
+        let path = dir.join(file);
+        let cut = load_base(&path).map_err(|msg| RecoveryError::Base {
+            path: path.clone(),
+            msg,
+        })?;
+        if cut + 1 != *lsn {
+            return Err(RecoveryError::Base {
+                path,
+                msg: format!(
+                    "snapshot is cut at LSN {cut}, the MANIFEST expects the log to continue at {lsn}"
+                ),
+            });
+        }
+    }
+    let mut next_lsn = base_lsn;
+    // INFO aof_current_size counts the base snapshot too (as after a
+    // rewrite), so automatic rewrites compare like with like.
+    let mut total_size = manifest
+        .base
+        .as_ref()
+        .and_then(|(f, _)| fs.read(&dir.join(f)).ok())
+        .map(|b| b.len() as u64)
+        .unwrap_or(0);
     let mut last_progress = Instant::now();
     let nseg = manifest.segments.len();
     let mut keep_segments = nseg;
@@ -151,7 +197,11 @@ pub fn open_log(
             path: path.clone(),
             source,
         })?;
-        if h.seq != seq || h.first_lsn != first_lsn || (i > 0 && first_lsn != next_lsn) {
+        if h.seq != seq
+            || h.first_lsn != first_lsn
+            || (i > 0 && first_lsn != next_lsn)
+            || (i == 0 && first_lsn > base_lsn)
+        {
             // (For the first segment, `next_lsn` is the base snapshot's.)
             return Err(RecoveryError::Mismatch {
                 path,
@@ -172,7 +222,7 @@ pub fn open_log(
                 );
                 last_progress = Instant::now();
             }
-            if rh.kind == KIND_EFFECTS {
+            if rh.kind == KIND_EFFECTS && rh.lsn >= base_lsn {
                 apply(rh, payload).map_err(|msg| RecoveryError::Apply {
                     path: path.clone(),
                     lsn: rh.lsn,
@@ -184,6 +234,16 @@ pub fn open_log(
         })?;
         next_lsn = next;
         let is_last = i + 1 == nseg;
+        if next_lsn < base_lsn && (is_last || !matches!(end, SegmentEnd::Clean)) {
+            // The segment holding the cut was synced before the base
+            // switch: damage before the cut is never a torn tail.
+            return Err(RecoveryError::Corrupt {
+                path,
+                offset: 0,
+                lsn: next_lsn,
+                detail: format!("the log ends before the base snapshot's cut (LSN {base_lsn})"),
+            });
+        }
         let damage = match end {
             SegmentEnd::Clean => None,
             SegmentEnd::TornTail { offset } if is_last => {
@@ -339,7 +399,9 @@ fn remove_leftovers(fs: &dyn Fs, dir: &Path, m: &Manifest) {
         let orphan_seg = n.starts_with("log-")
             && n.ends_with(".clog")
             && !m.segments.iter().any(|(s, _)| segment_name(*s) == n);
-        if orphan_seg || n == format!("{MANIFEST}.tmp") {
+        let orphan_base = n.starts_with("base-")
+            && (n.ends_with(".tmp") || m.base.as_ref().is_none_or(|(f, _)| *f != n));
+        if orphan_seg || orphan_base || n == format!("{MANIFEST}.tmp") {
             let p = dir.join(&n);
             tracing::warn!("Removing leftover {} (not in the manifest)", p.display());
             let _ = fs.remove(&p);

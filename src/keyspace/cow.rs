@@ -1,0 +1,289 @@
+//! Fork-free, copy-on-write snapshots of the keyspace (Dragonfly's
+//! per-bucket scheme, with `Table` segments as buckets).
+//!
+//! At the *cut* (under the state lock, between two commands) the snapshot
+//! gets a new epoch and every table is attached to it; each segment whose
+//! `snap_epoch` is below that epoch still holds exactly its contents at the
+//! cut. From then on:
+//! * the snapshot thread repeatedly takes the lock, serializes the next
+//!   such segment (at most `SEG_MAX` entries: tens of microseconds), marks
+//!   it with the epoch and releases the lock; compression and disk writes
+//!   happen outside the lock;
+//! * any change to a segment not yet serialized (a write, a delete, an
+//!   expiry, a split) first serializes it as it is (`Table::before_write`)
+//!   into `pending`, which the snapshot thread drains;
+//! * a table dropped by FLUSHDB/FLUSHALL while attached is not freed but
+//!   handed to the snapshot (`orphans`), which serializes the rest of it
+//!   off the lock and then drops it. A table swapped by SWAPDB keeps the
+//!   database number it had at the cut.
+//!
+//! So the image is the state at the cut, clients never wait for more than
+//! one segment's serialization, and the extra memory is the serialized
+//! form of the segments written to during the snapshot (bounded by what
+//! is written, never by the dataset).
+//!
+//! Invariant: a table is attached to at most one snapshot; a snapshot ends
+//! (`finish`/`abort`, under the lock) by detaching every table, after which
+//! no hook can add to `pending` or `orphans`.
+
+use super::{Db, Keyspace, Table};
+use crate::storage::snapshot::{BlockBuf, SnapWriter};
+use parking_lot::Mutex;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+static EPOCH: AtomicU64 = AtomicU64::new(1);
+
+/// Serialized entries ready to be written as a block.
+pub struct RawBlock {
+    pub raw: Vec<u8>,
+    pub entries: u32,
+}
+
+/// What the write paths and the snapshot thread share.
+pub struct CowShared {
+    pub epoch: u64,
+    pending: Mutex<Vec<RawBlock>>,
+    orphans: Mutex<Vec<(u32, Table)>>,
+    /// Bytes serialized by write paths (INFO rdb_last_cow_size).
+    pub cow_bytes: AtomicU64,
+    /// Detached from outside (`abort_all`): the image is incomplete and
+    /// must not be finished.
+    aborted: AtomicBool,
+}
+
+impl CowShared {
+    pub(crate) fn push_pending(&self, raw: Vec<u8>, entries: u32) {
+        if entries == 0 {
+            return;
+        }
+        self.cow_bytes
+            .fetch_add(raw.len() as u64, Ordering::Relaxed);
+        self.pending.lock().push(RawBlock { raw, entries });
+    }
+}
+
+/// A running snapshot (owned by the thread that writes it).
+pub struct CowSnapshot {
+    shared: Arc<CowShared>,
+    /// Every log record up to this LSN is in the image.
+    pub cut_lsn: u64,
+    /// Unix ms of the cut.
+    pub cut_ms: u64,
+}
+
+fn ours(t: &Table, sh: &Arc<CowShared>) -> Option<u32> {
+    match &t.cow {
+        Some((c, db)) if Arc::ptr_eq(c, sh) => Some(*db),
+        _ => None,
+    }
+}
+
+impl CowSnapshot {
+    /// The cut: call under the state lock, between commands (the journal
+    /// sealed). Attaches every database's table.
+    pub fn begin(ks: &mut Keyspace, now_ms: u64) -> CowSnapshot {
+        let shared = Arc::new(CowShared {
+            epoch: EPOCH.fetch_add(1, Ordering::Relaxed),
+            pending: Mutex::new(Vec::new()),
+            orphans: Mutex::new(Vec::new()),
+            cow_bytes: AtomicU64::new(0),
+            aborted: AtomicBool::new(false),
+        });
+        for (i, d) in ks.dbs.iter_mut().enumerate() {
+            d.table.cow = Some((shared.clone(), i as u32));
+            d.table.cow_cursor = 0;
+        }
+        CowSnapshot {
+            shared,
+            cut_lsn: ks.journal.last_lsn(),
+            cut_ms: now_ms,
+        }
+    }
+
+    pub fn cow_bytes(&self) -> u64 {
+        self.shared.cow_bytes.load(Ordering::Relaxed)
+    }
+
+    /// One step, under the state lock: serialize the next segment not yet
+    /// serialized into `out`. Returns the entries added, or `None` when no
+    /// attached table has anything left: then every table is detached and
+    /// the snapshot's keyspace part is complete (drain `take_pending` and
+    /// `take_orphans` one last time).
+    pub fn step(&mut self, ks: &mut Keyspace, out: &mut Vec<u8>) -> Option<u32> {
+        let epoch = self.shared.epoch;
+        for d in ks.dbs.iter_mut() {
+            let Some(db) = ours(&d.table, &self.shared) else {
+                continue;
+            };
+            if let Some(s) = d.table.cow_next(epoch) {
+                return Some(d.table.serialize_segment(s, db, epoch, out));
+            }
+        }
+        self.detach(ks);
+        None
+    }
+
+    /// Stop (on error or when done): detach every table.
+    pub fn detach(&self, ks: &mut Keyspace) {
+        for d in ks.dbs.iter_mut() {
+            if ours(&d.table, &self.shared).is_some() {
+                d.table.cow = None;
+            }
+        }
+    }
+
+    /// Blocks serialized by write paths since the last call.
+    pub fn take_pending(&self) -> Vec<RawBlock> {
+        std::mem::take(&mut *self.shared.pending.lock())
+    }
+
+    /// Tables flushed during the snapshot (database at the cut, table).
+    pub fn take_orphans(&self) -> Vec<(u32, Table)> {
+        std::mem::take(&mut *self.shared.orphans.lock())
+    }
+
+    /// Serialize what is left of an orphaned table (off the lock: nobody
+    /// else can reach it any more), calling `emit` per segment.
+    pub fn drain_orphan(&self, db: u32, mut t: Table, mut emit: impl FnMut(RawBlock)) {
+        let epoch = self.shared.epoch;
+        while let Some(s) = t.cow_next(epoch) {
+            let mut raw = Vec::new();
+            let entries = t.serialize_segment(s, db, epoch, &mut raw);
+            if entries > 0 {
+                emit(RawBlock { raw, entries });
+            }
+        }
+        t.cow = None;
+        super::lazyfree::free_db(Db {
+            table: t,
+            ..Default::default()
+        });
+    }
+}
+
+/// Stop any running snapshot (shutdown): detach every table and mark the
+/// snapshot aborted, so its writer fails instead of finishing a partial
+/// image. Call under the state lock.
+pub fn abort_all(ks: &mut Keyspace) {
+    for d in ks.dbs.iter_mut() {
+        if let Some((c, _)) = d.table.cow.take() {
+            c.aborted.store(true, Ordering::Release);
+        }
+    }
+}
+
+/// FLUSHDB/FLUSHALL hook: a table still attached to a running snapshot is
+/// handed to it instead of being freed; returns what the caller may free.
+pub(crate) fn release(mut d: Db) -> Db {
+    if let Some((c, db)) = d.table.cow.clone()
+        && d.table.cow_next(c.epoch).is_some()
+    {
+        c.orphans.lock().push((db, std::mem::take(&mut d.table)));
+    }
+    d.table.cow = None;
+    d
+}
+
+/// Write the whole image of `snap` through `w`: step under the lock (via
+/// `with_ks`, which locks, runs the closure and unlocks), write outside
+/// it. On error the caller detaches (`CowSnapshot::detach`) under the lock.
+pub fn write_cow(
+    snap: &mut CowSnapshot,
+    mut with_ks: impl FnMut(&mut dyn FnMut(&mut Keyspace)),
+    w: &mut SnapWriter,
+) -> std::io::Result<()> {
+    let mut buf = BlockBuf::default();
+    loop {
+        let mut done = false;
+        with_ks(&mut |ks| match snap.step(ks, &mut buf.raw) {
+            Some(n) => buf.entries += n,
+            None => done = true,
+        });
+        for b in snap.take_pending() {
+            buf.raw.extend_from_slice(&b.raw);
+            buf.entries += b.entries;
+            if buf.full() {
+                buf.flush(w)?;
+            }
+        }
+        if buf.full() {
+            buf.flush(w)?;
+        }
+        if done {
+            break;
+        }
+    }
+    if snap.shared.aborted.load(Ordering::Acquire) {
+        return Err(std::io::Error::other("snapshot aborted (shutdown)"));
+    }
+    // Detached: nothing can add to pending or orphans any more.
+    for b in snap.take_pending() {
+        buf.raw.extend_from_slice(&b.raw);
+        buf.entries += b.entries;
+    }
+    for (db, t) in snap.take_orphans() {
+        let mut err = None;
+        snap.drain_orphan(db, t, |b| {
+            buf.raw.extend_from_slice(&b.raw);
+            buf.entries += b.entries;
+            if buf.full() && err.is_none() {
+                err = buf.flush(w).err();
+            }
+        });
+        if let Some(e) = err {
+            return Err(e);
+        }
+    }
+    buf.flush(w)
+}
+
+/// Write every entry of `ks` (a synchronous save: the caller holds the
+/// lock, or owns the keyspace).
+pub fn write_all(ks: &Keyspace, w: &mut SnapWriter) -> std::io::Result<()> {
+    let mut buf = BlockBuf::default();
+    for (i, d) in ks.dbs.iter().enumerate() {
+        for e in d.table.iter() {
+            buf.push(i as u32, e);
+            if buf.full() {
+                buf.flush(w)?;
+            }
+        }
+    }
+    buf.flush(w)
+}
+
+/// Load a verified snapshot into an empty keyspace: entries go straight
+/// into the tables (not journaled). A database number past `ks.dbs` or a
+/// key present twice is refused.
+pub fn load_into(
+    ks: &mut Keyspace,
+    fs: &dyn crate::storage::fs::Fs,
+    path: &std::path::Path,
+    now: u64,
+) -> Result<crate::storage::snapshot::Summary, crate::storage::snapshot::SnapshotError> {
+    let ndb = ks.dbs.len();
+    let lru = super::lru_clock(now);
+    crate::storage::snapshot::load_file(fs, path, now, |d| {
+        let Some(db) = ks.dbs.get_mut(d.db as usize) else {
+            return Err(format!(
+                "entry for database {} but the server has {ndb} (databases directive)",
+                d.db
+            ));
+        };
+        let h = db.table.hash(&d.entry.key);
+        if db.table.get_hashed(h, &d.entry.key).is_some() {
+            return Err(format!(
+                "key {:?} appears twice",
+                String::from_utf8_lossy(&d.entry.key)
+            ));
+        }
+        let mut e = d.entry;
+        e.lru = lru;
+        if e.expire_at != 0 {
+            db.expires += 1;
+        }
+        db.table.insert_new_hashed(h, e);
+        Ok(())
+    })
+}

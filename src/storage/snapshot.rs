@@ -1,0 +1,685 @@
+//! Snapshot files: a point-in-time image of the keyspace (FORMAT.md,
+//! "Snapshot file"). This module is the byte layout only: encoding entries
+//! into raw blocks, the writer (header, compressed checksummed blocks,
+//! trailer), and the verifying, parallel loader. Which entries go into a
+//! snapshot, and when, is `keyspace::cow`'s business.
+//!
+//! Invariants:
+//! * A loader trusts no length before the checksum that covers it has
+//!   verified, allocates only what verified lengths justify, and never
+//!   panics on any input: every damaged file is refused with an error that
+//!   names the file and the byte offset.
+//! * The trailer is written last and the file is synced before it is
+//!   renamed into place, so a file under its final name is whole.
+
+use super::fs::{Fs, FsFile};
+use crate::keyspace::types::{Hash, List, Set, ZSet};
+use crate::keyspace::{CompactBytes, Entry, Value};
+use std::path::{Path, PathBuf};
+
+pub const MAGIC: &[u8; 8] = b"CAIRNSNP";
+pub const VERSION: u32 = 1;
+pub const HEADER_LEN: usize = 24;
+pub const BLOCK_HEADER_LEN: usize = 20;
+pub const TRAILER_LEN: usize = 48;
+const TRAILER_MAGIC: &[u8; 8] = b"CAIRNEND";
+pub const CODEC_RAW: u8 = 0;
+pub const CODEC_ZSTD: u8 = 1;
+/// Raw bytes a writer gathers before it compresses and writes a block.
+pub const BLOCK_TARGET: usize = 256 << 10;
+/// Largest decompressed size a block may declare per stored byte (zstd's
+/// best case is a run-length block: 128 KiB from a few bytes).
+const MAX_RATIO: u64 = 1 << 15;
+/// Largest decompressed block.
+const MAX_RAW: u64 = 1 << 32;
+
+// Value tags (FORMAT.md).
+const T_STR: u8 = 0;
+const T_INT: u8 = 1;
+const T_RAW: u8 = 2;
+const T_LIST: u8 = 3;
+const T_HASH: u8 = 4;
+const T_HASH_BIG: u8 = 5;
+const T_SET: u8 = 6;
+const T_SET_BIG: u8 = 7;
+const T_ZSET: u8 = 8;
+const T_ZSET_BIG: u8 = 9;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: offset {offset}: {msg}")]
+    Bad {
+        path: PathBuf,
+        offset: u64,
+        msg: String,
+    },
+}
+
+fn bad(path: &Path, offset: usize, msg: impl Into<String>) -> SnapshotError {
+    SnapshotError::Bad {
+        path: path.to_path_buf(),
+        offset: offset as u64,
+        msg: msg.into(),
+    }
+}
+
+// ------------------------------------------------------------------ encoding
+
+fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
+    put_varint(out, b.len() as u64);
+    out.extend_from_slice(b);
+}
+
+/// Append one entry, as it is stored in database `db`, to a raw block.
+pub fn encode_entry(out: &mut Vec<u8>, db: u32, e: &Entry) {
+    put_varint(out, db as u64);
+    put_bytes(out, &e.key);
+    put_varint(out, e.expire_at());
+    match &e.value {
+        Value::Str(b) => {
+            out.push(T_STR);
+            put_bytes(out, b);
+        }
+        Value::Raw(b) => {
+            out.push(T_RAW);
+            put_bytes(out, b);
+        }
+        Value::Int(n) => {
+            out.push(T_INT);
+            put_varint(out, ((n << 1) ^ (n >> 63)) as u64);
+        }
+        Value::List(l) => {
+            out.push(T_LIST);
+            put_varint(out, l.len() as u64);
+            for it in l.iter() {
+                put_bytes(out, it);
+            }
+        }
+        Value::Hash(h) => {
+            out.push(if h.is_compact() { T_HASH } else { T_HASH_BIG });
+            put_varint(out, h.len() as u64);
+            for (f, v) in h.iter() {
+                put_bytes(out, f);
+                put_bytes(out, v);
+            }
+        }
+        Value::Set(s) => {
+            out.push(if s.is_compact() { T_SET } else { T_SET_BIG });
+            put_varint(out, s.len() as u64);
+            for m in s.iter() {
+                put_bytes(out, &m);
+            }
+        }
+        Value::ZSet(z) => {
+            out.push(if z.is_compact() { T_ZSET } else { T_ZSET_BIG });
+            put_varint(out, z.len() as u64);
+            for (m, score) in z.iter() {
+                put_bytes(out, m);
+                out.extend_from_slice(&score.to_le_bytes());
+            }
+        }
+    }
+}
+
+/// A cursor over a raw block that fails (never panics) past its end.
+struct Reader<'a> {
+    b: &'a [u8],
+    pos: usize,
+}
+
+type R<T> = Result<T, (usize, &'static str)>;
+
+impl<'a> Reader<'a> {
+    fn varint(&mut self) -> R<u64> {
+        let mut v = 0u64;
+        for shift in (0..64).step_by(7) {
+            let Some(&byte) = self.b.get(self.pos) else {
+                return Err((self.pos, "entry cut short"));
+            };
+            self.pos += 1;
+            if shift == 63 && byte > 1 {
+                return Err((self.pos - 1, "varint overflows 64 bits"));
+            }
+            v |= ((byte & 0x7f) as u64) << shift;
+            if byte & 0x80 == 0 {
+                return Ok(v);
+            }
+        }
+        Err((self.pos, "varint too long"))
+    }
+
+    fn bytes(&mut self) -> R<&'a [u8]> {
+        let at = self.pos;
+        let n = self.varint()?;
+        let left = (self.b.len() - self.pos) as u64;
+        if n > left {
+            return Err((at, "length past the end of the block"));
+        }
+        let s = &self.b[self.pos..self.pos + n as usize];
+        self.pos += n as usize;
+        Ok(s)
+    }
+
+    /// A collection's element count: each element takes at least one
+    /// byte, so a count larger than what is left is damage (and nothing is
+    /// allocated for it).
+    fn count(&mut self) -> R<usize> {
+        let at = self.pos;
+        let n = self.varint()?;
+        if n == 0 {
+            return Err((at, "empty collection"));
+        }
+        if n > (self.b.len() - self.pos) as u64 {
+            return Err((at, "element count past the end of the block"));
+        }
+        Ok(n as usize)
+    }
+
+    fn byte(&mut self) -> R<u8> {
+        let Some(&b) = self.b.get(self.pos) else {
+            return Err((self.pos, "entry cut short"));
+        };
+        self.pos += 1;
+        Ok(b)
+    }
+
+    fn f64(&mut self) -> R<f64> {
+        let Some(s) = self.b.get(self.pos..self.pos + 8) else {
+            return Err((self.pos, "entry cut short"));
+        };
+        self.pos += 8;
+        Ok(f64::from_le_bytes(s.try_into().expect("8 bytes")))
+    }
+}
+
+/// One decoded entry and its database.
+pub struct Decoded {
+    pub db: u32,
+    pub entry: Entry,
+}
+
+fn decode_value(r: &mut Reader) -> R<Value> {
+    let at = r.pos;
+    Ok(match r.byte()? {
+        T_STR => Value::Str(CompactBytes::new(r.bytes()?)),
+        T_RAW => Value::Raw(CompactBytes::new(r.bytes()?)),
+        T_INT => {
+            let z = r.varint()?;
+            Value::Int(((z >> 1) as i64) ^ -((z & 1) as i64))
+        }
+        T_LIST => {
+            let n = r.count()?;
+            let mut l = List::default();
+            for _ in 0..n {
+                l.push(r.bytes()?, false);
+            }
+            Value::List(Box::new(l))
+        }
+        t @ (T_HASH | T_HASH_BIG) => {
+            let n = r.count()?;
+            let mut h = Hash::new();
+            for _ in 0..n {
+                let at = r.pos;
+                let f = r.bytes()?;
+                if !h.insert(f, r.bytes()?) {
+                    return Err((at, "duplicate hash field"));
+                }
+                if t == T_HASH_BIG {
+                    // Convert at the first field: inserting into the packed
+                    // encoding is linear in its size.
+                    h.convert_if_needed(0, usize::MAX, &[]);
+                }
+            }
+            Value::Hash(Box::new(h))
+        }
+        t @ (T_SET | T_SET_BIG) => {
+            let n = r.count()?;
+            let mut s = Set::new();
+            let max = if t == T_SET_BIG { 0 } else { usize::MAX };
+            for _ in 0..n {
+                let at = r.pos;
+                if !s.insert(r.bytes()?, max) {
+                    return Err((at, "duplicate set member"));
+                }
+            }
+            Value::Set(Box::new(s))
+        }
+        t @ (T_ZSET | T_ZSET_BIG) => {
+            let n = r.count()?;
+            let mut z = if t == T_ZSET_BIG {
+                ZSet::new_full()
+            } else {
+                ZSet::new()
+            };
+            for _ in 0..n {
+                let at = r.pos;
+                let m = r.bytes()?;
+                let score = r.f64()?;
+                if score.is_nan() {
+                    return Err((at, "NaN score"));
+                }
+                if z.score(m).is_some() {
+                    return Err((at, "duplicate sorted set member"));
+                }
+                z.insert(m, score);
+            }
+            Value::ZSet(Box::new(z))
+        }
+        _ => return Err((at, "unknown value type")),
+    })
+}
+
+/// Decode every entry of a raw block. `Err((offset in the raw block,
+/// what))` on damage.
+pub fn decode_block(raw: &[u8], mut f: impl FnMut(Decoded)) -> R<u32> {
+    let mut r = Reader { b: raw, pos: 0 };
+    let mut n = 0u32;
+    while r.pos < raw.len() {
+        let at = r.pos;
+        let db = r.varint()?;
+        let db = u32::try_from(db).map_err(|_| (at, "database number too large"))?;
+        let key = r.bytes()?;
+        let expire_at = r.varint()?;
+        let value = decode_value(&mut r)?;
+        let mut entry = Entry::new(key, value);
+        entry.expire_at = expire_at;
+        f(Decoded { db, entry });
+        n += 1;
+    }
+    Ok(n)
+}
+
+// ------------------------------------------------------------------ writer
+
+/// Writes a snapshot file: header, then blocks, then the trailer.
+pub struct SnapWriter {
+    file: Box<dyn FsFile>,
+    /// CRC of every byte written so far (the trailer's whole-file CRC).
+    crc: u32,
+    pub blocks: u64,
+    pub keys: u64,
+    pub bytes: u64,
+    compress: bool,
+}
+
+fn header() -> [u8; HEADER_LEN] {
+    let mut h = [0u8; HEADER_LEN];
+    h[..8].copy_from_slice(MAGIC);
+    h[8..12].copy_from_slice(&VERSION.to_le_bytes());
+    let crc = crc32c::crc32c(&h[..16]);
+    h[16..20].copy_from_slice(&crc.to_le_bytes());
+    h
+}
+
+impl SnapWriter {
+    /// Start a snapshot in `file` (already created). `compress`: zstd
+    /// blocks (`rdbcompression yes`).
+    pub fn new(mut file: Box<dyn FsFile>, compress: bool) -> std::io::Result<SnapWriter> {
+        let h = header();
+        file.write_all(&h)?;
+        Ok(SnapWriter {
+            file,
+            crc: crc32c::crc32c(&h),
+            blocks: 0,
+            keys: 0,
+            bytes: HEADER_LEN as u64,
+            compress,
+        })
+    }
+
+    fn put(&mut self, b: &[u8]) -> std::io::Result<()> {
+        self.file.write_all(b)?;
+        self.crc = crc32c::crc32c_append(self.crc, b);
+        self.bytes += b.len() as u64;
+        Ok(())
+    }
+
+    /// Write one block of `entries` encoded entries (`encode_entry`).
+    pub fn block(&mut self, raw: &[u8], entries: u32) -> std::io::Result<()> {
+        if entries == 0 {
+            return Ok(());
+        }
+        let z = if self.compress {
+            zstd::bulk::compress(raw, 1)
+                .ok()
+                .filter(|z| z.len() < raw.len())
+        } else {
+            None
+        };
+        let (codec, stored) = match &z {
+            Some(z) => (CODEC_ZSTD, &z[..]),
+            None => (CODEC_RAW, raw),
+        };
+        let too_big = || std::io::Error::other("snapshot block over 4 GiB");
+        let mut h = [0u8; BLOCK_HEADER_LEN];
+        h[0..4].copy_from_slice(
+            &u32::try_from(stored.len())
+                .map_err(|_| too_big())?
+                .to_le_bytes(),
+        );
+        h[4..8].copy_from_slice(
+            &u32::try_from(raw.len())
+                .map_err(|_| too_big())?
+                .to_le_bytes(),
+        );
+        h[8..12].copy_from_slice(&entries.to_le_bytes());
+        h[12] = codec;
+        let crc = crc32c::crc32c_append(crc32c::crc32c(&h[..16]), stored);
+        h[16..20].copy_from_slice(&crc.to_le_bytes());
+        self.put(&h)?;
+        self.put(stored)?;
+        self.blocks += 1;
+        self.keys += entries as u64;
+        Ok(())
+    }
+
+    /// Write the trailer and sync the file. Returns the file size.
+    pub fn finish(mut self, cut_lsn: u64, created_ms: u64) -> std::io::Result<u64> {
+        let mut t = [0u8; TRAILER_LEN];
+        t[..8].copy_from_slice(TRAILER_MAGIC);
+        t[8..16].copy_from_slice(&self.keys.to_le_bytes());
+        t[16..24].copy_from_slice(&self.blocks.to_le_bytes());
+        t[24..32].copy_from_slice(&cut_lsn.to_le_bytes());
+        t[32..40].copy_from_slice(&created_ms.to_le_bytes());
+        let crc = crc32c::crc32c_append(self.crc, &t[..44]);
+        t[44..48].copy_from_slice(&crc.to_le_bytes());
+        self.file.write_all(&t)?;
+        self.bytes += TRAILER_LEN as u64;
+        self.file.sync_data()?;
+        Ok(self.bytes)
+    }
+}
+
+/// Accumulates encoded entries and writes a block whenever
+/// `BLOCK_TARGET` raw bytes are gathered.
+pub struct BlockBuf {
+    pub raw: Vec<u8>,
+    pub entries: u32,
+}
+
+impl Default for BlockBuf {
+    fn default() -> Self {
+        BlockBuf {
+            raw: Vec::with_capacity(BLOCK_TARGET + (BLOCK_TARGET >> 2)),
+            entries: 0,
+        }
+    }
+}
+
+impl BlockBuf {
+    pub fn push(&mut self, db: u32, e: &Entry) {
+        encode_entry(&mut self.raw, db, e);
+        self.entries += 1;
+    }
+
+    pub fn full(&self) -> bool {
+        self.raw.len() >= BLOCK_TARGET
+    }
+
+    /// Write the gathered entries as one block and start over.
+    pub fn flush(&mut self, w: &mut SnapWriter) -> std::io::Result<()> {
+        w.block(&self.raw, self.entries)?;
+        self.raw.clear();
+        self.entries = 0;
+        Ok(())
+    }
+}
+
+/// Durably put a finished temp file in place: rename, sync the directory.
+pub fn install(fs: &dyn Fs, tmp: &Path, dst: &Path) -> std::io::Result<()> {
+    fs.rename(tmp, dst)?;
+    fs.sync_dir(dst.parent().unwrap_or(Path::new(".")))
+}
+
+// ------------------------------------------------------------------ loader
+
+/// What a verified snapshot's trailer says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Summary {
+    pub keys: u64,
+    pub blocks: u64,
+    /// Every log record up to this LSN is in the snapshot.
+    pub cut_lsn: u64,
+    pub created_ms: u64,
+    /// Bytes of all blocks once decompressed.
+    pub raw_bytes: u64,
+}
+
+/// A block that verified: where its stored bytes are and how to read them.
+#[derive(Debug, Clone, Copy)]
+struct BlockRef {
+    offset: usize,
+    stored: usize,
+    raw: usize,
+    entries: u32,
+    codec: u8,
+}
+
+fn le32(b: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes(b[at..at + 4].try_into().expect("4 bytes"))
+}
+
+fn le64(b: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(b[at..at + 8].try_into().expect("8 bytes"))
+}
+
+/// Check the header, every block's checksum and the trailer (counts and
+/// whole-file checksum). Nothing is decompressed.
+fn verify(path: &Path, b: &[u8]) -> Result<(Summary, Vec<BlockRef>), SnapshotError> {
+    if b.len() < HEADER_LEN + TRAILER_LEN {
+        return Err(bad(
+            path,
+            b.len(),
+            format!(
+                "file is {} bytes, shorter than a header and a trailer (truncated)",
+                b.len()
+            ),
+        ));
+    }
+    if &b[..8] != MAGIC {
+        let what = if b.starts_with(b"REDIS") {
+            "a Redis RDB file, not a Cairn snapshot"
+        } else {
+            "bad magic (not a Cairn snapshot)"
+        };
+        return Err(bad(path, 0, what));
+    }
+    if le32(b, 16) != crc32c::crc32c(&b[..16]) {
+        return Err(bad(path, 16, "header checksum mismatch"));
+    }
+    let v = le32(b, 8);
+    if v != VERSION {
+        return Err(bad(path, 8, format!("unsupported snapshot version {v}")));
+    }
+    let end = b.len() - TRAILER_LEN;
+    let mut blocks = Vec::new();
+    let mut pos = HEADER_LEN;
+    let mut raw_total = 0u64;
+    let mut keys = 0u64;
+    while pos < end {
+        if end - pos < BLOCK_HEADER_LEN {
+            return Err(bad(path, pos, "block header cut short (truncated)"));
+        }
+        let h = &b[pos..pos + BLOCK_HEADER_LEN];
+        let stored = le32(h, 0) as usize;
+        if stored > end - pos - BLOCK_HEADER_LEN {
+            return Err(bad(
+                path,
+                pos,
+                "block length runs past the end of the file (damaged or truncated)",
+            ));
+        }
+        let payload = &b[pos + BLOCK_HEADER_LEN..pos + BLOCK_HEADER_LEN + stored];
+        let crc = crc32c::crc32c_append(crc32c::crc32c(&h[..16]), payload);
+        if crc != le32(h, 16) {
+            return Err(bad(path, pos, "block checksum mismatch"));
+        }
+        let raw = le32(h, 4) as u64;
+        let entries = le32(h, 8);
+        let codec = h[12];
+        let ok_len = match codec {
+            CODEC_RAW => raw == stored as u64,
+            CODEC_ZSTD => raw <= (stored as u64).saturating_mul(MAX_RATIO) && raw <= MAX_RAW,
+            _ => return Err(bad(path, pos + 12, format!("unknown block codec {codec}"))),
+        };
+        if !ok_len || entries == 0 || h[13..16] != [0, 0, 0] {
+            return Err(bad(path, pos, "block header fields out of range"));
+        }
+        raw_total += raw;
+        keys += entries as u64;
+        blocks.push(BlockRef {
+            offset: pos + BLOCK_HEADER_LEN,
+            stored,
+            raw: raw as usize,
+            entries,
+            codec,
+        });
+        pos += BLOCK_HEADER_LEN + stored;
+    }
+    let t = &b[end..];
+    if &t[..8] != TRAILER_MAGIC {
+        return Err(bad(path, end, "no trailer (truncated or damaged)"));
+    }
+    if le32(t, 44) != crc32c::crc32c(&b[..end + 44]) {
+        return Err(bad(path, end + 44, "whole-file checksum mismatch"));
+    }
+    let s = Summary {
+        keys: le64(t, 8),
+        blocks: le64(t, 16),
+        cut_lsn: le64(t, 24),
+        created_ms: le64(t, 32),
+        raw_bytes: raw_total,
+    };
+    if s.blocks != blocks.len() as u64 || s.keys != keys || le32(t, 40) != 0 {
+        return Err(bad(
+            path,
+            end,
+            format!(
+                "trailer says {} keys in {} blocks, the file has {keys} in {}",
+                s.keys,
+                s.blocks,
+                blocks.len()
+            ),
+        ));
+    }
+    Ok((s, blocks))
+}
+
+/// Decompress and decode one verified block.
+fn load_block(path: &Path, b: &[u8], r: &BlockRef) -> Result<Vec<Decoded>, SnapshotError> {
+    let stored = &b[r.offset..r.offset + r.stored];
+    let hdr = r.offset - BLOCK_HEADER_LEN;
+    let owned;
+    let raw: &[u8] = if r.codec == CODEC_ZSTD {
+        owned = zstd::bulk::decompress(stored, r.raw)
+            .map_err(|e| bad(path, hdr, format!("block does not decompress: {e}")))?;
+        if owned.len() != r.raw {
+            return Err(bad(path, hdr, "block decompresses to a different size"));
+        }
+        &owned
+    } else {
+        stored
+    };
+    let mut out = Vec::with_capacity((r.entries as usize).min(raw.len()));
+    let n = decode_block(raw, |d| out.push(d))
+        .map_err(|(at, what)| bad(path, hdr, format!("block entry at raw offset {at}: {what}")))?;
+    if n != r.entries {
+        return Err(bad(
+            path,
+            hdr,
+            format!("block header says {} entries, it holds {n}", r.entries),
+        ));
+    }
+    Ok(out)
+}
+
+/// Verify only (rdb-check): every checksum, then decode every block,
+/// showing each entry (expired ones included) to `f`.
+pub fn check(path: &Path, b: &[u8], mut f: impl FnMut(&Decoded)) -> Result<Summary, SnapshotError> {
+    let (s, blocks) = verify(path, b)?;
+    for r in &blocks {
+        for d in load_block(path, b, r)? {
+            f(&d);
+        }
+    }
+    Ok(s)
+}
+
+/// Load a snapshot: verify it whole, then decode blocks in parallel and
+/// hand every entry not expired at `now` to `sink` (in file order within a
+/// block; blocks in file order). Nothing reaches `sink` unless the whole
+/// file verified.
+pub fn load(
+    path: &Path,
+    b: &[u8],
+    now: u64,
+    mut sink: impl FnMut(Decoded) -> Result<(), String>,
+) -> Result<Summary, SnapshotError> {
+    let (s, blocks) = verify(path, b)?;
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, 8);
+    // Waves of blocks: bounded memory for decoded-but-not-inserted entries.
+    for wave in blocks.chunks(threads * 4) {
+        let decoded: Vec<Result<Vec<Decoded>, SnapshotError>> = if threads == 1 || wave.len() == 1 {
+            wave.iter().map(|r| load_block(path, b, r)).collect()
+        } else {
+            std::thread::scope(|sc| {
+                let hs: Vec<_> = wave
+                    .chunks(wave.len().div_ceil(threads))
+                    .map(|part| {
+                        sc.spawn(move || {
+                            part.iter()
+                                .map(|r| load_block(path, b, r))
+                                .collect::<Vec<_>>()
+                        })
+                    })
+                    .collect();
+                hs.into_iter()
+                    .flat_map(|h| h.join().expect("snapshot decode thread"))
+                    .collect()
+            })
+        };
+        for (res, r) in decoded.into_iter().zip(wave) {
+            for d in res? {
+                let e = &d.entry;
+                if e.expire_at() != 0 && e.expire_at() < now {
+                    continue;
+                }
+                sink(d).map_err(|m| bad(path, r.offset - BLOCK_HEADER_LEN, m))?;
+            }
+        }
+    }
+    Ok(s)
+}
+
+/// Read and load a snapshot file through `fs`.
+pub fn load_file(
+    fs: &dyn Fs,
+    path: &Path,
+    now: u64,
+    sink: impl FnMut(Decoded) -> Result<(), String>,
+) -> Result<Summary, SnapshotError> {
+    let bytes = fs.read(path).map_err(|source| SnapshotError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    load(path, &bytes, now, sink)
+}
+
+#[cfg(test)]
+mod tests;

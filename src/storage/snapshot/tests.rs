@@ -1,0 +1,203 @@
+//! Format tests: round trip of every type, every flipped bit and every
+//! truncation refused, expired keys skipped, garbage never panics.
+
+use super::*;
+use crate::storage::fs::SimFs;
+
+fn sample() -> Vec<(u32, Entry)> {
+    let mut v = vec![
+        (0, Entry::new(b"s", Value::string(b"hello"))),
+        (0, Entry::new(b"i", Value::Int(-42))),
+        (0, Entry::new(b"imax", Value::Int(i64::MIN))),
+        (
+            1,
+            Entry::new(b"raw", Value::Raw(CompactBytes::new(b"appended"))),
+        ),
+    ];
+    let mut big = Entry::new(b"long-key-longer-than-22-bytes", Value::string(&[7u8; 300]));
+    big.expire_at = u64::MAX - 1;
+    v.push((2, big));
+    let mut l = List::default();
+    for i in 0..50 {
+        l.push(format!("e{i}").as_bytes(), i % 2 == 0);
+    }
+    v.push((0, Entry::new(b"list", Value::List(Box::new(l)))));
+    let mut h = Hash::new();
+    h.insert(b"f1", b"v1");
+    h.insert(b"f2", b"");
+    v.push((0, Entry::new(b"hash", Value::Hash(Box::new(h.clone())))));
+    h.convert_if_needed(0, usize::MAX, &[]);
+    v.push((3, Entry::new(b"hashbig", Value::Hash(Box::new(h)))));
+    let mut s = Set::new();
+    s.insert(b"1", 512);
+    s.insert(b"2", 512);
+    v.push((0, Entry::new(b"intset", Value::Set(Box::new(s)))));
+    let mut s = Set::new();
+    s.insert(b"a", 512);
+    s.insert(b"b", 512);
+    v.push((0, Entry::new(b"set", Value::Set(Box::new(s)))));
+    let mut z = ZSet::new();
+    z.insert(b"m1", 1.5);
+    z.insert(b"m2", f64::NEG_INFINITY);
+    z.insert(b"m0", -0.0);
+    v.push((0, Entry::new(b"zset", Value::ZSet(Box::new(z)))));
+    let mut z = ZSet::new();
+    for i in 0..200 {
+        z.insert(format!("member-{i}").as_bytes(), i as f64 / 3.0);
+    }
+    assert!(!z.is_compact());
+    v.push((0, Entry::new(b"zbig", Value::ZSet(Box::new(z)))));
+    v
+}
+
+fn write(entries: &[(u32, Entry)], compress: bool, per_block: usize) -> Vec<u8> {
+    let fs = SimFs::new();
+    let p = Path::new("/sim/snap");
+    let mut w = SnapWriter::new(fs.create(p).unwrap(), compress).unwrap();
+    for chunk in entries.chunks(per_block) {
+        let mut b = BlockBuf::default();
+        for (db, e) in chunk {
+            b.push(*db, e);
+        }
+        b.flush(&mut w).unwrap();
+    }
+    w.finish(77, 1234).unwrap();
+    fs.get(p).unwrap()
+}
+
+fn read(bytes: &[u8], now: u64) -> Result<(Summary, Vec<(u32, Entry)>), SnapshotError> {
+    let mut out = Vec::new();
+    let s = load(Path::new("snap"), bytes, now, |d| {
+        out.push((d.db, d.entry));
+        Ok(())
+    })?;
+    Ok((s, out))
+}
+
+fn same(a: &[(u32, Entry)], b: &[(u32, Entry)]) {
+    assert_eq!(a.len(), b.len());
+    for ((da, ea), (db, eb)) in a.iter().zip(b) {
+        assert_eq!(da, db);
+        assert_eq!(ea.key, eb.key);
+        assert_eq!(ea.value, eb.value, "key {:?}", ea.key);
+        assert_eq!(ea.value.encoding(), eb.value.encoding(), "key {:?}", ea.key);
+        assert_eq!(ea.expire_at(), eb.expire_at());
+    }
+}
+
+#[test]
+fn round_trip_every_type() {
+    let v = sample();
+    for compress in [false, true] {
+        for per_block in [1, 3, 100] {
+            let bytes = write(&v, compress, per_block);
+            let (s, got) = read(&bytes, 0).unwrap();
+            assert_eq!(s.cut_lsn, 77);
+            assert_eq!(s.created_ms, 1234);
+            assert_eq!(s.keys, v.len() as u64);
+            assert_eq!(s.blocks, v.len().div_ceil(per_block) as u64);
+            same(&v, &got);
+            assert_eq!(check(Path::new("x"), &bytes, |_| {}).unwrap(), s);
+        }
+    }
+}
+
+#[test]
+fn empty_snapshot_round_trips() {
+    let bytes = write(&[], true, 10);
+    assert_eq!(bytes.len(), HEADER_LEN + TRAILER_LEN);
+    let (s, got) = read(&bytes, 0).unwrap();
+    assert!(got.is_empty());
+    assert_eq!(s.keys, 0);
+}
+
+#[test]
+fn expired_keys_are_not_loaded() {
+    let mut e = Entry::new(b"old", Value::Int(1));
+    e.expire_at = 1000;
+    let mut f = Entry::new(b"new", Value::Int(2));
+    f.expire_at = 5000;
+    let bytes = write(&[(0, e), (0, f)], true, 10);
+    let (_, got) = read(&bytes, 2000).unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].1.key.as_slice(), b"new");
+}
+
+#[test]
+fn every_flipped_bit_is_refused() {
+    let v: Vec<_> = sample().into_iter().take(6).collect();
+    for compress in [false, true] {
+        let bytes = write(&v, compress, 2);
+        for i in 0..bytes.len() {
+            for bit in 0..8 {
+                let mut b = bytes.clone();
+                b[i] ^= 1 << bit;
+                match read(&b, 0) {
+                    Err(SnapshotError::Bad { path, offset, .. }) => {
+                        assert_eq!(path, Path::new("snap"));
+                        assert!(offset <= bytes.len() as u64);
+                    }
+                    Err(e) => panic!("unexpected error {e}"),
+                    Ok(_) => panic!("flip of bit {bit} at {i} not detected"),
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn every_truncation_is_refused() {
+    let bytes = write(&sample(), true, 4);
+    for len in 0..bytes.len() {
+        assert!(
+            read(&bytes[..len], 0).is_err(),
+            "truncation at {len} accepted"
+        );
+    }
+    // Extra bytes at the end are refused too.
+    let mut longer = bytes.clone();
+    longer.push(0);
+    assert!(read(&longer, 0).is_err());
+}
+
+#[test]
+fn error_names_file_and_offset() {
+    let mut bytes = write(&sample(), false, 4);
+    let at = HEADER_LEN + BLOCK_HEADER_LEN + 3;
+    bytes[at] ^= 0x10;
+    let e = read(&bytes, 0).unwrap_err().to_string();
+    assert_eq!(
+        e,
+        format!("snap: offset {HEADER_LEN}: block checksum mismatch"),
+    );
+    let rdb = b"REDIS0010\xfa\x09redis-ver".repeat(8);
+    assert!(
+        read(&rdb, 0)
+            .unwrap_err()
+            .to_string()
+            .contains("Redis RDB file")
+    );
+}
+
+#[test]
+fn raw_decoder_never_panics_on_garbage() {
+    let mut x = 0x9E3779B97F4A7C15u64;
+    for _ in 0..20_000 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let len = (x % 64) as usize;
+        let bytes: Vec<u8> = (0..len)
+            .map(|i| (x >> (i % 8 * 8)) as u8 ^ i as u8)
+            .collect();
+        let _ = decode_block(&bytes, |_| {});
+    }
+    // Valid prefix of an encoded entry, then every truncation of it.
+    let mut raw = Vec::new();
+    for (db, e) in sample() {
+        encode_entry(&mut raw, db, &e);
+    }
+    for len in 0..raw.len() {
+        let _ = decode_block(&raw[..len], |_| {});
+    }
+}

@@ -1,0 +1,401 @@
+//! Snapshots and log rewrites through the real server: SAVE/BGSAVE/
+//! BGREWRITEAOF replies and INFO, restart from a dump or a rewritten log
+//! with every type intact, the shutdown save, automatic rewrite keeping
+//! the log bounded, and a failing save (MISCONF until a save succeeds).
+
+mod common;
+use common::*;
+use std::time::{Duration, Instant};
+
+fn info_field(r: &mut Raw, name: &str) -> String {
+    let Resp::Bulk(Some(b)) = r.cmds(&["INFO", "persistence"]) else {
+        panic!("INFO")
+    };
+    let text = String::from_utf8(b).unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name}:")))
+        .unwrap_or_else(|| panic!("no {name} in INFO"))
+        .to_string()
+}
+
+fn wait_field(r: &mut Raw, name: &str, want: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let v = info_field(r, name);
+        if v == want {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{name} stays {v}, want {want}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Write keys of every type (and TTLs) into dbs 0 and 2.
+fn fill(r: &mut Raw, n: usize, tag: &str) {
+    for db in ["0", "2"] {
+        assert_eq!(r.cmds(&["SELECT", db]), simple("OK"));
+        for i in 0..n {
+            let i = i.to_string();
+            r.cmds(&["SET", &format!("s{i}"), &format!("{tag}{i}")]);
+            r.cmds(&["SET", &format!("n{i}"), &i]);
+            r.cmds(&["RPUSH", &format!("l{}", i.len()), &i, tag]);
+            r.cmds(&["HSET", &format!("h{}", i.len()), &i, tag]);
+            r.cmds(&["SADD", &format!("set{}", i.len()), &i]);
+            r.cmds(&["SADD", "strset", &format!("{tag}{i}")]);
+            r.cmds(&["ZADD", &format!("z{}", i.len()), &i, &format!("m{i}")]);
+        }
+        r.cmds(&["APPEND", "s1", "-appended"]);
+        r.cmds(&["EXPIRE", "s2", "100000"]);
+        r.cmds(&["PEXPIRE", "s3", "1"]);
+    }
+    assert_eq!(r.cmds(&["SELECT", "0"]), simple("OK"));
+}
+
+fn text(r: &Resp) -> String {
+    match r {
+        Resp::Bulk(Some(b)) | Resp::Simple(b) => String::from_utf8_lossy(b).into_owned(),
+        Resp::Int(n) => n.to_string(),
+        Resp::Array(Some(v)) => {
+            let mut parts: Vec<String> = v.iter().map(text).collect();
+            parts.sort();
+            parts.join(",")
+        }
+        other => format!("{other:?}"),
+    }
+}
+
+/// Every key of dbs 0..3 with its type, encoding, content and TTL class.
+fn dump(r: &mut Raw) -> Vec<String> {
+    let mut out = Vec::new();
+    for db in 0..3 {
+        r.cmds(&["SELECT", &db.to_string()]);
+        let Resp::Array(Some(keys)) = r.cmds(&["KEYS", "*"]) else {
+            panic!("KEYS")
+        };
+        for k in keys {
+            let k = text(&k);
+            let ty = text(&r.cmds(&["TYPE", &k]));
+            let content = match ty.as_str() {
+                "string" => text(&r.cmds(&["GET", &k])),
+                "list" => {
+                    let Resp::Array(Some(v)) = r.cmds(&["LRANGE", &k, "0", "-1"]) else {
+                        panic!()
+                    };
+                    v.iter().map(text).collect::<Vec<_>>().join(",")
+                }
+                "hash" => text(&r.cmds(&["HGETALL", &k])),
+                "set" => text(&r.cmds(&["SMEMBERS", &k])),
+                "zset" => {
+                    let Resp::Array(Some(v)) = r.cmds(&["ZRANGE", &k, "0", "-1", "WITHSCORES"])
+                    else {
+                        panic!()
+                    };
+                    v.iter().map(text).collect::<Vec<_>>().join(",")
+                }
+                t => panic!("type {t}"),
+            };
+            let enc = text(&r.cmds(&["OBJECT", "ENCODING", &k]));
+            let ttl = match r.cmds(&["TTL", &k]) {
+                Resp::Int(-1) => "persist",
+                Resp::Int(n) if n > 0 => "volatile",
+                other => panic!("TTL {other:?}"),
+            };
+            out.push(format!("{db} {k} {ty} {enc} {ttl} {content}"));
+        }
+    }
+    r.cmds(&["SELECT", "0"]);
+    out.sort();
+    out
+}
+
+#[test]
+fn bgsave_save_lastsave_and_restart_from_the_dump() {
+    let mut s = Server::start(&["--appendonly", "no", "--save", ""]);
+    let mut r = s.raw();
+    fill(&mut r, 300, "a");
+    std::thread::sleep(Duration::from_millis(5));
+    let before = dump(&mut r);
+    assert!(before.len() > 600);
+    assert_eq!(r.cmds(&["BGSAVE", "foo"]), err("ERR syntax error"));
+    assert_eq!(
+        r.cmds(&["SAVE", "x"]),
+        err("ERR wrong number of arguments for 'save' command")
+    );
+    assert_eq!(info_field(&mut r, "rdb_saves"), "0");
+    assert_ne!(info_field(&mut r, "rdb_changes_since_last_save"), "0");
+    assert_eq!(r.cmds(&["BGSAVE"]), simple("Background saving started"));
+    wait_field(&mut r, "rdb_bgsave_in_progress", "0");
+    assert_eq!(info_field(&mut r, "rdb_last_bgsave_status"), "ok");
+    assert_eq!(info_field(&mut r, "rdb_saves"), "1");
+    assert_eq!(info_field(&mut r, "rdb_changes_since_last_save"), "0");
+    let Resp::Int(last) = r.cmds(&["LASTSAVE"]) else {
+        panic!()
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    assert!((now - last).abs() <= 2, "LASTSAVE {last} vs now {now}");
+    // Writes after the save are not in the dump (kill -9: no final save).
+    r.cmds(&["SET", "later", "x"]);
+    s.kill9();
+    let d = std::mem::replace(&mut s.dir, tempfile::tempdir().unwrap());
+    let s = Server::start_in(d, &["--appendonly", "no", "--save", ""]);
+    let mut r = s.raw();
+    assert_eq!(dump(&mut r), before);
+    assert_eq!(r.cmds(&["EXISTS", "later"]), Resp::Int(0));
+    assert_eq!(
+        info_field(&mut r, "rdb_last_load_keys_loaded"),
+        before.len().to_string()
+    );
+    // SAVE writes synchronously.
+    r.cmds(&["SET", "later", "y"]);
+    assert_eq!(r.cmds(&["SAVE"]), simple("OK"));
+    assert_eq!(info_field(&mut r, "rdb_saves"), "1");
+}
+
+#[test]
+fn shutdown_saves_when_save_rules_are_configured() {
+    let mut s = Server::start(&["--appendonly", "no", "--save", "3600 1"]);
+    let mut r = s.raw();
+    fill(&mut r, 50, "b");
+    let before = dump(&mut r);
+    r.send(&encode(&[b"SHUTDOWN"]));
+    assert!(s.wait_exit(Duration::from_secs(20)).is_some());
+    assert!(s.dir().join("dump.rdb").exists());
+    let d = std::mem::replace(&mut s.dir, tempfile::tempdir().unwrap());
+    let mut s = Server::start_in(d, &["--appendonly", "no", "--save", "3600 1"]);
+    let mut r = s.raw();
+    assert_eq!(dump(&mut r), before);
+    // SHUTDOWN NOSAVE: no final snapshot, the write is gone.
+    r.cmds(&["SET", "gone", "1"]);
+    r.send(&encode(&[b"SHUTDOWN", b"NOSAVE"]));
+    assert!(s.wait_exit(Duration::from_secs(20)).is_some());
+    let d = std::mem::replace(&mut s.dir, tempfile::tempdir().unwrap());
+    let s = Server::start_in(d, &["--appendonly", "no", "--save", ""]);
+    let mut r = s.raw();
+    assert_eq!(r.cmds(&["EXISTS", "gone"]), Resp::Int(0));
+    assert_eq!(dump(&mut r), before);
+}
+
+fn log_files(s: &Server) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(s.dir().join("appendonlydir"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn bgrewriteaof_compacts_the_log_and_restart_loads_base_plus_tail() {
+    let args = ["--aof-segment-size", "16kb", "--save", ""];
+    let mut s = Server::start(&args);
+    let mut r = s.raw();
+    for round in 0..4 {
+        fill(&mut r, 200, &format!("r{round}-"));
+    }
+    let segs_before = log_files(&s)
+        .iter()
+        .filter(|f| f.ends_with(".clog"))
+        .count();
+    assert!(segs_before > 10, "{segs_before} segments");
+    let size_before: u64 = info_field(&mut r, "aof_current_size").parse().unwrap();
+    assert_eq!(
+        r.cmds(&["BGREWRITEAOF"]),
+        simple("Background append only file rewriting started")
+    );
+    wait_field(&mut r, "aof_rewrite_in_progress", "0");
+    assert_eq!(info_field(&mut r, "aof_last_bgrewrite_status"), "ok");
+    assert_eq!(info_field(&mut r, "aof_rewrites"), "1");
+    let files = log_files(&s);
+    assert!(files.iter().any(|f| f.starts_with("base-")), "{files:?}");
+    assert!(
+        files.iter().filter(|f| f.ends_with(".clog")).count() <= 2,
+        "{files:?}"
+    );
+    let size_after: u64 = info_field(&mut r, "aof_current_size").parse().unwrap();
+    assert!(
+        size_after < size_before / 2,
+        "{size_after} vs {size_before}"
+    );
+    // Writes after the rewrite land in the log tail.
+    r.cmds(&["SET", "tail", "1"]);
+    r.cmds(&["DEL", "s5"]);
+    r.cmds(&["RPUSH", "l1", "tail"]);
+    let before = dump(&mut r);
+    s.kill9();
+    let d = std::mem::replace(&mut s.dir, tempfile::tempdir().unwrap());
+    let s = Server::start_in(d, &args);
+    let mut r = s.raw();
+    assert_eq!(dump(&mut r), before);
+}
+
+#[test]
+fn bgsave_and_bgrewriteaof_schedule_behind_each_other() {
+    let s = Server::start(&["--save", ""]);
+    let mut r = s.raw();
+    // Enough data that a job is still running when the next command comes.
+    let mut pipe = Vec::new();
+    for i in 0..60_000 {
+        pipe.extend(encode(&[
+            b"SET",
+            format!("key:{i}").as_bytes(),
+            format!("value-{i}-{}", "x".repeat(i % 50)).as_bytes(),
+        ]));
+    }
+    r.send(&pipe);
+    for _ in 0..60_000 {
+        r.read();
+    }
+    r.send(
+        &[
+            encode(&[b"BGSAVE"]),
+            encode(&[b"BGSAVE"]),
+            encode(&[b"BGSAVE", b"SCHEDULE"]),
+            encode(&[b"BGREWRITEAOF"]),
+        ]
+        .concat(),
+    );
+    assert_eq!(r.read(), simple("Background saving started"));
+    assert_eq!(r.read(), err("ERR Background save already in progress"));
+    assert_eq!(r.read(), err("ERR Background save already in progress"));
+    assert_eq!(
+        r.read(),
+        simple("Background append only file rewriting scheduled")
+    );
+    wait_field(&mut r, "aof_rewrites", "1");
+    assert_eq!(info_field(&mut r, "rdb_saves"), "1");
+    r.send(
+        &[
+            encode(&[b"BGREWRITEAOF"]),
+            encode(&[b"BGREWRITEAOF"]),
+            encode(&[b"BGSAVE"]),
+            encode(&[b"BGSAVE", b"SCHEDULE"]),
+        ]
+        .concat(),
+    );
+    assert_eq!(
+        r.read(),
+        simple("Background append only file rewriting started")
+    );
+    assert_eq!(
+        r.read(),
+        err("ERR Background append only file rewriting already in progress")
+    );
+    assert_eq!(
+        r.read(),
+        err(
+            "ERR Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible."
+        )
+    );
+    assert_eq!(r.read(), simple("Background saving scheduled"));
+    wait_field(&mut r, "rdb_saves", "2");
+    assert_eq!(info_field(&mut r, "aof_rewrites"), "2");
+    assert_eq!(r.cmds(&["DBSIZE"]), Resp::Int(60_000));
+}
+
+#[test]
+fn automatic_rewrite_keeps_the_log_bounded() {
+    let s = Server::start(&[
+        "--aof-segment-size",
+        "16kb",
+        "--auto-aof-rewrite-min-size",
+        "64kb",
+        "--auto-aof-rewrite-percentage",
+        "100",
+        "--save",
+        "",
+    ]);
+    let mut r = s.raw();
+    let mut max_size = 0u64;
+    for round in 0..30 {
+        let mut pipe = Vec::new();
+        for i in 0..500 {
+            pipe.extend(encode(&[
+                b"SET",
+                format!("k{}", i % 100).as_bytes(),
+                format!("{round}-{i}-{}", "v".repeat(40)).as_bytes(),
+            ]));
+        }
+        r.send(&pipe);
+        for _ in 0..500 {
+            r.read();
+        }
+        std::thread::sleep(Duration::from_millis(30));
+        let size: u64 = info_field(&mut r, "aof_current_size").parse().unwrap();
+        max_size = max_size.max(size);
+    }
+    let rewrites: u64 = info_field(&mut r, "aof_rewrites").parse().unwrap();
+    assert!(
+        rewrites >= 2,
+        "only {rewrites} automatic rewrites: {:?}",
+        r.cmds(&["INFO", "persistence"])
+    );
+    // ~1 MB was written; the log never held more than a few times the
+    // threshold plus one round.
+    assert!(max_size < 600 << 10, "log grew to {max_size} bytes");
+    assert!(log_files(&s).len() < 12, "{:?}", log_files(&s));
+}
+
+#[test]
+fn failing_bgsave_refuses_writes_until_a_save_succeeds() {
+    let s = Server::start(&["--appendonly", "no", "--save", "3600 1"]);
+    let mut r = s.raw();
+    r.cmds(&["SET", "a", "1"]);
+    // The temp file cannot be created: a directory is in its place.
+    let blocker = s.dir().join("dump.rdb.tmp");
+    std::fs::create_dir(&blocker).unwrap();
+    assert_eq!(r.cmds(&["BGSAVE"]), simple("Background saving started"));
+    wait_field(&mut r, "rdb_bgsave_in_progress", "0");
+    assert_eq!(info_field(&mut r, "rdb_last_bgsave_status"), "err");
+    assert_ne!(info_field(&mut r, "rdb_last_bgsave_error"), "");
+    assert_eq!(
+        r.cmds(&["SET", "a", "2"]),
+        err(
+            "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error."
+        )
+    );
+    // Reads go on; the previous state is intact.
+    assert_eq!(r.cmds(&["GET", "a"]), bulk("1"));
+    assert_eq!(r.cmds(&["SAVE"]), err("ERR"));
+    // With the option off, writes are accepted despite the error.
+    r.cmds(&["CONFIG", "SET", "stop-writes-on-bgsave-error", "no"]);
+    assert_eq!(r.cmds(&["SET", "a", "3"]), simple("OK"));
+    r.cmds(&["CONFIG", "SET", "stop-writes-on-bgsave-error", "yes"]);
+    assert!(matches!(r.cmds(&["SET", "a", "4"]), Resp::Error(_)));
+    // The disk recovers: the next save succeeds and writes resume.
+    std::fs::remove_dir(&blocker).unwrap();
+    assert_eq!(r.cmds(&["BGSAVE"]), simple("Background saving started"));
+    wait_field(&mut r, "rdb_bgsave_in_progress", "0");
+    assert_eq!(info_field(&mut r, "rdb_last_bgsave_status"), "ok");
+    assert_eq!(r.cmds(&["SET", "a", "5"]), simple("OK"));
+}
+
+#[test]
+fn base_snapshot_keeps_keys_that_expire_before_the_restart() {
+    // A key alive at the rewrite's cut, made persistent after it, must
+    // survive a restart that happens after its old deadline: the base
+    // loads it even though it is expired by then, and the log's PERSIST
+    // applies to it.
+    let args = ["--save", ""];
+    let mut s = Server::start(&args);
+    let mut r = s.raw();
+    r.cmds(&["SET", "k", "v", "PX", "1500"]);
+    r.cmds(&["SET", "gone", "v", "PX", "1500"]);
+    assert_eq!(
+        r.cmds(&["BGREWRITEAOF"]),
+        simple("Background append only file rewriting started")
+    );
+    wait_field(&mut r, "aof_rewrite_in_progress", "0");
+    assert_eq!(info_field(&mut r, "aof_rewrites"), "1");
+    assert_eq!(r.cmds(&["PERSIST", "k"]), Resp::Int(1));
+    s.kill9();
+    std::thread::sleep(Duration::from_millis(1700));
+    let d = std::mem::replace(&mut s.dir, tempfile::tempdir().unwrap());
+    let s = Server::start_in(d, &args);
+    let mut r = s.raw();
+    assert_eq!(r.cmds(&["GET", "k"]), bulk("v"));
+    assert_eq!(r.cmds(&["TTL", "k"]), Resp::Int(-1));
+    assert_eq!(r.cmds(&["GET", "gone"]), Resp::Bulk(None));
+}
