@@ -64,6 +64,8 @@ pub mod flag {
     pub const BLOCKING: u32 = 1 << 14;
     /// Key positions depend on the arguments (COMMAND GETKEYS would parse).
     pub const MOVABLEKEYS: u32 = 1 << 15;
+    /// Refused while a replica loads asynchronously (COMMAND INFO only).
+    pub const NO_ASYNC_LOADING: u32 = 1 << 16;
 
     pub const NAMES: &[(u32, &str)] = &[
         (WRITE, "write"),
@@ -77,6 +79,7 @@ pub mod flag {
         (STALE, "stale"),
         (FAST, "fast"),
         (NO_AUTH, "no_auth"),
+        (NO_ASYNC_LOADING, "no_async_loading"),
         (NO_MULTI, "no_multi"),
         (SKIP_MONITOR, "skip_monitor"),
         (SKIP_SLOWLOG, "skip_slowlog"),

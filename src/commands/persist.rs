@@ -9,7 +9,7 @@ pub static COMMANDS: &[Cmd] = &[
     cmd(
         "save",
         1,
-        ADMIN | NOSCRIPT | NO_MULTI,
+        ADMIN | NOSCRIPT | NO_ASYNC_LOADING | NO_MULTI,
         NOKEYS,
         "@admin @slow @dangerous",
         "server",
@@ -19,7 +19,7 @@ pub static COMMANDS: &[Cmd] = &[
     cmd(
         "bgsave",
         -1,
-        ADMIN | NOSCRIPT,
+        ADMIN | NOSCRIPT | NO_ASYNC_LOADING,
         NOKEYS,
         "@admin @slow @dangerous",
         "server",
@@ -29,7 +29,7 @@ pub static COMMANDS: &[Cmd] = &[
     cmd(
         "bgrewriteaof",
         1,
-        ADMIN | NOSCRIPT,
+        ADMIN | NOSCRIPT | NO_ASYNC_LOADING,
         NOKEYS,
         "@admin @slow @dangerous",
         "server",
