@@ -7,7 +7,8 @@ dir=$(mktemp -d)
 # A packaged redis-server may have started on 6379; the example needs the port.
 service redis-server stop >/dev/null 2>&1 || true
 redis-cli -p 6379 shutdown nosave >/dev/null 2>&1 || true
-trap 'kill "$pid" 2>/dev/null || true; rm -rf "$dir"' EXIT
+# Wait for the server to exit (its shutdown save writes into $dir) before removing it.
+trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$dir"' EXIT
 ./target/release/cairn-server --port 6379 --dir "$dir/data" 2>"$dir/log" &
 pid=$!
 for _ in $(seq 100); do
