@@ -9,9 +9,10 @@
 //! MULTI, scripts and replay (`Client::no_block`) it answers like a
 //! timeout instead.
 
-use super::list::{drop_if_empty, list_mut, move_generic, mpop, parse_side};
+use super::drop_if_empty;
+use super::list::{list_mut, move_generic, mpop, parse_side};
 use super::zset::{PopShape, pop_and_reply};
-use super::{Cmd, CmdError, CmdResult, Ctx, cmd, flag::*, since};
+use super::{Cmd, CmdError, CmdResult, Ctx, cmd, flag::*, parse_mpop, since};
 use crate::keyspace::Value;
 use crate::server::blocking::BlockRequest;
 
@@ -228,15 +229,11 @@ fn blmove(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
 /// BLMPOP timeout numkeys key [key ...] LEFT|RIGHT [COUNT count]
 fn blmpop(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     let deadline = parse_timeout(argv[1], ctx.now)?;
-    let mut rest: Vec<&[u8]> = Vec::with_capacity(argv.len() - 1);
-    rest.push(b"LMPOP");
-    rest.extend_from_slice(&argv[2..]);
-    if mpop(ctx, &rest)? {
+    let args = parse_mpop(&argv[2..], [b"left", b"right"])?;
+    if mpop(ctx, &args)? {
         return Ok(());
     }
-    // mpop validated numkeys: the keys are argv[3..3 + numkeys].
-    let numkeys = crate::util::parse_i64(argv[2]).unwrap_or(0) as usize;
-    block_or_timeout(ctx, &argv[3..3 + numkeys], deadline)
+    block_or_timeout(ctx, args.keys, deadline)
 }
 
 /// BZPOPMIN / BZPOPMAX key [key ...] timeout
@@ -270,12 +267,9 @@ fn bzpopmax(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
 /// BZMPOP timeout numkeys key [key ...] MIN|MAX [COUNT count]
 fn bzmpop(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     let deadline = parse_timeout(argv[1], ctx.now)?;
-    let mut rest: Vec<&[u8]> = Vec::with_capacity(argv.len() - 1);
-    rest.push(b"ZMPOP");
-    rest.extend_from_slice(&argv[2..]);
-    if super::zset::mpop(ctx, &rest)? {
+    let args = parse_mpop(&argv[2..], [b"min", b"max"])?;
+    if super::zset::mpop(ctx, &args)? {
         return Ok(());
     }
-    let numkeys = crate::util::parse_i64(argv[2]).unwrap_or(0) as usize;
-    block_or_timeout(ctx, &argv[3..3 + numkeys], deadline)
+    block_or_timeout(ctx, args.keys, deadline)
 }

@@ -5,7 +5,7 @@
 //! current state, so it is propagated as received (LMPOP as the LPOP/RPOP it
 //! performed); replay deletes emptied lists exactly as the live command did.
 
-use super::{CmdError, CmdResult, Ctx, KEY1, NOKEYS, arg_i64, cmd, flag::*};
+use super::{CmdError, CmdResult, Ctx, KEY1, NOKEYS, arg_i64, cmd, drop_if_empty, flag::*};
 use crate::commands::Cmd;
 use crate::commands::since;
 use crate::keyspace::types::List;
@@ -215,16 +215,6 @@ pub(crate) fn list_mut(e: &mut Entry) -> Result<&mut List, CmdError> {
     match &mut e.value {
         Value::List(l) => Ok(l),
         _ => Err(CmdError::WrongType),
-    }
-}
-
-/// Delete `key` if it holds an empty list (after a removal).
-pub(crate) fn drop_if_empty(ctx: &mut Ctx, key: &[u8]) {
-    let db = ctx.client.db;
-    let empty = matches!(ctx.st.ks.lookup_write(db, key, ctx.now),
-        Some(Entry { value: Value::List(l), .. }) if l.is_empty());
-    if empty {
-        ctx.st.ks.remove(db, key);
     }
 }
 
@@ -630,42 +620,19 @@ fn rpoplpush(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
 }
 
 fn lmpop(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
-    if !mpop(ctx, argv)? {
+    let args = super::parse_mpop(&argv[1..], [b"left", b"right"])?;
+    if !mpop(ctx, &args)? {
         ctx.out.null_array();
     }
     Ok(())
 }
 
-/// LMPOP's body (argv without BLMPOP's timeout): pops and replies, or
-/// returns false having written nothing when every list is empty.
-pub(crate) fn mpop(ctx: &mut Ctx, argv: &[&[u8]]) -> Result<bool, CmdError> {
-    let numkeys = match crate::util::parse_i64(argv[1]) {
-        Some(n) if n >= 1 => n as u64,
-        _ => return Err(CmdError::msg("ERR numkeys should be greater than 0")),
-    };
-    let argc = argv.len() as u64;
-    if numkeys >= argc - 2 {
-        return Err(CmdError::Syntax);
-    }
-    let where_idx = 2 + numkeys as usize;
-    let left = parse_side(argv[where_idx])?;
-    let mut count: Option<i64> = None;
-    let mut j = where_idx + 1;
-    while j < argv.len() {
-        if count.is_none() && eq_ic(argv[j], b"count") && j + 1 < argv.len() {
-            j += 1;
-            count = match crate::util::parse_i64(argv[j]) {
-                Some(n) if n >= 1 => Some(n),
-                _ => return Err(CmdError::msg("ERR count should be greater than 0")),
-            };
-        } else {
-            return Err(CmdError::Syntax);
-        }
-        j += 1;
-    }
-    let count = count.unwrap_or(1);
+/// LMPOP's body once parsed: pops and replies, or returns false having
+/// written nothing when every list is empty.
+pub(crate) fn mpop(ctx: &mut Ctx, args: &super::MpopArgs) -> Result<bool, CmdError> {
+    let (left, count) = (!args.second, args.count);
     let (db, now) = (ctx.client.db, ctx.now);
-    for &key in &argv[2..where_idx] {
+    for &key in args.keys {
         let Some(e) = ctx.st.ks.lookup_write(db, key, now) else {
             continue;
         };
@@ -673,7 +640,7 @@ pub(crate) fn mpop(ctx: &mut Ctx, argv: &[&[u8]]) -> Result<bool, CmdError> {
         if l.is_empty() {
             continue;
         }
-        let n = (count as u64).min(l.len() as u64) as usize;
+        let n = count.min(l.len());
         ctx.out.array(2);
         ctx.out.bulk(key);
         ctx.out.array(n);

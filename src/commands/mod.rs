@@ -333,6 +333,67 @@ pub fn zset_in(e: Option<&mut Entry>) -> Result<Option<&mut ZSet>, CmdError> {
     }
 }
 
+/// Delete `key` if it holds a collection that became empty, as Redis does
+/// after every removal.
+pub fn drop_if_empty(ctx: &mut Ctx, key: &[u8]) {
+    let db = ctx.client.db;
+    if ctx
+        .st
+        .ks
+        .lookup_write(db, key, ctx.now)
+        .is_some_and(|e| e.value.is_empty_collection())
+    {
+        ctx.st.ks.remove(db, key);
+    }
+}
+
+/// The arguments LMPOP and ZMPOP share (and BLMPOP/BZMPOP after their
+/// timeout): `numkeys key [key ...] <side> [COUNT count]`.
+pub struct MpopArgs<'a> {
+    pub keys: &'a [&'a [u8]],
+    /// The second of the two side words was given (RIGHT, MAX).
+    pub second: bool,
+    pub count: usize,
+}
+
+/// Parse `MpopArgs` from `args` (starting at numkeys) with the two side
+/// words `sides`, with Redis's checks in Redis's order.
+pub fn parse_mpop<'a>(args: &'a [&'a [u8]], sides: [&[u8]; 2]) -> Result<MpopArgs<'a>, CmdError> {
+    let numkeys = match crate::util::parse_i64(args[0]) {
+        Some(n) if n >= 1 => n as u64,
+        _ => return Err(CmdError::msg("ERR numkeys should be greater than 0")),
+    };
+    let side_idx = match numkeys.checked_add(1) {
+        Some(w) if w < args.len() as u64 => w as usize,
+        _ => return Err(CmdError::Syntax),
+    };
+    let second = if crate::util::eq_ic(args[side_idx], sides[0]) {
+        false
+    } else if crate::util::eq_ic(args[side_idx], sides[1]) {
+        true
+    } else {
+        return Err(CmdError::Syntax);
+    };
+    let mut count = None;
+    let mut j = side_idx + 1;
+    while j < args.len() {
+        if count.is_none() && crate::util::eq_ic(args[j], b"count") && j + 1 < args.len() {
+            match crate::util::parse_i64(args[j + 1]) {
+                Some(n) if n >= 1 => count = Some(n as usize),
+                _ => return Err(CmdError::msg("ERR count should be greater than 0")),
+            }
+            j += 2;
+        } else {
+            return Err(CmdError::Syntax);
+        }
+    }
+    Ok(MpopArgs {
+        keys: &args[1..side_idx],
+        second,
+        count: count.unwrap_or(1),
+    })
+}
+
 /// Set the "since" version of a table row (COMMAND DOCS).
 pub const fn since(mut c: Cmd, v: &'static str) -> Cmd {
     c.since = v;

@@ -12,7 +12,9 @@
 //! journal `ZREM key <members>`.
 
 use super::hash::scan_opts;
-use super::{Cmd, CmdError, CmdResult, Ctx, KEY1, arg_i64, cmd, flag::*, since, zset_in};
+use super::{
+    Cmd, CmdError, CmdResult, Ctx, KEY1, arg_i64, cmd, drop_if_empty, flag::*, since, zset_in,
+};
 use crate::commands::keys::parse_cursor;
 use crate::keyspace::types::zset::{Added, Limits};
 use crate::keyspace::types::{Set, ZSet};
@@ -463,17 +465,6 @@ fn read_z<'c>(ctx: &'c mut Ctx, key: &[u8]) -> Result<Option<&'c ZSet>, CmdError
 
 fn write_z<'c>(ctx: &'c mut Ctx, key: &[u8]) -> Result<Option<&'c mut ZSet>, CmdError> {
     zset_in(ctx.write(key))
-}
-
-/// Delete `key` if it holds an empty zset (a collection that becomes
-/// empty is deleted, as in Redis).
-fn drop_if_empty(ctx: &mut Ctx, key: &[u8]) {
-    let empty =
-        matches!(ctx.write(key), Some(e) if matches!(&e.value, Value::ZSet(z) if z.is_empty()));
-    if empty {
-        let db = ctx.db();
-        ctx.st.ks.remove(db, key);
-    }
 }
 
 /// A score as Redis prints it in text (`%.17g`, `inf`, `-inf`).
@@ -1207,47 +1198,20 @@ fn zpop(ctx: &mut Ctx, argv: &[&[u8]], max: bool) -> CmdResult {
 }
 
 fn zmpop(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
-    if !mpop(ctx, argv)? {
+    let args = super::parse_mpop(&argv[1..], [b"min", b"max"])?;
+    if !mpop(ctx, &args)? {
         ctx.out.null_array();
     }
     Ok(())
 }
 
-/// ZMPOP's body (argv without BZMPOP's timeout): pops and replies, or
-/// returns false having written nothing when every zset is empty.
-pub(crate) fn mpop(ctx: &mut Ctx, argv: &[&[u8]]) -> Result<bool, CmdError> {
-    let numkeys = match crate::util::parse_i64(argv[1]) {
-        Some(n) if n >= 1 => n as u64,
-        _ => return Err(CmdError::msg("ERR numkeys should be greater than 0")),
-    };
-    let where_idx = match numkeys.checked_add(2) {
-        Some(w) if w < argv.len() as u64 => w as usize,
-        _ => return Err(CmdError::Syntax),
-    };
-    let max = if eq_ic(argv[where_idx], b"min") {
-        false
-    } else if eq_ic(argv[where_idx], b"max") {
-        true
-    } else {
-        return Err(CmdError::Syntax);
-    };
-    let mut count: Option<usize> = None;
-    let mut j = where_idx + 1;
-    while j < argv.len() {
-        if count.is_none() && eq_ic(argv[j], b"count") && j + 1 < argv.len() {
-            match crate::util::parse_i64(argv[j + 1]) {
-                Some(n) if n >= 1 => count = Some(n as usize),
-                _ => return Err(CmdError::msg("ERR count should be greater than 0")),
-            }
-            j += 2;
-        } else {
-            return Err(CmdError::Syntax);
-        }
-    }
+/// ZMPOP's body once parsed: pops and replies, or returns false having
+/// written nothing when every zset is empty.
+pub(crate) fn mpop(ctx: &mut Ctx, args: &super::MpopArgs) -> Result<bool, CmdError> {
     // The first key holding a non-empty zset (keys after it are not
     // type-checked, as in Redis).
     let mut found = None;
-    for k in &argv[2..where_idx] {
+    for k in args.keys {
         if read_z(ctx, k)?.is_some() {
             found = Some(*k);
             break;
@@ -1256,7 +1220,7 @@ pub(crate) fn mpop(ctx: &mut Ctx, argv: &[&[u8]]) -> Result<bool, CmdError> {
     match found {
         None => Ok(false),
         Some(k) => {
-            pop_and_reply(ctx, k, count.unwrap_or(1), max, PopShape::KeyNested)?;
+            pop_and_reply(ctx, k, args.count, args.second, PopShape::KeyNested)?;
             Ok(true)
         }
     }

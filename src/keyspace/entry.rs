@@ -89,6 +89,17 @@ impl Value {
         }
     }
 
+    /// A collection with no elements left (Redis deletes such keys).
+    pub fn is_empty_collection(&self) -> bool {
+        match self {
+            Value::List(l) => l.is_empty(),
+            Value::Hash(h) => h.is_empty(),
+            Value::Set(s) => s.is_empty(),
+            Value::ZSet(z) => z.is_empty(),
+            Value::Str(_) | Value::Int(_) | Value::Raw(_) => false,
+        }
+    }
+
     /// Approximate heap bytes owned by the value (INFO memory, MEMORY USAGE).
     pub fn heap_size(&self) -> usize {
         match self {
