@@ -6,6 +6,8 @@
 
 mod common;
 
+use common::Rng;
+
 use common::{RedisServer, Resp, Server, bulk};
 
 fn crc64(data: &[u8]) -> u64 {
@@ -749,17 +751,6 @@ fn restored_keys_survive_restart_and_kill9() {
     let s = Server::start_in(dir, &[]);
     let mut c = s.raw();
     assert_eq!(all_contents(&mut c, &keys), before, "after kill -9");
-}
-
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: usize) -> usize {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 % n as u64) as usize
-    }
 }
 
 /// Random writes (including deletions, which reorder Cairn's collections
