@@ -59,6 +59,18 @@ pub struct BlockSlot {
     pub outcome: Mutex<Option<Outcome>>,
 }
 
+/// A borrowed (db, key) for looking up `waiters` without allocating: it
+/// hashes exactly as the owned `(usize, Vec<u8>)` key does (a tuple hashes
+/// its fields in order; a `Vec<u8>` hashes as its slice).
+#[derive(Hash)]
+struct KeyRef<'a>(usize, &'a [u8]);
+
+impl hashbrown::Equivalent<(usize, Vec<u8>)> for KeyRef<'_> {
+    fn equivalent(&self, k: &(usize, Vec<u8>)) -> bool {
+        self.0 == k.0 && self.1 == k.1.as_slice()
+    }
+}
+
 /// A blocked client's registration.
 #[derive(Debug)]
 struct Blocked {
@@ -167,9 +179,10 @@ impl Blocking {
             return;
         }
         for a in args {
-            let key = (db, a.to_vec());
-            if self.waiters.contains_key(&key) && !self.ready.contains(&key) {
-                self.ready.push_back(key);
+            if self.waiters.contains_key(&KeyRef(db, a))
+                && !self.ready.iter().any(|(d, k)| *d == db && k == a)
+            {
+                self.ready.push_back((db, a.to_vec()));
             }
         }
     }
