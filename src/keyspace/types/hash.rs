@@ -304,14 +304,13 @@ impl Hash {
     pub fn insert(&mut self, field: &[u8], value: &[u8]) -> bool {
         match &mut self.repr {
             Repr::Pack(p) => p.insert(field, value),
-            Repr::Table(t) => {
-                if let Some(i) = t.find(field) {
+            Repr::Table(t) => match t.find_or_push(field, || Pair::new(field, value)) {
+                Ok(i) => {
                     t.at_mut(i).set_value(value);
-                    return false;
+                    false
                 }
-                t.push_new(Pair::new(field, value));
-                true
-            }
+                Err(_) => true,
+            },
         }
     }
 

@@ -63,6 +63,27 @@ impl<T: Keyed> Indexed<T> {
             .map(|&i| i as usize)
     }
 
+    /// Position of the element with `key`, or append `make()` (whose key
+    /// must be `key`) in one probe. `Ok(pos)` if it existed, `Err(pos)` if
+    /// it was added.
+    pub fn find_or_push(&mut self, key: &[u8], make: impl FnOnce() -> T) -> Result<usize, usize> {
+        let h = hash_of(key);
+        let items = &self.items;
+        match self.index.entry(
+            h,
+            |&i| items[i as usize].key() == key,
+            |&i| hash_of(items[i as usize].key()),
+        ) {
+            hashbrown::hash_table::Entry::Occupied(e) => Ok(*e.get() as usize),
+            hashbrown::hash_table::Entry::Vacant(v) => {
+                let pos = self.items.len();
+                v.insert(pos as u32);
+                self.items.push(make());
+                Err(pos)
+            }
+        }
+    }
+
     /// Append an element whose key is not present.
     pub fn push_new(&mut self, item: T) {
         let h = hash_of(item.key());

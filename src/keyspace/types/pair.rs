@@ -60,8 +60,16 @@ impl Pair {
         }
     }
 
-    /// Replace the value, keeping the field.
+    /// Replace the value, keeping the field. A heap pair whose new value
+    /// has the old one's length is rewritten in place (no allocation: the
+    /// common case of a counter or fixed-size record being updated).
     pub fn set_value(&mut self, value: &[u8]) {
+        if let Pair::Heap { flen, data } = self
+            && data.len() - *flen == value.len()
+        {
+            data[*flen..].copy_from_slice(value);
+            return;
+        }
         *self = Pair::new(self.field(), value);
     }
 
@@ -101,6 +109,9 @@ mod tests {
             let mut p = Pair::new(&field, &value);
             assert_eq!((p.field(), p.value()), (&field[..], &value[..]));
             assert_eq!(p.heap_size() == 0, f + v <= INLINE);
+            let same = vec![b's'; v];
+            p.set_value(&same);
+            assert_eq!((p.field(), p.value()), (&field[..], &same[..]));
             p.set_value(b"x");
             assert_eq!((p.field(), p.value()), (&field[..], &b"x"[..]));
         }

@@ -298,11 +298,7 @@ impl Set {
         let Repr::Table(t) = &mut self.repr else {
             unreachable!("converted above")
         };
-        if t.find(m).is_some() {
-            return false;
-        }
-        t.push_new(CompactBytes::new(m));
-        true
+        t.find_or_push(m, || CompactBytes::new(m)).is_err()
     }
 
     /// Remove a member; true if it existed.
