@@ -338,6 +338,59 @@ fn automatic_rewrite_keeps_the_log_bounded() {
     assert!(log_files(&s).len() < 12, "{:?}", log_files(&s));
 }
 
+/// Automatic rewrites measure the log's growth against the data's
+/// uncompressed size, not the compressed base file: 1 MB of very
+/// compressible values makes a base of a few KB, and 300 KB of overwrites
+/// is only 30% growth of the data, so no rewrite; 1.2 MB more is.
+#[test]
+fn automatic_rewrite_measures_growth_against_the_uncompressed_data() {
+    let s = Server::start(&[
+        "--auto-aof-rewrite-min-size",
+        "64kb",
+        "--auto-aof-rewrite-percentage",
+        "100",
+        "--save",
+        "",
+    ]);
+    let mut r = s.raw();
+    let value = "x".repeat(1000);
+    let write = |r: &mut Raw, n: usize| {
+        let mut pipe = Vec::new();
+        for i in 0..n {
+            pipe.extend(encode(&[
+                b"SET",
+                format!("k{}", i % 1000).as_bytes(),
+                value.as_bytes(),
+            ]));
+        }
+        r.send(&pipe);
+        for _ in 0..n {
+            assert_eq!(r.read(), simple("OK"));
+        }
+    };
+    write(&mut r, 1000);
+    // Let any automatic rewrite of the load finish, then make the base.
+    wait_field(&mut r, "aof_rewrite_in_progress", "0");
+    let before: u64 = info_field(&mut r, "aof_rewrites").parse().unwrap();
+    assert_eq!(
+        r.cmds(&["BGREWRITEAOF"]),
+        simple("Background append only file rewriting started")
+    );
+    wait_field(&mut r, "aof_rewrites", &(before + 1).to_string());
+    let base: u64 = info_field(&mut r, "aof_base_size").parse().unwrap();
+    assert!(base < 100 << 10, "the base compressed to {base} bytes");
+    write(&mut r, 300);
+    // The cron checks every 100 ms.
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        info_field(&mut r, "aof_rewrites"),
+        (before + 1).to_string(),
+        "rewrote after 30% growth"
+    );
+    write(&mut r, 1200);
+    wait_field(&mut r, "aof_rewrites", &(before + 2).to_string());
+}
+
 #[test]
 fn failing_bgsave_refuses_writes_until_a_save_succeeds() {
     let s = Server::start(&["--appendonly", "no", "--save", "3600 1"]);

@@ -213,14 +213,21 @@ pub fn start(st: &mut State, kind: JobKind) -> Result<(), String> {
                 let mut g = shared.state.lock();
                 f(&mut g.ks);
             };
-            let image =
-                |w: &mut crate::storage::snapshot::SnapWriter| write_cow(&mut snap, with_ks, w);
+            let mut raw_bytes = 0;
+            let image = |w: &mut crate::storage::snapshot::SnapWriter| {
+                let r = write_cow(&mut snap, with_ks, w);
+                raw_bytes = w.raw_bytes;
+                r
+            };
             // A panic must not leave the job marked as running forever.
             let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match (kind, &log) {
                 (JobKind::Rewrite, Some(l)) => rewrite(l, &*fs, &logdir, compress, cut, ms, image),
                 _ => save_snapshot(&*fs, &dump, compress, cut, ms, image),
             }))
             .unwrap_or_else(|_| Err(std::io::Error::other("the snapshot thread panicked")));
+            if let (JobKind::Rewrite, Some(l), Ok(_)) = (kind, &log, &r) {
+                l.stats.lock().base_raw = raw_bytes;
+            }
             let mut st = shared.state.lock();
             snap.detach(&mut st.ks);
             finish(&mut st, kind, r, t0.elapsed(), snap.cow_bytes());
@@ -333,16 +340,18 @@ pub fn cron(st: &mut State) {
         && let Some(log) = &st.log
         && may_retry(p.last_rewrite_ok, p.rewrite_failures, p.last_rewrite_try)
     {
-        let (cur, base) = {
+        // Growth is the log written since the last rewrite, measured
+        // against the data's uncompressed size when known: log records are
+        // not compressed, so comparing them with a zstd-compressed base
+        // would rewrite many times more often than the same data in Redis.
+        let (cur, growth) = {
             let s = log.stats.lock();
-            (s.current_size, s.base_size.max(1))
+            let grown = s.current_size.saturating_sub(s.base_size);
+            let data = s.base_size.max(s.base_raw).max(1);
+            (s.current_size, grown * 100 / data)
         };
-        if cur >= st.config.s.auto_aof_rewrite_min_size && (cur - base.min(cur)) * 100 / base >= pct
-        {
-            tracing::info!(
-                "Starting automatic rewriting of the log on {}% growth",
-                (cur - base.min(cur)) * 100 / base
-            );
+        if cur >= st.config.s.auto_aof_rewrite_min_size && growth >= pct {
+            tracing::info!("Starting automatic rewriting of the log on {growth}% growth");
             if let Err(e) = start(st, JobKind::Rewrite) {
                 tracing::error!("Automatic log rewrite not started: {e}");
             }

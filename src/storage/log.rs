@@ -67,6 +67,10 @@ pub struct LogStats {
     pub current_size: u64,
     /// Bytes in all segments at start-up.
     pub base_size: u64,
+    /// Uncompressed size of the base snapshot written by the last rewrite
+    /// (0 if unknown): automatic rewrites measure the log's growth against
+    /// it, as log records are not compressed.
+    pub base_raw: u64,
     pub segments: usize,
     /// Syncs that ran late under everysec (aof_delayed_fsync).
     pub delayed_fsync: u64,

@@ -312,6 +312,8 @@ pub struct SnapWriter {
     pub blocks: u64,
     pub keys: u64,
     pub bytes: u64,
+    /// Bytes of all blocks before compression (the data's logical size).
+    pub raw_bytes: u64,
     compress: bool,
 }
 
@@ -336,6 +338,7 @@ impl SnapWriter {
             blocks: 0,
             keys: 0,
             bytes: HEADER_LEN as u64,
+            raw_bytes: 0,
             compress,
         })
     }
@@ -383,6 +386,7 @@ impl SnapWriter {
         self.put(stored)?;
         self.blocks += 1;
         self.keys += entries as u64;
+        self.raw_bytes += raw.len() as u64;
         Ok(())
     }
 
