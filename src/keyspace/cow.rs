@@ -1,33 +1,39 @@
 //! Fork-free, copy-on-write snapshots of the keyspace (Dragonfly's
-//! per-bucket scheme, with `Table` segments as buckets).
+//! scheme: the snapshot walks `Table` segments as Dragonfly walks buckets,
+//! with copy-on-write per entry).
 //!
 //! At the *cut* (under the state lock, between two commands) the snapshot
 //! gets a new epoch and every table is attached to it; each segment whose
-//! `snap_epoch` is below that epoch still holds exactly its contents at the
-//! cut. From then on:
+//! `snap_epoch` is below that epoch has not been walked yet. From then on:
 //! * the snapshot thread repeatedly takes the lock, serializes the next
-//!   such segment (at most `SEG_MAX` entries: tens of microseconds), marks
-//!   it with the epoch and releases the lock; compression and disk writes
-//!   happen outside the lock;
-//! * any change to a segment not yet serialized (a write, a delete, an
-//!   expiry, a split) first serializes it as it is (`Table::before_write`)
-//!   into `pending`, which the snapshot thread drains;
+//!   segment not walked yet (at most `SEG_MAX` entries: tens of
+//!   microseconds), marks it with the epoch and releases the lock;
+//!   compression and disk writes happen outside the lock, on a thread at
+//!   the lowest CPU priority (`SnapWriter::piped`);
+//! * any change to an entry of a segment not walked yet (a write, a
+//!   delete, an expiry) first serializes that entry as it is into
+//!   `pending` and stamps it (`Entry::snap` = the epoch), so the walk skips
+//!   it; an entry created after the cut is stamped at birth, so the walk
+//!   skips it too; a segment split keeps the stamps, and a half not walked
+//!   yet is pushed after the walk's cursor;
 //! * a table dropped by FLUSHDB/FLUSHALL while attached is not freed but
 //!   handed to the snapshot (`orphans`), which serializes the rest of it
 //!   off the lock and then drops it. A table swapped by SWAPDB keeps the
 //!   database number it had at the cut.
 //!
-//! So the image is the state at the cut, clients never wait for more than
-//! one segment's serialization, and the extra memory is the serialized
-//! form of the segments written to during the snapshot (bounded by what
-//! is written, never by the dataset).
+//! So the image is the state at the cut, a write pays for serializing at
+//! most the one entry it changes, and the extra memory is the serialized
+//! form of the entries changed during the snapshot (bounded by what is
+//! written, never by the dataset).
 //!
 //! Invariant: a table is attached to at most one snapshot; a snapshot ends
 //! (`finish`/`abort`, under the lock) by detaching every table, after which
-//! no hook can add to `pending` or `orphans`.
+//! no hook can add to `pending` or `orphans`. Stamps hold the epoch's low
+//! 32 bits: an entry untouched for exactly 2^32 snapshots would be
+//! mistaken for stamped, which cannot happen in practice.
 
 use super::{Db, Keyspace, Table};
-use crate::storage::snapshot::{BlockBuf, SnapWriter};
+use crate::storage::snapshot::{BLOCK_TARGET, BlockBuf, SnapWriter};
 use parking_lot::Mutex;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -53,13 +59,23 @@ pub struct CowShared {
 }
 
 impl CowShared {
-    pub(crate) fn push_pending(&self, raw: Vec<u8>, entries: u32) {
-        if entries == 0 {
-            return;
+    /// Serialize one entry, as it is now, into the pending blocks (the
+    /// copy-on-write of a write path; `Table`'s `before_write`).
+    #[cold]
+    pub(crate) fn save_entry(&self, db: u32, e: &super::Entry) {
+        let mut p = self.pending.lock();
+        if p.last().is_none_or(|b| b.raw.len() >= BLOCK_TARGET) {
+            p.push(RawBlock {
+                raw: Vec::new(),
+                entries: 0,
+            });
         }
+        let b = p.last_mut().expect("pushed");
+        let before = b.raw.len();
+        crate::storage::snapshot::encode_entry(&mut b.raw, db, e);
+        b.entries += 1;
         self.cow_bytes
-            .fetch_add(raw.len() as u64, Ordering::Relaxed);
-        self.pending.lock().push(RawBlock { raw, entries });
+            .fetch_add((b.raw.len() - before) as u64, Ordering::Relaxed);
     }
 }
 

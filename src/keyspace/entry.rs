@@ -123,6 +123,10 @@ pub struct Entry {
     pub(crate) expire_at: u64,
     /// Last access, in seconds of the server's LRU clock (OBJECT IDLETIME).
     pub lru: u32,
+    /// Low 32 bits of the epoch of the last snapshot that has this entry
+    /// (written out, or created after that snapshot's cut): see
+    /// `keyspace/cow.rs`. Sits in what would be padding.
+    pub(crate) snap: u32,
 }
 
 impl Entry {
@@ -132,6 +136,7 @@ impl Entry {
             value,
             expire_at: 0,
             lru: 0,
+            snap: 0,
         }
     }
 

@@ -11,9 +11,10 @@
 //! * SCAN: a cursor is a position in hash space. Splits only cut ranges in
 //!   two, so a key present for the whole scan is returned at least once
 //!   whatever happens between calls.
-//! * Snapshots (`cow.rs`): a segment is the unit of copy-on-write, as
-//!   Dragonfly's buckets are: a writer touching a segment the snapshot has
-//!   not serialized yet serializes it first.
+//! * Snapshots (`cow.rs`): the snapshot thread serializes a segment at a
+//!   time; a writer touching an entry of a segment the snapshot has not
+//!   reached yet serializes that one entry first (copy-on-write per entry,
+//!   stamped in `Entry::snap`).
 //! * Active expiry walks segments that hold volatile keys.
 //!
 //! Invariants:
@@ -57,9 +58,6 @@ impl Segment {
     pub fn iter(&self) -> impl Iterator<Item = &Entry> {
         self.map.iter()
     }
-    pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut Entry> {
-        self.map.iter_mut()
-    }
 }
 
 pub struct Table {
@@ -85,6 +83,21 @@ impl Default for Table {
 #[inline]
 fn inner(h: u64) -> u64 {
     h.rotate_left(32)
+}
+
+/// The copy-on-write hook, called before any change to entry `e` (a write,
+/// a removal, an expiry) of a segment whose `snap_epoch` is `seg_epoch`,
+/// while snapshot `c` runs: if the snapshot has not got the entry yet (its
+/// segment not reached, the entry not stamped), serialize it now, as it
+/// was at the cut. The only ways to change an entry (`get_mut_hashed`,
+/// `remove_hashed`, `retain_segment`) call this first; `insert_new_hashed`
+/// stamps new entries so the snapshot skips them.
+#[inline]
+fn before_write(c: &CowShared, db: u32, seg_epoch: u64, e: &mut Entry) {
+    if seg_epoch < c.epoch && e.snap != c.epoch as u32 {
+        c.save_entry(db, e);
+        e.snap = c.epoch as u32;
+    }
 }
 
 impl Table {
@@ -142,11 +155,12 @@ impl Table {
     #[inline]
     pub fn get_mut_hashed(&mut self, h: u64, key: &[u8]) -> Option<(&mut Entry, usize)> {
         let s = self.seg_of(h);
-        self.before_write(s);
-        self.segs[s]
-            .map
-            .find_mut(inner(h), |e| e.key.as_slice() == key)
-            .map(|e| (e, s))
+        let seg = &mut self.segs[s];
+        let e = seg.map.find_mut(inner(h), |e| e.key.as_slice() == key)?;
+        if let Some((c, db)) = &self.cow {
+            before_write(c, *db, seg.snap_epoch, e);
+        }
+        Some((e, s))
     }
 
     pub fn volatile_adjust(&mut self, seg: usize, delta: i32) {
@@ -161,9 +175,12 @@ impl Table {
     }
 
     /// `insert_new` with the key's hash already computed.
-    pub fn insert_new_hashed(&mut self, h: u64, entry: Entry) -> usize {
+    pub fn insert_new_hashed(&mut self, h: u64, mut entry: Entry) -> usize {
         let mut s = self.seg_of(h);
-        self.before_write(s);
+        if let Some((c, _)) = &self.cow {
+            // Created after the cut: not part of the running snapshot.
+            entry.snap = c.epoch as u32;
+        }
         if self.segs[s].map.len() >= SEG_MAX && self.segs[s].ld < MAX_DEPTH {
             self.split(s, h);
             s = self.seg_of(h);
@@ -185,10 +202,12 @@ impl Table {
 
     pub fn remove_hashed(&mut self, h: u64, key: &[u8]) -> Option<Entry> {
         let s = self.seg_of(h);
-        self.before_write(s);
         let seg = &mut self.segs[s];
         match seg.map.find_entry(inner(h), |e| e.key.as_slice() == key) {
-            Ok(occ) => {
+            Ok(mut occ) => {
+                if let Some((c, db)) = &self.cow {
+                    before_write(c, *db, seg.snap_epoch, occ.get_mut());
+                }
                 let (e, _) = occ.remove();
                 if e.expire_at != 0 {
                     seg.volatile = seg.volatile.saturating_sub(1);
@@ -239,8 +258,9 @@ impl Table {
             nmap.insert_unique(inner(h), e, |x| inner(hasher.hash_one(x.key.as_slice())));
         }
         let new_idx = self.segs.len() as u32;
-        // The split segment was serialized first (`before_write`), so
-        // both halves are as far along as it was.
+        // Entries keep their `snap` stamps, so both halves are as far
+        // along as the split segment was (a half not yet serialized is
+        // after the snapshot's cursor: it is pushed at the end).
         let snap_epoch = self.segs[s].snap_epoch;
         self.segs.push(Segment {
             ld: ld + 1,
@@ -261,32 +281,9 @@ impl Table {
         self.segs.iter().flat_map(|s| s.map.iter())
     }
 
-    /// The copy-on-write hook, called before any change to segment `s`:
-    /// if a running snapshot has not serialized it yet, serialize it now,
-    /// as it was at the cut. The only ways to change a segment
-    /// (`get_mut_hashed`, `insert_new_hashed` and its split,
-    /// `remove_hashed`, `retain_segment`) call this first.
-    #[inline]
-    fn before_write(&mut self, s: usize) {
-        if let Some((c, _)) = &self.cow
-            && self.segs[s].snap_epoch < c.epoch
-        {
-            self.cow_serialize_into_pending(s);
-        }
-    }
-
-    #[cold]
-    fn cow_serialize_into_pending(&mut self, s: usize) {
-        let Some((c, db)) = self.cow.clone() else {
-            return;
-        };
-        let mut raw = Vec::new();
-        let n = self.serialize_segment(s, db, c.epoch, &mut raw);
-        c.push_pending(raw, n);
-    }
-
-    /// Encode segment `s` (as database `db`) into `out` and mark it done
-    /// for snapshot `epoch`. Returns the number of entries.
+    /// Encode the entries of segment `s` (as database `db`) that snapshot
+    /// `epoch` does not have yet into `out`, and mark the segment done.
+    /// Returns the number of entries encoded.
     pub(crate) fn serialize_segment(
         &mut self,
         s: usize,
@@ -296,10 +293,12 @@ impl Table {
     ) -> u32 {
         let seg = &mut self.segs[s];
         seg.snap_epoch = epoch;
-        for e in seg.map.iter() {
+        let mut n = 0;
+        for e in seg.map.iter().filter(|e| e.snap != epoch as u32) {
             crate::storage::snapshot::encode_entry(out, db, e);
+            n += 1;
         }
-        seg.map.len() as u32
+        n
     }
 
     /// Next segment not yet serialized for `epoch`, from the cursor on.
@@ -381,12 +380,16 @@ impl Table {
 
     /// Remove every entry for which `pred` is true in segment `s`.
     pub fn retain_segment(&mut self, s: usize, mut pred: impl FnMut(&mut Entry) -> bool) {
-        self.before_write(s);
         let seg = &mut self.segs[s];
         let before = seg.map.len();
         let mut vol_removed = 0;
+        let snap_epoch = seg.snap_epoch;
+        let cow = &self.cow;
         seg.map.retain(|e| {
             let keep = pred(e);
+            if !keep && let Some((c, db)) = cow {
+                before_write(c, *db, snap_epoch, e);
+            }
             if !keep && e.expire_at != 0 {
                 vol_removed += 1;
             }

@@ -37,7 +37,7 @@ pub fn save_snapshot(
 ) -> std::io::Result<u64> {
     let tmp = tmp_of(dst);
     let r = (|| {
-        let mut w = SnapWriter::new(fs.create(&tmp)?, compress)?;
+        let mut w = SnapWriter::new(fs.create(&tmp)?, compress)?.piped()?;
         image(&mut w)?;
         let size = w.finish(cut_lsn, created_ms)?;
         install(fs, &tmp, dst)?;

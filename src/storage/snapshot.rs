@@ -304,45 +304,17 @@ pub fn decode_block(raw: &[u8], mut f: impl FnMut(Decoded)) -> R<u32> {
 
 // ------------------------------------------------------------------ writer
 
-/// Writes a snapshot file: header, then blocks, then the trailer.
-pub struct SnapWriter {
+/// The file side of a writer: compresses blocks and writes them, keeping
+/// the whole-file CRC.
+struct Sink {
     file: Box<dyn FsFile>,
     /// CRC of every byte written so far (the trailer's whole-file CRC).
     crc: u32,
-    pub blocks: u64,
-    pub keys: u64,
-    pub bytes: u64,
-    /// Bytes of all blocks before compression (the data's logical size).
-    pub raw_bytes: u64,
+    bytes: u64,
     compress: bool,
 }
 
-fn header() -> [u8; HEADER_LEN] {
-    let mut h = [0u8; HEADER_LEN];
-    h[..8].copy_from_slice(MAGIC);
-    h[8..12].copy_from_slice(&VERSION.to_le_bytes());
-    let crc = crc32c::crc32c(&h[..16]);
-    h[16..20].copy_from_slice(&crc.to_le_bytes());
-    h
-}
-
-impl SnapWriter {
-    /// Start a snapshot in `file` (already created). `compress`: zstd
-    /// blocks (`rdbcompression yes`).
-    pub fn new(mut file: Box<dyn FsFile>, compress: bool) -> std::io::Result<SnapWriter> {
-        let h = header();
-        file.write_all(&h)?;
-        Ok(SnapWriter {
-            file,
-            crc: crc32c::crc32c(&h),
-            blocks: 0,
-            keys: 0,
-            bytes: HEADER_LEN as u64,
-            raw_bytes: 0,
-            compress,
-        })
-    }
-
+impl Sink {
     fn put(&mut self, b: &[u8]) -> std::io::Result<()> {
         self.file.write_all(b)?;
         self.crc = crc32c::crc32c_append(self.crc, b);
@@ -350,11 +322,7 @@ impl SnapWriter {
         Ok(())
     }
 
-    /// Write one block of `entries` encoded entries (`encode_entry`).
-    pub fn block(&mut self, raw: &[u8], entries: u32) -> std::io::Result<()> {
-        if entries == 0 {
-            return Ok(());
-        }
+    fn block(&mut self, raw: &[u8], entries: u32) -> std::io::Result<()> {
         let z = if self.compress {
             zstd::bulk::compress(raw, 1)
                 .ok()
@@ -383,7 +351,109 @@ impl SnapWriter {
         let crc = crc32c::crc32c_append(crc32c::crc32c(&h[..16]), stored);
         h[16..20].copy_from_slice(&crc.to_le_bytes());
         self.put(&h)?;
-        self.put(stored)?;
+        self.put(stored)
+    }
+}
+
+/// Blocks in flight between the thread that serializes and the one that
+/// compresses and writes: bounds the memory a slow disk (or a starved
+/// low-priority compressor) can pin to a few blocks.
+const PIPE_DEPTH: usize = 4;
+
+enum Out {
+    /// Compress and write on the calling thread.
+    Direct(Sink),
+    /// Hand blocks to a compressor thread (`SnapWriter::piped`).
+    Piped {
+        tx: std::sync::mpsc::SyncSender<(Vec<u8>, u32)>,
+        thread: std::thread::JoinHandle<std::io::Result<Sink>>,
+    },
+    /// Transient, while switching modes.
+    Gone,
+}
+
+/// Writes a snapshot file: header, then blocks, then the trailer.
+pub struct SnapWriter {
+    out: Out,
+    pub blocks: u64,
+    pub keys: u64,
+    /// Bytes of all blocks before compression (the data's logical size).
+    pub raw_bytes: u64,
+}
+
+fn header() -> [u8; HEADER_LEN] {
+    let mut h = [0u8; HEADER_LEN];
+    h[..8].copy_from_slice(MAGIC);
+    h[8..12].copy_from_slice(&VERSION.to_le_bytes());
+    let crc = crc32c::crc32c(&h[..16]);
+    h[16..20].copy_from_slice(&crc.to_le_bytes());
+    h
+}
+
+fn piped_failed() -> std::io::Error {
+    std::io::Error::other("the snapshot compressor thread stopped")
+}
+
+impl SnapWriter {
+    /// Start a snapshot in `file` (already created). `compress`: zstd
+    /// blocks (`rdbcompression yes`).
+    pub fn new(mut file: Box<dyn FsFile>, compress: bool) -> std::io::Result<SnapWriter> {
+        let h = header();
+        file.write_all(&h)?;
+        Ok(SnapWriter {
+            out: Out::Direct(Sink {
+                file,
+                crc: crc32c::crc32c(&h),
+                bytes: HEADER_LEN as u64,
+                compress,
+            }),
+            blocks: 0,
+            keys: 0,
+            raw_bytes: 0,
+        })
+    }
+
+    /// Compress and write blocks on a thread of its own at the lowest CPU
+    /// priority (`util::lower_thread_priority`), so the caller, which
+    /// serializes under the state lock, never holds that lock while
+    /// descheduled in favour of compression, and the compression never takes
+    /// CPU from client commands. At most `PIPE_DEPTH` blocks wait.
+    pub fn piped(mut self) -> std::io::Result<SnapWriter> {
+        let Out::Direct(mut sink) = std::mem::replace(&mut self.out, Out::Gone) else {
+            return Ok(self);
+        };
+        let (tx, rx) = std::sync::mpsc::sync_channel::<(Vec<u8>, u32)>(PIPE_DEPTH);
+        let thread = std::thread::Builder::new()
+            .name("cairn-compress".into())
+            .spawn(move || {
+                crate::util::lower_thread_priority();
+                for (raw, entries) in rx {
+                    sink.block(&raw, entries)?;
+                }
+                Ok(sink)
+            })?;
+        self.out = Out::Piped { tx, thread };
+        Ok(self)
+    }
+
+    /// Write one block of `entries` encoded entries (`encode_entry`).
+    pub fn block(&mut self, raw: &[u8], entries: u32) -> std::io::Result<()> {
+        if entries == 0 {
+            return Ok(());
+        }
+        match &mut self.out {
+            Out::Direct(sink) => sink.block(raw, entries)?,
+            Out::Piped { tx, .. } => {
+                if tx.send((raw.to_vec(), entries)).is_err() {
+                    // The compressor stopped on an error: report that one.
+                    if let Out::Piped { thread, .. } = std::mem::replace(&mut self.out, Out::Gone) {
+                        thread.join().map_err(|_| piped_failed())??;
+                    }
+                    return Err(piped_failed());
+                }
+            }
+            Out::Gone => return Err(piped_failed()),
+        }
         self.blocks += 1;
         self.keys += entries as u64;
         self.raw_bytes += raw.len() as u64;
@@ -391,19 +461,27 @@ impl SnapWriter {
     }
 
     /// Write the trailer and sync the file. Returns the file size.
-    pub fn finish(mut self, cut_lsn: u64, created_ms: u64) -> std::io::Result<u64> {
+    pub fn finish(self, cut_lsn: u64, created_ms: u64) -> std::io::Result<u64> {
+        let mut sink = match self.out {
+            Out::Direct(sink) => sink,
+            Out::Piped { tx, thread } => {
+                drop(tx);
+                thread.join().map_err(|_| piped_failed())??
+            }
+            Out::Gone => return Err(piped_failed()),
+        };
         let mut t = [0u8; TRAILER_LEN];
         t[..8].copy_from_slice(TRAILER_MAGIC);
         t[8..16].copy_from_slice(&self.keys.to_le_bytes());
         t[16..24].copy_from_slice(&self.blocks.to_le_bytes());
         t[24..32].copy_from_slice(&cut_lsn.to_le_bytes());
         t[32..40].copy_from_slice(&created_ms.to_le_bytes());
-        let crc = crc32c::crc32c_append(self.crc, &t[..44]);
+        let crc = crc32c::crc32c_append(sink.crc, &t[..44]);
         t[44..48].copy_from_slice(&crc.to_le_bytes());
-        self.file.write_all(&t)?;
-        self.bytes += TRAILER_LEN as u64;
-        self.file.sync_data()?;
-        Ok(self.bytes)
+        sink.file.write_all(&t)?;
+        sink.bytes += TRAILER_LEN as u64;
+        sink.file.sync_data()?;
+        Ok(sink.bytes)
     }
 }
 

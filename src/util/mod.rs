@@ -284,6 +284,23 @@ pub fn lossy(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
+/// Give the calling thread the lowest CPU priority (Linux `SCHED_IDLE`):
+/// for background work that must not take CPU from client commands
+/// (snapshot compression). It runs on otherwise idle CPU time; such a
+/// thread must never hold a lock a client-serving thread waits for, since
+/// it can stay descheduled for long. Best effort: on error, or on other
+/// systems, the priority stays as it was.
+pub fn lower_thread_priority() {
+    #[cfg(target_os = "linux")]
+    {
+        let p = libc::sched_param { sched_priority: 0 };
+        // SAFETY: a plain syscall on the calling thread (pid 0).
+        unsafe {
+            libc::sched_setscheduler(0, libc::SCHED_IDLE, &p);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
