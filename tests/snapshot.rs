@@ -232,6 +232,62 @@ fn bgrewriteaof_compacts_the_log_and_restart_loads_base_plus_tail() {
 }
 
 #[test]
+fn bgsave_with_the_log_on_becomes_its_base_and_restart_replays_only_the_tail() {
+    let args = ["--aof-segment-size", "16kb", "--save", ""];
+    let mut s = Server::start(&args);
+    let mut r = s.raw();
+    for round in 0..3 {
+        fill(&mut r, 200, &format!("r{round}-"));
+    }
+    assert!(!log_files(&s).iter().any(|f| f.starts_with("base-")));
+    let size_before: u64 = info_field(&mut r, "aof_current_size").parse().unwrap();
+    std::thread::sleep(Duration::from_millis(5));
+    let at_cut = dump(&mut r);
+    assert_eq!(r.cmds(&["BGSAVE"]), simple("Background saving started"));
+    wait_field(&mut r, "rdb_bgsave_in_progress", "0");
+    assert_eq!(info_field(&mut r, "rdb_last_bgsave_status"), "ok");
+    assert_eq!(info_field(&mut r, "rdb_saves"), "1");
+    // The dump became the log's base; that is not a rewrite.
+    assert_eq!(info_field(&mut r, "aof_bases_from_bgsave"), "1");
+    assert_eq!(info_field(&mut r, "aof_rewrites"), "0");
+    assert!(s.dir().join("dump.rdb").exists());
+    let files = log_files(&s);
+    assert!(files.iter().any(|f| f.starts_with("base-")), "{files:?}");
+    assert!(
+        files.iter().filter(|f| f.ends_with(".clog")).count() <= 2,
+        "{files:?}"
+    );
+    let size_after: u64 = info_field(&mut r, "aof_current_size").parse().unwrap();
+    assert!(
+        size_after < size_before / 2,
+        "{size_after} vs {size_before}"
+    );
+    // Writes after the save land in the log tail.
+    r.cmds(&["SET", "tail", "1"]);
+    r.cmds(&["DEL", "s5"]);
+    r.cmds(&["RPUSH", "l1", "tail"]);
+    let before = dump(&mut r);
+    s.kill9();
+    let d = std::mem::replace(&mut s.dir, tempfile::tempdir().unwrap());
+    let mut s = Server::start_in(d, &args);
+    let mut r = s.raw();
+    assert_eq!(dump(&mut r), before);
+    // Only the tail was read from the log (a few records, not thousands).
+    let records: u64 = info_field(&mut r, "loading_loaded_records")
+        .parse()
+        .unwrap();
+    assert!(records < 20, "{records} records replayed");
+    // The dump file keeps Redis's semantics: with the log off it is what
+    // start-up loads, the state at the BGSAVE.
+    s.kill9();
+    let d = std::mem::replace(&mut s.dir, tempfile::tempdir().unwrap());
+    let s = Server::start_in(d, &["--appendonly", "no", "--save", ""]);
+    let mut r = s.raw();
+    assert_eq!(dump(&mut r), at_cut);
+    assert_eq!(r.cmds(&["EXISTS", "tail"]), Resp::Int(0));
+}
+
+#[test]
 fn bgsave_and_bgrewriteaof_schedule_behind_each_other() {
     let s = Server::start(&["--save", ""]);
     let mut r = s.raw();

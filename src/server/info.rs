@@ -196,6 +196,7 @@ pub fn render(st: &State, want: &[String], now_ms: u64) -> String {
             if p.last_rewrite_ok { "ok" } else { "err" }
         );
         kv!(o, "aof_rewrites", p.rewrites);
+        kv!(o, "aof_bases_from_bgsave", p.bgsave_bases);
         kv!(o, "aof_rewrites_consecutive_failures", p.rewrite_failures);
         let failed = ls.as_ref().is_some_and(|x| x.1);
         kv!(

@@ -10,6 +10,10 @@
 //! Invariants:
 //! * At most one job (save or rewrite) runs; the other kind is scheduled
 //!   behind it, as Redis does with its single child.
+//! * With the log on, a BGSAVE's dump also becomes the log's base
+//!   (`storage::rewrite::adopt_as_base`), as a rewrite's snapshot does, so
+//!   a restart after it loads the snapshot and replays only the log after
+//!   its cut. The dump file itself is written and loaded as without a log.
 //! * A failed job leaves the previous files untouched (`storage::rewrite`);
 //!   it is reported in INFO and the log and retried with backoff; with
 //!   `stop-writes-on-bgsave-error yes` and save rules configured, writes
@@ -20,7 +24,7 @@ use super::state::State;
 use crate::keyspace::Keyspace;
 use crate::keyspace::cow::{CowSnapshot, load_into, write_all, write_cow};
 use crate::storage::fs::Fs;
-use crate::storage::rewrite::{rewrite, save_snapshot};
+use crate::storage::rewrite::{Adopted, adopt_as_base, rewrite, save_snapshot};
 use std::path::PathBuf;
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
@@ -58,6 +62,8 @@ pub struct Persist {
     pub last_rewrite_ok: bool,
     pub last_rewrite_secs: i64,
     pub rewrites: u64,
+    /// BGSAVEs whose dump became the log's base (not counted as rewrites).
+    pub bgsave_bases: u64,
     pub rewrite_failures: u32,
     pub last_rewrite_try: Option<Instant>,
     pub last_cow_size: u64,
@@ -86,6 +92,7 @@ impl Default for Persist {
             last_rewrite_ok: true,
             last_rewrite_secs: -1,
             rewrites: 0,
+            bgsave_bases: 0,
             rewrite_failures: 0,
             last_rewrite_try: None,
             last_cow_size: 0,
@@ -170,14 +177,14 @@ pub fn start(st: &mut State, kind: JobKind) -> Result<(), String> {
         return Ok(());
     }
     // Every sealed record reaches the writer before the roll request, so
-    // the roll comes after the cut.
+    // the roll comes after the cut. Both kinds roll: a rewrite's snapshot
+    // and (with the log on) a BGSAVE's dump become the log's base, which
+    // needs every record up to the cut in synced segments.
     st.flush_journal();
     let now = crate::util::now_ms();
     let snap = CowSnapshot::begin(&mut st.ks, now);
     let log = st.log.clone();
-    if kind == JobKind::Rewrite
-        && let Some(l) = &log
-    {
+    if let Some(l) = &log {
         l.request_roll();
     }
     st.persist.job = Some((kind, Instant::now()));
@@ -215,15 +222,34 @@ pub fn start(st: &mut State, kind: JobKind) -> Result<(), String> {
             };
             let image =
                 |w: &mut crate::storage::snapshot::SnapWriter| write_cow(&mut snap, with_ks, w);
+            let mut adopted = None;
             // A panic must not leave the job marked as running forever.
             let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match (kind, &log) {
                 (JobKind::Rewrite, Some(l)) => rewrite(l, &*fs, &logdir, compress, cut, ms, image),
+                (JobKind::Save, Some(l)) => {
+                    let size = save_snapshot(&*fs, &dump, compress, cut, ms, image)?;
+                    adopted = Some(adopt_as_base(l, &*fs, &dump, &logdir, cut));
+                    Ok(size)
+                }
                 _ => save_snapshot(&*fs, &dump, compress, cut, ms, image),
             }))
             .unwrap_or_else(|_| Err(std::io::Error::other("the snapshot thread panicked")));
+            let took = t0.elapsed();
             let mut st = shared.state.lock();
             snap.detach(&mut st.ks);
-            finish(&mut st, kind, r, t0.elapsed(), snap.cow_bytes());
+            match adopted {
+                Some(Ok(Adopted::Switched)) => {
+                    st.persist.bgsave_bases += 1;
+                    tracing::info!(
+                        "The snapshot is the log's base now (cut at LSN {cut}): a restart replays only the log after it"
+                    );
+                }
+                Some(Ok(Adopted::AlreadyCovered)) | None => {}
+                Some(Err(e)) => tracing::warn!(
+                    "The snapshot could not become the log's base ({e}); the log is unchanged and complete"
+                ),
+            }
+            finish(&mut st, kind, r, took, snap.cow_bytes());
         });
     if let Err(e) = spawned {
         // The closure (and the snapshot in it) is gone; detach by hand.
