@@ -288,6 +288,57 @@ fn bgsave_with_the_log_on_becomes_its_base_and_restart_replays_only_the_tail() {
 }
 
 #[test]
+fn bgsave_cancels_a_running_automatic_rewrite_instead_of_failing() {
+    let args = ["--auto-aof-rewrite-percentage", "0", "--save", ""];
+    let mut s = Server::start(&args);
+    let mut r = s.raw();
+    // Enough data that the automatic rewrite is still running when BGSAVE
+    // comes.
+    let mut pipe = Vec::new();
+    for i in 0..200_000 {
+        pipe.extend(encode(&[
+            b"SET",
+            format!("key:{i}").as_bytes(),
+            format!("value-{i}").as_bytes(),
+        ]));
+    }
+    r.send(&pipe);
+    for _ in 0..200_000 {
+        r.read();
+    }
+    r.cmds(&["CONFIG", "SET", "auto-aof-rewrite-min-size", "1024"]);
+    r.cmds(&["CONFIG", "SET", "auto-aof-rewrite-percentage", "100"]);
+    wait_field(&mut r, "aof_rewrite_in_progress", "1");
+    // Redis would refuse ("Another child process is active"); the BGSAVE
+    // makes the log's base anyway, so the automatic rewrite yields.
+    assert_eq!(r.cmds(&["BGSAVE"]), simple("Background saving started"));
+    assert_eq!(info_field(&mut r, "rdb_bgsave_in_progress"), "1");
+    assert_eq!(
+        r.cmds(&["BGSAVE"]),
+        err("ERR Background save already in progress")
+    );
+    r.cmds(&["CONFIG", "SET", "auto-aof-rewrite-percentage", "0"]);
+    wait_field(&mut r, "rdb_bgsave_in_progress", "0");
+    assert_eq!(info_field(&mut r, "rdb_last_bgsave_status"), "ok");
+    assert_eq!(info_field(&mut r, "rdb_saves"), "1");
+    assert_eq!(info_field(&mut r, "aof_bases_from_bgsave"), "1");
+    // The cancelled rewrite is neither counted nor reported as failed.
+    assert_eq!(info_field(&mut r, "aof_rewrites"), "0");
+    assert_eq!(info_field(&mut r, "aof_last_bgrewrite_status"), "ok");
+    r.cmds(&["SET", "tail", "1"]);
+    s.kill9();
+    let d = std::mem::replace(&mut s.dir, tempfile::tempdir().unwrap());
+    let s = Server::start_in(d, &args);
+    let mut r = s.raw();
+    assert_eq!(r.cmds(&["DBSIZE"]), Resp::Int(200_001));
+    assert_eq!(r.cmds(&["GET", "key:123456"]), bulk("value-123456"));
+    let records: u64 = info_field(&mut r, "loading_loaded_records")
+        .parse()
+        .unwrap();
+    assert!(records < 20, "{records} records replayed");
+}
+
+#[test]
 fn bgsave_and_bgrewriteaof_schedule_behind_each_other() {
     let s = Server::start(&["--save", ""]);
     let mut r = s.raw();

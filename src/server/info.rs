@@ -151,7 +151,7 @@ pub fn render(st: &State, want: &[String], now_ms: u64) -> String {
         kv!(o, "rdb_changes_since_last_save", st.dirty);
         use super::persist::JobKind;
         let p = &st.persist;
-        kv!(o, "rdb_bgsave_in_progress", p.running(JobKind::Save) as u8);
+        kv!(o, "rdb_bgsave_in_progress", p.save_in_progress() as u8);
         kv!(o, "rdb_last_save_time", st.lastsave);
         kv!(
             o,

@@ -9,7 +9,10 @@
 //!
 //! Invariants:
 //! * At most one job (save or rewrite) runs; the other kind is scheduled
-//!   behind it, as Redis does with its single child.
+//!   behind it, as Redis does with its single child. Exception: with the
+//!   log on, a BGSAVE cancels a running *automatic* rewrite (its dump
+//!   becomes the log's base anyway) instead of being refused
+//!   (`preempt_auto_rewrite`).
 //! * With the log on, a BGSAVE's dump also becomes the log's base
 //!   (`storage::rewrite::adopt_as_base`), as a rewrite's snapshot does, so
 //!   a restart after it loads the snapshot and replays only the log after
@@ -50,6 +53,12 @@ pub struct Persist {
     /// The server's own `Shared`, for starting job threads from commands.
     pub me: Weak<Shared>,
     pub job: Option<(JobKind, Instant)>,
+    /// The running rewrite was started by the cron (`auto-aof-rewrite-*`),
+    /// not by a client.
+    pub job_auto: bool,
+    /// A BGSAVE cancelled the running automatic rewrite and starts as soon
+    /// as that job has wound down (INFO shows it in progress meanwhile).
+    pub save_preempting: bool,
     pub bgsave_scheduled: bool,
     pub rewrite_scheduled: bool,
     pub last_bgsave_ok: bool,
@@ -81,6 +90,8 @@ impl Default for Persist {
             fs: Arc::new(crate::storage::fs::RealFs),
             me: Weak::new(),
             job: None,
+            job_auto: false,
+            save_preempting: false,
             bgsave_scheduled: false,
             rewrite_scheduled: false,
             last_bgsave_ok: true,
@@ -107,6 +118,12 @@ impl Default for Persist {
 impl Persist {
     pub fn running(&self, k: JobKind) -> bool {
         self.job.is_some_and(|(j, _)| j == k)
+    }
+
+    /// INFO rdb_bgsave_in_progress: a save runs, or one that cancelled an
+    /// automatic rewrite waits for it to wind down (milliseconds).
+    pub fn save_in_progress(&self) -> bool {
+        self.running(JobKind::Save) || self.save_preempting
     }
 
     pub fn current_secs(&self, k: JobKind) -> i64 {
@@ -159,6 +176,27 @@ pub fn save_sync(st: &mut State) -> std::io::Result<()> {
     r.map(|_| ())
 }
 
+/// BGSAVE while an automatic log rewrite runs, with the log on: the save
+/// makes the log's base too (`adopt_as_base`), so the rewrite is cancelled
+/// rather than the client refused, and the save starts as soon as the
+/// rewrite's thread has wound down (`finish`). The rewrite's files go as a
+/// failed rewrite's do (the manifest is untouched). True if it did so;
+/// false if the caller must answer as Redis does.
+pub fn preempt_auto_rewrite(st: &mut State) -> bool {
+    if !st.persist.running(JobKind::Rewrite) || !st.persist.job_auto || st.log.is_none() {
+        return false;
+    }
+    // Detaches the snapshot: its thread stops at its next step and fails
+    // without touching the manifest (or, if it is already past writing,
+    // completes normally).
+    crate::keyspace::cow::abort_all(&mut st.ks);
+    st.persist.save_preempting = true;
+    tracing::info!(
+        "BGSAVE cancels the running automatic log rewrite (the snapshot becomes the log's base instead)"
+    );
+    true
+}
+
 /// Start a background job: the cut happens here, under the lock.
 pub fn start(st: &mut State, kind: JobKind) -> Result<(), String> {
     if st.persist.job.is_some() {
@@ -188,6 +226,10 @@ pub fn start(st: &mut State, kind: JobKind) -> Result<(), String> {
         l.request_roll();
     }
     st.persist.job = Some((kind, Instant::now()));
+    st.persist.job_auto = false;
+    if kind == JobKind::Save {
+        st.persist.save_preempting = false;
+    }
     match kind {
         JobKind::Save => {
             st.persist.dirty_at_start = st.dirty;
@@ -300,6 +342,10 @@ fn finish(st: &mut State, kind: JobKind, r: std::io::Result<u64>, took: Duration
                 took.as_secs_f64()
             );
         }
+        (JobKind::Rewrite, Err(e)) if p.save_preempting => {
+            // Cancelled for a BGSAVE: not a failure of the rewrite.
+            tracing::info!("Automatic log rewrite cancelled ({e}); the BGSAVE starts now");
+        }
         (JobKind::Rewrite, Err(e)) => {
             p.last_rewrite_ok = false;
             p.rewrite_failures += 1;
@@ -319,7 +365,12 @@ fn start_scheduled(st: &mut State) {
     if st.persist.job.is_some() {
         return;
     }
-    if st.persist.rewrite_scheduled {
+    if st.persist.save_preempting {
+        if let Err(e) = start(st, JobKind::Save) {
+            st.persist.save_preempting = false;
+            tracing::error!("BGSAVE not started after cancelling the log rewrite: {e}");
+        }
+    } else if st.persist.rewrite_scheduled {
         st.persist.rewrite_scheduled = false;
         if let Err(e) = start(st, JobKind::Rewrite) {
             tracing::error!("Scheduled log rewrite not started: {e}");
@@ -369,8 +420,9 @@ pub fn cron(st: &mut State) {
                 "Starting automatic rewriting of the log on {}% growth",
                 (cur - base.min(cur)) * 100 / base
             );
-            if let Err(e) = start(st, JobKind::Rewrite) {
-                tracing::error!("Automatic log rewrite not started: {e}");
+            match start(st, JobKind::Rewrite) {
+                Ok(()) => st.persist.job_auto = true,
+                Err(e) => tracing::error!("Automatic log rewrite not started: {e}"),
             }
         }
     }
