@@ -340,7 +340,7 @@ pub fn load_into(
         path,
         now,
         &hash,
-        |hint| reserve.set(hint.single_db.map(|d| (d, hint.summary.keys))),
+        |hint| reserve.set(hint.single_db.map(|d| (d, hint.keys_to_reserve()))),
         |entries, block| {
             if let Some((rdb, keys)) = reserve.take()
                 && let Some(t) = dbs.get_mut(rdb as usize)

@@ -691,6 +691,25 @@ pub struct LoadHint {
     /// (a snapshot is written database by database, so then very likely
     /// every entry is in `db`): the sink may size that table up front.
     pub single_db: Option<u32>,
+    /// Size of the file in bytes.
+    pub file_bytes: u64,
+}
+
+impl LoadHint {
+    /// Entries to size tables for: the trailer's key count, which has only
+    /// been checked against the block headers (the entries themselves are
+    /// counted as they are decoded, later), so it is capped by what the
+    /// file could hold: an entry takes at least 5 raw bytes (db, key
+    /// length, expiry, tag, value), and no more than one key per 2 bytes
+    /// of file is believed (a real snapshot holds tens of bytes per key
+    /// even compressed). A lying file thus costs memory in proportion to
+    /// its size, never more.
+    pub fn keys_to_reserve(&self) -> u64 {
+        self.summary
+            .keys
+            .min(self.summary.raw_bytes / 5)
+            .min(self.file_bytes / 2)
+    }
 }
 
 /// Blocks decoded ahead of the one being inserted, at most (bounds the
@@ -729,6 +748,7 @@ pub fn load_hashed(
     prepare(&LoadHint {
         summary: s,
         single_db,
+        file_bytes: b.len() as u64,
     });
     let mut put = |res: Result<Vec<Decoded>, SnapshotError>, r: &BlockRef| {
         let at = (r.offset - BLOCK_HEADER_LEN) as u64;

@@ -293,3 +293,35 @@ fn load_into_several_databases_and_refuse_a_duplicate_key() {
     let e = load_ks(&far, 300, 0).err().expect("db 9 accepted");
     assert!(e.to_string().contains("database 9"), "{e}");
 }
+
+#[test]
+fn tables_are_never_sized_beyond_what_the_file_can_hold() {
+    let summary = |keys, raw_bytes| Summary {
+        keys,
+        blocks: 1,
+        cut_lsn: 0,
+        created_ms: 0,
+        raw_bytes,
+    };
+    let hint = |keys, raw, file| LoadHint {
+        summary: summary(keys, raw),
+        single_db: Some(0),
+        file_bytes: file,
+    };
+    // A real snapshot: the trailer's count.
+    assert_eq!(
+        hint(2_000_000, 160_000_000, 107_000_000).keys_to_reserve(),
+        2_000_000
+    );
+    // Counts the bytes cannot hold are capped (a crafted file whose
+    // checksums match).
+    assert_eq!(hint(u64::MAX, 1_000, 1 << 30).keys_to_reserve(), 200);
+    assert_eq!(hint(u64::MAX, u64::MAX, 1_000).keys_to_reserve(), 500);
+    // A sized empty table is a table like any other.
+    let mut t = crate::keyspace::Table::new();
+    t.reserve_empty(100_000);
+    assert!(t.segments().len() >= 128 && t.segments().len() <= 256);
+    assert_eq!(t.len(), 0);
+    t.insert_new(Entry::new(b"k", Value::Int(1)));
+    assert!(t.get(b"k").is_some());
+}
