@@ -232,6 +232,113 @@ fn bgrewriteaof_compacts_the_log_and_restart_loads_base_plus_tail() {
 }
 
 #[test]
+fn bgsave_with_the_log_on_becomes_its_base_and_restart_replays_only_the_tail() {
+    let args = ["--aof-segment-size", "16kb", "--save", ""];
+    let mut s = Server::start(&args);
+    let mut r = s.raw();
+    for round in 0..3 {
+        fill(&mut r, 200, &format!("r{round}-"));
+    }
+    assert!(!log_files(&s).iter().any(|f| f.starts_with("base-")));
+    let size_before: u64 = info_field(&mut r, "aof_current_size").parse().unwrap();
+    std::thread::sleep(Duration::from_millis(5));
+    let at_cut = dump(&mut r);
+    assert_eq!(r.cmds(&["BGSAVE"]), simple("Background saving started"));
+    wait_field(&mut r, "rdb_bgsave_in_progress", "0");
+    assert_eq!(info_field(&mut r, "rdb_last_bgsave_status"), "ok");
+    assert_eq!(info_field(&mut r, "rdb_saves"), "1");
+    // The dump became the log's base; that is not a rewrite.
+    assert_eq!(info_field(&mut r, "aof_bases_from_bgsave"), "1");
+    assert_eq!(info_field(&mut r, "aof_rewrites"), "0");
+    assert!(s.dir().join("dump.rdb").exists());
+    let files = log_files(&s);
+    assert!(files.iter().any(|f| f.starts_with("base-")), "{files:?}");
+    assert!(
+        files.iter().filter(|f| f.ends_with(".clog")).count() <= 2,
+        "{files:?}"
+    );
+    let size_after: u64 = info_field(&mut r, "aof_current_size").parse().unwrap();
+    assert!(
+        size_after < size_before / 2,
+        "{size_after} vs {size_before}"
+    );
+    // Writes after the save land in the log tail.
+    r.cmds(&["SET", "tail", "1"]);
+    r.cmds(&["DEL", "s5"]);
+    r.cmds(&["RPUSH", "l1", "tail"]);
+    let before = dump(&mut r);
+    s.kill9();
+    let d = std::mem::replace(&mut s.dir, tempfile::tempdir().unwrap());
+    let mut s = Server::start_in(d, &args);
+    let mut r = s.raw();
+    assert_eq!(dump(&mut r), before);
+    // Only the tail was read from the log (a few records, not thousands).
+    let records: u64 = info_field(&mut r, "loading_loaded_records")
+        .parse()
+        .unwrap();
+    assert!(records < 20, "{records} records replayed");
+    // The dump file keeps Redis's semantics: with the log off it is what
+    // start-up loads, the state at the BGSAVE.
+    s.kill9();
+    let d = std::mem::replace(&mut s.dir, tempfile::tempdir().unwrap());
+    let s = Server::start_in(d, &["--appendonly", "no", "--save", ""]);
+    let mut r = s.raw();
+    assert_eq!(dump(&mut r), at_cut);
+    assert_eq!(r.cmds(&["EXISTS", "tail"]), Resp::Int(0));
+}
+
+#[test]
+fn bgsave_cancels_a_running_automatic_rewrite_instead_of_failing() {
+    let args = ["--auto-aof-rewrite-percentage", "0", "--save", ""];
+    let mut s = Server::start(&args);
+    let mut r = s.raw();
+    // Enough data that the automatic rewrite is still running when BGSAVE
+    // comes.
+    let mut pipe = Vec::new();
+    for i in 0..200_000 {
+        pipe.extend(encode(&[
+            b"SET",
+            format!("key:{i}").as_bytes(),
+            format!("value-{i}").as_bytes(),
+        ]));
+    }
+    r.send(&pipe);
+    for _ in 0..200_000 {
+        r.read();
+    }
+    r.cmds(&["CONFIG", "SET", "auto-aof-rewrite-min-size", "1024"]);
+    r.cmds(&["CONFIG", "SET", "auto-aof-rewrite-percentage", "100"]);
+    wait_field(&mut r, "aof_rewrite_in_progress", "1");
+    // Redis would refuse ("Another child process is active"); the BGSAVE
+    // makes the log's base anyway, so the automatic rewrite yields.
+    assert_eq!(r.cmds(&["BGSAVE"]), simple("Background saving started"));
+    assert_eq!(info_field(&mut r, "rdb_bgsave_in_progress"), "1");
+    assert_eq!(
+        r.cmds(&["BGSAVE"]),
+        err("ERR Background save already in progress")
+    );
+    r.cmds(&["CONFIG", "SET", "auto-aof-rewrite-percentage", "0"]);
+    wait_field(&mut r, "rdb_bgsave_in_progress", "0");
+    assert_eq!(info_field(&mut r, "rdb_last_bgsave_status"), "ok");
+    assert_eq!(info_field(&mut r, "rdb_saves"), "1");
+    assert_eq!(info_field(&mut r, "aof_bases_from_bgsave"), "1");
+    // The cancelled rewrite is neither counted nor reported as failed.
+    assert_eq!(info_field(&mut r, "aof_rewrites"), "0");
+    assert_eq!(info_field(&mut r, "aof_last_bgrewrite_status"), "ok");
+    r.cmds(&["SET", "tail", "1"]);
+    s.kill9();
+    let d = std::mem::replace(&mut s.dir, tempfile::tempdir().unwrap());
+    let s = Server::start_in(d, &args);
+    let mut r = s.raw();
+    assert_eq!(r.cmds(&["DBSIZE"]), Resp::Int(200_001));
+    assert_eq!(r.cmds(&["GET", "key:123456"]), bulk("value-123456"));
+    let records: u64 = info_field(&mut r, "loading_loaded_records")
+        .parse()
+        .unwrap();
+    assert!(records < 20, "{records} records replayed");
+}
+
+#[test]
 fn bgsave_and_bgrewriteaof_schedule_behind_each_other() {
     let s = Server::start(&["--save", ""]);
     let mut r = s.raw();
@@ -344,14 +451,15 @@ fn automatic_rewrite_keeps_the_log_bounded() {
 /// is only 30% growth of the data, so no rewrite; 1.2 MB more is.
 #[test]
 fn automatic_rewrite_measures_growth_against_the_uncompressed_data() {
-    let s = Server::start(&[
+    let args = [
         "--auto-aof-rewrite-min-size",
         "64kb",
         "--auto-aof-rewrite-percentage",
         "100",
         "--save",
         "",
-    ]);
+    ];
+    let s = Server::start(&args);
     let mut r = s.raw();
     let value = "x".repeat(1000);
     let write = |r: &mut Raw, n: usize| {
@@ -387,8 +495,28 @@ fn automatic_rewrite_measures_growth_against_the_uncompressed_data() {
         (before + 1).to_string(),
         "rewrote after 30% growth"
     );
-    write(&mut r, 1200);
+    // After a restart the base's uncompressed size is known again (from
+    // its blocks): growth is measured from the start-up size.
+    assert_eq!(
+        r.cmds(&["BGREWRITEAOF"]),
+        simple("Background append only file rewriting started")
+    );
     wait_field(&mut r, "aof_rewrites", &(before + 2).to_string());
+    let mut s = s;
+    s.kill9();
+    let d = std::mem::replace(&mut s.dir, tempfile::tempdir().unwrap());
+    let s = Server::start_in(d, &args);
+    let mut r = s.raw();
+    assert_eq!(r.cmds(&["DBSIZE"]), Resp::Int(1000));
+    write(&mut r, 300);
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        info_field(&mut r, "aof_rewrites"),
+        "0",
+        "rewrote after 30% growth past a restart"
+    );
+    write(&mut r, 1200);
+    wait_field(&mut r, "aof_rewrites", "1");
 }
 
 #[test]

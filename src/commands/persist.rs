@@ -56,9 +56,14 @@ fn bgsave(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
         _ => return Err(CmdError::Syntax),
     };
     let p = &mut ctx.st.persist;
-    if p.running(JobKind::Save) {
+    if p.save_in_progress() {
         return Err(CmdError::msg("ERR Background save already in progress"));
     }
+    if p.running(JobKind::Rewrite) && persist::preempt_auto_rewrite(ctx.st) {
+        ctx.out.simple("Background saving started");
+        return Ok(());
+    }
+    let p = &mut ctx.st.persist;
     if p.running(JobKind::Rewrite) {
         if schedule {
             p.bgsave_scheduled = true;

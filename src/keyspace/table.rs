@@ -118,6 +118,70 @@ impl Table {
         self.hasher.hash_one(key)
     }
 
+    /// The table's hash function (`hash`), for computing hashes on other
+    /// threads (snapshot loading).
+    pub fn hash_builder(&self) -> foldhash::fast::RandomState {
+        self.hasher.clone()
+    }
+
+    /// Size an empty table for about `n` entries (a snapshot load knows its
+    /// key count): the directory and the segments are made at their final
+    /// depth at once, so loading never splits a segment or regrows one.
+    /// The invariants are those of a table grown by splits: 2^gd segments,
+    /// each of local depth gd, slot i pointing at segment i. A table that
+    /// is not empty (or is attached to a snapshot) is left as it is.
+    pub fn reserve_empty(&mut self, n: usize) {
+        /// Entries per segment aimed at: room for the spread of a uniform
+        /// hash below `SEG_MAX`.
+        const FILL: usize = SEG_MAX * 5 / 7;
+        if self.len != 0 || self.segs.len() != 1 || self.cow.is_some() || n <= FILL {
+            return;
+        }
+        let mut gd = 0u32;
+        while (n >> gd) > FILL && gd < MAX_DEPTH {
+            gd += 1;
+        }
+        let per = n >> gd;
+        let cap = (per + per / 8 + 32).min(SEG_MAX);
+        self.dir = (0..1u32 << gd).collect();
+        let make = |k: usize| -> Vec<Segment> {
+            (0..k)
+                .map(|_| Segment {
+                    ld: gd,
+                    map: HashTable::with_capacity(cap),
+                    volatile: 0,
+                    snap_epoch: 0,
+                })
+                .collect()
+        };
+        let nseg = 1usize << gd;
+        let threads = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+            .clamp(1, 8);
+        // Fresh memory costs a page fault and the kernel zeroing it, which
+        // dominates sizing a big table: fault it in on every core.
+        self.segs = if threads > 1 && nseg >= 256 {
+            let per = nseg.div_ceil(threads);
+            std::thread::scope(|sc| {
+                let hs: Vec<_> = (0..nseg)
+                    .step_by(per)
+                    .map(|from| {
+                        let k = per.min(nseg - from);
+                        sc.spawn(move || make(k))
+                    })
+                    .collect();
+                hs.into_iter()
+                    .flat_map(|h| h.join().expect("table sizing thread"))
+                    .collect()
+            })
+        } else {
+            make(nseg)
+        };
+        self.gd = gd;
+        self.cow_cursor = 0;
+    }
+
     #[inline]
     fn seg_of(&self, h: u64) -> usize {
         if self.gd == 0 {
@@ -194,6 +258,37 @@ impl Table {
         });
         self.len += 1;
         s
+    }
+
+    /// `insert_new_hashed` for a key that may be present (snapshot
+    /// loading): one probe finds its place or the entry already there.
+    /// Returns the entry back, not inserted, if its key is present.
+    pub fn insert_if_absent_hashed(&mut self, h: u64, mut entry: Entry) -> Result<usize, Entry> {
+        let mut s = self.seg_of(h);
+        if let Some((c, _)) = &self.cow {
+            entry.snap = c.epoch as u32;
+        }
+        if self.segs[s].map.len() >= SEG_MAX && self.segs[s].ld < MAX_DEPTH {
+            self.split(s, h);
+            s = self.seg_of(h);
+        }
+        let hasher = &self.hasher;
+        let volatile = entry.expire_at != 0;
+        match self.segs[s].map.entry(
+            inner(h),
+            |e| e.key.as_slice() == entry.key.as_slice(),
+            |e| inner(hasher.hash_one(e.key.as_slice())),
+        ) {
+            hashbrown::hash_table::Entry::Occupied(_) => return Err(entry),
+            hashbrown::hash_table::Entry::Vacant(v) => {
+                v.insert(entry);
+            }
+        }
+        if volatile {
+            self.segs[s].volatile += 1;
+        }
+        self.len += 1;
+        Ok(s)
     }
 
     pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {

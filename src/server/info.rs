@@ -151,7 +151,7 @@ pub fn render(st: &State, want: &[String], now_ms: u64) -> String {
         kv!(o, "rdb_changes_since_last_save", st.dirty);
         use super::persist::JobKind;
         let p = &st.persist;
-        kv!(o, "rdb_bgsave_in_progress", p.running(JobKind::Save) as u8);
+        kv!(o, "rdb_bgsave_in_progress", p.save_in_progress() as u8);
         kv!(o, "rdb_last_save_time", st.lastsave);
         kv!(
             o,
@@ -196,6 +196,7 @@ pub fn render(st: &State, want: &[String], now_ms: u64) -> String {
             if p.last_rewrite_ok { "ok" } else { "err" }
         );
         kv!(o, "aof_rewrites", p.rewrites);
+        kv!(o, "aof_bases_from_bgsave", p.bgsave_bases);
         kv!(o, "aof_rewrites_consecutive_failures", p.rewrite_failures);
         let failed = ls.as_ref().is_some_and(|x| x.1);
         kv!(

@@ -9,7 +9,14 @@
 //!
 //! Invariants:
 //! * At most one job (save or rewrite) runs; the other kind is scheduled
-//!   behind it, as Redis does with its single child.
+//!   behind it, as Redis does with its single child. Exception: with the
+//!   log on, a BGSAVE cancels a running *automatic* rewrite (its dump
+//!   becomes the log's base anyway) instead of being refused
+//!   (`preempt_auto_rewrite`).
+//! * With the log on, a BGSAVE's dump also becomes the log's base
+//!   (`storage::rewrite::adopt_as_base`), as a rewrite's snapshot does, so
+//!   a restart after it loads the snapshot and replays only the log after
+//!   its cut. The dump file itself is written and loaded as without a log.
 //! * A failed job leaves the previous files untouched (`storage::rewrite`);
 //!   it is reported in INFO and the log and retried with backoff; with
 //!   `stop-writes-on-bgsave-error yes` and save rules configured, writes
@@ -20,7 +27,7 @@ use super::state::State;
 use crate::keyspace::Keyspace;
 use crate::keyspace::cow::{CowSnapshot, load_into, write_all, write_cow};
 use crate::storage::fs::Fs;
-use crate::storage::rewrite::{rewrite, save_snapshot};
+use crate::storage::rewrite::{Adopted, adopt_as_base, rewrite, save_snapshot};
 use std::path::PathBuf;
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
@@ -46,6 +53,12 @@ pub struct Persist {
     /// The server's own `Shared`, for starting job threads from commands.
     pub me: Weak<Shared>,
     pub job: Option<(JobKind, Instant)>,
+    /// The running rewrite was started by the cron (`auto-aof-rewrite-*`),
+    /// not by a client.
+    pub job_auto: bool,
+    /// A BGSAVE cancelled the running automatic rewrite and starts as soon
+    /// as that job has wound down (INFO shows it in progress meanwhile).
+    pub save_preempting: bool,
     pub bgsave_scheduled: bool,
     pub rewrite_scheduled: bool,
     pub last_bgsave_ok: bool,
@@ -58,6 +71,8 @@ pub struct Persist {
     pub last_rewrite_ok: bool,
     pub last_rewrite_secs: i64,
     pub rewrites: u64,
+    /// BGSAVEs whose dump became the log's base (not counted as rewrites).
+    pub bgsave_bases: u64,
     pub rewrite_failures: u32,
     pub last_rewrite_try: Option<Instant>,
     pub last_cow_size: u64,
@@ -75,6 +90,8 @@ impl Default for Persist {
             fs: Arc::new(crate::storage::fs::RealFs),
             me: Weak::new(),
             job: None,
+            job_auto: false,
+            save_preempting: false,
             bgsave_scheduled: false,
             rewrite_scheduled: false,
             last_bgsave_ok: true,
@@ -86,6 +103,7 @@ impl Default for Persist {
             last_rewrite_ok: true,
             last_rewrite_secs: -1,
             rewrites: 0,
+            bgsave_bases: 0,
             rewrite_failures: 0,
             last_rewrite_try: None,
             last_cow_size: 0,
@@ -100,6 +118,12 @@ impl Default for Persist {
 impl Persist {
     pub fn running(&self, k: JobKind) -> bool {
         self.job.is_some_and(|(j, _)| j == k)
+    }
+
+    /// INFO rdb_bgsave_in_progress: a save runs, or one that cancelled an
+    /// automatic rewrite waits for it to wind down (milliseconds).
+    pub fn save_in_progress(&self) -> bool {
+        self.running(JobKind::Save) || self.save_preempting
     }
 
     pub fn current_secs(&self, k: JobKind) -> i64 {
@@ -152,6 +176,27 @@ pub fn save_sync(st: &mut State) -> std::io::Result<()> {
     r.map(|_| ())
 }
 
+/// BGSAVE while an automatic log rewrite runs, with the log on: the save
+/// makes the log's base too (`adopt_as_base`), so the rewrite is cancelled
+/// rather than the client refused, and the save starts as soon as the
+/// rewrite's thread has wound down (`finish`). The rewrite's files go as a
+/// failed rewrite's do (the manifest is untouched). True if it did so;
+/// false if the caller must answer as Redis does.
+pub fn preempt_auto_rewrite(st: &mut State) -> bool {
+    if !st.persist.running(JobKind::Rewrite) || !st.persist.job_auto || st.log.is_none() {
+        return false;
+    }
+    // Detaches the snapshot: its thread stops at its next step and fails
+    // without touching the manifest (or, if it is already past writing,
+    // completes normally).
+    crate::keyspace::cow::abort_all(&mut st.ks);
+    st.persist.save_preempting = true;
+    tracing::info!(
+        "BGSAVE cancels the running automatic log rewrite (the snapshot becomes the log's base instead)"
+    );
+    true
+}
+
 /// Start a background job: the cut happens here, under the lock.
 pub fn start(st: &mut State, kind: JobKind) -> Result<(), String> {
     if st.persist.job.is_some() {
@@ -170,17 +215,21 @@ pub fn start(st: &mut State, kind: JobKind) -> Result<(), String> {
         return Ok(());
     }
     // Every sealed record reaches the writer before the roll request, so
-    // the roll comes after the cut.
+    // the roll comes after the cut. Both kinds roll: a rewrite's snapshot
+    // and (with the log on) a BGSAVE's dump become the log's base, which
+    // needs every record up to the cut in synced segments.
     st.flush_journal();
     let now = crate::util::now_ms();
     let snap = CowSnapshot::begin(&mut st.ks, now);
     let log = st.log.clone();
-    if kind == JobKind::Rewrite
-        && let Some(l) = &log
-    {
+    if let Some(l) = &log {
         l.request_roll();
     }
     st.persist.job = Some((kind, Instant::now()));
+    st.persist.job_auto = false;
+    if kind == JobKind::Save {
+        st.persist.save_preempting = false;
+    }
     match kind {
         JobKind::Save => {
             st.persist.dirty_at_start = st.dirty;
@@ -219,18 +268,42 @@ pub fn start(st: &mut State, kind: JobKind) -> Result<(), String> {
                 raw_bytes = w.raw_bytes;
                 r
             };
+            let mut adopted = None;
             // A panic must not leave the job marked as running forever.
             let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match (kind, &log) {
                 (JobKind::Rewrite, Some(l)) => rewrite(l, &*fs, &logdir, compress, cut, ms, image),
+                (JobKind::Save, Some(l)) => {
+                    let size = save_snapshot(&*fs, &dump, compress, cut, ms, image)?;
+                    adopted = Some(adopt_as_base(l, &*fs, &dump, &logdir, cut));
+                    Ok(size)
+                }
                 _ => save_snapshot(&*fs, &dump, compress, cut, ms, image),
             }))
             .unwrap_or_else(|_| Err(std::io::Error::other("the snapshot thread panicked")));
-            if let (JobKind::Rewrite, Some(l), Ok(_)) = (kind, &log, &r) {
+            // The log's base is now this image: automatic rewrites measure
+            // growth against its uncompressed size.
+            if let Some(l) = &log
+                && r.is_ok()
+                && (kind == JobKind::Rewrite || matches!(adopted, Some(Ok(Adopted::Switched))))
+            {
                 l.stats.lock().base_raw = raw_bytes;
             }
+            let took = t0.elapsed();
             let mut st = shared.state.lock();
             snap.detach(&mut st.ks);
-            finish(&mut st, kind, r, t0.elapsed(), snap.cow_bytes());
+            match adopted {
+                Some(Ok(Adopted::Switched)) => {
+                    st.persist.bgsave_bases += 1;
+                    tracing::info!(
+                        "The snapshot is the log's base now (cut at LSN {cut}): a restart replays only the log after it"
+                    );
+                }
+                Some(Ok(Adopted::AlreadyCovered)) | None => {}
+                Some(Err(e)) => tracing::warn!(
+                    "The snapshot could not become the log's base ({e}); the log is unchanged and complete"
+                ),
+            }
+            finish(&mut st, kind, r, took, snap.cow_bytes());
         });
     if let Err(e) = spawned {
         // The closure (and the snapshot in it) is gone; detach by hand.
@@ -281,6 +354,10 @@ fn finish(st: &mut State, kind: JobKind, r: std::io::Result<u64>, took: Duration
                 took.as_secs_f64()
             );
         }
+        (JobKind::Rewrite, Err(e)) if p.save_preempting => {
+            // Cancelled for a BGSAVE: not a failure of the rewrite.
+            tracing::info!("Automatic log rewrite cancelled ({e}); the BGSAVE starts now");
+        }
         (JobKind::Rewrite, Err(e)) => {
             p.last_rewrite_ok = false;
             p.rewrite_failures += 1;
@@ -300,7 +377,12 @@ fn start_scheduled(st: &mut State) {
     if st.persist.job.is_some() {
         return;
     }
-    if st.persist.rewrite_scheduled {
+    if st.persist.save_preempting {
+        if let Err(e) = start(st, JobKind::Save) {
+            st.persist.save_preempting = false;
+            tracing::error!("BGSAVE not started after cancelling the log rewrite: {e}");
+        }
+    } else if st.persist.rewrite_scheduled {
         st.persist.rewrite_scheduled = false;
         if let Err(e) = start(st, JobKind::Rewrite) {
             tracing::error!("Scheduled log rewrite not started: {e}");
@@ -352,8 +434,9 @@ pub fn cron(st: &mut State) {
         };
         if cur >= st.config.s.auto_aof_rewrite_min_size && growth >= pct {
             tracing::info!("Starting automatic rewriting of the log on {growth}% growth");
-            if let Err(e) = start(st, JobKind::Rewrite) {
-                tracing::error!("Automatic log rewrite not started: {e}");
+            match start(st, JobKind::Rewrite) {
+                Ok(()) => st.persist.job_auto = true,
+                Err(e) => tracing::error!("Automatic log rewrite not started: {e}"),
             }
         }
     }

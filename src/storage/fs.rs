@@ -45,6 +45,10 @@ pub trait Fs: Send + Sync {
     fn sync_dir(&self, dir: &Path) -> io::Result<()>;
     /// Set a closed file's length (torn-tail repair).
     fn set_len(&self, path: &Path, len: u64) -> io::Result<()>;
+    /// Give the file `from` a second name `to` (a hard link: same bytes,
+    /// no copy). Fails if `to` exists. Like a create, the new name
+    /// survives a power cut once `to`'s directory is synced.
+    fn link(&self, from: &Path, to: &Path) -> io::Result<()>;
 }
 
 // ------------------------------------------------------------------ real
@@ -126,6 +130,10 @@ impl Fs for RealFs {
         let f = std::fs::OpenOptions::new().write(true).open(path)?;
         f.set_len(len)?;
         f.sync_all()
+    }
+
+    fn link(&self, from: &Path, to: &Path) -> io::Result<()> {
+        std::fs::hard_link(from, to)
     }
 }
 
@@ -459,6 +467,17 @@ impl Fs for SimFs {
         let f = g.inode_of(path)?;
         f.live.truncate(len as usize);
         f.durable = f.live.clone();
+        Ok(())
+    }
+
+    fn link(&self, from: &Path, to: &Path) -> io::Result<()> {
+        let mut g = self.inner.lock().unwrap();
+        SimFs::tick(&mut g)?;
+        let i = *g.live_names.get(from).ok_or_else(|| os_err(2))?;
+        if g.live_names.contains_key(to) {
+            return Err(os_err(17));
+        }
+        g.live_names.insert(to.to_path_buf(), i);
         Ok(())
     }
 }

@@ -78,6 +78,8 @@ pub struct RecoveryReport {
     /// Bytes cut off a torn tail or by `truncate`.
     pub cut_bytes: u64,
     pub millis: u128,
+    /// Uncompressed size of the base snapshot loaded (0 if none).
+    pub base_raw_bytes: u64,
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> RecoveryError + '_ {

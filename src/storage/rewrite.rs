@@ -1,5 +1,6 @@
 //! Writing snapshot files into place, and the log rewrite (compaction)
-//! that makes a snapshot the log's new base (FORMAT.md, "Log rewrite").
+//! that makes a snapshot the log's new base (FORMAT.md, "Log rewrite");
+//! a BGSAVE with the log on makes its dump the base the same way.
 //!
 //! Invariant: a step that fails or is cut short by a crash leaves the
 //! previous snapshot and manifest untouched: new files are written under a
@@ -67,6 +68,15 @@ pub fn rewrite(
 ) -> std::io::Result<u64> {
     let name = base_name(cut_lsn);
     let size = save_snapshot(fs, &dir.join(&name), compress, cut_lsn, created_ms, image)?;
+    wait_roll(log, cut_lsn)?;
+    log.switch_base(&name, cut_lsn + 1)?;
+    Ok(size)
+}
+
+/// Wait until the log appends to a segment that starts after `cut_lsn`
+/// (requested by `LogShared::request_roll` at the cut): then every record
+/// up to the cut is in synced segments.
+fn wait_roll(log: &LogShared, cut_lsn: u64) -> std::io::Result<()> {
     let start = Instant::now();
     while log.current_segment_first_lsn() <= cut_lsn {
         if log.roll_failed() {
@@ -87,8 +97,60 @@ pub fn rewrite(
         }
         std::thread::sleep(Duration::from_millis(2));
     }
+    Ok(())
+}
+
+/// What `adopt_as_base` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Adopted {
+    /// The snapshot is the log's base now (a second name in the log dir).
+    Switched,
+    /// The log's base already covers the cut: nothing to do.
+    AlreadyCovered,
+}
+
+/// A BGSAVE with the log on (FORMAT.md, "A BGSAVE becomes the log's
+/// base"): the dump file `snap`, already durable under its name and cut at
+/// `cut_lsn` (at which `LogShared::request_roll` was called with every
+/// record up to the cut submitted), is exactly what a log rewrite would
+/// write. Give it a second name `base-<cut>.csnap` in the log directory (a
+/// hard link, so no bytes are copied and a later save that renames a new
+/// dump over `snap` never touches it), sync the directory, wait for the
+/// log to roll past the cut, and switch the manifest (`switch_base`: the
+/// old segments and base go only after the switch is durable). A crash
+/// before the switch leaves the old manifest and an unnamed base (deleted
+/// at start-up); after it, the new one. An error before the switch
+/// removes the link; the log is as it was.
+pub fn adopt_as_base(
+    log: &LogShared,
+    fs: &dyn Fs,
+    snap: &Path,
+    dir: &Path,
+    cut_lsn: u64,
+) -> std::io::Result<Adopted> {
+    if log.manifest().base.is_some_and(|(_, lsn)| lsn > cut_lsn) {
+        return Ok(Adopted::AlreadyCovered);
+    }
+    let name = base_name(cut_lsn);
+    let path = dir.join(&name);
+    let r = (|| {
+        // Not named by the manifest (its base is older than the cut): a
+        // leftover of an interrupted step.
+        if fs.exists(&path) {
+            fs.remove(&path)?;
+        }
+        fs.link(snap, &path)?;
+        fs.sync_dir(dir)?;
+        wait_roll(log, cut_lsn)
+    })();
+    if let Err(e) = r {
+        let _ = fs.remove(&path);
+        return Err(e);
+    }
+    // From here on the new MANIFEST may be on disk even if the switch
+    // reports an error, so the base stays (start-up deletes it if unnamed).
     log.switch_base(&name, cut_lsn + 1)?;
-    Ok(size)
+    Ok(Adopted::Switched)
 }
 
 /// Offline compaction (`aof-rewrite`): the data dir's state is loaded and

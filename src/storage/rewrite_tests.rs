@@ -295,3 +295,98 @@ fn failing_save_keeps_the_previous_snapshot_and_cleans_up() {
         assert_eq!(names, vec!["dump.rdb".to_string()], "{fault:?}");
     }
 }
+
+fn dump_path() -> PathBuf {
+    PathBuf::from("/sim/data/dump.rdb")
+}
+
+/// Writes, then `saves` BGSAVEs with the log on (the dump is written, then
+/// adopted as the log's base), with a crash after `crash_at` fs operations
+/// (None: no crash), more writes after each. Returns the fs, the harness,
+/// whether every save and adoption succeeded, and the number of writes in
+/// the last save's image.
+fn run_saves(crash_at: Option<u64>, saves: usize) -> (SimFs, H, bool, usize) {
+    use super::rewrite::{adopt_as_base, save_snapshot};
+    let fs = SimFs::new();
+    let mut h = H::open(&fs);
+    for i in 0..30 {
+        assert!(h.put(&format!("k{}", i % 7), &format!("a{i}")));
+    }
+    if let Some(n) = crash_at {
+        fs.crash_after(n);
+    }
+    let mut ok = true;
+    let mut at_cut = 0;
+    for r in 0..saves {
+        // The cut, as `persist::start` takes it for a BGSAVE with the log on.
+        let cut = h.journal.last_lsn();
+        h.log.shared.request_roll();
+        at_cut = h.writes.len();
+        let ks = image_of(&h.model(at_cut));
+        ok &= save_snapshot(&fs, &dump_path(), r % 2 == 0, cut, 0, |w| write_all(&ks, w))
+            .and_then(|_| adopt_as_base(&h.log.shared, &fs, &dump_path(), &dir(), cut))
+            .is_ok();
+        for i in 0..5 {
+            h.put(&format!("k{}", i % 3), &format!("s{r}-{i}"));
+        }
+    }
+    (fs, h, ok, at_cut)
+}
+
+#[test]
+fn crash_at_every_step_of_a_bgsave_that_becomes_the_base() {
+    let total_ops = {
+        let (fs, h, ok, _) = run_saves(None, 1);
+        assert!(ok);
+        assert!(h.log.shared.manifest().base.is_some(), "base not switched");
+        check(&fs, &h, "no crash");
+        let n = fs.ops();
+        std::mem::forget(h.log);
+        n
+    };
+    for n in 0..total_ops {
+        let (fs, h, ok, at_cut) = run_saves(Some(n), 1);
+        check(&fs, &h, &format!("crash after op {n}"));
+        // The dump file keeps its own semantics: absent (the save did not
+        // complete) or exactly the image at the cut.
+        for tear in [Tear::Drop, Tear::Keep(40)] {
+            let image = fs.crash(tear);
+            if image.exists(&dump_path()) {
+                let got = load_model(&image, &dump_path())
+                    .unwrap_or_else(|e| panic!("crash after op {n}: dump: {e}"));
+                assert_eq!(got, h.model(at_cut), "crash after op {n}: dump");
+            } else {
+                assert!(!ok, "crash after op {n}: a successful save left no dump");
+            }
+        }
+        std::mem::forget(h.log);
+    }
+}
+
+#[test]
+fn repeated_bgsaves_keep_the_log_bounded_and_the_base_outlives_the_dump() {
+    use super::rewrite::save_snapshot;
+    let (fs, mut h, ok, at_cut) = run_saves(None, 4);
+    assert!(ok);
+    let names = fs.list(&dir()).unwrap();
+    let segs = names.iter().filter(|n| n.ends_with(".clog")).count();
+    let bases: Vec<&String> = names.iter().filter(|n| n.starts_with("base-")).collect();
+    assert!(segs <= 2, "old segments left: {names:?}");
+    assert_eq!(bases.len(), 1, "{names:?}");
+    let base = dir().join(bases[0]);
+    assert_eq!(load_model(&fs, &base).unwrap(), h.model(at_cut));
+    assert_eq!(load_model(&fs, &dump_path()).unwrap(), h.model(at_cut));
+    // A later save (SAVE, or a BGSAVE whose adoption fails) renames a new
+    // dump over the old name: the base is a name of its own and stays.
+    let (other, other_ks) = model_ks("other", 10);
+    save_snapshot(&fs, &dump_path(), true, 1, 0, |w| write_all(&other_ks, w)).unwrap();
+    assert_eq!(load_model(&fs, &dump_path()).unwrap(), other);
+    assert_eq!(load_model(&fs, &base).unwrap(), h.model(at_cut));
+    check(&fs, &h, "four saves");
+    fs.remove(&dump_path()).unwrap();
+    check(&fs, &h, "four saves, dump deleted");
+    h.log.shutdown();
+    let mut ks = Keyspace::new(1);
+    recover_into(&fs, &mut ks).unwrap();
+    assert_eq!(state(&ks), h.model(h.writes.len()));
+}

@@ -209,6 +209,9 @@ impl<'a> Reader<'a> {
 pub struct Decoded {
     pub db: u32,
     pub entry: Entry,
+    /// The key's hash as the loader's `hash` function computed it (on a
+    /// decode thread, so the inserting thread does not); 0 if none.
+    pub hash: u64,
 }
 
 fn decode_value(r: &mut Reader) -> R<Value> {
@@ -296,7 +299,7 @@ pub fn decode_block(raw: &[u8], mut f: impl FnMut(Decoded)) -> R<u32> {
         let value = decode_value(&mut r)?;
         let mut entry = Entry::new(key, value);
         entry.expire_at = expire_at;
-        f(Decoded { db, entry });
+        f(Decoded { db, entry, hash: 0 });
         n += 1;
     }
     Ok(n)
@@ -660,8 +663,23 @@ fn verify(path: &Path, b: &[u8]) -> Result<(Summary, Vec<BlockRef>), SnapshotErr
     Ok((s, blocks))
 }
 
+/// The key hash a loader's decode threads compute for each entry.
+pub type KeyHash<'a> = &'a (dyn Fn(u32, &[u8]) -> u64 + Sync);
+
 /// Decompress and decode one verified block.
 fn load_block(path: &Path, b: &[u8], r: &BlockRef) -> Result<Vec<Decoded>, SnapshotError> {
+    load_block_hashed(path, b, r, &|_, _| 0, 0)
+}
+
+/// `load_block`, with `hash` computed for every entry, and without the
+/// entries already expired at `now` (0: keep all).
+fn load_block_hashed(
+    path: &Path,
+    b: &[u8],
+    r: &BlockRef,
+    hash: KeyHash,
+    now: u64,
+) -> Result<Vec<Decoded>, SnapshotError> {
     let stored = &b[r.offset..r.offset + r.stored];
     let hdr = r.offset - BLOCK_HEADER_LEN;
     let owned;
@@ -676,8 +694,15 @@ fn load_block(path: &Path, b: &[u8], r: &BlockRef) -> Result<Vec<Decoded>, Snaps
         stored
     };
     let mut out = Vec::with_capacity((r.entries as usize).min(raw.len()));
-    let n = decode_block(raw, |d| out.push(d))
-        .map_err(|(at, what)| bad(path, hdr, format!("block entry at raw offset {at}: {what}")))?;
+    let n = decode_block(raw, |mut d| {
+        let e = &d.entry;
+        if e.expire_at() != 0 && e.expire_at() < now {
+            return;
+        }
+        d.hash = hash(d.db, &d.entry.key);
+        out.push(d)
+    })
+    .map_err(|(at, what)| bad(path, hdr, format!("block entry at raw offset {at}: {what}")))?;
     if n != r.entries {
         return Err(bad(
             path,
@@ -710,42 +735,185 @@ pub fn load(
     now: u64,
     mut sink: impl FnMut(Decoded) -> Result<(), String>,
 ) -> Result<Summary, SnapshotError> {
+    load_hashed(
+        path,
+        b,
+        now,
+        &|_, _| 0,
+        |_| {},
+        |entries, block| {
+            entries
+                .into_iter()
+                .try_for_each(&mut sink)
+                .map_err(|msg| BlockError { block, msg })
+        },
+    )
+}
+
+/// A sink's error: what is wrong, in the block the loader numbered
+/// `block` (the number it passed with that block's entries).
+#[derive(Debug)]
+pub struct BlockError {
+    pub block: u64,
+    pub msg: String,
+}
+
+impl From<String> for BlockError {
+    fn from(msg: String) -> Self {
+        BlockError { block: 0, msg }
+    }
+}
+
+/// What a loader knows before the first entry reaches its sink.
+#[derive(Debug, Clone, Copy)]
+pub struct LoadHint {
+    /// The trailer's counts (expired keys included).
+    pub summary: Summary,
+    /// Some(db) if the first and the last block hold only entries of `db`
+    /// (a snapshot is written database by database, so then very likely
+    /// every entry is in `db`): the sink may size that table up front.
+    pub single_db: Option<u32>,
+    /// Size of the file in bytes.
+    pub file_bytes: u64,
+}
+
+impl LoadHint {
+    /// Entries to size tables for: the trailer's key count, which has only
+    /// been checked against the block headers (the entries themselves are
+    /// counted as they are decoded, later), so it is capped by what the
+    /// file could hold: an entry takes at least 5 raw bytes (db, key
+    /// length, expiry, tag, value), and no more than one key per 2 bytes
+    /// of file is believed (a real snapshot holds tens of bytes per key
+    /// even compressed). A lying file thus costs memory in proportion to
+    /// its size, never more.
+    pub fn keys_to_reserve(&self) -> u64 {
+        self.summary
+            .keys
+            .min(self.summary.raw_bytes / 5)
+            .min(self.file_bytes / 2)
+    }
+}
+
+/// Blocks decoded ahead of the one being inserted, at most (bounds the
+/// memory of decoded entries waiting for the sink).
+const AHEAD: usize = 64;
+
+/// `load`, pipelined: decode threads take blocks in turn, drop the
+/// entries expired at `now`, compute every key's `hash` (`Decoded::hash`)
+/// and run ahead of the calling thread, which hands each block's entries
+/// to `sink` in file order as they arrive, so decoding and inserting
+/// overlap. `prepare` is called once, after the whole file verified and
+/// before the first block. `sink` gets a block's entries and a number
+/// that identifies the block (pass it back through `BlockError` to have
+/// an error name that block's offset).
+pub fn load_hashed(
+    path: &Path,
+    b: &[u8],
+    now: u64,
+    hash: KeyHash,
+    prepare: impl FnOnce(&LoadHint),
+    mut sink: impl FnMut(Vec<Decoded>, u64) -> Result<(), BlockError>,
+) -> Result<Summary, SnapshotError> {
     let (s, blocks) = verify(path, b)?;
+    let only_db = |r: &BlockRef| -> Result<Option<u32>, SnapshotError> {
+        let mut dbs = load_block(path, b, r)?.into_iter().map(|d| d.db);
+        let first = dbs.next();
+        Ok(first.filter(|&f| dbs.all(|d| d == f)))
+    };
+    let single_db = match (blocks.first(), blocks.last()) {
+        (Some(f), Some(l)) => match (only_db(f)?, only_db(l)?) {
+            (Some(a), Some(z)) if a == z => Some(a),
+            _ => None,
+        },
+        _ => None,
+    };
+    prepare(&LoadHint {
+        summary: s,
+        single_db,
+        file_bytes: b.len() as u64,
+    });
+    let mut put = |res: Result<Vec<Decoded>, SnapshotError>, r: &BlockRef| {
+        let at = (r.offset - BLOCK_HEADER_LEN) as u64;
+        sink(res?, at).map_err(|e| SnapshotError::Bad {
+            path: path.to_path_buf(),
+            offset: e.block,
+            msg: e.msg,
+        })
+    };
     let threads = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
         .clamp(1, 8);
-    // Waves of blocks: bounded memory for decoded-but-not-inserted entries.
-    for wave in blocks.chunks(threads * 4) {
-        let decoded: Vec<Result<Vec<Decoded>, SnapshotError>> = if threads == 1 || wave.len() == 1 {
-            wave.iter().map(|r| load_block(path, b, r)).collect()
-        } else {
-            std::thread::scope(|sc| {
-                let hs: Vec<_> = wave
-                    .chunks(wave.len().div_ceil(threads))
-                    .map(|part| {
-                        sc.spawn(move || {
-                            part.iter()
-                                .map(|r| load_block(path, b, r))
-                                .collect::<Vec<_>>()
-                        })
-                    })
-                    .collect();
-                hs.into_iter()
-                    .flat_map(|h| h.join().expect("snapshot decode thread"))
-                    .collect()
-            })
-        };
-        for (res, r) in decoded.into_iter().zip(wave) {
-            for d in res? {
-                let e = &d.entry;
-                if e.expire_at() != 0 && e.expire_at() < now {
-                    continue;
-                }
-                sink(d).map_err(|m| bad(path, r.offset - BLOCK_HEADER_LEN, m))?;
-            }
+    if threads == 1 || blocks.len() <= 1 {
+        for r in &blocks {
+            put(load_block_hashed(path, b, r, hash, now), r)?;
         }
+        return Ok(s);
     }
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    // Next block to decode; blocks handed to the sink; stop (error).
+    let next = AtomicUsize::new(0);
+    let done = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    let blocks = &blocks[..];
+    std::thread::scope(|sc| {
+        let (tx, rx) = std::sync::mpsc::sync_channel(AHEAD);
+        for _ in 0..threads {
+            let tx = tx.clone();
+            let (next, done, stop) = (&next, &done, &stop);
+            sc.spawn(move || {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= blocks.len() {
+                        return;
+                    }
+                    // Never run more than AHEAD blocks ahead of the sink.
+                    while i >= done.load(Ordering::Acquire) + AHEAD {
+                        if stop.load(Ordering::Acquire) {
+                            return;
+                        }
+                        std::thread::sleep(std::time::Duration::from_micros(100));
+                    }
+                    if stop.load(Ordering::Acquire) {
+                        return;
+                    }
+                    let res = load_block_hashed(path, b, &blocks[i], hash, now);
+                    if tx.send((i, res)).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        drop(tx);
+        let mut early = std::collections::BTreeMap::new();
+        let r = (|| {
+            for (want, r) in blocks.iter().enumerate() {
+                let res = loop {
+                    if let Some(res) = early.remove(&want) {
+                        break res;
+                    }
+                    match rx.recv() {
+                        Ok((i, res)) if i == want => break res,
+                        Ok((i, res)) => {
+                            early.insert(i, res);
+                        }
+                        Err(_) => {
+                            return Err(bad(path, r.offset, "snapshot decode thread failed"));
+                        }
+                    }
+                };
+                put(res, r)?;
+                done.store(want + 1, Ordering::Release);
+            }
+            Ok(())
+        })();
+        if r.is_err() {
+            stop.store(true, Ordering::Release);
+        }
+        // Unblock decode threads waiting to send, so the scope can end.
+        drop(rx);
+        r
+    })?;
     Ok(s)
 }
 
@@ -754,13 +922,37 @@ pub fn load_file(
     fs: &dyn Fs,
     path: &Path,
     now: u64,
-    sink: impl FnMut(Decoded) -> Result<(), String>,
+    mut sink: impl FnMut(Decoded) -> Result<(), String>,
+) -> Result<Summary, SnapshotError> {
+    load_file_hashed(
+        fs,
+        path,
+        now,
+        &|_, _| 0,
+        |_| {},
+        |entries, block| {
+            entries
+                .into_iter()
+                .try_for_each(&mut sink)
+                .map_err(|msg| BlockError { block, msg })
+        },
+    )
+}
+
+/// `load_hashed` on a file read through `fs`.
+pub fn load_file_hashed(
+    fs: &dyn Fs,
+    path: &Path,
+    now: u64,
+    hash: KeyHash,
+    prepare: impl FnOnce(&LoadHint),
+    sink: impl FnMut(Vec<Decoded>, u64) -> Result<(), BlockError>,
 ) -> Result<Summary, SnapshotError> {
     let bytes = fs.read(path).map_err(|source| SnapshotError::Io {
         path: path.to_path_buf(),
         source,
     })?;
-    load(path, &bytes, now, sink)
+    load_hashed(path, &bytes, now, hash, prepare, sink)
 }
 
 #[cfg(test)]

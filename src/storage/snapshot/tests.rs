@@ -201,3 +201,127 @@ fn raw_decoder_never_panics_on_garbage() {
         let _ = decode_block(&raw[..len], |_| {});
     }
 }
+
+/// `keyspace::cow::load_into` of `entries` written `per_block` to a block.
+fn load_ks(
+    entries: &[(u32, Entry)],
+    per_block: usize,
+    now: u64,
+) -> Result<crate::keyspace::Keyspace, SnapshotError> {
+    let fs = SimFs::new();
+    let p = Path::new("/sim/snap");
+    fs.put(p, write(entries, true, per_block));
+    let mut ks = crate::keyspace::Keyspace::new(4);
+    crate::keyspace::cow::load_into(&mut ks, &fs, p, now)?;
+    Ok(ks)
+}
+
+fn numbered(db: u32, n: usize, tag: &str) -> Vec<(u32, Entry)> {
+    (0..n)
+        .map(|i| {
+            let mut e = Entry::new(
+                format!("{tag}:{i:08}").as_bytes(),
+                Value::string(format!("v{i}").as_bytes()),
+            );
+            if i % 10 == 0 {
+                e.expire_at = if i % 20 == 0 { 1_000 } else { 5_000 };
+            }
+            (db, e)
+        })
+        .collect()
+}
+
+#[test]
+fn load_into_a_presized_table_in_hash_order_finds_every_key() {
+    // Big enough for a table sized up front, several insert batches and
+    // the pipelined decoder, all in one database.
+    let v = numbered(2, 150_000, "k");
+    let ks = load_ks(&v, 997, 2_000).unwrap();
+    let t = &ks.dbs[2].table;
+    // Keys expired at 2000 (every 20th) are skipped; those expiring at
+    // 5000 are loaded and counted as volatile.
+    assert_eq!(t.len(), 150_000 - 7_500);
+    assert_eq!(ks.dbs[2].expires, 7_500);
+    assert!(t.segments().len() >= 128, "{}", t.segments().len());
+    for (i, (_, e)) in v.iter().enumerate() {
+        let got = t.get(&e.key);
+        if i % 20 == 0 {
+            assert!(got.is_none());
+        } else {
+            let got = got.unwrap_or_else(|| panic!("key {i} missing"));
+            assert_eq!(got.value, e.value);
+            assert_eq!(got.expire_at(), e.expire_at());
+        }
+    }
+    // SCAN relies on the directory invariants the sizing sets up: every
+    // key exactly once.
+    let mut seen = std::collections::HashSet::new();
+    let mut cursor = 0;
+    loop {
+        cursor = t.scan(cursor, 1000, |e| assert!(seen.insert(e.key.to_vec())));
+        if cursor == 0 {
+            break;
+        }
+    }
+    assert_eq!(seen.len(), t.len());
+    for d in [0, 1, 3] {
+        assert_eq!(ks.dbs[d].table.len(), 0);
+    }
+}
+
+#[test]
+fn load_into_several_databases_and_refuse_a_duplicate_key() {
+    let mut v = numbered(0, 3_000, "a");
+    v.extend(numbered(3, 5_000, "b"));
+    v.extend(numbered(1, 2_000, "c"));
+    let ks = load_ks(&v, 500, 0).unwrap();
+    assert_eq!(ks.dbs[0].table.len(), 3_000);
+    assert_eq!(ks.dbs[3].table.len(), 5_000);
+    assert_eq!(ks.dbs[1].table.len(), 2_000);
+    assert_eq!(ks.dbs[3].expires, 500);
+    // The same key twice (in different blocks) in one database is refused;
+    // in two databases it is two keys.
+    let mut dup = numbered(0, 2_000, "a");
+    dup.push((0, Entry::new(b"a:00000007", Value::Int(1))));
+    let e = load_ks(&dup, 300, 0).err().expect("duplicate accepted");
+    assert!(e.to_string().contains("appears twice"), "{e}");
+    let mut two = numbered(0, 2_000, "a");
+    two.push((1, Entry::new(b"a:00000007", Value::Int(1))));
+    assert!(load_ks(&two, 300, 0).is_ok());
+    // A database the server does not have is refused.
+    let far = numbered(9, 10, "z");
+    let e = load_ks(&far, 300, 0).err().expect("db 9 accepted");
+    assert!(e.to_string().contains("database 9"), "{e}");
+}
+
+#[test]
+fn tables_are_never_sized_beyond_what_the_file_can_hold() {
+    let summary = |keys, raw_bytes| Summary {
+        keys,
+        blocks: 1,
+        cut_lsn: 0,
+        created_ms: 0,
+        raw_bytes,
+    };
+    let hint = |keys, raw, file| LoadHint {
+        summary: summary(keys, raw),
+        single_db: Some(0),
+        file_bytes: file,
+    };
+    // A real snapshot: the trailer's count.
+    assert_eq!(
+        hint(2_000_000, 160_000_000, 107_000_000).keys_to_reserve(),
+        2_000_000
+    );
+    // Counts the bytes cannot hold are capped (a crafted file whose
+    // checksums match).
+    assert_eq!(hint(u64::MAX, 1_000, 1 << 30).keys_to_reserve(), 200);
+    assert_eq!(hint(u64::MAX, u64::MAX, 1_000).keys_to_reserve(), 500);
+    // A sized empty table is a table like any other.
+    let mut t = crate::keyspace::Table::new();
+    t.reserve_empty(100_000);
+    assert!(t.segments().len() >= 128 && t.segments().len() <= 256);
+    assert_eq!(t.len(), 0);
+    t.insert_new(Entry::new(b"k", Value::Int(1)));
+    assert!(t.get(b"k").is_some());
+}
