@@ -213,6 +213,12 @@ fn bmove(
         Some(e) => !list_mut(e)?.is_empty(),
     };
     if !ready {
+        if ctx.client.no_block {
+            // Redis answers a null bulk here (`addReplyNull`), though a
+            // blocked BLMOVE that times out gets a null array.
+            ctx.out.null();
+            return Ok(());
+        }
         return block_or_timeout(ctx, &[src], deadline);
     }
     move_generic(ctx, &[b"LMOVE", src, dst, from, to], from_left, to_left)

@@ -239,6 +239,8 @@ fn quit(ctx: &mut Ctx, _argv: &[&[u8]]) -> CmdResult {
 }
 
 fn reset(ctx: &mut Ctx, _argv: &[&[u8]]) -> CmdResult {
+    ctx.client.multi = None;
+    super::multi::unwatch_all(ctx);
     let c = &mut *ctx.client;
     c.db = 0;
     c.resp3 = false;

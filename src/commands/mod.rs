@@ -31,6 +31,7 @@ pub mod hash;
 pub mod hll;
 pub mod keys;
 pub mod list;
+pub mod multi;
 pub mod persist;
 pub mod server;
 pub mod set;
@@ -212,8 +213,30 @@ pub fn table() -> &'static [&'static [Cmd]] {
         conn::COMMANDS,
         server::COMMANDS,
         persist::COMMANDS,
+        multi::COMMANDS,
     ];
     FAMILIES
+}
+
+/// The key arguments of `argv` by the table's key positions (first, last,
+/// step; COMMAND GETKEYS's rule). Commands with movable keys report the
+/// positions their table row gives, like Redis's legacy range.
+pub fn key_args<'a>(c: &Cmd, argv: &[&'a [u8]]) -> Vec<&'a [u8]> {
+    let mut keys = Vec::new();
+    if c.first_key <= 0 {
+        return keys;
+    }
+    let last = if c.last_key < 0 {
+        argv.len() as i32 + c.last_key
+    } else {
+        c.last_key
+    };
+    let mut i = c.first_key;
+    while i <= last && (i as usize) < argv.len() {
+        keys.push(argv[i as usize]);
+        i += c.step.max(1);
+    }
+    keys
 }
 
 /// Name → command, built once.

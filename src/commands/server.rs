@@ -793,17 +793,7 @@ fn command_getkeys(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     if c.first_key == 0 {
         return Err(CmdError::msg("ERR The command has no key arguments"));
     }
-    let last = if c.last_key < 0 {
-        args.len() as i32 + c.last_key
-    } else {
-        c.last_key
-    };
-    let mut keys = Vec::new();
-    let mut i = c.first_key;
-    while i <= last && (i as usize) < args.len() {
-        keys.push(args[i as usize]);
-        i += c.step.max(1);
-    }
+    let keys = super::key_args(c, args);
     ctx.out.array(keys.len());
     for k in keys {
         ctx.out.bulk(k);

@@ -224,6 +224,7 @@ pub async fn serve(shared: Arc<Shared>, mut stream: TcpStream) {
     let mut st = shared.state.lock();
     st.clients.remove(&client.id);
     st.blocking.remove(client.id);
+    st.watch.unwatch(client.id, &client.watched);
     if client.monitor {
         st.monitors.retain(|(id, _)| *id != client.id);
     }

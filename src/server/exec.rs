@@ -17,7 +17,77 @@ pub fn execute_at(st: &mut State, client: &mut Client, out: &mut Reply, argv: &[
     client.last_ms = now;
     let mark = out.len();
     out.resp3 = client.resp3;
-    match commands::lookup(argv[0]) {
+    let found = commands::lookup(argv[0]);
+    if client.multi.is_some() && !found.is_some_and(|c| commands::multi::runs_inside_multi(c.name))
+    {
+        queue(st, client, out, argv, found);
+    } else {
+        dispatch(st, client, out, argv, found, now);
+    }
+    match client.reply_mode {
+        ReplyMode::On => {}
+        ReplyMode::Off => out.truncate(mark),
+        ReplyMode::SkipNext => client.reply_mode = ReplyMode::Skip,
+        ReplyMode::Skip => {
+            out.truncate(mark);
+            client.reply_mode = ReplyMode::On;
+        }
+    }
+}
+
+/// Inside MULTI: check the command as the dispatcher would and queue it
+/// (`+QUEUED`), or refuse it and doom the transaction (EXECABORT), as
+/// Redis 7.0's `processCommand` does.
+fn queue(
+    st: &mut State,
+    client: &mut Client,
+    out: &mut Reply,
+    argv: &[&[u8]],
+    found: Option<&'static commands::Cmd>,
+) {
+    let refused = match found {
+        None => Some(commands::unknown_command(argv)),
+        Some(cmd) if !arity_ok(cmd.arity, argv.len()) => Some(format!(
+            "ERR wrong number of arguments for '{}' command",
+            cmd.name
+        )),
+        Some(cmd)
+            if !client.authenticated
+                && cmd.flags & flag::NO_AUTH == 0
+                && st.config.s.requirepass.is_some() =>
+        {
+            Some("NOAUTH Authentication required.".into())
+        }
+        Some(cmd) if cmd.flags & flag::NO_MULTI != 0 => {
+            Some("ERR Command not allowed inside a transaction".into())
+        }
+        Some(cmd) if cmd.is_write() && super::persist::refuses_writes(st) => {
+            Some(super::persist::MISCONF_BGSAVE.into())
+        }
+        Some(_) => None,
+    };
+    let m = client.multi.as_mut().expect("inside MULTI");
+    match refused {
+        Some(msg) => {
+            m.failed = true;
+            reply_error(st, out, &msg);
+        }
+        None => {
+            m.queue.push(argv.iter().map(|a| a.to_vec()).collect());
+            out.simple("QUEUED");
+        }
+    }
+}
+
+fn dispatch(
+    st: &mut State,
+    client: &mut Client,
+    out: &mut Reply,
+    argv: &[&[u8]],
+    found: Option<&'static commands::Cmd>,
+    now: u64,
+) {
+    match found {
         None => {
             client.last_cmd = "NULL";
             reply_error(st, out, &commands::unknown_command(argv));
@@ -59,15 +129,6 @@ pub fn execute_at(st: &mut State, client: &mut Client, out: &mut Reply, argv: &[
             }
         }
     }
-    match client.reply_mode {
-        ReplyMode::On => {}
-        ReplyMode::Off => out.truncate(mark),
-        ReplyMode::SkipNext => client.reply_mode = ReplyMode::Skip,
-        ReplyMode::Skip => {
-            out.truncate(mark);
-            client.reply_mode = ReplyMode::On;
-        }
-    }
 }
 
 fn run(
@@ -80,6 +141,14 @@ fn run(
 ) {
     let t0 = Instant::now();
     let effects_before = st.ks.journal.effects;
+    // FLUSHDB/FLUSHALL/SWAPDB change every key of their databases: the
+    // watchers of keys that exist now are marked if the command runs.
+    let flushed_watchers =
+        if !st.watch.is_empty() && matches!(cmd.name, "flushdb" | "flushall" | "swapdb") {
+            watchers_of_replaced(st, client.db, cmd.name, argv)
+        } else {
+            Vec::new()
+        };
     let result = {
         let mut ctx = Ctx {
             st: &mut *st,
@@ -90,13 +159,28 @@ fn run(
         };
         (cmd.handler)(&mut ctx, argv)
     };
-    // The command's effects become one log record (atomic on replay).
-    st.ks.journal.seal();
+    // The command's effects become one log record (atomic on replay);
+    // inside EXEC, the whole transaction's do.
+    if !st.in_exec {
+        st.ks.journal.seal();
+    }
     // Only a command that changed data can make a waited-on key ready
     // (a served command that drained nothing must not re-mark its keys).
     // Counted even when no log is configured.
     if st.ks.journal.effects != effects_before {
         st.blocking.touched(client.db, &argv[1..]);
+        if !st.watch.is_empty() {
+            st.watch.mark(flushed_watchers);
+            if cmd.flags & flag::MOVABLEKEYS != 0 {
+                for k in &argv[1..] {
+                    st.watch.touch(client.db, k);
+                }
+            } else {
+                for k in commands::key_args(cmd, argv) {
+                    st.watch.touch(client.db, k);
+                }
+            }
+        }
     }
     if !client.serving
         && let Some(req) = client.block.take()
@@ -127,8 +211,32 @@ fn run(
         slowlog_push(st, client, argv, usec, now);
     }
     // Clients blocked on keys this command filled get served before any
-    // other command runs.
-    super::blocking::serve(st, now);
+    // other command runs (after the whole transaction, inside EXEC).
+    if !st.in_exec {
+        super::blocking::serve(st, now);
+    }
+}
+
+/// Clients watching keys that exist now in the databases FLUSHDB,
+/// FLUSHALL or SWAPDB is about to replace.
+fn watchers_of_replaced(st: &State, db: usize, name: &str, argv: &[&[u8]]) -> Vec<u64> {
+    let dbs: Vec<usize> = match name {
+        "flushdb" => vec![db],
+        "flushall" => (0..st.ks.dbs.len()).collect(),
+        _ => argv[1..]
+            .iter()
+            .filter_map(|a| std::str::from_utf8(a).ok()?.parse().ok())
+            .filter(|&d: &usize| d < st.ks.dbs.len())
+            .collect(),
+    };
+    let mut out = Vec::new();
+    for &d in &dbs {
+        // SWAPDB: a key counts if it exists on either side.
+        out.extend(st.watch.watchers_of_existing(d, |k| {
+            dbs.iter().any(|&x| st.ks.dbs[x].table.get(k).is_some())
+        }));
+    }
+    out
 }
 
 /// The log cannot take writes (failed write or fsync, disk full).

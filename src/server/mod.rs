@@ -14,6 +14,7 @@ pub mod info;
 pub mod persist;
 pub mod replay;
 pub mod state;
+pub mod watched;
 
 #[cfg(test)]
 mod replay_tests;

@@ -78,6 +78,18 @@ pub struct Client {
     /// The command is being re-executed to serve a blocked client: keys of
     /// the wrong type count as empty (Redis 7.0 keeps such clients blocked).
     pub serving: bool,
+    /// Inside MULTI: the queued commands (`commands/multi.rs`).
+    pub multi: Option<Multi>,
+    /// Keys this client WATCHes (database, key).
+    pub watched: Vec<(usize, Vec<u8>)>,
+}
+
+/// A transaction being queued.
+#[derive(Debug, Default)]
+pub struct Multi {
+    pub queue: Vec<Vec<Vec<u8>>>,
+    /// A command was refused while queueing: EXEC answers EXECABORT.
+    pub failed: bool,
 }
 
 /// What other clients may see of a client (CLIENT LIST).
@@ -134,6 +146,8 @@ impl Client {
             blocked: None,
             no_block: false,
             serving: false,
+            multi: None,
+            watched: Vec::new(),
         }
     }
 
@@ -236,6 +250,10 @@ pub struct State {
     pub recovery: crate::storage::recovery::RecoveryReport,
     /// Clients blocked on keys.
     pub blocking: super::blocking::Blocking,
+    pub watch: super::watched::Watches,
+    /// EXEC is running its queue: commands do not seal log records or
+    /// serve blocked clients one by one (EXEC does both once, at its end).
+    pub in_exec: bool,
     /// Snapshots and log rewrites (INFO persistence).
     pub persist: super::persist::Persist,
 }
@@ -271,6 +289,8 @@ impl State {
             log: None,
             recovery: Default::default(),
             blocking: Default::default(),
+            watch: Default::default(),
+            in_exec: false,
             persist: Default::default(),
             executable: std::env::current_exe()
                 .map(|p| p.display().to_string())
