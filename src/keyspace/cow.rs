@@ -50,6 +50,8 @@ pub struct RawBlock {
 pub struct CowShared {
     pub epoch: u64,
     pending: Mutex<Vec<RawBlock>>,
+    /// Big values frozen at the cut (`freeze`), serialized off the lock.
+    deferred: Mutex<Vec<(u32, super::Entry)>>,
     orphans: Mutex<Vec<(u32, Table)>>,
     /// Bytes serialized by write paths (INFO rdb_last_cow_size).
     pub cow_bytes: AtomicU64,
@@ -61,8 +63,16 @@ pub struct CowShared {
 impl CowShared {
     /// Serialize one entry, as it is now, into the pending blocks (the
     /// copy-on-write of a write path; `Table`'s `before_write`).
+    pub(crate) fn defer(&self, db: u32, e: super::Entry) {
+        self.deferred.lock().push((db, e));
+    }
+
     #[cold]
     pub(crate) fn save_entry(&self, db: u32, e: &super::Entry) {
+        if let Some(f) = freeze(e) {
+            self.deferred.lock().push((db, f));
+            return;
+        }
         let mut p = self.pending.lock();
         if p.last().is_none_or(|b| b.raw.len() >= BLOCK_TARGET) {
             p.push(RawBlock {
@@ -76,6 +86,24 @@ impl CowShared {
         b.entries += 1;
         self.cow_bytes
             .fetch_add((b.raw.len() - before) as u64, Ordering::Relaxed);
+    }
+}
+
+/// Lists with at least this many elements are frozen, not serialized,
+/// under the lock.
+const FREEZE_LIST: usize = 4096;
+
+/// A copy of `e` as it is now that costs O(nodes), for a value too big to
+/// serialize under the lock: a big list shares its nodes with the live one
+/// (`List` is copy-on-write per node). `None` for everything else.
+pub(crate) fn freeze(e: &super::Entry) -> Option<super::Entry> {
+    match &e.value {
+        super::Value::List(l) if l.len() >= FREEZE_LIST => {
+            let mut f = super::Entry::new(&e.key, super::Value::List(l.clone()));
+            f.expire_at = e.expire_at;
+            Some(f)
+        }
+        _ => None,
     }
 }
 
@@ -102,6 +130,7 @@ impl CowSnapshot {
         let shared = Arc::new(CowShared {
             epoch: EPOCH.fetch_add(1, Ordering::Relaxed),
             pending: Mutex::new(Vec::new()),
+            deferred: Mutex::new(Vec::new()),
             orphans: Mutex::new(Vec::new()),
             cow_bytes: AtomicU64::new(0),
             aborted: AtomicBool::new(false),
@@ -147,6 +176,11 @@ impl CowSnapshot {
                 d.table.cow = None;
             }
         }
+    }
+
+    /// Big values frozen since the last call (by write paths or the walk).
+    pub fn take_deferred(&self) -> Vec<(u32, super::Entry)> {
+        std::mem::take(&mut *self.shared.deferred.lock())
     }
 
     /// Blocks serialized by write paths since the last call.
@@ -223,6 +257,12 @@ pub fn write_cow(
                 buf.flush(w)?;
             }
         }
+        for (db, e) in snap.take_deferred() {
+            buf.push(db, &e);
+            if buf.full() {
+                buf.flush(w)?;
+            }
+        }
         if buf.full() {
             buf.flush(w)?;
         }
@@ -249,6 +289,13 @@ pub fn write_cow(
         });
         if let Some(e) = err {
             return Err(e);
+        }
+    }
+    // Orphans may have frozen big values too.
+    for (db, e) in snap.take_deferred() {
+        buf.push(db, &e);
+        if buf.full() {
+            buf.flush(w)?;
         }
     }
     buf.flush(w)

@@ -377,8 +377,9 @@ impl Table {
     }
 
     /// Encode the entries of segment `s` (as database `db`) that snapshot
-    /// `epoch` does not have yet into `out`, and mark the segment done.
-    /// Returns the number of entries encoded.
+    /// `epoch` does not have yet into `out` (big lists are frozen into the
+    /// snapshot's deferred list instead), and mark the segment done.
+    /// Returns the number of entries encoded into `out`.
     pub(crate) fn serialize_segment(
         &mut self,
         s: usize,
@@ -386,10 +387,18 @@ impl Table {
         epoch: u64,
         out: &mut Vec<u8>,
     ) -> u32 {
+        let cow = self.cow.as_ref().map(|(c, _)| c.clone());
         let seg = &mut self.segs[s];
         seg.snap_epoch = epoch;
         let mut n = 0;
         for e in seg.map.iter().filter(|e| e.snap != epoch as u32) {
+            // A big list is frozen (O(nodes)) and serialized off the lock.
+            if let Some(c) = &cow
+                && let Some(f) = super::cow::freeze(e)
+            {
+                c.defer(db, f);
+                continue;
+            }
             crate::storage::snapshot::encode_entry(out, db, e);
             n += 1;
         }

@@ -60,6 +60,27 @@ fn random_write(st: &mut State, c: &mut Client, rng: &mut Rng) {
     let mut out = Reply::new(false);
     let db = (rng.next() % 4).to_string();
     execute(st, c, &mut out, &[b"SELECT", db.as_bytes()]);
+    if rng.next().is_multiple_of(16) {
+        // Big lists: frozen at the cut (shared nodes), not serialized.
+        let key = format!("big{}", rng.next() % 3);
+        let key = key.as_bytes();
+        let v = (rng.next() % 1000).to_string();
+        let v = v.as_bytes();
+        let mid = (rng.next() % 5000).to_string();
+        let mid = mid.as_bytes();
+        let args: Vec<&[u8]> = match rng.next() % 8 {
+            0 | 1 => vec![b"RPUSH", key, v, v, v],
+            2 => vec![b"LPUSH", key, v],
+            3 => vec![b"LPOP", key],
+            4 => vec![b"LSET", key, mid, v],
+            5 => vec![b"LINSERT", key, b"BEFORE", v, b"ins"],
+            6 => vec![b"LREM", key, b"1", v],
+            _ if rng.next().is_multiple_of(8) => vec![b"DEL", key],
+            _ => vec![b"LTRIM", key, b"1", b"-1"],
+        };
+        execute(st, c, &mut out, &args);
+        return;
+    }
     let k = format!("k{}", rng.next() % 6000);
     let m = format!("m{}", rng.next() % 40);
     let n = (rng.next() % 1000).to_string();
@@ -111,6 +132,27 @@ fn snapshot_under_writes(seed: u64, compress: bool) {
         let mut g = st.lock();
         let mut c = Client::detached(1);
         let mut rng = Rng(seed);
+        let mut out = Reply::new(false);
+        for db in 0..4 {
+            execute(
+                &mut g,
+                &mut c,
+                &mut out,
+                &[b"SELECT", db.to_string().as_bytes()],
+            );
+            // big0..2 are written at random (and often deleted and
+            // rebuilt small); quiet0 is changed right after the cut (frozen
+            // by the write path), quiet1 never (frozen by the walk).
+            for k in ["big0", "big1", "big2", "quiet0", "quiet1"] {
+                for chunk in 0..60 {
+                    let vals: Vec<String> =
+                        (0..100).map(|i| (chunk * 100 + i).to_string()).collect();
+                    let mut args: Vec<&[u8]> = vec![b"RPUSH", k.as_bytes()];
+                    args.extend(vals.iter().map(|v| v.as_bytes()));
+                    execute(&mut g, &mut c, &mut out, &args);
+                }
+            }
+        }
         for _ in 0..40_000 {
             random_write(&mut g, &mut c, &mut rng);
         }
@@ -153,6 +195,21 @@ fn snapshot_under_writes(seed: u64, compress: bool) {
             // Writes of this thread between steps: every path (splits,
             // flushes, swaps, moves) meets not-yet-serialized segments.
             steps += 1;
+            if steps == 1 {
+                // quiet0 changes before the walk reaches it (in most
+                // databases): the write path freezes it.
+                let mut out = Reply::new(false);
+                for db in ["0", "1", "2", "3"] {
+                    for args in [
+                        &[&b"SELECT"[..], db.as_bytes()][..],
+                        &[b"LPUSH", b"quiet0", b"first"],
+                        &[b"LSET", b"quiet0", b"100", b"changed"],
+                        &[b"RPOP", b"quiet0"],
+                    ] {
+                        execute(&mut g, &mut c, &mut out, args);
+                    }
+                }
+            }
             for _ in 0..(steps % 7) * 5 {
                 random_write(&mut g, &mut c, &mut rng);
             }

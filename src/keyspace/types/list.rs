@@ -31,6 +31,7 @@
 
 use crate::keyspace::CompactBytes;
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 /// Redis's node size limits for list-max-listpack-size -1 .. -5.
 const SIZE_LIMITS: [usize; 5] = [4096, 8192, 16384, 32768, 65536];
@@ -389,9 +390,14 @@ impl DoubleEndedIterator for NodeIter<'_> {
 impl ExactSizeIterator for NodeIter<'_> {}
 
 /// A Redis list (quicklist encoding).
+///
+/// Nodes are reference-counted and changed through `Arc::make_mut`, so a
+/// clone shares every node and costs O(nodes): a snapshot freezes a big
+/// list that way instead of serializing it under the lock, and a later
+/// write copies only the node it changes (one node, at most 64 KB).
 #[derive(Clone)]
 pub struct List {
-    nodes: VecDeque<Node>,
+    nodes: VecDeque<Arc<Node>>,
     len: usize,
     /// list-max-listpack-size used for new and growing nodes.
     fill: i32,
@@ -448,8 +454,12 @@ impl List {
     }
 
     pub fn heap_size(&self) -> usize {
-        self.nodes.capacity() * std::mem::size_of::<Node>()
-            + self.nodes.iter().map(|n| n.buf.capacity()).sum::<usize>()
+        self.nodes.capacity() * std::mem::size_of::<Arc<Node>>()
+            + self
+                .nodes
+                .iter()
+                .map(|n| std::mem::size_of::<Node>() + 16 + n.buf.capacity())
+                .sum::<usize>()
     }
 
     /// Node byte limit for the current fill.
@@ -490,29 +500,29 @@ impl List {
                 self.nodes.back_mut()
             };
             if let Some(n) = old {
-                n.shrink();
+                Arc::make_mut(n).shrink();
             }
             if left {
-                self.nodes.push_front(Node::default());
+                self.nodes.push_front(Arc::default());
             } else {
-                self.nodes.push_back(Node::default());
+                self.nodes.push_back(Arc::default());
             }
         }
         if left {
-            self.nodes.front_mut().expect("node").push_front(v, hint);
+            Arc::make_mut(self.nodes.front_mut().expect("node")).push_front(v, hint);
         } else {
-            self.nodes.back_mut().expect("node").push_back(v, hint);
+            Arc::make_mut(self.nodes.back_mut().expect("node")).push_back(v, hint);
         }
         self.len += 1;
     }
 
     /// Pop from the head (`left`) or the tail.
     pub fn pop(&mut self, left: bool) -> Option<CompactBytes> {
-        let node = if left {
+        let node = Arc::make_mut(if left {
             self.nodes.front_mut()?
         } else {
             self.nodes.back_mut()?
-        };
+        });
         let v = if left {
             node.pop_front()
         } else {
@@ -574,7 +584,7 @@ impl List {
             return false;
         }
         let (k, p) = self.locate(i);
-        let node = &mut self.nodes[k];
+        let node = Arc::make_mut(&mut self.nodes[k]);
         let mut items: Vec<&[u8]> = node.iter().collect();
         items[p] = v;
         let new = Node::from_items(items.iter().copied());
@@ -589,7 +599,7 @@ impl List {
             return self.push(v, i == 0);
         }
         let (k, p) = self.locate(i);
-        let node = &mut self.nodes[k];
+        let node = Arc::make_mut(&mut self.nodes[k]);
         let mut items: Vec<&[u8]> = node.iter().collect();
         items.insert(p, v);
         let new = Node::from_items(items.iter().copied());
@@ -613,8 +623,8 @@ impl List {
         let items: Vec<&[u8]> = n.iter().collect();
         let a = Node::from_items(items[..half].iter().copied());
         let b = Node::from_items(items[half..].iter().copied());
-        self.nodes[k] = a;
-        self.nodes.insert(k + 1, b);
+        self.nodes[k] = Arc::new(a);
+        self.nodes.insert(k + 1, Arc::new(b));
         self.split_if_big(k + 1);
         self.split_if_big(k);
     }
@@ -669,7 +679,7 @@ impl List {
     fn drop_front(&mut self, mut k: usize) {
         self.len -= k;
         while k > 0 {
-            let n = self.nodes.front_mut().expect("enough elements");
+            let n = Arc::make_mut(self.nodes.front_mut().expect("enough elements"));
             if (n.count as usize) <= k {
                 k -= n.count as usize;
                 self.nodes.pop_front();
@@ -685,7 +695,7 @@ impl List {
     fn drop_back(&mut self, mut k: usize) {
         self.len -= k;
         while k > 0 {
-            let n = self.nodes.back_mut().expect("enough elements");
+            let n = Arc::make_mut(self.nodes.back_mut().expect("enough elements"));
             if (n.count as usize) <= k {
                 k -= n.count as usize;
                 self.nodes.pop_back();
@@ -714,10 +724,12 @@ impl List {
             if left == 0 {
                 break;
             }
-            let node = &mut self.nodes[k];
-            if !node.iter().any(|x| x == v) {
+            // Look before making the node unique: a node a snapshot
+            // shares is copied only if it changes.
+            if !self.nodes[k].iter().any(|x| x == v) {
                 continue;
             }
+            let node = Arc::make_mut(&mut self.nodes[k]);
             let mut items: Vec<&[u8]> = node.iter().collect();
             let mut drop = vec![false; items.len()];
             let idx: Vec<usize> = if from_tail {
@@ -748,7 +760,7 @@ impl List {
 
 /// Iterator over a list's elements (double-ended, exact size).
 pub struct Iter<'a> {
-    nodes: std::collections::vec_deque::Iter<'a, Node>,
+    nodes: std::collections::vec_deque::Iter<'a, Arc<Node>>,
     front: Option<NodeIter<'a>>,
     back: Option<NodeIter<'a>>,
     left: usize,
