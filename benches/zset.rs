@@ -3,33 +3,22 @@
 //! 0..1_000_000, into one set of a few hundred thousand members.
 
 use cairn::keyspace::types::zset::{Limits, ZSet};
+use cairn::util::XorShift64;
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
 
 const N: usize = 300_000;
 
-/// xorshift64: deterministic and cheap.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    /// One (member, score) pair as redis-benchmark's `-r 1000000` draws it.
-    fn pair(&mut self) -> (Vec<u8>, f64) {
-        let s = (self.next() % 1_000_000) as f64;
-        let m = format!("element:{:012}", self.next() % 1_000_000).into_bytes();
-        (m, s)
-    }
+/// One (member, score) pair as redis-benchmark's `-r 1000000` draws it.
+fn pair(r: &mut XorShift64) -> (Vec<u8>, f64) {
+    let s = (r.next() % 1_000_000) as f64;
+    let m = format!("element:{:012}", r.next() % 1_000_000).into_bytes();
+    (m, s)
 }
 
 fn pairs(seed: u64, n: usize) -> Vec<(Vec<u8>, f64)> {
-    let mut r = Rng(seed);
-    (0..n).map(|_| r.pair()).collect()
+    let mut r = XorShift64(seed);
+    (0..n).map(|_| pair(&mut r)).collect()
 }
 
 fn build(p: &[(Vec<u8>, f64)]) -> ZSet {
@@ -54,7 +43,7 @@ fn bench(c: &mut Criterion) {
 
     // Re-score 100k existing members of a ~260k-member set.
     let base = build(&load);
-    let mut r = Rng(0x9E37_79B9_7F4A_7C15);
+    let mut r = XorShift64(0x9E37_79B9_7F4A_7C15);
     let rescore: Vec<(Vec<u8>, f64)> = (0..100_000)
         .map(|_| {
             let (m, _) = &load[(r.next() % N as u64) as usize];

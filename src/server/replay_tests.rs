@@ -44,18 +44,7 @@ fn replay(journal: &[u8]) -> State {
     st
 }
 
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn pick<'a>(&mut self, v: &[&'a str]) -> &'a str {
-        v[(self.next() % v.len() as u64) as usize]
-    }
-}
+use crate::util::XorShift64 as Rng;
 
 #[test]
 fn journal_replay_reproduces_the_keyspace() {

@@ -45,15 +45,7 @@ fn dump(ks: &Keyspace) -> Vec<Row> {
     v
 }
 
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
+use crate::util::XorShift64 as Rng;
 
 /// One random write of any type (keys spread over dbs 0..4).
 fn random_write(st: &mut State, c: &mut Client, rng: &mut Rng) {

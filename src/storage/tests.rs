@@ -66,15 +66,7 @@ impl Harness {
     }
 }
 
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
+use crate::util::XorShift64 as Rng;
 
 #[test]
 fn fresh_dir_then_reopen() {

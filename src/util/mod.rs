@@ -301,6 +301,32 @@ pub fn lower_thread_priority() {
     }
 }
 
+/// xorshift64: a tiny deterministic generator for tests, fuzzing and
+/// benchmarks, where a seed must name a stream that replays the same way
+/// (a zero seed stays zero). Not for anything a client could predict.
+#[derive(Debug, Clone)]
+pub struct XorShift64(pub u64);
+
+impl XorShift64 {
+    // Named as every copy it replaced named it; it is not an iterator.
+    #[allow(clippy::should_implement_trait)]
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    /// A number in `0..n` (`n > 0`).
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+
+    pub fn pick<'a, T: ?Sized>(&mut self, xs: &[&'a T]) -> &'a T {
+        xs[self.below(xs.len())]
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

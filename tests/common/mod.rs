@@ -465,23 +465,7 @@ impl Raw {
     }
 }
 
-/// A seeded xorshift generator for the random command streams (a seed
-/// names a stream; the same seed replays it).
-pub struct Rng(pub u64);
-
-impl Rng {
-    pub fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    pub fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    pub fn pick<'a>(&mut self, xs: &[&'a str]) -> &'a str {
-        xs[self.below(xs.len())]
-    }
-}
+/// The seeded generator for the random command streams (a seed names a
+/// stream; the same seed replays it).
+#[allow(unused_imports)] // not every test binary draws random streams
+pub use cairn::util::XorShift64 as Rng;

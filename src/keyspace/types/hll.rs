@@ -583,15 +583,7 @@ impl Max {
 mod tests {
     use super::*;
 
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-    }
+    use crate::util::XorShift64 as Rng;
 
     #[test]
     fn new_is_redis_empty_hll() {
