@@ -35,7 +35,56 @@ pub fn execute_at(st: &mut State, client: &mut Client, out: &mut Reply, argv: &[
     }
 }
 
-/// Inside MULTI: check the command as the dispatcher would and queue it
+/// The checks Redis makes before it runs or queues a command: unknown
+/// command, arity, authentication, and writes refused while the log or a
+/// snapshot is failing (MISCONF). The command if it may go on; else the
+/// error to answer (counted as a rejected call of a known command).
+fn admit(
+    st: &mut State,
+    client: &mut Client,
+    argv: &[&[u8]],
+    found: Option<&'static commands::Cmd>,
+) -> Result<&'static commands::Cmd, String> {
+    let Some(cmd) = found else {
+        return Err(commands::unknown_command(argv));
+    };
+    let refused = if !arity_ok(cmd.arity, argv.len()) {
+        Some(format!(
+            "ERR wrong number of arguments for '{}' command",
+            cmd.name
+        ))
+    } else if !client.authenticated && cmd.flags & flag::NO_AUTH == 0 {
+        if st.config.s.requirepass.is_none() {
+            client.authenticated = true;
+            None
+        } else {
+            Some("NOAUTH Authentication required.".into())
+        }
+    } else if cmd.is_write() && log_failed(st) {
+        let why = st
+            .log
+            .as_ref()
+            .and_then(|l| l.last_error())
+            .unwrap_or_default();
+        Some(format!(
+            "MISCONF Errors writing to the AOF file: {}",
+            strerror(&why)
+        ))
+    } else if cmd.is_write() && super::persist::refuses_writes(st) {
+        Some(super::persist::MISCONF_BGSAVE.into())
+    } else {
+        None
+    };
+    match refused {
+        Some(msg) => {
+            st.stats.cmdstats.entry(cmd.name).or_default().rejected += 1;
+            Err(msg)
+        }
+        None => Ok(cmd),
+    }
+}
+
+/// Inside MULTI: admit the command as the dispatcher would and queue it
 /// (`+QUEUED`), or refuse it and doom the transaction (EXECABORT), as
 /// Redis 7.0's `processCommand` does.
 fn queue(
@@ -45,34 +94,21 @@ fn queue(
     argv: &[&[u8]],
     found: Option<&'static commands::Cmd>,
 ) {
-    let refused = match found {
-        None => Some(commands::unknown_command(argv)),
-        Some(cmd) if !arity_ok(cmd.arity, argv.len()) => Some(format!(
-            "ERR wrong number of arguments for '{}' command",
-            cmd.name
-        )),
-        Some(cmd)
-            if !client.authenticated
-                && cmd.flags & flag::NO_AUTH == 0
-                && st.config.s.requirepass.is_some() =>
-        {
-            Some("NOAUTH Authentication required.".into())
+    let admitted = admit(st, client, argv, found).and_then(|cmd| {
+        if cmd.flags & flag::NO_MULTI != 0 {
+            st.stats.cmdstats.entry(cmd.name).or_default().rejected += 1;
+            Err("ERR Command not allowed inside a transaction".into())
+        } else {
+            Ok(cmd)
         }
-        Some(cmd) if cmd.flags & flag::NO_MULTI != 0 => {
-            Some("ERR Command not allowed inside a transaction".into())
-        }
-        Some(cmd) if cmd.is_write() && super::persist::refuses_writes(st) => {
-            Some(super::persist::MISCONF_BGSAVE.into())
-        }
-        Some(_) => None,
-    };
+    });
     let m = client.multi.as_mut().expect("inside MULTI");
-    match refused {
-        Some(msg) => {
+    match admitted {
+        Err(msg) => {
             m.failed = true;
             reply_error(st, out, &msg);
         }
-        None => {
+        Ok(_) => {
             m.queue.push(argv.iter().map(|a| a.to_vec()).collect());
             out.simple("QUEUED");
         }
@@ -87,47 +123,10 @@ fn dispatch(
     found: Option<&'static commands::Cmd>,
     now: u64,
 ) {
-    match found {
-        None => {
-            client.last_cmd = "NULL";
-            reply_error(st, out, &commands::unknown_command(argv));
-        }
-        Some(cmd) => {
-            client.last_cmd = cmd.name;
-            if !arity_ok(cmd.arity, argv.len()) {
-                st.stats.cmdstats.entry(cmd.name).or_default().rejected += 1;
-                reply_error(
-                    st,
-                    out,
-                    &format!("ERR wrong number of arguments for '{}' command", cmd.name),
-                );
-            } else if !client.authenticated && cmd.flags & flag::NO_AUTH == 0 {
-                if st.config.s.requirepass.is_none() {
-                    client.authenticated = true;
-                    run(st, client, out, argv, cmd, now);
-                } else {
-                    st.stats.cmdstats.entry(cmd.name).or_default().rejected += 1;
-                    reply_error(st, out, "NOAUTH Authentication required.");
-                }
-            } else if cmd.is_write() && log_failed(st) {
-                st.stats.cmdstats.entry(cmd.name).or_default().rejected += 1;
-                let why = st
-                    .log
-                    .as_ref()
-                    .and_then(|l| l.last_error())
-                    .unwrap_or_default();
-                reply_error(
-                    st,
-                    out,
-                    &format!("MISCONF Errors writing to the AOF file: {}", strerror(&why)),
-                );
-            } else if cmd.is_write() && super::persist::refuses_writes(st) {
-                st.stats.cmdstats.entry(cmd.name).or_default().rejected += 1;
-                reply_error(st, out, super::persist::MISCONF_BGSAVE);
-            } else {
-                run(st, client, out, argv, cmd, now);
-            }
-        }
+    client.last_cmd = found.map_or("NULL", |c| c.name);
+    match admit(st, client, argv, found) {
+        Ok(cmd) => run(st, client, out, argv, cmd, now),
+        Err(msg) => reply_error(st, out, &msg),
     }
 }
 
