@@ -240,23 +240,13 @@ impl Table {
 
     /// `insert_new` with the key's hash already computed.
     pub fn insert_new_hashed(&mut self, h: u64, mut entry: Entry) -> usize {
-        let mut s = self.seg_of(h);
-        if let Some((c, _)) = &self.cow {
-            // Created after the cut: not part of the running snapshot.
-            entry.snap = c.epoch as u32;
-        }
-        if self.segs[s].map.len() >= SEG_MAX && self.segs[s].ld < MAX_DEPTH {
-            self.split(s, h);
-            s = self.seg_of(h);
-        }
-        if entry.expire_at != 0 {
-            self.segs[s].volatile += 1;
-        }
+        let s = self.make_room(h, &mut entry);
+        let volatile = entry.expire_at != 0;
         let hasher = &self.hasher;
         self.segs[s].map.insert_unique(inner(h), entry, |e| {
             inner(hasher.hash_one(e.key.as_slice()))
         });
-        self.len += 1;
+        self.count_insert(s, volatile);
         s
     }
 
@@ -264,16 +254,9 @@ impl Table {
     /// loading): one probe finds its place or the entry already there.
     /// Returns the entry back, not inserted, if its key is present.
     pub fn insert_if_absent_hashed(&mut self, h: u64, mut entry: Entry) -> Result<usize, Entry> {
-        let mut s = self.seg_of(h);
-        if let Some((c, _)) = &self.cow {
-            entry.snap = c.epoch as u32;
-        }
-        if self.segs[s].map.len() >= SEG_MAX && self.segs[s].ld < MAX_DEPTH {
-            self.split(s, h);
-            s = self.seg_of(h);
-        }
-        let hasher = &self.hasher;
+        let s = self.make_room(h, &mut entry);
         let volatile = entry.expire_at != 0;
+        let hasher = &self.hasher;
         match self.segs[s].map.entry(
             inner(h),
             |e| e.key.as_slice() == entry.key.as_slice(),
@@ -284,11 +267,30 @@ impl Table {
                 v.insert(entry);
             }
         }
+        self.count_insert(s, volatile);
+        Ok(s)
+    }
+
+    /// Before inserting `entry` (hash `h`): stamp it if a snapshot runs
+    /// (created after the cut, it is not part of that snapshot) and split
+    /// its segment if full. Returns the segment it goes into.
+    fn make_room(&mut self, h: u64, entry: &mut Entry) -> usize {
+        if let Some((c, _)) = &self.cow {
+            entry.snap = c.epoch as u32;
+        }
+        let s = self.seg_of(h);
+        if self.segs[s].map.len() >= SEG_MAX && self.segs[s].ld < MAX_DEPTH {
+            self.split(s, h);
+            return self.seg_of(h);
+        }
+        s
+    }
+
+    fn count_insert(&mut self, s: usize, volatile: bool) {
         if volatile {
             self.segs[s].volatile += 1;
         }
         self.len += 1;
-        Ok(s)
     }
 
     pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {
@@ -387,13 +389,13 @@ impl Table {
         epoch: u64,
         out: &mut Vec<u8>,
     ) -> u32 {
-        let cow = self.cow.as_ref().map(|(c, _)| c.clone());
+        let cow = self.cow.as_ref().map(|(c, _)| c);
         let seg = &mut self.segs[s];
         seg.snap_epoch = epoch;
         let mut n = 0;
         for e in seg.map.iter().filter(|e| e.snap != epoch as u32) {
             // A big list is frozen (O(nodes)) and serialized off the lock.
-            if let Some(c) = &cow
+            if let Some(c) = cow
                 && let Some(f) = super::cow::freeze(e)
             {
                 c.defer(db, f);

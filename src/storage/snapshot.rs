@@ -917,28 +917,6 @@ pub fn load_hashed(
     Ok(s)
 }
 
-/// Read and load a snapshot file through `fs`.
-pub fn load_file(
-    fs: &dyn Fs,
-    path: &Path,
-    now: u64,
-    mut sink: impl FnMut(Decoded) -> Result<(), String>,
-) -> Result<Summary, SnapshotError> {
-    load_file_hashed(
-        fs,
-        path,
-        now,
-        &|_, _| 0,
-        |_| {},
-        |entries, block| {
-            entries
-                .into_iter()
-                .try_for_each(&mut sink)
-                .map_err(|msg| BlockError { block, msg })
-        },
-    )
-}
-
 /// `load_hashed` on a file read through `fs`.
 pub fn load_file_hashed(
     fs: &dyn Fs,
