@@ -265,7 +265,6 @@ fn recover(
         st.config.s.aof_segment_size,
         st.ks.journal.durable.clone(),
     );
-    handle.shared.stats.lock().base_raw = st.recovery.base_raw_bytes;
     st.log = Some(handle.shared.clone());
     Ok(handle)
 }
@@ -289,8 +288,7 @@ pub fn load_log(
     let mut replayer = replay::Replayer::default();
     let t0 = std::time::Instant::now();
     let cell = std::cell::RefCell::new(&mut *st);
-    let base_raw = std::cell::Cell::new(0);
-    let (seg, mut report) = open_log_with_base(
+    let (seg, report) = open_log_with_base(
         fs,
         &dir,
         policy,
@@ -307,8 +305,7 @@ pub fn load_log(
                 st.ks.total_keys(),
                 s.cut_lsn
             );
-            base_raw.set(s.raw_bytes);
-            Ok(s.cut_lsn)
+            Ok(s)
         },
         |h, payload| replayer.apply(&mut cell.borrow_mut(), h, payload),
     )?;
@@ -327,7 +324,6 @@ pub fn load_log(
         report.segments,
         t0.elapsed().as_secs_f64()
     );
-    report.base_raw_bytes = base_raw.get();
     st.recovery = report;
     Ok(seg)
 }

@@ -158,7 +158,7 @@ pub fn save_sync(st: &mut State) -> std::io::Result<()> {
         write_all(ks, w)
     });
     match &r {
-        Ok(size) => {
+        Ok(saved) => {
             st.dirty = 0;
             st.lastsave = now / 1000;
             st.persist.saves += 1;
@@ -166,8 +166,9 @@ pub fn save_sync(st: &mut State) -> std::io::Result<()> {
             st.persist.bgsave_failures = 0;
             st.persist.last_bgsave_error = None;
             tracing::info!(
-                "DB saved on disk: {} ({size} bytes, {:.3} seconds)",
+                "DB saved on disk: {} ({} bytes, {:.3} seconds)",
                 path.display(),
+                saved.bytes,
                 t0.elapsed().as_secs_f64()
             );
         }
@@ -262,32 +263,20 @@ pub fn start(st: &mut State, kind: JobKind) -> Result<(), String> {
                 let mut g = shared.state.lock();
                 f(&mut g.ks);
             };
-            let mut raw_bytes = 0;
-            let image = |w: &mut crate::storage::snapshot::SnapWriter| {
-                let r = write_cow(&mut snap, with_ks, w);
-                raw_bytes = w.raw_bytes;
-                r
-            };
+            let image =
+                |w: &mut crate::storage::snapshot::SnapWriter| write_cow(&mut snap, with_ks, w);
             let mut adopted = None;
             // A panic must not leave the job marked as running forever.
             let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match (kind, &log) {
                 (JobKind::Rewrite, Some(l)) => rewrite(l, &*fs, &logdir, compress, cut, ms, image),
                 (JobKind::Save, Some(l)) => {
-                    let size = save_snapshot(&*fs, &dump, compress, cut, ms, image)?;
-                    adopted = Some(adopt_as_base(l, &*fs, &dump, &logdir, cut));
-                    Ok(size)
+                    let saved = save_snapshot(&*fs, &dump, compress, cut, ms, image)?;
+                    adopted = Some(adopt_as_base(l, &*fs, &dump, saved, &logdir, cut));
+                    Ok(saved)
                 }
                 _ => save_snapshot(&*fs, &dump, compress, cut, ms, image),
             }))
             .unwrap_or_else(|_| Err(std::io::Error::other("the snapshot thread panicked")));
-            // The log's base is now this image: automatic rewrites measure
-            // growth against its uncompressed size.
-            if let Some(l) = &log
-                && r.is_ok()
-                && (kind == JobKind::Rewrite || matches!(adopted, Some(Ok(Adopted::Switched))))
-            {
-                l.stats.lock().base_raw = raw_bytes;
-            }
             let took = t0.elapsed();
             let mut st = shared.state.lock();
             snap.detach(&mut st.ks);
@@ -303,7 +292,7 @@ pub fn start(st: &mut State, kind: JobKind) -> Result<(), String> {
                     "The snapshot could not become the log's base ({e}); the log is unchanged and complete"
                 ),
             }
-            finish(&mut st, kind, r, took, snap.cow_bytes());
+            finish(&mut st, kind, r.map(|s| s.bytes), took, snap.cow_bytes());
         });
     if let Err(e) = spawned {
         // The closure (and the snapshot in it) is gone; detach by hand.

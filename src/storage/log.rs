@@ -67,9 +67,10 @@ pub struct LogStats {
     pub current_size: u64,
     /// Bytes in all segments at start-up.
     pub base_size: u64,
-    /// Uncompressed size of the base snapshot written by the last rewrite
-    /// (0 if unknown): automatic rewrites measure the log's growth against
-    /// it, as log records are not compressed.
+    /// Uncompressed size of the base snapshot (0 if none or unknown):
+    /// automatic rewrites measure the log's growth against it, as log
+    /// records are not compressed. Set by `switch_base`, and at start-up
+    /// from the loaded base.
     pub base_raw: u64,
     pub segments: usize,
     /// Syncs that ran late under everysec (aof_delayed_fsync).
@@ -177,12 +178,13 @@ impl LogShared {
 
     /// Log rewrite, last step (FORMAT.md, "Log rewrite"): make the base
     /// snapshot `file` (in the log directory, holding every record below
-    /// `base_lsn`) the new base. The manifest keeps the segment holding
-    /// `base_lsn` and every later one; it is stored durably first, and only
-    /// then are the segments before it and the old base deleted. Needs a
+    /// `base_lsn`, `raw_bytes` before compression) the new base. The
+    /// manifest keeps the segment holding `base_lsn` and every later one;
+    /// it is stored durably first, and only then are the segments before
+    /// it and the old base deleted. Needs a
     /// segment starting after the cut (`request_roll`), so every record of
     /// the dropped segments was synced.
-    pub fn switch_base(&self, file: &str, base_lsn: u64) -> std::io::Result<()> {
+    pub fn switch_base(&self, file: &str, base_lsn: u64, raw_bytes: u64) -> std::io::Result<()> {
         let mut m = self.manifest.lock();
         if m.segments.last().is_none_or(|s| s.1 < base_lsn) {
             return Err(std::io::Error::other(
@@ -227,6 +229,7 @@ impl LogShared {
         let mut st = self.stats.lock();
         st.current_size = (st.current_size + added).saturating_sub(removed);
         st.base_size = st.current_size;
+        st.base_raw = raw_bytes;
         st.segments = nseg;
         Ok(())
     }
@@ -283,6 +286,8 @@ pub struct OpenSegment {
     /// LSN of the last record already in the log.
     pub last_lsn: u64,
     pub total_size: u64,
+    /// Uncompressed size of the base snapshot loaded (0 if none).
+    pub base_raw: u64,
 }
 
 impl LogHandle {
@@ -310,6 +315,7 @@ impl LogHandle {
             stats: Mutex::new(LogStats {
                 current_size: seg.total_size,
                 base_size: seg.total_size,
+                base_raw: seg.base_raw,
                 segments: seg.manifest.segments.len(),
                 ..Default::default()
             }),

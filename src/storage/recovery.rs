@@ -78,8 +78,6 @@ pub struct RecoveryReport {
     /// Bytes cut off a torn tail or by `truncate`.
     pub cut_bytes: u64,
     pub millis: u128,
-    /// Uncompressed size of the base snapshot loaded (0 if none).
-    pub base_raw_bytes: u64,
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> RecoveryError + '_ {
@@ -109,12 +107,13 @@ pub fn open_log(
 
 /// `open_log` for a data dir that may have a base snapshot: first
 /// `load_base(path)` loads the snapshot the MANIFEST names and returns its
-/// cut LSN, then only records after the cut are applied.
+/// summary (cut LSN, uncompressed size), then only records after the cut
+/// are applied.
 pub fn open_log_with_base(
     fs: &dyn Fs,
     dir: &Path,
     policy: CorruptPolicy,
-    load_base: impl FnOnce(&Path) -> Result<u64, String>,
+    load_base: impl FnOnce(&Path) -> Result<crate::storage::snapshot::Summary, String>,
     mut apply: impl FnMut(&RecordHeader, &[u8]) -> Result<(), String>,
 ) -> Result<(OpenSegment, RecoveryReport), RecoveryError> {
     let start = Instant::now();
@@ -150,6 +149,7 @@ pub fn open_log_with_base(
                 len: SEG_HEADER_LEN as u64,
                 last_lsn: 0,
                 total_size: SEG_HEADER_LEN as u64,
+                base_raw: 0,
             },
             report,
         ));
@@ -164,12 +164,15 @@ pub fn open_log_with_base(
 
     // Records below this LSN are in the base snapshot.
     let base_lsn = manifest.base.as_ref().map(|b| b.1).unwrap_or(1);
+    let mut base_raw = 0;
     if let Some((file, lsn)) = &manifest.base {
         let path = dir.join(file);
-        let cut = load_base(&path).map_err(|msg| RecoveryError::Base {
+        let summary = load_base(&path).map_err(|msg| RecoveryError::Base {
             path: path.clone(),
             msg,
         })?;
+        base_raw = summary.raw_bytes;
+        let cut = summary.cut_lsn;
         if cut + 1 != *lsn {
             return Err(RecoveryError::Base {
                 path,
@@ -325,6 +328,7 @@ pub fn open_log_with_base(
             len: last_len,
             last_lsn: next_lsn - 1,
             total_size,
+            base_raw,
         },
         report,
     ))

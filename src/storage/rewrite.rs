@@ -24,10 +24,19 @@ fn tmp_of(dst: &Path) -> PathBuf {
     PathBuf::from(s)
 }
 
+/// A snapshot written into place.
+#[derive(Debug, Clone, Copy)]
+pub struct Saved {
+    /// File size.
+    pub bytes: u64,
+    /// Its blocks' size before compression (the data's logical size).
+    pub raw_bytes: u64,
+}
+
 /// Write a snapshot to `dst`: `image` writes the blocks into a temp file,
 /// which is finished (trailer, sync), renamed over `dst`, and the
-/// directory synced. Returns the file size. On error the temp file is
-/// removed and `dst` is as it was.
+/// directory synced. On error the temp file is removed and `dst` is as it
+/// was.
 pub fn save_snapshot(
     fs: &dyn Fs,
     dst: &Path,
@@ -35,14 +44,15 @@ pub fn save_snapshot(
     cut_lsn: u64,
     created_ms: u64,
     image: impl FnOnce(&mut SnapWriter) -> std::io::Result<()>,
-) -> std::io::Result<u64> {
+) -> std::io::Result<Saved> {
     let tmp = tmp_of(dst);
     let r = (|| {
         let mut w = SnapWriter::new(fs.create(&tmp)?, compress)?.piped()?;
         image(&mut w)?;
-        let size = w.finish(cut_lsn, created_ms)?;
+        let raw_bytes = w.raw_bytes;
+        let bytes = w.finish(cut_lsn, created_ms)?;
         install(fs, &tmp, dst)?;
-        Ok(size)
+        Ok(Saved { bytes, raw_bytes })
     })();
     if r.is_err() {
         let _ = fs.remove(&tmp);
@@ -56,7 +66,7 @@ const ROLL_WAIT: Duration = Duration::from_secs(30);
 /// Log rewrite, after the cut (at which `LogShared::request_roll` was
 /// called with every record up to `cut_lsn` submitted): write the base
 /// snapshot, wait for the log to be on a segment after the cut, switch the
-/// manifest, delete what it no longer names. Returns the snapshot size.
+/// manifest, delete what it no longer names.
 pub fn rewrite(
     log: &LogShared,
     fs: &dyn Fs,
@@ -65,12 +75,12 @@ pub fn rewrite(
     cut_lsn: u64,
     created_ms: u64,
     image: impl FnOnce(&mut SnapWriter) -> std::io::Result<()>,
-) -> std::io::Result<u64> {
+) -> std::io::Result<Saved> {
     let name = base_name(cut_lsn);
-    let size = save_snapshot(fs, &dir.join(&name), compress, cut_lsn, created_ms, image)?;
+    let saved = save_snapshot(fs, &dir.join(&name), compress, cut_lsn, created_ms, image)?;
     wait_roll(log, cut_lsn)?;
-    log.switch_base(&name, cut_lsn + 1)?;
-    Ok(size)
+    log.switch_base(&name, cut_lsn + 1, saved.raw_bytes)?;
+    Ok(saved)
 }
 
 /// Wait until the log appends to a segment that starts after `cut_lsn`
@@ -110,8 +120,8 @@ pub enum Adopted {
 }
 
 /// A BGSAVE with the log on (FORMAT.md, "A BGSAVE becomes the log's
-/// base"): the dump file `snap`, already durable under its name and cut at
-/// `cut_lsn` (at which `LogShared::request_roll` was called with every
+/// base"): the dump file `snap` (`saved`), already durable under its name
+/// and cut at `cut_lsn` (at which `LogShared::request_roll` was called with every
 /// record up to the cut submitted), is exactly what a log rewrite would
 /// write. Give it a second name `base-<cut>.csnap` in the log directory (a
 /// hard link, so no bytes are copied and a later save that renames a new
@@ -125,6 +135,7 @@ pub fn adopt_as_base(
     log: &LogShared,
     fs: &dyn Fs,
     snap: &Path,
+    saved: Saved,
     dir: &Path,
     cut_lsn: u64,
 ) -> std::io::Result<Adopted> {
@@ -149,7 +160,7 @@ pub fn adopt_as_base(
     }
     // From here on the new MANIFEST may be on disk even if the switch
     // reports an error, so the base stays (start-up deletes it if unnamed).
-    log.switch_base(&name, cut_lsn + 1)?;
+    log.switch_base(&name, cut_lsn + 1, saved.raw_bytes)?;
     Ok(Adopted::Switched)
 }
 

@@ -41,9 +41,7 @@ impl H {
             CorruptPolicy::Refuse,
             |p| {
                 let mut k = Keyspace::new(1);
-                load_into(&mut k, fs, p, 0)
-                    .map(|s| s.cut_lsn)
-                    .map_err(|e| e.to_string())
+                load_into(&mut k, fs, p, 0).map_err(|e| e.to_string())
             },
             |_, _| Ok(()),
         )
@@ -96,11 +94,7 @@ fn recover_into(fs: &SimFs, ks: &mut Keyspace) -> Result<(u64, ()), String> {
         fs,
         &dir(),
         CorruptPolicy::Refuse,
-        |p| {
-            load_into(&mut cell.borrow_mut(), fs, p, 0)
-                .map(|s| s.cut_lsn)
-                .map_err(|e| e.to_string())
-        },
+        |p| load_into(&mut cell.borrow_mut(), fs, p, 0).map_err(|e| e.to_string()),
         |_, payload| {
             let s = String::from_utf8_lossy(payload);
             let w: Vec<&str> = s.split("\r\n").collect();
@@ -324,7 +318,7 @@ fn run_saves(crash_at: Option<u64>, saves: usize) -> (SimFs, H, bool, usize) {
         at_cut = h.writes.len();
         let ks = image_of(&h.model(at_cut));
         ok &= save_snapshot(&fs, &dump_path(), r % 2 == 0, cut, 0, |w| write_all(&ks, w))
-            .and_then(|_| adopt_as_base(&h.log.shared, &fs, &dump_path(), &dir(), cut))
+            .and_then(|saved| adopt_as_base(&h.log.shared, &fs, &dump_path(), saved, &dir(), cut))
             .is_ok();
         for i in 0..5 {
             h.put(&format!("k{}", i % 3), &format!("s{r}-{i}"));
