@@ -250,22 +250,7 @@ pub fn write_cow(
             Some(n) => buf.entries += n,
             None => done = true,
         });
-        for b in snap.take_pending() {
-            buf.raw.extend_from_slice(&b.raw);
-            buf.entries += b.entries;
-            if buf.full() {
-                buf.flush(w)?;
-            }
-        }
-        for (db, e) in snap.take_deferred() {
-            buf.push(db, &e);
-            if buf.full() {
-                buf.flush(w)?;
-            }
-        }
-        if buf.full() {
-            buf.flush(w)?;
-        }
+        drain(snap, &mut buf, w)?;
         if done {
             break;
         }
@@ -274,17 +259,12 @@ pub fn write_cow(
         return Err(std::io::Error::other("snapshot aborted (shutdown)"));
     }
     // Detached: nothing can add to pending or orphans any more.
-    for b in snap.take_pending() {
-        buf.raw.extend_from_slice(&b.raw);
-        buf.entries += b.entries;
-    }
+    drain(snap, &mut buf, w)?;
     for (db, t) in snap.take_orphans() {
         let mut err = None;
         snap.drain_orphan(db, t, |b| {
-            buf.raw.extend_from_slice(&b.raw);
-            buf.entries += b.entries;
-            if buf.full() && err.is_none() {
-                err = buf.flush(w).err();
+            if err.is_none() {
+                err = buf.add_raw(&b.raw, b.entries, w).err();
             }
         });
         if let Some(e) = err {
@@ -292,13 +272,20 @@ pub fn write_cow(
         }
     }
     // Orphans may have frozen big values too.
-    for (db, e) in snap.take_deferred() {
-        buf.push(db, &e);
-        if buf.full() {
-            buf.flush(w)?;
-        }
-    }
+    drain(snap, &mut buf, w)?;
     buf.flush(w)
+}
+
+/// Move what write paths serialized or froze since the last call into
+/// `buf` (big values are serialized here, off the lock).
+fn drain(snap: &CowSnapshot, buf: &mut BlockBuf, w: &mut SnapWriter) -> std::io::Result<()> {
+    for b in snap.take_pending() {
+        buf.add_raw(&b.raw, b.entries, w)?;
+    }
+    for (db, e) in snap.take_deferred() {
+        buf.add(db, &e, w)?;
+    }
+    Ok(())
 }
 
 /// Write every entry of `ks` (a synchronous save: the caller holds the
@@ -307,10 +294,7 @@ pub fn write_all(ks: &Keyspace, w: &mut SnapWriter) -> std::io::Result<()> {
     let mut buf = BlockBuf::default();
     for (i, d) in ks.dbs.iter().enumerate() {
         for e in d.table.iter() {
-            buf.push(i as u32, e);
-            if buf.full() {
-                buf.flush(w)?;
-            }
+            buf.add(i as u32, e, w)?;
         }
     }
     buf.flush(w)

@@ -514,6 +514,24 @@ impl BlockBuf {
         self.raw.len() >= BLOCK_TARGET
     }
 
+    /// `push`, then write a block through `w` if one is gathered.
+    pub fn add(&mut self, db: u32, e: &Entry, w: &mut SnapWriter) -> std::io::Result<()> {
+        self.push(db, e);
+        self.flush_if_full(w)
+    }
+
+    /// Append `entries` already encoded entries, then write a block through
+    /// `w` if one is gathered.
+    pub fn add_raw(&mut self, raw: &[u8], entries: u32, w: &mut SnapWriter) -> std::io::Result<()> {
+        self.raw.extend_from_slice(raw);
+        self.entries += entries;
+        self.flush_if_full(w)
+    }
+
+    fn flush_if_full(&mut self, w: &mut SnapWriter) -> std::io::Result<()> {
+        if self.full() { self.flush(w) } else { Ok(()) }
+    }
+
     /// Write the gathered entries as one block and start over.
     pub fn flush(&mut self, w: &mut SnapWriter) -> std::io::Result<()> {
         w.block(&self.raw, self.entries)?;
