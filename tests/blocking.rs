@@ -376,9 +376,7 @@ fn served_pops_survive_kill9() {
     );
     assert_eq!(b.read(), common::bulk("three"));
     s.kill9();
-    let dir = std::mem::replace(&mut s.dir, tempfile::tempdir().unwrap());
-    drop(s);
-    let s = Server::start_in(dir, &[]);
+    let s = s.restart(&[]);
     let mut c = Raw::connect(s.port);
     assert_eq!(
         c.cmds(&["LRANGE", "q", "0", "-1"]),

@@ -357,9 +357,7 @@ fn clean_shutdown_keeps_everything_and_restarts_fast() {
     let mut s = s;
     let status = s.child.wait().unwrap();
     assert!(status.success());
-    let d = std::mem::replace(&mut s.dir, tempfile::tempdir().unwrap());
-    drop(s);
-    let s = Server::start_in(d, &[]);
+    let s = s.restart(&[]);
     let mut r = s.raw();
     assert_eq!(r.cmds(&["DBSIZE"]), Resp::Int(500));
     assert_eq!(r.cmds(&["GET", "k499"]), bulk("499"));

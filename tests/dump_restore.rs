@@ -733,9 +733,7 @@ fn restored_keys_survive_restart_and_kill9() {
     assert!(c.try_read_after(&common::encode(&[b"SHUTDOWN"])).is_none());
     s.wait_exit(std::time::Duration::from_secs(20))
         .expect("shutdown");
-    let dir = std::mem::replace(&mut s.dir, tempfile::tempdir().unwrap());
-    drop(s);
-    let mut s = Server::start_in(dir, &[]);
+    let mut s = s.restart(&[]);
     let mut c = s.raw();
     assert_eq!(all_contents(&mut c, &keys), before, "after restart");
     // kill -9 right after more restores.
@@ -746,9 +744,7 @@ fn restored_keys_survive_restart_and_kill9() {
     );
     let before = all_contents(&mut c, &keys);
     s.kill9();
-    let dir = std::mem::replace(&mut s.dir, tempfile::tempdir().unwrap());
-    drop(s);
-    let s = Server::start_in(dir, &[]);
+    let s = s.restart(&[]);
     let mut c = s.raw();
     assert_eq!(all_contents(&mut c, &keys), before, "after kill -9");
 }

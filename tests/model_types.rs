@@ -562,9 +562,7 @@ fn all_types_survive_kill9_like_the_model() {
             run_ops(&mut r, &mut model, &ops)?;
         }
         s.kill9();
-        let dir = std::mem::replace(&mut s.dir, tempfile::tempdir().unwrap());
-        drop(s);
-        let s = Server::start_in(dir, &[]);
+        let s = s.restart(&[]);
         let mut r = s.raw();
         check_state(&mut r, &model)
     });

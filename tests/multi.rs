@@ -225,8 +225,7 @@ fn exec_is_one_log_record() {
     let mut seen = std::collections::BTreeSet::new();
     for cut in (1..400).step_by(9) {
         std::fs::write(&seg, &whole[..whole.len() - cut]).unwrap();
-        let d = std::mem::replace(&mut s.dir, tempfile::tempdir().unwrap());
-        s = Server::start_in(d, &["--save", ""]);
+        s = s.restart(&["--save", ""]);
         let mut r = s.raw();
         let a = r.cmds(&["GET", "a"]);
         assert_eq!(
@@ -276,8 +275,7 @@ fn exec_is_atomic_across_kill9() {
             }
         }
         s.kill9();
-        let d = std::mem::replace(&mut s.dir, tempfile::tempdir().unwrap());
-        s = Server::start_in(d, &[]);
+        s = s.restart(&[]);
         r = s.raw();
         let a = r.cmds(&["GET", "a"]);
         let b = r.cmds(&["GET", "b"]);

@@ -139,8 +139,7 @@ fn bgsave_save_lastsave_and_restart_from_the_dump() {
     // Writes after the save are not in the dump (kill -9: no final save).
     r.cmds(&["SET", "later", "x"]);
     s.kill9();
-    let d = std::mem::replace(&mut s.dir, tempfile::tempdir().unwrap());
-    let s = Server::start_in(d, &["--appendonly", "no", "--save", ""]);
+    let s = s.restart(&["--appendonly", "no", "--save", ""]);
     let mut r = s.raw();
     assert_eq!(dump(&mut r), before);
     assert_eq!(r.cmds(&["EXISTS", "later"]), Resp::Int(0));
@@ -163,16 +162,14 @@ fn shutdown_saves_when_save_rules_are_configured() {
     r.send(&encode(&[b"SHUTDOWN"]));
     assert!(s.wait_exit(Duration::from_secs(20)).is_some());
     assert!(s.dir().join("dump.rdb").exists());
-    let d = std::mem::replace(&mut s.dir, tempfile::tempdir().unwrap());
-    let mut s = Server::start_in(d, &["--appendonly", "no", "--save", "3600 1"]);
+    let mut s = s.restart(&["--appendonly", "no", "--save", "3600 1"]);
     let mut r = s.raw();
     assert_eq!(dump(&mut r), before);
     // SHUTDOWN NOSAVE: no final snapshot, the write is gone.
     r.cmds(&["SET", "gone", "1"]);
     r.send(&encode(&[b"SHUTDOWN", b"NOSAVE"]));
     assert!(s.wait_exit(Duration::from_secs(20)).is_some());
-    let d = std::mem::replace(&mut s.dir, tempfile::tempdir().unwrap());
-    let s = Server::start_in(d, &["--appendonly", "no", "--save", ""]);
+    let s = s.restart(&["--appendonly", "no", "--save", ""]);
     let mut r = s.raw();
     assert_eq!(r.cmds(&["EXISTS", "gone"]), Resp::Int(0));
     assert_eq!(dump(&mut r), before);
@@ -187,10 +184,40 @@ fn log_files(s: &Server) -> Vec<String> {
     v
 }
 
+/// After a rewrite or a BGSAVE with the log on: a base snapshot, at most
+/// two segments, and less than half the log's size before.
+fn assert_log_compacted(s: &Server, r: &mut Raw, size_before: u64) {
+    let files = log_files(s);
+    assert!(files.iter().any(|f| f.starts_with("base-")), "{files:?}");
+    assert!(
+        files.iter().filter(|f| f.ends_with(".clog")).count() <= 2,
+        "{files:?}"
+    );
+    let size_after: u64 = info_field(r, "aof_current_size").parse().unwrap();
+    assert!(
+        size_after < size_before / 2,
+        "{size_after} vs {size_before}"
+    );
+}
+
+/// Writes after the new base land in the log tail: kill -9, restart (with
+/// `args`), and everything is back. Returns the new server and a client.
+fn tail_survives_kill9(mut s: Server, r: &mut Raw, args: &[&str]) -> (Server, Raw) {
+    r.cmds(&["SET", "tail", "1"]);
+    r.cmds(&["DEL", "s5"]);
+    r.cmds(&["RPUSH", "l1", "tail"]);
+    let before = dump(r);
+    s.kill9();
+    let s = s.restart(args);
+    let mut r = s.raw();
+    assert_eq!(dump(&mut r), before);
+    (s, r)
+}
+
 #[test]
 fn bgrewriteaof_compacts_the_log_and_restart_loads_base_plus_tail() {
     let args = ["--aof-segment-size", "16kb", "--save", ""];
-    let mut s = Server::start(&args);
+    let s = Server::start(&args);
     let mut r = s.raw();
     for round in 0..4 {
         fill(&mut r, 200, &format!("r{round}-"));
@@ -208,33 +235,14 @@ fn bgrewriteaof_compacts_the_log_and_restart_loads_base_plus_tail() {
     wait_field(&mut r, "aof_rewrite_in_progress", "0");
     assert_eq!(info_field(&mut r, "aof_last_bgrewrite_status"), "ok");
     assert_eq!(info_field(&mut r, "aof_rewrites"), "1");
-    let files = log_files(&s);
-    assert!(files.iter().any(|f| f.starts_with("base-")), "{files:?}");
-    assert!(
-        files.iter().filter(|f| f.ends_with(".clog")).count() <= 2,
-        "{files:?}"
-    );
-    let size_after: u64 = info_field(&mut r, "aof_current_size").parse().unwrap();
-    assert!(
-        size_after < size_before / 2,
-        "{size_after} vs {size_before}"
-    );
-    // Writes after the rewrite land in the log tail.
-    r.cmds(&["SET", "tail", "1"]);
-    r.cmds(&["DEL", "s5"]);
-    r.cmds(&["RPUSH", "l1", "tail"]);
-    let before = dump(&mut r);
-    s.kill9();
-    let d = std::mem::replace(&mut s.dir, tempfile::tempdir().unwrap());
-    let s = Server::start_in(d, &args);
-    let mut r = s.raw();
-    assert_eq!(dump(&mut r), before);
+    assert_log_compacted(&s, &mut r, size_before);
+    tail_survives_kill9(s, &mut r, &args);
 }
 
 #[test]
 fn bgsave_with_the_log_on_becomes_its_base_and_restart_replays_only_the_tail() {
     let args = ["--aof-segment-size", "16kb", "--save", ""];
-    let mut s = Server::start(&args);
+    let s = Server::start(&args);
     let mut r = s.raw();
     for round in 0..3 {
         fill(&mut r, 200, &format!("r{round}-"));
@@ -251,27 +259,8 @@ fn bgsave_with_the_log_on_becomes_its_base_and_restart_replays_only_the_tail() {
     assert_eq!(info_field(&mut r, "aof_bases_from_bgsave"), "1");
     assert_eq!(info_field(&mut r, "aof_rewrites"), "0");
     assert!(s.dir().join("dump.rdb").exists());
-    let files = log_files(&s);
-    assert!(files.iter().any(|f| f.starts_with("base-")), "{files:?}");
-    assert!(
-        files.iter().filter(|f| f.ends_with(".clog")).count() <= 2,
-        "{files:?}"
-    );
-    let size_after: u64 = info_field(&mut r, "aof_current_size").parse().unwrap();
-    assert!(
-        size_after < size_before / 2,
-        "{size_after} vs {size_before}"
-    );
-    // Writes after the save land in the log tail.
-    r.cmds(&["SET", "tail", "1"]);
-    r.cmds(&["DEL", "s5"]);
-    r.cmds(&["RPUSH", "l1", "tail"]);
-    let before = dump(&mut r);
-    s.kill9();
-    let d = std::mem::replace(&mut s.dir, tempfile::tempdir().unwrap());
-    let mut s = Server::start_in(d, &args);
-    let mut r = s.raw();
-    assert_eq!(dump(&mut r), before);
+    assert_log_compacted(&s, &mut r, size_before);
+    let (mut s, mut r) = tail_survives_kill9(s, &mut r, &args);
     // Only the tail was read from the log (a few records, not thousands).
     let records: u64 = info_field(&mut r, "loading_loaded_records")
         .parse()
@@ -280,8 +269,7 @@ fn bgsave_with_the_log_on_becomes_its_base_and_restart_replays_only_the_tail() {
     // The dump file keeps Redis's semantics: with the log off it is what
     // start-up loads, the state at the BGSAVE.
     s.kill9();
-    let d = std::mem::replace(&mut s.dir, tempfile::tempdir().unwrap());
-    let s = Server::start_in(d, &["--appendonly", "no", "--save", ""]);
+    let s = s.restart(&["--appendonly", "no", "--save", ""]);
     let mut r = s.raw();
     assert_eq!(dump(&mut r), at_cut);
     assert_eq!(r.cmds(&["EXISTS", "tail"]), Resp::Int(0));
@@ -327,8 +315,7 @@ fn bgsave_cancels_a_running_automatic_rewrite_instead_of_failing() {
     assert_eq!(info_field(&mut r, "aof_last_bgrewrite_status"), "ok");
     r.cmds(&["SET", "tail", "1"]);
     s.kill9();
-    let d = std::mem::replace(&mut s.dir, tempfile::tempdir().unwrap());
-    let s = Server::start_in(d, &args);
+    let s = s.restart(&args);
     let mut r = s.raw();
     assert_eq!(r.cmds(&["DBSIZE"]), Resp::Int(200_001));
     assert_eq!(r.cmds(&["GET", "key:123456"]), bulk("value-123456"));
@@ -504,8 +491,7 @@ fn automatic_rewrite_measures_growth_against_the_uncompressed_data() {
     wait_field(&mut r, "aof_rewrites", &(before + 2).to_string());
     let mut s = s;
     s.kill9();
-    let d = std::mem::replace(&mut s.dir, tempfile::tempdir().unwrap());
-    let s = Server::start_in(d, &args);
+    let s = s.restart(&args);
     let mut r = s.raw();
     assert_eq!(r.cmds(&["DBSIZE"]), Resp::Int(1000));
     write(&mut r, 300);
@@ -573,8 +559,7 @@ fn base_snapshot_keeps_keys_that_expire_before_the_restart() {
     assert_eq!(r.cmds(&["PERSIST", "k"]), Resp::Int(1));
     s.kill9();
     std::thread::sleep(Duration::from_millis(1700));
-    let d = std::mem::replace(&mut s.dir, tempfile::tempdir().unwrap());
-    let s = Server::start_in(d, &args);
+    let s = s.restart(&args);
     let mut r = s.raw();
     assert_eq!(r.cmds(&["GET", "k"]), bulk("v"));
     assert_eq!(r.cmds(&["TTL", "k"]), Resp::Int(-1));

@@ -87,8 +87,7 @@ fn rdb_check_and_offline_aof_rewrite() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(segs(&logdir), 1);
-    let d = std::mem::replace(&mut s.dir, tempfile::tempdir().unwrap());
-    let s = Server::start_in(d, &["--save", ""]);
+    let s = s.restart(&["--save", ""]);
     let mut r = s.raw();
     assert_eq!(digest(&mut r), want);
     // A running server's dir is refused.

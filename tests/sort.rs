@@ -434,10 +434,8 @@ fn sort_store_survives_restart() {
     );
     assert_eq!(before[7], Resp::Array(Some(vec![])));
     drop(c);
-    let d = std::mem::replace(&mut s.dir, tempfile::tempdir().unwrap());
     s.kill9();
-    drop(s);
-    let s = Server::start_in(d, &[]);
+    let s = s.restart(&[]);
     let mut c = s.raw();
     assert_eq!(contents(&mut c, &keys), before);
 }

@@ -905,9 +905,7 @@ fn replay_bitmap_hll() {
     drop(c);
     s.wait_exit(std::time::Duration::from_secs(20))
         .expect("server still running after SHUTDOWN");
-    let d = std::mem::replace(&mut s.dir, tempfile::tempdir().unwrap());
-    drop(s);
-    let mut s = Server::start_in(d, &[]);
+    let mut s = s.restart(&[]);
     let mut c = s.raw();
     assert_eq!(before, dump(&mut c), "after restart");
     // More writes, then kill -9.
@@ -915,9 +913,7 @@ fn replay_bitmap_hll() {
     let before = dump(&mut c);
     drop(c);
     s.kill9();
-    let d = std::mem::replace(&mut s.dir, tempfile::tempdir().unwrap());
-    drop(s);
-    let s = Server::start_in(d, &[]);
+    let s = s.restart(&[]);
     let mut c = s.raw();
     assert_eq!(before, dump(&mut c), "after kill -9");
 }
@@ -1040,9 +1036,7 @@ fn replay_ignores_lowered_offset_limit() {
     );
     drop(c);
     s.kill9();
-    let d = std::mem::replace(&mut s.dir, tempfile::tempdir().unwrap());
-    drop(s);
-    let s = Server::start_in(d, &["--proto-max-bulk-len", "1mb"]);
+    let s = s.restart(&["--proto-max-bulk-len", "1mb"]);
     let mut c = s.raw();
     assert_eq!(c.cmds(&["STRLEN", "b"]), Resp::Int(1_200_001));
     assert_eq!(

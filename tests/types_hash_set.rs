@@ -413,7 +413,7 @@ fn dump(c: &mut common::Raw) -> Vec<String> {
 
 #[test]
 fn replay_hash_set() {
-    let mut s = Server::start(&[]);
+    let s = Server::start(&[]);
     let mut c = s.raw();
     let mut r = Rng(0xC0FFEE);
     let fields = ["a", "b", "c", "1", "2", "3"];
@@ -442,9 +442,7 @@ fn replay_hash_set() {
     }
     let before = dump(&mut c);
     drop(c);
-    let d = std::mem::replace(&mut s.dir, tempfile::tempdir().unwrap());
-    drop(s);
-    let s = Server::start_in(d, &[]);
+    let s = s.restart(&[]);
     let mut c = s.raw();
     let after = dump(&mut c);
     assert_eq!(before, after);

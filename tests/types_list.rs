@@ -470,7 +470,7 @@ fn dump(c: &mut Raw, keys: &[String]) -> Vec<(String, Resp)> {
 
 #[test]
 fn durability_replay() {
-    let mut s = Server::start(&[]);
+    let s = Server::start(&[]);
     let keys: Vec<String> = (0..6).map(|i| format!("list{i}")).collect();
     let mut c = s.raw();
     let mut g = Rng::new(42);
@@ -518,9 +518,8 @@ fn durability_replay() {
         "workload left no data"
     );
     drop(c);
-    let d = std::mem::replace(&mut s.dir, tempfile::tempdir().unwrap());
-    drop(s); // kill: fsync=always, acknowledged writes survive
-    let s = Server::start_in(d, &[]);
+    // kill: fsync=always, acknowledged writes survive
+    let s = s.restart(&[]);
     let mut c = s.raw();
     assert_eq!(dump(&mut c, &keys), before);
     let types_after = keys

@@ -929,16 +929,14 @@ fn write_stream(c: &mut common::Raw, seed: u64, n: usize) {
 
 #[test]
 fn replay_zset_clean_restart() {
-    let mut s = Server::start(&[]);
+    let s = Server::start(&[]);
     let mut c = s.raw();
     write_stream(&mut c, 0xC0FFEE, 3000);
     let before = dump(&mut c);
     assert!(before.iter().any(|l| l.contains("skiplist")));
     assert!(before.iter().any(|l| l.contains("listpack")));
     drop(c);
-    let d = std::mem::replace(&mut s.dir, tempfile::tempdir().unwrap());
-    drop(s);
-    let s = Server::start_in(d, &[]);
+    let s = s.restart(&[]);
     let mut c = s.raw();
     assert_eq!(before, dump(&mut c));
 }
@@ -951,9 +949,7 @@ fn replay_zset_after_kill9() {
     let before = dump(&mut c);
     drop(c);
     s.kill9();
-    let d = std::mem::replace(&mut s.dir, tempfile::tempdir().unwrap());
-    drop(s);
-    let s = Server::start_in(d, &[]);
+    let s = s.restart(&[]);
     let mut c = s.raw();
     assert_eq!(before, dump(&mut c));
 }

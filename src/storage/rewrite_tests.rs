@@ -129,9 +129,17 @@ fn image_of(m: &Model) -> Keyspace {
     ks
 }
 
-/// Writes, a rewrite with a crash after `crash_at` fs operations (None:
-/// no crash), more writes. Returns the fs and the harness.
-fn run(crash_at: Option<u64>, rewrites: usize) -> (SimFs, H, bool) {
+/// Writes, then `jobs` rounds of: the cut, `job(round, cut, image)`
+/// (true if it succeeded), more writes tagged `tag`; with a crash after
+/// `crash_at` fs operations (None: no crash). Returns the fs, the harness,
+/// whether every job succeeded, and the number of writes in the last
+/// job's image.
+fn run_jobs(
+    crash_at: Option<u64>,
+    jobs: usize,
+    tag: &str,
+    mut job: impl FnMut(&SimFs, &H, usize, u64, &Keyspace) -> bool,
+) -> (SimFs, H, bool, usize) {
     let fs = SimFs::new();
     let mut h = H::open(&fs);
     for i in 0..30 {
@@ -141,19 +149,30 @@ fn run(crash_at: Option<u64>, rewrites: usize) -> (SimFs, H, bool) {
         fs.crash_after(n);
     }
     let mut ok = true;
-    for r in 0..rewrites {
-        // The cut: everything submitted, roll requested, image taken.
+    let mut at_cut = 0;
+    for r in 0..jobs {
+        // The cut: everything submitted, roll requested, image taken (as
+        // `persist::start` does for a rewrite and a BGSAVE with the log on).
         let cut = h.journal.last_lsn();
         h.log.shared.request_roll();
-        let ks = image_of(&h.model(h.writes.len()));
-        ok &= rewrite(&h.log.shared, &fs, &dir(), r % 2 == 0, cut, 0, |w| {
-            write_all(&ks, w)
-        })
-        .is_ok();
+        at_cut = h.writes.len();
+        let ks = image_of(&h.model(at_cut));
+        ok &= job(&fs, &h, r, cut, &ks);
         for i in 0..5 {
-            h.put(&format!("k{}", i % 3), &format!("b{r}-{i}"));
+            h.put(&format!("k{}", i % 3), &format!("{tag}{r}-{i}"));
         }
     }
+    (fs, h, ok, at_cut)
+}
+
+/// `run_jobs` with log rewrites.
+fn run(crash_at: Option<u64>, rewrites: usize) -> (SimFs, H, bool) {
+    let (fs, h, ok, _) = run_jobs(crash_at, rewrites, "b", |fs, h, r, cut, ks| {
+        rewrite(&h.log.shared, fs, &dir(), r % 2 == 0, cut, 0, |w| {
+            write_all(ks, w)
+        })
+        .is_ok()
+    });
     (fs, h, ok)
 }
 
@@ -294,37 +313,15 @@ fn dump_path() -> PathBuf {
     PathBuf::from("/sim/data/dump.rdb")
 }
 
-/// Writes, then `saves` BGSAVEs with the log on (the dump is written, then
-/// adopted as the log's base), with a crash after `crash_at` fs operations
-/// (None: no crash), more writes after each. Returns the fs, the harness,
-/// whether every save and adoption succeeded, and the number of writes in
-/// the last save's image.
+/// `run_jobs` with BGSAVEs with the log on (the dump is written, then
+/// adopted as the log's base).
 fn run_saves(crash_at: Option<u64>, saves: usize) -> (SimFs, H, bool, usize) {
     use super::rewrite::{adopt_as_base, save_snapshot};
-    let fs = SimFs::new();
-    let mut h = H::open(&fs);
-    for i in 0..30 {
-        assert!(h.put(&format!("k{}", i % 7), &format!("a{i}")));
-    }
-    if let Some(n) = crash_at {
-        fs.crash_after(n);
-    }
-    let mut ok = true;
-    let mut at_cut = 0;
-    for r in 0..saves {
-        // The cut, as `persist::start` takes it for a BGSAVE with the log on.
-        let cut = h.journal.last_lsn();
-        h.log.shared.request_roll();
-        at_cut = h.writes.len();
-        let ks = image_of(&h.model(at_cut));
-        ok &= save_snapshot(&fs, &dump_path(), r % 2 == 0, cut, 0, |w| write_all(&ks, w))
-            .and_then(|saved| adopt_as_base(&h.log.shared, &fs, &dump_path(), saved, &dir(), cut))
-            .is_ok();
-        for i in 0..5 {
-            h.put(&format!("k{}", i % 3), &format!("s{r}-{i}"));
-        }
-    }
-    (fs, h, ok, at_cut)
+    run_jobs(crash_at, saves, "s", |fs, h, r, cut, ks| {
+        save_snapshot(fs, &dump_path(), r % 2 == 0, cut, 0, |w| write_all(ks, w))
+            .and_then(|saved| adopt_as_base(&h.log.shared, fs, &dump_path(), saved, &dir(), cut))
+            .is_ok()
+    })
 }
 
 #[test]

@@ -103,6 +103,16 @@ impl Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+
+    /// A new server on this one's data dir, with `extra` arguments. This
+    /// process is gone first (SIGKILL if it still runs: call `kill9` or
+    /// wait for its exit before, to say which it was).
+    pub fn restart(mut self, extra: &[&str]) -> Server {
+        self.kill9();
+        let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
+        drop(self);
+        Server::start_in(dir, extra)
+    }
 }
 
 impl Drop for Server {
