@@ -51,6 +51,20 @@ fn fill(r: &mut Raw, n: usize, tag: &str) {
     assert_eq!(r.cmds(&["SELECT", "0"]), simple("OK"));
 }
 
+/// SET `n` keys in one pipeline (`kv(i)` gives the i-th key and value);
+/// every reply must be OK.
+fn pipelined_sets(r: &mut Raw, n: usize, kv: impl Fn(usize) -> (String, String)) {
+    let mut pipe = Vec::new();
+    for i in 0..n {
+        let (k, v) = kv(i);
+        pipe.extend(encode(&[b"SET", k.as_bytes(), v.as_bytes()]));
+    }
+    r.send(&pipe);
+    for _ in 0..n {
+        assert_eq!(r.read(), simple("OK"));
+    }
+}
+
 fn text(r: &Resp) -> String {
     match r {
         Resp::Bulk(Some(b)) | Resp::Simple(b) => String::from_utf8_lossy(b).into_owned(),
@@ -282,18 +296,9 @@ fn bgsave_cancels_a_running_automatic_rewrite_instead_of_failing() {
     let mut r = s.raw();
     // Enough data that the automatic rewrite is still running when BGSAVE
     // comes.
-    let mut pipe = Vec::new();
-    for i in 0..200_000 {
-        pipe.extend(encode(&[
-            b"SET",
-            format!("key:{i}").as_bytes(),
-            format!("value-{i}").as_bytes(),
-        ]));
-    }
-    r.send(&pipe);
-    for _ in 0..200_000 {
-        r.read();
-    }
+    pipelined_sets(&mut r, 200_000, |i| {
+        (format!("key:{i}"), format!("value-{i}"))
+    });
     r.cmds(&["CONFIG", "SET", "auto-aof-rewrite-min-size", "1024"]);
     r.cmds(&["CONFIG", "SET", "auto-aof-rewrite-percentage", "100"]);
     wait_field(&mut r, "aof_rewrite_in_progress", "1");
@@ -330,18 +335,12 @@ fn bgsave_and_bgrewriteaof_schedule_behind_each_other() {
     let s = Server::start(&["--save", ""]);
     let mut r = s.raw();
     // Enough data that a job is still running when the next command comes.
-    let mut pipe = Vec::new();
-    for i in 0..60_000 {
-        pipe.extend(encode(&[
-            b"SET",
-            format!("key:{i}").as_bytes(),
-            format!("value-{i}-{}", "x".repeat(i % 50)).as_bytes(),
-        ]));
-    }
-    r.send(&pipe);
-    for _ in 0..60_000 {
-        r.read();
-    }
+    pipelined_sets(&mut r, 60_000, |i| {
+        (
+            format!("key:{i}"),
+            format!("value-{i}-{}", "x".repeat(i % 50)),
+        )
+    });
     r.send(
         &[
             encode(&[b"BGSAVE"]),
@@ -404,18 +403,12 @@ fn automatic_rewrite_keeps_the_log_bounded() {
     let mut r = s.raw();
     let mut max_size = 0u64;
     for round in 0..30 {
-        let mut pipe = Vec::new();
-        for i in 0..500 {
-            pipe.extend(encode(&[
-                b"SET",
-                format!("k{}", i % 100).as_bytes(),
-                format!("{round}-{i}-{}", "v".repeat(40)).as_bytes(),
-            ]));
-        }
-        r.send(&pipe);
-        for _ in 0..500 {
-            r.read();
-        }
+        pipelined_sets(&mut r, 500, |i| {
+            (
+                format!("k{}", i % 100),
+                format!("{round}-{i}-{}", "v".repeat(40)),
+            )
+        });
         std::thread::sleep(Duration::from_millis(30));
         let size: u64 = info_field(&mut r, "aof_current_size").parse().unwrap();
         max_size = max_size.max(size);
@@ -449,20 +442,8 @@ fn automatic_rewrite_measures_growth_against_the_uncompressed_data() {
     let s = Server::start(&args);
     let mut r = s.raw();
     let value = "x".repeat(1000);
-    let write = |r: &mut Raw, n: usize| {
-        let mut pipe = Vec::new();
-        for i in 0..n {
-            pipe.extend(encode(&[
-                b"SET",
-                format!("k{}", i % 1000).as_bytes(),
-                value.as_bytes(),
-            ]));
-        }
-        r.send(&pipe);
-        for _ in 0..n {
-            assert_eq!(r.read(), simple("OK"));
-        }
-    };
+    let write =
+        |r: &mut Raw, n: usize| pipelined_sets(r, n, |i| (format!("k{}", i % 1000), value.clone()));
     write(&mut r, 1000);
     // Let any automatic rewrite of the load finish, then make the base.
     wait_field(&mut r, "aof_rewrite_in_progress", "0");
