@@ -458,7 +458,12 @@ impl List {
             + self
                 .nodes
                 .iter()
-                .map(|n| std::mem::size_of::<Node>() + 16 + n.buf.capacity())
+                // An `Arc` allocation holds two counters and the node.
+                .map(|n| {
+                    2 * std::mem::size_of::<usize>()
+                        + std::mem::size_of::<Node>()
+                        + n.buf.capacity()
+                })
                 .sum::<usize>()
     }
 
