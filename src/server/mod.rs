@@ -14,6 +14,7 @@ pub mod info;
 pub mod persist;
 pub mod replay;
 pub mod state;
+pub mod statelock;
 pub mod watched;
 
 #[cfg(test)]
@@ -23,8 +24,8 @@ mod snapshot_tests;
 
 use crate::config::Config;
 use crate::error::ServerError;
-use parking_lot::Mutex;
 use state::State;
+use statelock::StateLock;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -32,7 +33,7 @@ use tokio::sync::watch;
 
 /// State shared by all tasks.
 pub struct Shared {
-    pub state: Mutex<State>,
+    pub state: StateLock,
     shutdown_tx: watch::Sender<bool>,
 }
 
@@ -116,7 +117,7 @@ impl Server {
         };
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let shared = Arc::new(Shared {
-            state: Mutex::new(st),
+            state: StateLock::new(st),
             shutdown_tx,
         });
         shared.state.lock().persist.me = Arc::downgrade(&shared);

@@ -24,6 +24,7 @@
 
 use super::Shared;
 use super::state::State;
+use super::statelock::StateLock;
 use crate::keyspace::Keyspace;
 use crate::keyspace::cow::{CowSnapshot, load_into, write_all, write_cow};
 use crate::storage::fs::Fs;
@@ -260,8 +261,9 @@ pub fn start(st: &mut State, kind: JobKind) -> Result<(), String> {
             let cut = snap.cut_lsn;
             let ms = snap.cut_ms;
             let with_ks = |f: &mut dyn FnMut(&mut Keyspace)| {
-                let mut g = shared.state.lock();
+                let mut g = shared.state.lock_background();
                 f(&mut g.ks);
+                StateLock::unlock_background(g);
             };
             let image =
                 |w: &mut crate::storage::snapshot::SnapWriter| write_cow(&mut snap, with_ks, w);
