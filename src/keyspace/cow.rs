@@ -5,11 +5,16 @@
 //! At the *cut* (under the state lock, between two commands) the snapshot
 //! gets a new epoch and every table is attached to it; each segment whose
 //! `snap_epoch` is below that epoch has not been walked yet. From then on:
-//! * the snapshot thread repeatedly takes the lock, serializes the next
-//!   segment not walked yet (at most `SEG_MAX` entries: tens of
-//!   microseconds), marks it with the epoch and releases the lock;
-//!   compression and disk writes happen outside the lock, on a thread at
-//!   the lowest CPU priority (`SnapWriter::piped`);
+//! * the *walk* serializes the next segment not walked yet (at most
+//!   `SEG_MAX` entries: tens of microseconds) and marks it with the epoch,
+//!   one segment per step. The command threads take the steps, at the end
+//!   of a batch while they hold the lock anyway (`tick`), at most a third
+//!   of their time; the snapshot thread takes them itself (through
+//!   `with_ks`) only when no command thread has for `SELF_STEP_AFTER`,
+//!   i.e. when the server is idle. Steps go through a short queue
+//!   (`WalkQueue`) to the snapshot thread, which writes them; compression
+//!   and disk writes happen outside the lock, on a thread at the lowest CPU
+//!   priority (`SnapWriter::piped`). A full queue pauses the walk;
 //! * any change to an entry of a segment not walked yet (a write, a
 //!   delete, an expiry) first serializes that entry as it is into
 //!   `pending` and stamps it (`Entry::snap` = the epoch), so the walk skips
@@ -34,9 +39,11 @@
 
 use super::{Db, Keyspace, Table};
 use crate::storage::snapshot::{BLOCK_TARGET, BlockBuf, SnapWriter};
-use parking_lot::Mutex;
+use parking_lot::{Condvar, Mutex};
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 static EPOCH: AtomicU64 = AtomicU64::new(1);
 
@@ -55,6 +62,10 @@ pub struct CowShared {
     orphans: Mutex<Vec<(u32, Table)>>,
     /// Bytes serialized by write paths (INFO rdb_last_cow_size).
     pub cow_bytes: AtomicU64,
+    /// Steps of the walk taken by command threads and by the snapshot
+    /// thread.
+    steps_by_commands: AtomicU64,
+    steps_by_snapshot: AtomicU64,
     /// Detached from outside (`abort_all`): the image is incomplete and
     /// must not be finished.
     aborted: AtomicBool,
@@ -107,9 +118,169 @@ pub(crate) fn freeze(e: &super::Entry) -> Option<super::Entry> {
     }
 }
 
+/// Why the walk runs on the command threads: a snapshot thread that took
+/// the lock itself for every step could be preempted while holding it (on
+/// a machine whose cores are all busy, for a whole scheduler slice of
+/// someone else's), and every client then waited for it: 9 ms lock waits
+/// and 35 ms worst replies were measured that way under redis-benchmark's
+/// SET load. A command thread that takes a step was running anyway.
+///
+/// Steps the walk may have waiting for the snapshot thread.
+const WALK_QUEUE: usize = 4;
+/// A command thread steps again only after idling the walk for this many
+/// times the last step's duration (counted up to `STEP_COUNTED`, so that a
+/// step the scheduler interrupted does not stall the walk): the walk takes
+/// at most 1/(1+N) of a busy command thread's time.
+const WALK_SHARE_INV: u32 = 2;
+const STEP_COUNTED: Duration = Duration::from_micros(300);
+/// The snapshot thread steps itself only when no command batch ended for
+/// this long (an idle server), and then only while none does.
+const SELF_STEP_AFTER: Duration = Duration::from_millis(2);
+
+/// Serialized steps on their way from the command threads to the snapshot
+/// thread. `done` is set when the walk has finished or was stopped.
+#[derive(Default)]
+pub struct WalkQueue {
+    q: Mutex<(VecDeque<RawBlock>, bool)>,
+    ready: Condvar,
+    /// Written buffers, handed back for the next steps (no allocation on
+    /// the command thread in steady state).
+    spare: Mutex<Vec<Vec<u8>>>,
+}
+
+enum Pop {
+    Block(RawBlock),
+    Done,
+    TimedOut,
+}
+
+impl WalkQueue {
+    fn len(&self) -> usize {
+        self.q.lock().0.len()
+    }
+
+    fn push(&self, b: RawBlock) {
+        self.q.lock().0.push_back(b);
+        self.ready.notify_one();
+    }
+
+    fn buffer(&self) -> Vec<u8> {
+        self.spare.lock().pop().unwrap_or_default()
+    }
+
+    fn give_back(&self, mut raw: Vec<u8>) {
+        raw.clear();
+        let mut s = self.spare.lock();
+        if s.len() < WALK_QUEUE + 1 {
+            s.push(raw);
+        }
+    }
+
+    fn finish(&self) {
+        self.q.lock().1 = true;
+        self.ready.notify_one();
+    }
+
+    fn pop(&self, wait: Duration) -> Pop {
+        let mut g = self.q.lock();
+        if g.0.is_empty() && !g.1 {
+            self.ready.wait_for(&mut g, wait);
+        }
+        match g.0.pop_front() {
+            Some(b) => Pop::Block(b),
+            None if g.1 => Pop::Done,
+            None => Pop::TimedOut,
+        }
+    }
+}
+
+/// A running walk, kept in `Keyspace::walk`.
+pub struct Walk {
+    shared: Arc<CowShared>,
+    queue: Arc<WalkQueue>,
+    /// A command thread's next step is not due before this.
+    next_due: Instant,
+    /// Command batches ended since the walk began (`tick` calls).
+    batches: u64,
+}
+
+/// `Keyspace::walk_tick`: a command thread's step, if one is due and the
+/// queue has room.
+pub(crate) fn tick(ks: &mut Keyspace) {
+    let Some(w) = &mut ks.walk else { return };
+    w.batches += 1;
+    let now = Instant::now();
+    if now < w.next_due || w.queue.len() >= WALK_QUEUE {
+        return;
+    }
+    walk_step(ks, false);
+    if let Some(w) = &mut ks.walk {
+        let end = Instant::now();
+        w.next_due = end + (end - now).min(STEP_COUNTED) * WALK_SHARE_INV;
+    }
+}
+
+/// The snapshot thread's step (under the lock), if no command batch ended
+/// since `*seen` (updated): returns false, without stepping, if one did.
+fn self_step(ks: &mut Keyspace, seen: &mut u64) -> bool {
+    let Some(w) = &ks.walk else { return true };
+    if w.batches != *seen {
+        *seen = w.batches;
+        return false;
+    }
+    walk_step(ks, true);
+    true
+}
+
+/// One step of the walk (under the lock): serialize the next segment into
+/// the queue; at the end, detach and mark the queue done.
+fn walk_step(ks: &mut Keyspace, by_snapshot: bool) {
+    let Some(w) = ks.walk.take() else { return };
+    if by_snapshot {
+        &w.shared.steps_by_snapshot
+    } else {
+        &w.shared.steps_by_commands
+    }
+    .fetch_add(1, Ordering::Relaxed);
+    let mut raw = w.queue.buffer();
+    match step(&w.shared, ks, &mut raw) {
+        Some(entries) => {
+            if entries > 0 {
+                w.queue.push(RawBlock { raw, entries });
+            }
+            ks.walk = Some(w);
+        }
+        None => w.queue.finish(),
+    }
+}
+
+/// One step: serialize the next segment not yet serialized into `out`.
+/// Returns the entries added, or `None` when no attached table has
+/// anything left: then every table is detached and the snapshot's keyspace
+/// part is complete (drain `take_pending` and `take_orphans` one last
+/// time).
+fn step(sh: &Arc<CowShared>, ks: &mut Keyspace, out: &mut Vec<u8>) -> Option<u32> {
+    let epoch = sh.epoch;
+    for d in ks.dbs.iter_mut() {
+        let Some(db) = ours(&d.table, sh) else {
+            continue;
+        };
+        if let Some(s) = d.table.cow_next(epoch) {
+            return Some(d.table.serialize_segment(s, db, epoch, out));
+        }
+    }
+    for d in ks.dbs.iter_mut() {
+        if ours(&d.table, sh).is_some() {
+            d.table.cow = None;
+        }
+    }
+    None
+}
+
 /// A running snapshot (owned by the thread that writes it).
 pub struct CowSnapshot {
     shared: Arc<CowShared>,
+    queue: Arc<WalkQueue>,
     /// Every log record up to this LSN is in the image.
     pub cut_lsn: u64,
     /// Unix ms of the cut.
@@ -133,14 +304,24 @@ impl CowSnapshot {
             deferred: Mutex::new(Vec::new()),
             orphans: Mutex::new(Vec::new()),
             cow_bytes: AtomicU64::new(0),
+            steps_by_commands: AtomicU64::new(0),
+            steps_by_snapshot: AtomicU64::new(0),
             aborted: AtomicBool::new(false),
         });
         for (i, d) in ks.dbs.iter_mut().enumerate() {
             d.table.cow = Some((shared.clone(), i as u32));
             d.table.cow_cursor = 0;
         }
+        let queue = Arc::new(WalkQueue::default());
+        ks.walk = Some(Walk {
+            shared: shared.clone(),
+            queue: queue.clone(),
+            next_due: Instant::now(),
+            batches: 0,
+        });
         CowSnapshot {
             shared,
+            queue,
             cut_lsn: ks.journal.last_lsn(),
             cut_ms: now_ms,
         }
@@ -150,32 +331,30 @@ impl CowSnapshot {
         self.shared.cow_bytes.load(Ordering::Relaxed)
     }
 
-    /// One step, under the state lock: serialize the next segment not yet
-    /// serialized into `out`. Returns the entries added, or `None` when no
-    /// attached table has anything left: then every table is detached and
-    /// the snapshot's keyspace part is complete (drain `take_pending` and
-    /// `take_orphans` one last time).
-    pub fn step(&mut self, ks: &mut Keyspace, out: &mut Vec<u8>) -> Option<u32> {
-        let epoch = self.shared.epoch;
-        for d in ks.dbs.iter_mut() {
-            let Some(db) = ours(&d.table, &self.shared) else {
-                continue;
-            };
-            if let Some(s) = d.table.cow_next(epoch) {
-                return Some(d.table.serialize_segment(s, db, epoch, out));
-            }
-        }
-        self.detach(ks);
-        None
+    /// Steps of the walk taken so far by (command threads, the snapshot
+    /// thread).
+    pub fn steps(&self) -> (u64, u64) {
+        (
+            self.shared.steps_by_commands.load(Ordering::Relaxed),
+            self.shared.steps_by_snapshot.load(Ordering::Relaxed),
+        )
     }
 
-    /// Stop (on error or when done): detach every table.
+    /// Stop (on error or when done): detach every table and end the walk.
     pub fn detach(&self, ks: &mut Keyspace) {
         for d in ks.dbs.iter_mut() {
             if ours(&d.table, &self.shared).is_some() {
                 d.table.cow = None;
             }
         }
+        if ks
+            .walk
+            .as_ref()
+            .is_some_and(|w| Arc::ptr_eq(&w.shared, &self.shared))
+        {
+            ks.walk = None;
+        }
+        self.queue.finish();
     }
 
     /// Big values frozen since the last call (by write paths or the walk).
@@ -221,6 +400,10 @@ pub fn abort_all(ks: &mut Keyspace) {
             c.aborted.store(true, Ordering::Release);
         }
     }
+    if let Some(w) = ks.walk.take() {
+        w.shared.aborted.store(true, Ordering::Release);
+        w.queue.finish();
+    }
 }
 
 /// FLUSHDB/FLUSHALL hook: a table still attached to a running snapshot is
@@ -235,25 +418,36 @@ pub(crate) fn release(mut d: Db) -> Db {
     d
 }
 
-/// Write the whole image of `snap` through `w`: step under the lock (via
-/// `with_ks`, which locks, runs the closure and unlocks), write outside
-/// it. On error the caller detaches (`CowSnapshot::detach`) under the lock.
+/// Write the whole image of `snap` through `w`: write the steps the
+/// command threads queue, and step under the lock itself (via `with_ks`,
+/// which locks, runs the closure and unlocks) when none came for
+/// `SELF_STEP_AFTER`. On error the caller detaches
+/// (`CowSnapshot::detach`) under the lock.
 pub fn write_cow(
     snap: &mut CowSnapshot,
     mut with_ks: impl FnMut(&mut dyn FnMut(&mut Keyspace)),
     w: &mut SnapWriter,
 ) -> std::io::Result<()> {
     let mut buf = BlockBuf::default();
+    // Command batches seen at the last look; while none ends, the server
+    // is idle and this thread steps without waiting.
+    let mut seen = u64::MAX;
+    let mut idle = false;
     loop {
-        let mut done = false;
-        with_ks(&mut |ks| match snap.step(ks, &mut buf.raw) {
-            Some(n) => buf.entries += n,
-            None => done = true,
-        });
-        drain(snap, &mut buf, w)?;
-        if done {
-            break;
+        let wait = if idle {
+            Duration::ZERO
+        } else {
+            SELF_STEP_AFTER
+        };
+        match snap.queue.pop(wait) {
+            Pop::Block(b) => {
+                buf.add_raw(&b.raw, b.entries, w)?;
+                snap.queue.give_back(b.raw);
+            }
+            Pop::TimedOut => with_ks(&mut |ks| idle = self_step(ks, &mut seen)),
+            Pop::Done => break,
         }
+        drain(snap, &mut buf, w)?;
     }
     if snap.shared.aborted.load(Ordering::Acquire) {
         return Err(std::io::Error::other("snapshot aborted (shutdown)"));

@@ -86,6 +86,9 @@ pub struct Keyspace {
     pub stats: KeyspaceStats,
     /// Next db the active expiry cycle visits.
     pub(crate) expire_db: usize,
+    /// The running snapshot's walk, stepped by the command threads
+    /// (`walk_tick`) and, when they are idle, by the snapshot thread.
+    pub(crate) walk: Option<cow::Walk>,
 }
 
 #[inline]
@@ -107,6 +110,16 @@ impl Keyspace {
             loading: false,
             stats: KeyspaceStats::default(),
             expire_db: 0,
+            walk: None,
+        }
+    }
+
+    /// End of a command batch (under the lock): one step of a running
+    /// snapshot's walk if one is due (see `cow::tick`).
+    #[inline]
+    pub fn walk_tick(&mut self) {
+        if self.walk.is_some() {
+            cow::tick(self);
         }
     }
 

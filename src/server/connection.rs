@@ -497,6 +497,9 @@ fn process_batch(
         if st.shutdown.is_some() {
             shared.request_shutdown();
         }
+        // A running snapshot's walk advances on the thread that holds the
+        // lock anyway (see `keyspace::cow`).
+        st.ks.walk_tick();
         let lsn_before = st
             .ks
             .journal

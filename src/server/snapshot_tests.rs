@@ -116,7 +116,9 @@ fn random_write(st: &mut State, c: &mut Client, rng: &mut Rng) {
     execute(st, c, &mut out, &args);
 }
 
-fn snapshot_under_writes(seed: u64, compress: bool) {
+/// `idle`: the writers pause now and then, so the snapshot thread takes
+/// steps too (otherwise the command threads take nearly all).
+fn snapshot_under_writes(seed: u64, compress: bool, idle: bool) {
     let mut config = Config::default();
     config.s.databases = 4;
     let st = Arc::new(Mutex::new(State::new(config)));
@@ -150,68 +152,72 @@ fn snapshot_under_writes(seed: u64, compress: bool) {
         }
     }
     let stop = Arc::new(AtomicBool::new(false));
-    let writers: Vec<_> = (0..3)
+    // Idle spells need every writer quiet at once: one writer then.
+    let writers: Vec<_> = (0..if idle { 1 } else { 3 })
         .map(|t| {
             let st = st.clone();
             let stop = stop.clone();
             std::thread::spawn(move || {
                 let mut c = Client::detached(10 + t);
                 let mut rng = Rng(seed ^ (t + 1).wrapping_mul(0x9E3779B97F4A7C15));
+                let mut batches = 0u64;
                 while !stop.load(Ordering::Relaxed) {
+                    batches += 1;
+                    if idle && batches.is_multiple_of(64) {
+                        // A quiet spell: the snapshot thread steps itself.
+                        std::thread::sleep(std::time::Duration::from_millis(10));
+                    }
                     let mut g = st.lock();
+                    // Every path (splits, flushes, swaps, moves) meets
+                    // segments not walked yet.
                     for _ in 0..8 {
                         random_write(&mut g, &mut c, &mut rng);
                     }
+                    if t == 0 && batches.is_multiple_of(16) {
+                        // Active expiry removes keys from segments too.
+                        let now = crate::util::now_ms();
+                        crate::keyspace::expire::active_expire_cycle(
+                            &mut g.ks,
+                            now,
+                            std::time::Duration::from_micros(200),
+                        );
+                    }
+                    // As a command thread ends a batch: steps of the walk.
+                    g.ks.walk_tick();
                 }
             })
         })
         .collect();
     std::thread::sleep(std::time::Duration::from_millis(20));
-    // The cut, and the model captured under the same lock hold.
+    // The cut, and the model captured under the same lock hold; then,
+    // before any step, quiet0 changes (in every database): the write path
+    // freezes it.
     let (mut snap, model) = {
         let mut g = st.lock();
         let model = dump(&g.ks);
-        (CowSnapshot::begin(&mut g.ks, 0), model)
+        let snap = CowSnapshot::begin(&mut g.ks, 0);
+        let mut c = Client::detached(2);
+        let mut out = Reply::new(false);
+        for db in ["0", "1", "2", "3"] {
+            for args in [
+                &[&b"SELECT"[..], db.as_bytes()][..],
+                &[b"LPUSH", b"quiet0", b"first"],
+                &[b"LSET", b"quiet0", b"100", b"changed"],
+                &[b"RPOP", b"quiet0"],
+            ] {
+                execute(&mut g, &mut c, &mut out, args);
+            }
+        }
+        (snap, model)
     };
     let fs = SimFs::new();
     let path = Path::new("/sim/snap");
     let mut w = SnapWriter::new(fs.create(path).unwrap(), compress).unwrap();
-    let mut c = Client::detached(2);
-    let mut rng = Rng(seed ^ 77);
-    let mut steps = 0;
     write_cow(
         &mut snap,
         |f| {
             let mut g = st.lock();
             f(&mut g.ks);
-            // Writes of this thread between steps: every path (splits,
-            // flushes, swaps, moves) meets not-yet-serialized segments.
-            steps += 1;
-            if steps == 1 {
-                // quiet0 changes before the walk reaches it (in most
-                // databases): the write path freezes it.
-                let mut out = Reply::new(false);
-                for db in ["0", "1", "2", "3"] {
-                    for args in [
-                        &[&b"SELECT"[..], db.as_bytes()][..],
-                        &[b"LPUSH", b"quiet0", b"first"],
-                        &[b"LSET", b"quiet0", b"100", b"changed"],
-                        &[b"RPOP", b"quiet0"],
-                    ] {
-                        execute(&mut g, &mut c, &mut out, args);
-                    }
-                }
-            }
-            for _ in 0..(steps % 7) * 5 {
-                random_write(&mut g, &mut c, &mut rng);
-            }
-            // Active expiry removes keys from segments too.
-            let now = crate::util::now_ms();
-            crate::keyspace::expire::active_expire_cycle(
-                &mut g.ks,
-                now,
-                std::time::Duration::from_micros(200),
-            );
         },
         &mut w,
     )
@@ -235,6 +241,11 @@ fn snapshot_under_writes(seed: u64, compress: bool) {
         );
     }
     assert!(snap.cow_bytes() > 0, "no write met an unserialized segment");
+    let (by_commands, by_snapshot) = snap.steps();
+    assert!(by_commands > 0, "no command batch stepped the walk");
+    if idle {
+        assert!(by_snapshot > 0, "the snapshot thread never stepped");
+    }
     // Every table was detached at the end.
     assert!(st.lock().ks.dbs.iter().all(|d| d.table.cow.is_none()));
 }
@@ -242,6 +253,10 @@ fn snapshot_under_writes(seed: u64, compress: bool) {
 #[test]
 fn snapshot_equals_state_at_cut_under_concurrent_writes() {
     for seed in 1..=4u64 {
-        snapshot_under_writes(seed.wrapping_mul(0x2545F4914F6CDD1D), seed % 2 == 0);
+        snapshot_under_writes(
+            seed.wrapping_mul(0x2545F4914F6CDD1D),
+            seed % 2 == 0,
+            seed > 2,
+        );
     }
 }
