@@ -16,6 +16,10 @@ fn run(port: u16, steps: &[Step]) -> Vec<String> {
     let mut out = Vec::new();
     for (n, (i, c)) in steps.iter().enumerate() {
         let words: Vec<&str> = c.split_whitespace().collect();
+        if let ["SLEEP", ms] = words[..] {
+            std::thread::sleep(std::time::Duration::from_millis(ms.parse().unwrap()));
+            continue;
+        }
         let r = clients[*i].cmds(&words);
         if c.starts_with("HELLO") {
             // Its reply holds the client id, which differs.
@@ -158,6 +162,20 @@ fn scenarios() -> Vec<(&'static str, Vec<Step>)> {
                 (0, "BLPOP l 0"),
                 (0, "BLMOVE l a LEFT RIGHT 0"),
                 (0, "BZPOPMIN z 0"),
+                (0, "EXEC"),
+            ],
+        ),
+        (
+            "a watched key removed by active expiry",
+            vec![
+                (0, "SET k 1 PX 30"),
+                (0, "WATCH k"),
+                // Active expiry (10 times a second) removes it meanwhile;
+                // DBSIZE shows it did, without touching the key.
+                (0, "SLEEP 500"),
+                (1, "DBSIZE"),
+                (0, "MULTI"),
+                (0, "SET x 1"),
                 (0, "EXEC"),
             ],
         ),

@@ -14,7 +14,12 @@ use std::time::{Duration, Instant};
 const CHECKS_PER_ROUND: usize = 200;
 
 /// Run one cycle. Returns the number of keys expired.
-pub fn active_expire_cycle(ks: &mut Keyspace, now: u64, budget: Duration) -> usize {
+pub fn active_expire_cycle(
+    ks: &mut Keyspace,
+    now: u64,
+    budget: Duration,
+    mut on_expired: impl FnMut(usize, &[u8]),
+) -> usize {
     if ks.loading {
         return 0;
     }
@@ -52,6 +57,7 @@ pub fn active_expire_cycle(ks: &mut Keyspace, now: u64, budget: Duration) -> usi
                     }
                 });
                 for k in &dead {
+                    on_expired(db, k);
                     ks.dbs[db].expires -= 1;
                     ks.journal.append(db, &[b"DEL", k]);
                     ks.journal.seal();
@@ -100,7 +106,7 @@ mod tests {
         assert_eq!(ks.dbs[1].expires, 2500);
         let mut n = 0;
         for _ in 0..100 {
-            n += active_expire_cycle(&mut ks, 2000, Duration::from_millis(50));
+            n += active_expire_cycle(&mut ks, 2000, Duration::from_millis(50), |_, _| {});
         }
         assert_eq!(n, 2500);
         assert_eq!(ks.dbs[1].len(), 2500);
@@ -115,7 +121,7 @@ mod tests {
         ks.set(0, b"a", Value::Int(1), Ttl::At(10), 0);
         ks.loading = true;
         assert_eq!(
-            active_expire_cycle(&mut ks, 100, Duration::from_millis(5)),
+            active_expire_cycle(&mut ks, 100, Duration::from_millis(5), |_, _| {}),
             0
         );
         assert!(ks.lookup_read(0, b"a", 100).is_some());

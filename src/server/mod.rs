@@ -357,7 +357,15 @@ async fn cron(shared: Arc<Shared>) {
         let now = crate::util::now_ms();
         if st.active_expire {
             // Redis gives the slow cycle 25% of a cron period.
-            crate::keyspace::expire::active_expire_cycle(&mut st.ks, now, period / 4);
+            // A key removed here counts as changed for WATCH (Redis's
+            // signalModifiedKey on expiry).
+            let st = &mut *st;
+            let watch = &mut st.watch;
+            crate::keyspace::expire::active_expire_cycle(&mut st.ks, now, period / 4, |db, k| {
+                if !watch.is_empty() {
+                    watch.touch(db, k);
+                }
+            });
             st.flush_journal();
         }
         let timeout = st.config.s.timeout_secs;

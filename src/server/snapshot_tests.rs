@@ -180,6 +180,7 @@ fn snapshot_under_writes(seed: u64, compress: bool, idle: bool) {
                             &mut g.ks,
                             now,
                             std::time::Duration::from_micros(200),
+                            |_, _| {},
                         );
                     }
                     // As a command thread ends a batch: steps of the walk.
