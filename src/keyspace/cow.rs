@@ -100,22 +100,30 @@ impl CowShared {
     }
 }
 
-/// Lists with at least this many elements are frozen, not serialized,
-/// under the lock.
-const FREEZE_LIST: usize = 4096;
+/// Collections with at least this many elements are frozen, not
+/// serialized, under the lock.
+const FREEZE_MIN: usize = 4096;
 
-/// A copy of `e` as it is now that costs O(nodes), for a value too big to
-/// serialize under the lock: a big list shares its nodes with the live one
-/// (`List` is copy-on-write per node). `None` for everything else.
+/// A copy of `e` as it is now that costs O(1) or O(nodes), for a value too
+/// big to serialize under the lock. A big list shares its nodes with the
+/// live one (`List` is copy-on-write per node); a big hash, set or sorted
+/// set shares its whole table (copy-on-write as a whole: the live value's
+/// first change afterwards copies it, once). `None` for everything else.
 pub(crate) fn freeze(e: &super::Entry) -> Option<super::Entry> {
-    match &e.value {
-        super::Value::List(l) if l.len() >= FREEZE_LIST => {
-            let mut f = super::Entry::new(&e.key, super::Value::List(l.clone()));
-            f.expire_at = e.expire_at;
-            Some(f)
-        }
-        _ => None,
+    use super::Value;
+    let big = match &e.value {
+        Value::List(l) => l.len() >= FREEZE_MIN,
+        Value::Hash(h) => !h.is_compact() && h.len() >= FREEZE_MIN,
+        Value::Set(s) => !s.is_compact() && s.len() >= FREEZE_MIN,
+        Value::ZSet(z) => !z.is_compact() && z.len() >= FREEZE_MIN,
+        _ => false,
+    };
+    if !big {
+        return None;
     }
+    let mut f = super::Entry::new(&e.key, e.value.clone());
+    f.expire_at = e.expire_at;
+    Some(f)
 }
 
 /// Why the walk runs on the command threads: a snapshot thread that took

@@ -53,6 +53,30 @@ fn random_write(st: &mut State, c: &mut Client, rng: &mut Rng) {
     let db = (rng.next() % 4).to_string();
     execute(st, c, &mut out, &[b"SELECT", db.as_bytes()]);
     if rng.next().is_multiple_of(16) {
+        // Big hashes, sets and sorted sets: frozen (shared, copied on
+        // their first change), not serialized, under the lock.
+        let i = rng.next() % 3;
+        let f = (rng.next() % 6000).to_string();
+        let f = f.as_bytes();
+        let (h, s, z) = (format!("bh{i}"), format!("bs{i}"), format!("bz{i}"));
+        let args: Vec<&[u8]> = match rng.next() % 9 {
+            0 => vec![b"HSET", h.as_bytes(), f, b"v"],
+            1 => vec![b"HDEL", h.as_bytes(), f],
+            2 => vec![b"SADD", s.as_bytes(), f],
+            3 => vec![b"SREM", s.as_bytes(), f],
+            4 => vec![b"ZADD", z.as_bytes(), f, f],
+            5 => vec![b"ZREM", z.as_bytes(), f],
+            6 => vec![b"ZPOPMIN", z.as_bytes()],
+            7 => vec![b"SPOP", s.as_bytes()],
+            _ => vec![
+                b"DEL",
+                [h.as_str(), s.as_str(), z.as_str()][(i % 3) as usize].as_bytes(),
+            ],
+        };
+        execute(st, c, &mut out, &args);
+        return;
+    }
+    if rng.next().is_multiple_of(16) {
         // Big lists: frozen at the cut (shared nodes), not serialized.
         let key = format!("big{}", rng.next() % 3);
         let key = key.as_bytes();
@@ -137,6 +161,39 @@ fn snapshot_under_writes(seed: u64, compress: bool, idle: bool) {
             // big0..2 are written at random (and often deleted and
             // rebuilt small); quiet0 is changed right after the cut (frozen
             // by the write path), quiet1 never (frozen by the walk).
+            // Big hashes, sets and sorted sets likewise: bh/bs/bz0..2 are
+            // written at random, q?0 right after the cut, q?1 never.
+            for k in ["bh0", "bh1", "bh2", "qh0", "qh1"] {
+                for chunk in 0..50 {
+                    let mut args: Vec<Vec<u8>> = vec![b"HSET".to_vec(), k.as_bytes().to_vec()];
+                    for i in 0..100 {
+                        args.push((chunk * 100 + i).to_string().into_bytes());
+                        args.push(b"v".to_vec());
+                    }
+                    let args: Vec<&[u8]> = args.iter().map(|a| &a[..]).collect();
+                    execute(&mut g, &mut c, &mut out, &args);
+                }
+            }
+            for (cmd, keys) in [
+                ("SADD", ["bs0", "bs1", "bs2", "qs0", "qs1"]),
+                ("ZADD", ["bz0", "bz1", "bz2", "qz0", "qz1"]),
+            ] {
+                for k in keys {
+                    for chunk in 0..50 {
+                        let mut args: Vec<Vec<u8>> =
+                            vec![cmd.as_bytes().to_vec(), k.as_bytes().to_vec()];
+                        for i in 0..100 {
+                            let n = (chunk * 100 + i).to_string().into_bytes();
+                            if cmd == "ZADD" {
+                                args.push(n.clone());
+                            }
+                            args.push(n);
+                        }
+                        let args: Vec<&[u8]> = args.iter().map(|a| &a[..]).collect();
+                        execute(&mut g, &mut c, &mut out, &args);
+                    }
+                }
+            }
             for k in ["big0", "big1", "big2", "quiet0", "quiet1"] {
                 for chunk in 0..60 {
                     let vals: Vec<String> =
@@ -205,6 +262,9 @@ fn snapshot_under_writes(seed: u64, compress: bool, idle: bool) {
                 &[b"LPUSH", b"quiet0", b"first"],
                 &[b"LSET", b"quiet0", b"100", b"changed"],
                 &[b"RPOP", b"quiet0"],
+                &[b"HSET", b"qh0", b"7", b"changed"],
+                &[b"SREM", b"qs0", b"7"],
+                &[b"ZADD", b"qz0", b"-1", b"7"],
             ] {
                 execute(&mut g, &mut c, &mut out, args);
             }

@@ -126,7 +126,7 @@ pub fn encode_entry(out: &mut Vec<u8>, db: u32, e: &Entry) {
         Value::ZSet(z) => {
             out.push(if z.is_compact() { T_ZSET } else { T_ZSET_BIG });
             put_varint(out, z.len() as u64);
-            for (m, score) in z.iter() {
+            for (m, score) in z.iter_unordered() {
                 put_bytes(out, m);
                 out.extend_from_slice(&score.to_le_bytes());
             }

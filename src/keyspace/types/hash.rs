@@ -13,6 +13,7 @@
 
 use super::indexed::Indexed;
 use super::pair::Pair;
+use std::sync::Arc;
 
 /// Append LEB128 `n`.
 fn put_varint(out: &mut Vec<u8>, mut n: usize) {
@@ -166,10 +167,13 @@ impl<'a> Iterator for PackIter<'a> {
 
 impl ExactSizeIterator for PackIter<'_> {}
 
+/// The big encoding is shared on clone (`Arc`), copied on its first
+/// change after: a snapshot freezes a big hash in O(1) and serializes it
+/// off the lock (`keyspace::cow::freeze`).
 #[derive(Clone)]
 enum Repr {
     Pack(Pack),
-    Table(Indexed<Pair>),
+    Table(Arc<Indexed<Pair>>),
 }
 
 /// A Redis hash (field -> value).
@@ -274,7 +278,7 @@ impl Hash {
             for (f, v) in p.iter() {
                 t.push_new(Pair::new(f, v));
             }
-            self.repr = Repr::Table(t);
+            self.repr = Repr::Table(Arc::new(t));
         }
     }
 
@@ -304,13 +308,15 @@ impl Hash {
     pub fn insert(&mut self, field: &[u8], value: &[u8]) -> bool {
         match &mut self.repr {
             Repr::Pack(p) => p.insert(field, value),
-            Repr::Table(t) => match t.find_or_push(field, || Pair::new(field, value)) {
-                Ok(i) => {
-                    t.at_mut(i).set_value(value);
-                    false
+            Repr::Table(t) => {
+                match Arc::make_mut(t).find_or_push(field, || Pair::new(field, value)) {
+                    Ok(i) => {
+                        Arc::make_mut(t).at_mut(i).set_value(value);
+                        false
+                    }
+                    Err(_) => true,
                 }
-                Err(_) => true,
-            },
+            }
         }
     }
 
@@ -318,7 +324,7 @@ impl Hash {
     pub fn remove(&mut self, field: &[u8]) -> bool {
         match &mut self.repr {
             Repr::Pack(p) => p.remove(field),
-            Repr::Table(t) => t.remove(field).is_some(),
+            Repr::Table(t) => t.find(field).is_some() && Arc::make_mut(t).remove(field).is_some(),
         }
     }
 

@@ -11,6 +11,7 @@
 
 use super::indexed::Indexed;
 use crate::keyspace::CompactBytes;
+use std::sync::Arc;
 
 /// Sorted integers at one width. Invariant: strictly ascending.
 #[derive(Clone, Debug)]
@@ -125,7 +126,8 @@ impl IntSet {
 #[derive(Clone)]
 enum Repr {
     Ints(IntSet),
-    Table(Indexed<CompactBytes>),
+    /// Shared on clone, copied on its first change after (as `Hash`).
+    Table(Arc<Indexed<CompactBytes>>),
 }
 
 /// A Redis set.
@@ -267,7 +269,7 @@ impl Set {
             for i in 0..s.len() {
                 t.push_new(CompactBytes::new(b.format(s.get(i)).as_bytes()));
             }
-            self.repr = Repr::Table(t);
+            self.repr = Repr::Table(Arc::new(t));
         }
     }
 
@@ -298,14 +300,16 @@ impl Set {
         let Repr::Table(t) = &mut self.repr else {
             unreachable!("converted above")
         };
-        t.find_or_push(m, || CompactBytes::new(m)).is_err()
+        Arc::make_mut(t)
+            .find_or_push(m, || CompactBytes::new(m))
+            .is_err()
     }
 
     /// Remove a member; true if it existed.
     pub fn remove(&mut self, m: &[u8]) -> bool {
         match &mut self.repr {
             Repr::Ints(s) => crate::util::parse_i64(m).is_some_and(|n| s.remove(n)),
-            Repr::Table(t) => t.remove(m).is_some(),
+            Repr::Table(t) => t.find(m).is_some() && Arc::make_mut(t).remove(m).is_some(),
         }
     }
 

@@ -46,6 +46,7 @@ use super::ranktree::RankTree;
 use crate::keyspace::CompactBytes;
 use hashbrown::HashTable;
 use std::hash::BuildHasher;
+use std::sync::Arc;
 
 fn hash_of(b: &[u8]) -> u64 {
     foldhash::fast::FixedState::with_seed(0x7a73_6574).hash_one(b)
@@ -120,7 +121,8 @@ struct Full {
 #[derive(Clone)]
 enum Repr {
     Compact(Vec<(f64, CompactBytes)>),
-    Full(Box<Full>),
+    /// Shared on clone, copied on its first change after (as `Hash`).
+    Full(Arc<Full>),
 }
 
 /// A Redis sorted set.
@@ -366,7 +368,7 @@ impl ZSet {
                 full.index
                     .insert_unique(h, i as u32, |&j| hash_of(&slots[j as usize].member));
             }
-            self.repr = Repr::Full(Box::new(full));
+            self.repr = Repr::Full(Arc::new(full));
         }
     }
 
@@ -381,11 +383,11 @@ impl ZSet {
             return match f.find(m) {
                 Some(id) if f.slots[id as usize].score == score => Added::Unchanged,
                 Some(id) => {
-                    f.set_score(id, score);
+                    Arc::make_mut(f).set_score(id, score);
                     Added::Updated
                 }
                 None => {
-                    f.insert_new(m, score);
+                    Arc::make_mut(f).insert_new(m, score);
                     Added::New
                 }
             };
@@ -407,7 +409,7 @@ impl ZSet {
                 }
                 Repr::Full(f) => {
                     let id = f.find(m).expect("found");
-                    f.set_score(id, score);
+                    Arc::make_mut(f).set_score(id, score);
                 }
             }
             return Added::Updated;
@@ -422,7 +424,7 @@ impl ZSet {
                 let at = v.partition_point(|(s, x)| before(*s, x, score, m));
                 v.insert(at, (score, CompactBytes::new(m)));
             }
-            Repr::Full(f) => f.insert_new(m, score),
+            Repr::Full(f) => Arc::make_mut(f).insert_new(m, score),
         }
         Added::New
     }
@@ -441,7 +443,7 @@ impl ZSet {
                 Some(id) => {
                     let s = &f.slots[id as usize];
                     let rank = f.rank_of(s.score, &s.member);
-                    f.remove_id(id, rank);
+                    Arc::make_mut(f).remove_id(id, rank);
                     true
                 }
                 None => false,
@@ -540,6 +542,7 @@ impl ZSet {
                 .collect(),
             Repr::Full(f) => (start..end)
                 .map(|_| {
+                    let f = Arc::make_mut(f);
                     let id = f.tree.get(start).slot;
                     let (m, s) = f.remove_id(id, start);
                     (m.as_slice().to_vec(), s)
@@ -549,6 +552,24 @@ impl ZSet {
     }
 
     /// All elements in ascending (score, member) order.
+    /// Every (member, score), in no particular order for the big encoding
+    /// (its slots in memory order: no tree walk, no random access); what a
+    /// snapshot writes, since loading does not depend on the order.
+    pub fn iter_unordered(&self) -> impl Iterator<Item = (&[u8], f64)> {
+        let slots: &[Slot] = match &self.repr {
+            Repr::Compact(_) => &[],
+            Repr::Full(f) => &f.slots,
+        };
+        let compact = match &self.repr {
+            Repr::Compact(v) => Some(v.iter().map(|(s, m)| (m.as_slice(), *s))),
+            Repr::Full(_) => None,
+        };
+        compact
+            .into_iter()
+            .flatten()
+            .chain(slots.iter().map(|s| (s.member.as_slice(), s.score)))
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = (&[u8], f64)> {
         let (compact, full) = match &self.repr {
             Repr::Compact(v) => (Some(v.iter().map(|(s, m)| (m.as_slice(), *s))), None),
