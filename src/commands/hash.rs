@@ -2,8 +2,8 @@
 
 use super::{CmdError, CmdResult, Ctx, KEY1, arg_i64, cmd, flag::*};
 use crate::commands::Cmd;
-use crate::commands::hash_in;
 use crate::commands::keys::parse_cursor;
+use crate::commands::{hash_in, hash_ref};
 use crate::keyspace::types::Hash;
 use crate::keyspace::{Ttl, Value};
 use crate::util::{IncrFloat, eq_ic, glob_match, incr_float};
@@ -183,7 +183,7 @@ fn limits(ctx: &Ctx) -> (usize, usize) {
 
 /// The hash at `key` for reading; `None` if missing.
 fn read_hash<'c>(ctx: &'c mut Ctx, key: &[u8]) -> Result<Option<&'c Hash>, CmdError> {
-    Ok(hash_in(ctx.read(key))?.map(|x| &*x))
+    hash_ref(ctx.read(key))
 }
 
 /// The hash at `key` for writing; `None` if missing.
@@ -326,7 +326,7 @@ fn hgetall(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
 
 fn hgetall_generic(ctx: &mut Ctx, key: &[u8], keys: bool, vals: bool) -> CmdResult {
     let (e, out) = ctx.read_with_out(key);
-    let h = hash_in(e)?.map(|x| &*x);
+    let h = hash_ref(e)?;
     let n = h.map_or(0, |h| h.len());
     if keys && vals {
         out.map(n);
@@ -431,7 +431,7 @@ fn hrandfield(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     };
     let resp3 = ctx.out.resp3;
     let (e, out) = ctx.read_with_out(argv[1]);
-    let h = hash_in(e)?.map(|x| &*x);
+    let h = hash_ref(e)?;
     let Some(h) = h.filter(|_| l != 0) else {
         out.array(0);
         return Ok(());
@@ -489,7 +489,7 @@ pub(crate) fn scan_opts<'a>(args: &[&'a [u8]]) -> Result<(Option<&'a [u8]>, usiz
 fn hscan(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     let cursor = parse_cursor(argv[2])?;
     let (e, out) = ctx.read_with_out(argv[1]);
-    let h = hash_in(e)?.map(|x| &*x);
+    let h = hash_ref(e)?;
     let Some(h) = h else {
         out.array(2);
         out.bulk(b"0");

@@ -171,7 +171,8 @@ fn pfcount(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
         ctx.out.int(max.count() as i64);
         return Ok(());
     }
-    let Some(e) = ctx.read(argv[1]) else {
+    // The cached count may be written back: a mutable read.
+    let Some(e) = ctx.read_mut(argv[1]) else {
         ctx.out.int(0);
         return Ok(());
     };

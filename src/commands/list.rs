@@ -210,6 +210,14 @@ pub static COMMANDS: &[Cmd] = &[
     ),
 ];
 
+/// The list held by an entry, or WRONGTYPE (for reads).
+fn list_ref(e: &Entry) -> Result<&List, CmdError> {
+    match &e.value {
+        Value::List(l) => Ok(l),
+        _ => Err(CmdError::WrongType),
+    }
+}
+
 /// The list held by an entry, or WRONGTYPE.
 pub(crate) fn list_mut(e: &mut Entry) -> Result<&mut List, CmdError> {
     match &mut e.value {
@@ -341,7 +349,7 @@ fn rpop(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
 
 fn llen(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     let n = match ctx.read(argv[1]) {
-        Some(e) => list_mut(e)?.len(),
+        Some(e) => list_ref(e)?.len(),
         None => 0,
     };
     ctx.out.int(n as i64);
@@ -356,7 +364,7 @@ fn lrange(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
         ctx.out.array(0);
         return Ok(());
     };
-    let l = list_mut(e)?;
+    let l = list_ref(e)?;
     let Some((s, e)) = index_range(start, end, l.len()) else {
         ctx.out.array(0);
         return Ok(());
@@ -386,7 +394,7 @@ fn lindex(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
         ctx.out.null();
         return Ok(());
     };
-    let l = list_mut(e)?;
+    let l = list_ref(e)?;
     let i = arg_i64(argv[2])?;
     match l.index(i) {
         Some(p) => ctx.out.bulk(l.get(p).expect("in range")),
@@ -519,7 +527,7 @@ fn lpos(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
         }
         return Ok(());
     };
-    let l = list_mut(e)?;
+    let l = list_ref(e)?;
     let n = l.len() as i64;
     let want = argv[2];
     let mut found = Vec::new();

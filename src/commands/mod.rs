@@ -309,8 +309,15 @@ impl<'a> Ctx<'a> {
     }
 
     #[inline]
-    pub fn read(&mut self, key: &[u8]) -> Option<&mut Entry> {
+    pub fn read(&mut self, key: &[u8]) -> Option<&Entry> {
         self.st.ks.lookup_read(self.client.db, key, self.now)
+    }
+
+    /// `read` for a handler that changes only what the image does not
+    /// care about (PFCOUNT's cached count): passes the snapshot hook.
+    #[inline]
+    pub fn read_mut(&mut self, key: &[u8]) -> Option<&mut Entry> {
+        self.st.ks.lookup_read_mut(self.client.db, key, self.now)
     }
 
     #[inline]
@@ -320,7 +327,7 @@ impl<'a> Ctx<'a> {
 
     /// `read` that also hands back the reply buffer, so a handler can stream
     /// a stored value into its reply without copying it first.
-    pub fn read_with_out(&mut self, key: &[u8]) -> (Option<&mut Entry>, &mut Reply) {
+    pub fn read_with_out(&mut self, key: &[u8]) -> (Option<&Entry>, &mut Reply) {
         (
             self.st.ks.lookup_read(self.client.db, key, self.now),
             &mut *self.out,
@@ -334,6 +341,33 @@ pub fn hash_in(e: Option<&mut Entry>) -> Result<Option<&mut Hash>, CmdError> {
     match e.map(|e| &mut e.value) {
         None => Ok(None),
         Some(Value::Hash(h)) => Ok(Some(h)),
+        Some(_) => Err(CmdError::WrongType),
+    }
+}
+
+/// `hash_in` for a shared (read) lookup.
+pub fn hash_ref(e: Option<&Entry>) -> Result<Option<&Hash>, CmdError> {
+    match e.map(|e| &e.value) {
+        None => Ok(None),
+        Some(Value::Hash(h)) => Ok(Some(h)),
+        Some(_) => Err(CmdError::WrongType),
+    }
+}
+
+/// `set_in` for a shared (read) lookup.
+pub fn set_ref(e: Option<&Entry>) -> Result<Option<&Set>, CmdError> {
+    match e.map(|e| &e.value) {
+        None => Ok(None),
+        Some(Value::Set(s)) => Ok(Some(s)),
+        Some(_) => Err(CmdError::WrongType),
+    }
+}
+
+/// `zset_in` for a shared (read) lookup.
+pub fn zset_ref(e: Option<&Entry>) -> Result<Option<&ZSet>, CmdError> {
+    match e.map(|e| &e.value) {
+        None => Ok(None),
+        Some(Value::ZSet(z)) => Ok(Some(z)),
         Some(_) => Err(CmdError::WrongType),
     }
 }

@@ -4,7 +4,7 @@ use super::hash::{sample_distinct, scan_opts};
 use super::{CmdError, CmdResult, Ctx, KEY1, cmd, flag::*};
 use crate::commands::Cmd;
 use crate::commands::keys::parse_cursor;
-use crate::commands::set_in;
+use crate::commands::{set_in, set_ref};
 use crate::keyspace::types::Set;
 use crate::keyspace::{Ttl, Value};
 use crate::util::{eq_ic, glob_match};
@@ -193,7 +193,7 @@ fn max_intset(ctx: &Ctx) -> usize {
 }
 
 fn read_set<'c>(ctx: &'c mut Ctx, key: &[u8]) -> Result<Option<&'c Set>, CmdError> {
-    Ok(set_in(ctx.read(key))?.map(|x| &*x))
+    set_ref(ctx.read(key))
 }
 
 fn write_set<'c>(ctx: &'c mut Ctx, key: &[u8]) -> Result<Option<&'c mut Set>, CmdError> {
@@ -570,7 +570,7 @@ fn sintercard(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
 fn sscan(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     let cursor = parse_cursor(argv[2])?;
     let (e, out) = ctx.read_with_out(argv[1]);
-    let s = set_in(e)?.map(|x| &*x);
+    let s = set_ref(e)?;
     let Some(s) = s else {
         out.array(2);
         out.bulk(b"0");

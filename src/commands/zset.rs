@@ -14,6 +14,7 @@
 use super::hash::scan_opts;
 use super::{
     Cmd, CmdError, CmdResult, Ctx, KEY1, arg_i64, cmd, drop_if_empty, flag::*, since, zset_in,
+    zset_ref,
 };
 use crate::commands::keys::parse_cursor;
 use crate::keyspace::types::zset::{Added, Limits};
@@ -460,7 +461,7 @@ fn limits(ctx: &Ctx) -> Limits {
 }
 
 fn read_z<'c>(ctx: &'c mut Ctx, key: &[u8]) -> Result<Option<&'c ZSet>, CmdError> {
-    Ok(zset_in(ctx.read(key))?.map(|x| &*x))
+    zset_ref(ctx.read(key))
 }
 
 fn write_z<'c>(ctx: &'c mut Ctx, key: &[u8]) -> Result<Option<&'c mut ZSet>, CmdError> {
@@ -1550,7 +1551,7 @@ fn zrandmember(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
         return Err(CmdError::msg("ERR value is out of range"));
     }
     let (e, out) = ctx.read_with_out(argv[1]);
-    let z = zset_in(e)?.map(|x| &*x);
+    let z = zset_ref(e)?;
     let Some(z) = z.filter(|_| l != 0) else {
         out.array(0);
         return Ok(());
@@ -1578,7 +1579,7 @@ fn zrandmember(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
 fn zscan(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     let cursor = parse_cursor(argv[2])?;
     let (e, out) = ctx.read_with_out(argv[1]);
-    let Some(z) = zset_in(e)?.map(|x| &*x) else {
+    let Some(z) = zset_ref(e)? else {
         out.array(2);
         out.bulk(b"0");
         out.array(0);

@@ -153,9 +153,30 @@ impl Keyspace {
     }
 
     /// Lookup for a read command: expires lazily, counts hits and misses,
-    /// touches the LRU clock. One hash computation.
+    /// touches the LRU clock. One hash computation. The entry is shared:
+    /// a read during a snapshot does not copy it (`lookup_read_mut` does,
+    /// for handlers written against `&mut Entry`).
     #[inline]
-    pub fn lookup_read(&mut self, db: usize, key: &[u8], now: u64) -> Option<&mut Entry> {
+    pub fn lookup_read(&mut self, db: usize, key: &[u8], now: u64) -> Option<&Entry> {
+        let h = self.dbs[db].table.hash(key);
+        self.expire_hashed(db, h, key, now);
+        match self.dbs[db].table.get_touch_hashed(h, key, lru_clock(now)) {
+            Some(e) => {
+                self.stats.hits += 1;
+                Some(e)
+            }
+            None => {
+                self.stats.misses += 1;
+                None
+            }
+        }
+    }
+
+    /// `lookup_read` handing out the entry mutably, so it passes the
+    /// snapshot's copy-on-write hook as a write would (the handler must
+    /// still only read).
+    #[inline]
+    pub fn lookup_read_mut(&mut self, db: usize, key: &[u8], now: u64) -> Option<&mut Entry> {
         let h = self.dbs[db].table.hash(key);
         self.expire_hashed(db, h, key, now);
         match self.dbs[db].table.get_mut_hashed(h, key) {

@@ -227,6 +227,18 @@ impl Table {
         Some((e, s))
     }
 
+    /// A read's lookup: sets the entry's LRU clock and returns it shared.
+    /// No copy-on-write hook: the LRU clock is not part of a snapshot's
+    /// image, and nothing else changes.
+    pub fn get_touch_hashed(&mut self, h: u64, key: &[u8], lru: u32) -> Option<&Entry> {
+        let s = self.seg_of(h);
+        let e = self.segs[s]
+            .map
+            .find_mut(inner(h), |e| e.key.as_slice() == key)?;
+        e.lru = lru;
+        Some(e)
+    }
+
     pub fn volatile_adjust(&mut self, seg: usize, delta: i32) {
         let v = &mut self.segs[seg].volatile;
         *v = (*v as i64 + delta as i64).max(0) as u32;

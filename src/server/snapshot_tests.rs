@@ -321,3 +321,65 @@ fn snapshot_equals_state_at_cut_under_concurrent_writes() {
         );
     }
 }
+
+/// Reads during a snapshot leave the keyspace as it is, so they copy
+/// nothing; a write to a key the walk has not reached copies that key.
+#[test]
+fn reads_during_a_snapshot_copy_nothing() {
+    let mut st = State::new(Config::default());
+    let mut c = Client::detached(1);
+    let mut out = Reply::new(false);
+    for i in 0..2000 {
+        let (h, s, z) = (format!("h{i}"), format!("s{i}"), format!("z{i}"));
+        for args in [
+            &[&b"HSET"[..], h.as_bytes(), b"f", b"v"][..],
+            &[b"SADD", s.as_bytes(), b"m"],
+            &[b"ZADD", z.as_bytes(), b"1", b"m"],
+        ] {
+            execute(&mut st, &mut c, &mut out, args);
+        }
+        let k = format!("k{i}");
+        execute(&mut st, &mut c, &mut out, &[b"SET", k.as_bytes(), b"v"]);
+        let l = format!("l{i}");
+        execute(
+            &mut st,
+            &mut c,
+            &mut out,
+            &[b"RPUSH", l.as_bytes(), b"a", b"b"],
+        );
+    }
+    let snap = CowSnapshot::begin(&mut st.ks, 0);
+    for i in 0..2000 {
+        let (k, l) = (format!("k{i}"), format!("l{i}"));
+        let (h, s, z) = (format!("h{i}"), format!("s{i}"), format!("z{i}"));
+        let (h, s, z) = (h.as_bytes(), s.as_bytes(), z.as_bytes());
+        for args in [
+            &[&b"GET"[..], k.as_bytes()][..],
+            &[b"MGET", k.as_bytes(), l.as_bytes()],
+            &[b"EXISTS", k.as_bytes()],
+            &[b"STRLEN", k.as_bytes()],
+            &[b"LRANGE", l.as_bytes(), b"0", b"-1"],
+            &[b"LINDEX", l.as_bytes(), b"1"],
+            &[b"LPOS", l.as_bytes(), b"b"],
+            &[b"LLEN", l.as_bytes()],
+            &[b"HGET", h, b"f"],
+            &[b"HGETALL", h],
+            &[b"HLEN", h],
+            &[b"SISMEMBER", s, b"m"],
+            &[b"SMEMBERS", s],
+            &[b"SSCAN", s, b"0"],
+            &[b"SINTER", s, s],
+            &[b"ZSCORE", z, b"m"],
+            &[b"ZRANGE", z, b"0", b"-1"],
+            &[b"ZSCAN", z, b"0"],
+            &[b"DUMP", h],
+            &[b"TYPE", z],
+        ] {
+            execute(&mut st, &mut c, &mut out, args);
+        }
+    }
+    assert_eq!(snap.cow_bytes(), 0, "a read copied an entry");
+    execute(&mut st, &mut c, &mut out, &[b"SET", b"k1", b"w"]);
+    assert!(snap.cow_bytes() > 0, "a write copied nothing");
+    snap.detach(&mut st.ks);
+}
