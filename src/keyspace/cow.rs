@@ -210,6 +210,22 @@ pub struct Walk {
     next_due: Instant,
     /// Command batches ended since the walk began (`tick` calls).
     batches: u64,
+    /// The walk reached its end (every table walked).
+    complete: bool,
+}
+
+/// Invariant: the queue is finished whenever the walk goes away, however
+/// it goes (end, detach, abort, or its keyspace dropped), so the snapshot
+/// thread never waits for steps that cannot come; and a walk that goes
+/// away before its end marks the snapshot aborted, so a partial image is
+/// never finished as a whole one.
+impl Drop for Walk {
+    fn drop(&mut self) {
+        if !self.complete {
+            self.shared.aborted.store(true, Ordering::Release);
+        }
+        self.queue.finish();
+    }
 }
 
 /// `Keyspace::walk_tick`: a command thread's step, if one is due and the
@@ -258,7 +274,10 @@ fn walk_step(ks: &mut Keyspace, by_snapshot: bool) {
             }
             ks.walk = Some(w);
         }
-        None => w.queue.finish(),
+        None => {
+            let mut w = w;
+            w.complete = true;
+        }
     }
 }
 
@@ -326,6 +345,7 @@ impl CowSnapshot {
             queue: queue.clone(),
             next_due: Instant::now(),
             batches: 0,
+            complete: false,
         });
         CowSnapshot {
             shared,
@@ -408,10 +428,8 @@ pub fn abort_all(ks: &mut Keyspace) {
             c.aborted.store(true, Ordering::Release);
         }
     }
-    if let Some(w) = ks.walk.take() {
-        w.shared.aborted.store(true, Ordering::Release);
-        w.queue.finish();
-    }
+    // Dropping the walk marks it aborted and wakes its thread.
+    ks.walk = None;
 }
 
 /// FLUSHDB/FLUSHALL hook: a table still attached to a running snapshot is

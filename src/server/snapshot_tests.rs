@@ -383,3 +383,31 @@ fn reads_during_a_snapshot_copy_nothing() {
     assert!(snap.cow_bytes() > 0, "a write copied nothing");
     snap.detach(&mut st.ks);
 }
+
+/// A walk that goes away before its end (here: with its keyspace) ends
+/// the snapshot as failed, instead of leaving its thread waiting for
+/// steps that cannot come or finishing a partial image.
+#[test]
+fn a_walk_dropped_with_its_keyspace_fails_the_snapshot() {
+    let mut st = State::new(Config::default());
+    let mut c = Client::detached(1);
+    let mut out = Reply::new(false);
+    for i in 0..5000 {
+        let k = format!("k{i}");
+        execute(&mut st, &mut c, &mut out, &[b"SET", k.as_bytes(), b"v"]);
+    }
+    let mut snap = CowSnapshot::begin(&mut st.ks, 0);
+    drop(st);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let fs = SimFs::new();
+        let mut w = SnapWriter::new(fs.create(Path::new("/sim/snap")).unwrap(), false).unwrap();
+        // No keyspace left to step in.
+        let r = write_cow(&mut snap, |_| {}, &mut w);
+        let _ = tx.send(r.is_err());
+    });
+    let failed = rx
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .expect("the snapshot thread is still waiting for steps");
+    assert!(failed, "a partial image was written as a whole one");
+}
