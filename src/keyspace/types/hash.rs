@@ -309,9 +309,10 @@ impl Hash {
         match &mut self.repr {
             Repr::Pack(p) => p.insert(field, value),
             Repr::Table(t) => {
-                match Arc::make_mut(t).find_or_push(field, || Pair::new(field, value)) {
+                let t = Arc::make_mut(t);
+                match t.find_or_push(field, || Pair::new(field, value)) {
                     Ok(i) => {
-                        Arc::make_mut(t).at_mut(i).set_value(value);
+                        t.at_mut(i).set_value(value);
                         false
                     }
                     Err(_) => true,
@@ -324,7 +325,7 @@ impl Hash {
     pub fn remove(&mut self, field: &[u8]) -> bool {
         match &mut self.repr {
             Repr::Pack(p) => p.remove(field),
-            Repr::Table(t) => t.find(field).is_some() && Arc::make_mut(t).remove(field).is_some(),
+            Repr::Table(t) => Indexed::remove_shared(t, field).is_some(),
         }
     }
 

@@ -122,6 +122,19 @@ impl<T: Keyed> Indexed<T> {
         Some(self.items.swap_remove(pos))
     }
 
+    /// `remove` on a table a snapshot may share (big hashes and sets sit
+    /// behind an `Arc`): one probe when it is not shared; when it is, the
+    /// copy is made only if there is something to remove.
+    pub fn remove_shared(this: &mut std::sync::Arc<Self>, key: &[u8]) -> Option<T>
+    where
+        Self: Clone,
+    {
+        if std::sync::Arc::get_mut(this).is_none() && this.find(key).is_none() {
+            return None;
+        }
+        std::sync::Arc::make_mut(this).remove(key)
+    }
+
     /// The element at a position (0..len).
     pub fn at(&self, i: usize) -> &T {
         &self.items[i]

@@ -309,7 +309,7 @@ impl Set {
     pub fn remove(&mut self, m: &[u8]) -> bool {
         match &mut self.repr {
             Repr::Ints(s) => crate::util::parse_i64(m).is_some_and(|n| s.remove(n)),
-            Repr::Table(t) => t.find(m).is_some() && Arc::make_mut(t).remove(m).is_some(),
+            Repr::Table(t) => Indexed::remove_shared(t, m).is_some(),
         }
     }
 

@@ -540,14 +540,16 @@ impl ZSet {
                 .drain(start..end)
                 .map(|(s, m)| (m.as_slice().to_vec(), s))
                 .collect(),
-            Repr::Full(f) => (start..end)
-                .map(|_| {
-                    let f = Arc::make_mut(f);
-                    let id = f.tree.get(start).slot;
-                    let (m, s) = f.remove_id(id, start);
-                    (m.as_slice().to_vec(), s)
-                })
-                .collect(),
+            Repr::Full(f) => {
+                let f = Arc::make_mut(f);
+                (start..end)
+                    .map(|_| {
+                        let id = f.tree.get(start).slot;
+                        let (m, s) = f.remove_id(id, start);
+                        (m.as_slice().to_vec(), s)
+                    })
+                    .collect()
+            }
         }
     }
 
@@ -556,17 +558,13 @@ impl ZSet {
     /// (its slots in memory order: no tree walk, no random access); what a
     /// snapshot writes, since loading does not depend on the order.
     pub fn iter_unordered(&self) -> impl Iterator<Item = (&[u8], f64)> {
-        let slots: &[Slot] = match &self.repr {
-            Repr::Compact(_) => &[],
-            Repr::Full(f) => &f.slots,
-        };
-        let compact = match &self.repr {
-            Repr::Compact(v) => Some(v.iter().map(|(s, m)| (m.as_slice(), *s))),
-            Repr::Full(_) => None,
+        let (compact, slots): (&[(f64, CompactBytes)], &[Slot]) = match &self.repr {
+            Repr::Compact(v) => (v, &[]),
+            Repr::Full(f) => (&[], &f.slots),
         };
         compact
-            .into_iter()
-            .flatten()
+            .iter()
+            .map(|(s, m)| (m.as_slice(), *s))
             .chain(slots.iter().map(|s| (s.member.as_slice(), s.score)))
     }
 
