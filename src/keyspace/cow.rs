@@ -296,12 +296,17 @@ fn step(sh: &Arc<CowShared>, ks: &mut Keyspace, out: &mut Vec<u8>) -> Option<u32
             return Some(d.table.serialize_segment(s, db, epoch, out));
         }
     }
+    detach_tables(ks, sh);
+    None
+}
+
+/// Detach every table attached to the snapshot `sh`.
+fn detach_tables(ks: &mut Keyspace, sh: &Arc<CowShared>) {
     for d in ks.dbs.iter_mut() {
         if ours(&d.table, sh).is_some() {
             d.table.cow = None;
         }
     }
-    None
 }
 
 /// A running snapshot (owned by the thread that writes it).
@@ -370,11 +375,9 @@ impl CowSnapshot {
 
     /// Stop (on error or when done): detach every table and end the walk.
     pub fn detach(&self, ks: &mut Keyspace) {
-        for d in ks.dbs.iter_mut() {
-            if ours(&d.table, &self.shared).is_some() {
-                d.table.cow = None;
-            }
-        }
+        detach_tables(ks, &self.shared);
+        // Dropping the walk finishes the queue (`Drop for Walk`); a walk
+        // already gone finished it then.
         if ks
             .walk
             .as_ref()
@@ -382,7 +385,6 @@ impl CowSnapshot {
         {
             ks.walk = None;
         }
-        self.queue.finish();
     }
 
     /// Big values frozen since the last call (by write paths or the walk).
