@@ -163,33 +163,23 @@ fn snapshot_under_writes(seed: u64, compress: bool, idle: bool) {
             // by the write path), quiet1 never (frozen by the walk).
             // Big hashes, sets and sorted sets likewise: bh/bs/bz0..2 are
             // written at random, q?0 right after the cut, q?1 never.
-            for k in ["bh0", "bh1", "bh2", "qh0", "qh1"] {
-                for chunk in 0..50 {
-                    let mut args: Vec<Vec<u8>> = vec![b"HSET".to_vec(), k.as_bytes().to_vec()];
-                    for i in 0..100 {
-                        args.push((chunk * 100 + i).to_string().into_bytes());
-                        args.push(b"v".to_vec());
-                    }
-                    let args: Vec<&[u8]> = args.iter().map(|a| &a[..]).collect();
-                    execute(&mut g, &mut c, &mut out, &args);
-                }
-            }
             for (cmd, keys) in [
+                ("HSET", ["bh0", "bh1", "bh2", "qh0", "qh1"]),
                 ("SADD", ["bs0", "bs1", "bs2", "qs0", "qs1"]),
                 ("ZADD", ["bz0", "bz1", "bz2", "qz0", "qz1"]),
             ] {
                 for k in keys {
                     for chunk in 0..50 {
-                        let mut args: Vec<Vec<u8>> =
-                            vec![cmd.as_bytes().to_vec(), k.as_bytes().to_vec()];
+                        let mut args = vec![cmd.to_string(), k.to_string()];
                         for i in 0..100 {
-                            let n = (chunk * 100 + i).to_string().into_bytes();
-                            if cmd == "ZADD" {
-                                args.push(n.clone());
+                            let n = (chunk * 100 + i).to_string();
+                            match cmd {
+                                "HSET" => args.extend([n, "v".into()]),
+                                "ZADD" => args.extend([n.clone(), n]),
+                                _ => args.push(n),
                             }
-                            args.push(n);
                         }
-                        let args: Vec<&[u8]> = args.iter().map(|a| &a[..]).collect();
+                        let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
                         execute(&mut g, &mut c, &mut out, &args);
                     }
                 }
@@ -322,11 +312,23 @@ fn snapshot_equals_state_at_cut_under_concurrent_writes() {
     }
 }
 
+/// A fresh state holding the string keys k0..k{n-1} in database 0.
+fn state_with_strings(n: usize) -> State {
+    let mut st = State::new(Config::default());
+    let mut c = Client::detached(1);
+    let mut out = Reply::new(false);
+    for i in 0..n {
+        let k = format!("k{i}");
+        execute(&mut st, &mut c, &mut out, &[b"SET", k.as_bytes(), b"v"]);
+    }
+    st
+}
+
 /// Reads during a snapshot leave the keyspace as it is, so they copy
 /// nothing; a write to a key the walk has not reached copies that key.
 #[test]
 fn reads_during_a_snapshot_copy_nothing() {
-    let mut st = State::new(Config::default());
+    let mut st = state_with_strings(2000);
     let mut c = Client::detached(1);
     let mut out = Reply::new(false);
     for i in 0..2000 {
@@ -338,8 +340,6 @@ fn reads_during_a_snapshot_copy_nothing() {
         ] {
             execute(&mut st, &mut c, &mut out, args);
         }
-        let k = format!("k{i}");
-        execute(&mut st, &mut c, &mut out, &[b"SET", k.as_bytes(), b"v"]);
         let l = format!("l{i}");
         execute(
             &mut st,
@@ -389,13 +389,7 @@ fn reads_during_a_snapshot_copy_nothing() {
 /// steps that cannot come or finishing a partial image.
 #[test]
 fn a_walk_dropped_with_its_keyspace_fails_the_snapshot() {
-    let mut st = State::new(Config::default());
-    let mut c = Client::detached(1);
-    let mut out = Reply::new(false);
-    for i in 0..5000 {
-        let k = format!("k{i}");
-        execute(&mut st, &mut c, &mut out, &[b"SET", k.as_bytes(), b"v"]);
-    }
+    let mut st = state_with_strings(5000);
     let mut snap = CowSnapshot::begin(&mut st.ks, 0);
     drop(st);
     let (tx, rx) = std::sync::mpsc::channel();
