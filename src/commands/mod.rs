@@ -313,8 +313,9 @@ impl<'a> Ctx<'a> {
         self.st.ks.lookup_read(self.client.db, key, self.now)
     }
 
-    /// `read` for a handler that changes only what the image does not
-    /// care about (PFCOUNT's cached count): passes the snapshot hook.
+    /// `read` for a handler that changes the value in a way clients
+    /// cannot see (PFCOUNT's cached count): the entry passes the snapshot
+    /// hook, as for a write.
     #[inline]
     pub fn read_mut(&mut self, key: &[u8]) -> Option<&mut Entry> {
         self.st.ks.lookup_read_mut(self.client.db, key, self.now)

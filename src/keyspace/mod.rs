@@ -172,24 +172,14 @@ impl Keyspace {
         }
     }
 
-    /// `lookup_read` handing out the entry mutably, so it passes the
-    /// snapshot's copy-on-write hook as a write would (the handler must
-    /// still only read).
-    #[inline]
+    /// `lookup_read` for a read command that changes the value in a way
+    /// clients cannot see (PFCOUNT's cached count): the entry passes the
+    /// snapshot's copy-on-write hook, as for a write. Probes twice; only
+    /// PFCOUNT uses it.
     pub fn lookup_read_mut(&mut self, db: usize, key: &[u8], now: u64) -> Option<&mut Entry> {
+        self.lookup_read(db, key, now)?;
         let h = self.dbs[db].table.hash(key);
-        self.expire_hashed(db, h, key, now);
-        match self.dbs[db].table.get_mut_hashed(h, key) {
-            Some((e, _)) => {
-                self.stats.hits += 1;
-                e.lru = lru_clock(now);
-                Some(e)
-            }
-            None => {
-                self.stats.misses += 1;
-                None
-            }
-        }
+        self.dbs[db].table.get_mut_hashed(h, key).map(|(e, _)| e)
     }
 
     /// Lookup for a write command: expires lazily, no hit/miss counting.
