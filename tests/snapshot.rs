@@ -388,18 +388,19 @@ fn bgsave_and_bgrewriteaof_schedule_behind_each_other() {
     assert_eq!(r.cmds(&["DBSIZE"]), Resp::Int(60_000));
 }
 
+/// Automatic rewrites from 64 KB of log at 100% growth; no save rules.
+const AUTO_REWRITE_64K: [&str; 6] = [
+    "--auto-aof-rewrite-min-size",
+    "64kb",
+    "--auto-aof-rewrite-percentage",
+    "100",
+    "--save",
+    "",
+];
+
 #[test]
 fn automatic_rewrite_keeps_the_log_bounded() {
-    let s = Server::start(&[
-        "--aof-segment-size",
-        "16kb",
-        "--auto-aof-rewrite-min-size",
-        "64kb",
-        "--auto-aof-rewrite-percentage",
-        "100",
-        "--save",
-        "",
-    ]);
+    let s = Server::start(&[&["--aof-segment-size", "16kb"][..], &AUTO_REWRITE_64K].concat());
     let mut r = s.raw();
     let mut max_size = 0u64;
     for round in 0..30 {
@@ -431,14 +432,7 @@ fn automatic_rewrite_keeps_the_log_bounded() {
 /// is only 30% growth of the data, so no rewrite; 1.2 MB more is.
 #[test]
 fn automatic_rewrite_measures_growth_against_the_uncompressed_data() {
-    let args = [
-        "--auto-aof-rewrite-min-size",
-        "64kb",
-        "--auto-aof-rewrite-percentage",
-        "100",
-        "--save",
-        "",
-    ];
+    let args = AUTO_REWRITE_64K;
     let s = Server::start(&args);
     let mut r = s.raw();
     let value = "x".repeat(1000);
