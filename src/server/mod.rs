@@ -362,9 +362,7 @@ async fn cron(shared: Arc<Shared>) {
             let st = &mut *st;
             let watch = &mut st.watch;
             crate::keyspace::expire::active_expire_cycle(&mut st.ks, now, period / 4, |db, k| {
-                if !watch.is_empty() {
-                    watch.touch(db, k);
-                }
+                watch.touch(db, k)
             });
             st.flush_journal();
         }
