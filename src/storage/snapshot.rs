@@ -315,13 +315,42 @@ struct Sink {
     crc: u32,
     bytes: u64,
     compress: bool,
+    /// Write-behind (`FsFile::write_behind`): bytes below `started` are on
+    /// their way to the disk, bytes below `waited` are there. Invariant:
+    /// `waited <= started <= bytes`.
+    started: u64,
+    waited: u64,
 }
 
+/// Bytes between two write-behind calls: at most about two of these are
+/// dirty in the page cache at any time while a snapshot is written.
+const WRITE_BEHIND: u64 = 4 << 20;
+
 impl Sink {
+    fn new(file: Box<dyn FsFile>, first: &[u8], compress: bool) -> Sink {
+        Sink {
+            file,
+            crc: crc32c::crc32c(first),
+            bytes: first.len() as u64,
+            compress,
+            started: 0,
+            waited: 0,
+        }
+    }
+
     fn put(&mut self, b: &[u8]) -> std::io::Result<()> {
         self.file.write_all(b)?;
         self.crc = crc32c::crc32c_append(self.crc, b);
         self.bytes += b.len() as u64;
+        if self.bytes - self.started >= WRITE_BEHIND {
+            // Wait for the window started last time, then start this one.
+            self.file
+                .write_behind(self.waited, self.started - self.waited, true)?;
+            self.file
+                .write_behind(self.started, self.bytes - self.started, false)?;
+            self.waited = self.started;
+            self.started = self.bytes;
+        }
         Ok(())
     }
 
@@ -404,12 +433,7 @@ impl SnapWriter {
         let h = header();
         file.write_all(&h)?;
         Ok(SnapWriter {
-            out: Out::Direct(Sink {
-                file,
-                crc: crc32c::crc32c(&h),
-                bytes: HEADER_LEN as u64,
-                compress,
-            }),
+            out: Out::Direct(Sink::new(file, &h, compress)),
             blocks: 0,
             keys: 0,
             raw_bytes: 0,

@@ -325,3 +325,68 @@ fn tables_are_never_sized_beyond_what_the_file_can_hold() {
     t.insert_new(Entry::new(b"k", Value::Int(1)));
     assert!(t.get(b"k").is_some());
 }
+
+/// One write-behind call: offset, length, wait, bytes written at the time.
+type BehindCall = (u64, u64, bool, u64);
+
+/// An `FsFile` that records its write-behind calls.
+struct Recording {
+    written: u64,
+    calls: std::sync::Arc<std::sync::Mutex<Vec<BehindCall>>>,
+}
+
+impl crate::storage::fs::FsFile for Recording {
+    fn write_all(&mut self, data: &[u8]) -> std::io::Result<()> {
+        self.written += data.len() as u64;
+        Ok(())
+    }
+    fn sync_data(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+    fn truncate(&mut self, _len: u64) -> std::io::Result<()> {
+        Ok(())
+    }
+    fn write_behind(&mut self, offset: u64, len: u64, wait: bool) -> std::io::Result<()> {
+        self.calls
+            .lock()
+            .unwrap()
+            .push((offset, len, wait, self.written));
+        Ok(())
+    }
+}
+
+#[test]
+fn a_big_snapshot_is_written_behind_in_bounded_windows() {
+    let calls = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let file = Recording {
+        written: 0,
+        calls: calls.clone(),
+    };
+    let mut w = SnapWriter::new(Box::new(file), false).unwrap();
+    let block = vec![0x5au8; 300_000];
+    let total = 40u64 << 20;
+    for _ in 0..total / block.len() as u64 {
+        w.block(&block, 1).unwrap();
+    }
+    w.finish(1, 1).unwrap();
+    let calls = calls.lock().unwrap();
+    assert!(
+        calls.len() >= 2 * (total / WRITE_BEHIND) as usize - 2,
+        "{calls:?}"
+    );
+    // Pairs: wait for the window started last time, then start the next
+    // one right after it; so the windows tile the file from its start.
+    let (mut waited, mut started) = (0u64, 0u64);
+    for pair in calls.chunks(2) {
+        let [(wo, wl, true, _), (so, sl, false, at)] = pair else {
+            panic!("{pair:?}")
+        };
+        assert_eq!((*wo, wo + wl), (waited, started), "{calls:?}");
+        assert_eq!(*so, started, "{calls:?}");
+        assert!(*sl >= WRITE_BEHIND && so + sl == *at, "{pair:?}");
+        // What is not yet known written stays within two windows and a block.
+        assert!(at - started <= 2 * WRITE_BEHIND + block.len() as u64);
+        (waited, started) = (started, so + sl);
+    }
+    assert!(total - started <= WRITE_BEHIND + block.len() as u64);
+}
