@@ -175,7 +175,7 @@ fn setbit(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
             let mut v = vec![0u8; need];
             put_bit(&mut v, off, on);
             let db = ctx.db();
-            let val = Value::Raw(CompactBytes::from_vec(v));
+            let val = Value::raw(CompactBytes::from_vec(v));
             ctx.st.ks.set(db, argv[1], val, Ttl::Clear, ctx.now);
             (false, true)
         }
@@ -487,7 +487,7 @@ fn bitop(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
             BitOp::Not => unreachable!("NOT has one source"),
         }
     }
-    let v = Value::Raw(CompactBytes::from_vec(res));
+    let v = Value::raw(CompactBytes::from_vec(res));
     ctx.st.ks.set(db, dest, v, Ttl::Clear, ctx.now);
     ctx.propagate(argv);
     ctx.out.int(maxlen as i64);
@@ -768,7 +768,7 @@ fn bitfield_generic(ctx: &mut Ctx, argv: &[&[u8]], ro: bool) -> CmdResult {
             grew
         }
         None => {
-            let v = Value::Raw(CompactBytes::from_vec(vec![0u8; need]));
+            let v = Value::raw(CompactBytes::from_vec(vec![0u8; need]));
             ctx.st.ks.set(db, argv[1], v, Ttl::Clear, ctx.now);
             true
         }

@@ -88,9 +88,9 @@ pub static COMMANDS: &[Cmd] = &[
 
 /// The HLL bytes of a stored value (Redis's `isHLLObjectOrReply`).
 fn check(v: &Value) -> Result<&[u8], CmdError> {
-    match v {
-        Value::Str(b) | Value::Raw(b) if hll::is_valid(b) => Ok(b),
-        Value::Str(_) | Value::Raw(_) | Value::Int(_) => Err(CmdError::msg(INVALID)),
+    match (v, v.compact_str()) {
+        (_, Some(b)) if hll::is_valid(b) => Ok(b),
+        (_, Some(_)) | (Value::Int(_), _) => Err(CmdError::msg(INVALID)),
         _ => Err(CmdError::WrongType),
     }
 }
@@ -98,14 +98,15 @@ fn check(v: &Value) -> Result<&[u8], CmdError> {
 /// Take the bytes of a checked HLL value out for modification.
 fn take(v: &mut Value) -> Vec<u8> {
     match std::mem::replace(v, Value::Int(0)) {
-        Value::Str(b) | Value::Raw(b) => b.into_vec(),
+        Value::Str(b) => b.into_vec(),
+        Value::Raw(b) => b.into_vec(),
         other => unreachable!("take() on a checked HLL, got {:?}", other.value_type()),
     }
 }
 
 /// Store modified HLL bytes back (Redis keeps them in the "raw" encoding).
 fn put(v: &mut Value, h: Vec<u8>) {
-    *v = Value::Raw(CompactBytes::from_vec(h));
+    *v = Value::raw(CompactBytes::from_vec(h));
 }
 
 /// Add `elems` to `h`: whether a register changed, and how many elements
@@ -141,7 +142,7 @@ fn pfadd(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
             // the cache is marked stale, as in Redis.
             hll::invalidate(&mut h);
             let db = ctx.db();
-            let v = Value::Raw(CompactBytes::from_vec(h));
+            let v = Value::raw(CompactBytes::from_vec(h));
             ctx.st.ks.set(db, argv[1], v, Ttl::Clear, ctx.now);
             (true, done)
         }
@@ -203,7 +204,7 @@ fn pfmerge(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     }
     let db = ctx.db();
     if ctx.write(argv[1]).is_none() {
-        let v = Value::Raw(CompactBytes::from_vec(hll::new_sparse()));
+        let v = Value::raw(CompactBytes::from_vec(hll::new_sparse()));
         ctx.st.ks.set(db, argv[1], v, Ttl::Clear, ctx.now);
     }
     let e = ctx.write(argv[1]).expect("present");

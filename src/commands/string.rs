@@ -595,7 +595,7 @@ fn append(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
             let mut v = Vec::with_capacity(total);
             v.extend_from_slice(cur);
             v.extend_from_slice(argv[2]);
-            e.value = Value::Raw(CompactBytes::from_vec(v));
+            e.value = Value::raw(CompactBytes::from_vec(v));
             total
         }
     };
@@ -622,10 +622,10 @@ fn incr_decr(ctx: &mut Ctx, key: &[u8], by: i64) -> CmdResult {
         Some(e) => {
             let cur = match &e.value {
                 Value::Int(n) => *n,
-                Value::Str(s) | Value::Raw(s) => {
-                    crate::util::parse_i64(s).ok_or(CmdError::NotInteger)?
-                }
-                _ => return Err(CmdError::WrongType),
+                v => match v.compact_str() {
+                    Some(s) => crate::util::parse_i64(s).ok_or(CmdError::NotInteger)?,
+                    None => return Err(CmdError::WrongType),
+                },
             };
             let new = cur.checked_add(by).ok_or(CmdError::Overflow)?;
             e.value = Value::Int(new);
@@ -747,7 +747,7 @@ fn setrange(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
             ctx.st.ks.set(
                 ctx.client.db,
                 argv[1],
-                Value::Raw(CompactBytes::from_vec(v)),
+                Value::raw(CompactBytes::from_vec(v)),
                 Ttl::Clear,
                 ctx.now,
             );
@@ -767,7 +767,7 @@ fn setrange(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
             ctx.st.ks.set(
                 ctx.client.db,
                 argv[1],
-                Value::Raw(CompactBytes::from_vec(v)),
+                Value::raw(CompactBytes::from_vec(v)),
                 Ttl::Keep,
                 ctx.now,
             );

@@ -12,8 +12,12 @@ pub enum Value {
     Int(i64),
     /// A string modified in place (APPEND, SETRANGE): Redis keeps those in
     /// its "raw" encoding whatever their length, and OBJECT ENCODING shows
-    /// it. Same bytes semantics as `Str`.
-    Raw(CompactBytes),
+    /// it. Same bytes semantics as `Str`. Boxed so that `Value` is 24
+    /// bytes, not 32 (two unboxed `CompactBytes` variants leave the
+    /// compiler no niche for the tag): every key saves 8 bytes, and the
+    /// rare raw strings (bitmaps, HyperLogLogs, appended strings) pay one
+    /// small allocation.
+    Raw(Box<CompactBytes>),
     List(Box<List>),
     Hash(Box<Hash>),
     Set(Box<Set>),
@@ -57,6 +61,11 @@ impl ValueType {
 impl Value {
     /// Build a string value, using the integer encoding when the bytes are
     /// a canonical integer of at most 20 characters (as Redis does).
+    /// A raw-encoded string (`Value::Raw`).
+    pub fn raw(b: CompactBytes) -> Value {
+        Value::Raw(Box::new(b))
+    }
+
     pub fn string(b: &[u8]) -> Value {
         if b.len() <= 20
             && let Some(n) = crate::util::parse_i64(b)
@@ -103,7 +112,8 @@ impl Value {
     /// Approximate heap bytes owned by the value (INFO memory, MEMORY USAGE).
     pub fn heap_size(&self) -> usize {
         match self {
-            Value::Str(b) | Value::Raw(b) => b.heap_size(),
+            Value::Str(b) => b.heap_size(),
+            Value::Raw(b) => std::mem::size_of::<CompactBytes>() + b.heap_size(),
             Value::Int(_) => 0,
             Value::List(l) => std::mem::size_of::<List>() + l.heap_size(),
             Value::Hash(h) => std::mem::size_of::<Hash>() + h.heap_size(),
@@ -146,10 +156,20 @@ impl Entry {
 }
 
 impl Value {
+    /// The bytes of a `Str` or `Raw` string (not of an `Int`).
+    pub fn compact_str(&self) -> Option<&CompactBytes> {
+        match self {
+            Value::Str(b) => Some(b),
+            Value::Raw(b) => Some(b),
+            _ => None,
+        }
+    }
+
     /// Bytes of a string value; integers are rendered into `buf`.
     pub fn str_bytes<'a>(&'a self, buf: &'a mut itoa::Buffer) -> Option<&'a [u8]> {
         match self {
-            Value::Str(b) | Value::Raw(b) => Some(b.as_slice()),
+            Value::Str(b) => Some(b.as_slice()),
+            Value::Raw(b) => Some(b.as_slice()),
             Value::Int(n) => Some(buf.format(*n).as_bytes()),
             Value::List(_) | Value::Hash(_) | Value::Set(_) | Value::ZSet(_) => None,
         }
@@ -162,9 +182,9 @@ impl Value {
     pub fn raw_string_mut(&mut self, min_len: usize) -> Option<&mut CompactBytes> {
         match self {
             Value::Raw(_) => {}
-            Value::Str(b) => *self = Value::Raw(std::mem::replace(b, CompactBytes::new(b""))),
+            Value::Str(b) => *self = Value::raw(std::mem::replace(b, CompactBytes::new(b""))),
             Value::Int(n) => {
-                *self = Value::Raw(CompactBytes::new(itoa::Buffer::new().format(*n).as_bytes()))
+                *self = Value::raw(CompactBytes::new(itoa::Buffer::new().format(*n).as_bytes()))
             }
             // Not a string (whatever collection types exist).
             _ => return None,
@@ -173,7 +193,7 @@ impl Value {
             unreachable!("made raw above")
         };
         b.grow_zeroed(min_len);
-        Some(b)
+        Some(&mut **b)
     }
 
     /// Owned bytes of a string value.
@@ -198,5 +218,12 @@ mod tests {
                 + std::mem::size_of::<u64>()
                 + std::mem::size_of::<u64>()
         );
+    }
+
+    /// A key's fixed cost: the entry is a table segment's dense slot.
+    #[test]
+    fn an_entry_is_64_bytes() {
+        assert_eq!(std::mem::size_of::<Value>(), 24);
+        assert_eq!(std::mem::size_of::<Entry>(), 64);
     }
 }

@@ -61,7 +61,8 @@ impl Limits {
 pub fn encode(v: &Value, l: &Limits) -> Vec<u8> {
     let mut out = Vec::new();
     match v {
-        Value::Str(b) | Value::Raw(b) => encode_string(&mut out, b, l.compress),
+        Value::Str(b) => encode_string(&mut out, b, l.compress),
+        Value::Raw(b) => encode_string(&mut out, b, l.compress),
         Value::Int(n) => {
             out.push(ty::STRING);
             put_int_string(&mut out, *n);

@@ -218,7 +218,7 @@ fn decode_value(r: &mut Reader) -> R<Value> {
     let at = r.pos;
     Ok(match r.byte()? {
         T_STR => Value::Str(CompactBytes::new(r.bytes()?)),
-        T_RAW => Value::Raw(CompactBytes::new(r.bytes()?)),
+        T_RAW => Value::raw(CompactBytes::new(r.bytes()?)),
         T_INT => {
             let z = r.varint()?;
             Value::Int(((z >> 1) as i64) ^ -((z & 1) as i64))

@@ -11,7 +11,7 @@ fn sample() -> Vec<(u32, Entry)> {
         (0, Entry::new(b"imax", Value::Int(i64::MIN))),
         (
             1,
-            Entry::new(b"raw", Value::Raw(CompactBytes::new(b"appended"))),
+            Entry::new(b"raw", Value::raw(CompactBytes::new(b"appended"))),
         ),
     ];
     let mut big = Entry::new(b"long-key-longer-than-22-bytes", Value::string(&[7u8; 300]));
