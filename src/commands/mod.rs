@@ -336,60 +336,32 @@ impl<'a> Ctx<'a> {
     }
 }
 
-/// The hash held by a looked-up entry: `None` if the key is missing,
-/// WRONGTYPE if it holds something else.
-pub fn hash_in(e: Option<&mut Entry>) -> Result<Option<&mut Hash>, CmdError> {
-    match e.map(|e| &mut e.value) {
-        None => Ok(None),
-        Some(Value::Hash(h)) => Ok(Some(h)),
-        Some(_) => Err(CmdError::WrongType),
-    }
+/// The collection of one type held by a looked-up entry: `None` if the key
+/// is missing, WRONGTYPE if it holds something else. `$mut_fn` takes a
+/// write lookup (`Ctx::write`), `$ref_fn` a read one (`Ctx::read`).
+macro_rules! typed_lookup {
+    ($mut_fn:ident, $ref_fn:ident, $variant:ident, $ty:ty) => {
+        pub fn $mut_fn(e: Option<&mut Entry>) -> Result<Option<&mut $ty>, CmdError> {
+            match e.map(|e| &mut e.value) {
+                None => Ok(None),
+                Some(Value::$variant(x)) => Ok(Some(x)),
+                Some(_) => Err(CmdError::WrongType),
+            }
+        }
+
+        pub fn $ref_fn(e: Option<&Entry>) -> Result<Option<&$ty>, CmdError> {
+            match e.map(|e| &e.value) {
+                None => Ok(None),
+                Some(Value::$variant(x)) => Ok(Some(x)),
+                Some(_) => Err(CmdError::WrongType),
+            }
+        }
+    };
 }
 
-/// `hash_in` for a shared (read) lookup.
-pub fn hash_ref(e: Option<&Entry>) -> Result<Option<&Hash>, CmdError> {
-    match e.map(|e| &e.value) {
-        None => Ok(None),
-        Some(Value::Hash(h)) => Ok(Some(h)),
-        Some(_) => Err(CmdError::WrongType),
-    }
-}
-
-/// `set_in` for a shared (read) lookup.
-pub fn set_ref(e: Option<&Entry>) -> Result<Option<&Set>, CmdError> {
-    match e.map(|e| &e.value) {
-        None => Ok(None),
-        Some(Value::Set(s)) => Ok(Some(s)),
-        Some(_) => Err(CmdError::WrongType),
-    }
-}
-
-/// `zset_in` for a shared (read) lookup.
-pub fn zset_ref(e: Option<&Entry>) -> Result<Option<&ZSet>, CmdError> {
-    match e.map(|e| &e.value) {
-        None => Ok(None),
-        Some(Value::ZSet(z)) => Ok(Some(z)),
-        Some(_) => Err(CmdError::WrongType),
-    }
-}
-
-/// The set held by a looked-up entry (see `hash_in`).
-pub fn set_in(e: Option<&mut Entry>) -> Result<Option<&mut Set>, CmdError> {
-    match e.map(|e| &mut e.value) {
-        None => Ok(None),
-        Some(Value::Set(s)) => Ok(Some(s)),
-        Some(_) => Err(CmdError::WrongType),
-    }
-}
-
-/// The sorted set held by a looked-up entry (see `hash_in`).
-pub fn zset_in(e: Option<&mut Entry>) -> Result<Option<&mut ZSet>, CmdError> {
-    match e.map(|e| &mut e.value) {
-        None => Ok(None),
-        Some(Value::ZSet(z)) => Ok(Some(z)),
-        Some(_) => Err(CmdError::WrongType),
-    }
-}
+typed_lookup!(hash_in, hash_ref, Hash, Hash);
+typed_lookup!(set_in, set_ref, Set, Set);
+typed_lookup!(zset_in, zset_ref, ZSet, ZSet);
 
 /// Delete `key` if it holds a collection that became empty, as Redis does
 /// after every removal.
