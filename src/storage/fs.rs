@@ -83,7 +83,9 @@ impl FsFile for RealFile {
         } else {
             libc::SYNC_FILE_RANGE_WRITE
         };
-        let (Ok(off), Ok(n)) = (i64::try_from(offset), i64::try_from(len)) else {
+        // `sync_file_range` reads a length of 0 as "to the end of the
+        // file": an empty range must stay a no-op, not a whole-file wait.
+        let (Ok(off), Ok(n @ 1..)) = (i64::try_from(offset), i64::try_from(len)) else {
             return Ok(());
         };
         // SAFETY: a plain syscall on a file descriptor this value owns.
