@@ -159,6 +159,12 @@ impl Keyspace {
     #[inline]
     pub fn lookup_read(&mut self, db: usize, key: &[u8], now: u64) -> Option<&Entry> {
         let h = self.dbs[db].table.hash(key);
+        self.lookup_read_hashed(db, h, key, now)
+    }
+
+    /// `lookup_read` with the key's hash already computed.
+    #[inline]
+    fn lookup_read_hashed(&mut self, db: usize, h: u64, key: &[u8], now: u64) -> Option<&Entry> {
         self.expire_hashed(db, h, key, now);
         match self.dbs[db].table.get_touch_hashed(h, key, lru_clock(now)) {
             Some(e) => {
@@ -177,8 +183,8 @@ impl Keyspace {
     /// snapshot's copy-on-write hook, as for a write. Probes twice; only
     /// PFCOUNT uses it.
     pub fn lookup_read_mut(&mut self, db: usize, key: &[u8], now: u64) -> Option<&mut Entry> {
-        self.lookup_read(db, key, now)?;
         let h = self.dbs[db].table.hash(key);
+        self.lookup_read_hashed(db, h, key, now)?;
         self.dbs[db].table.get_mut_hashed(h, key).map(|(e, _)| e)
     }
 

@@ -121,6 +121,12 @@ impl Segment {
         } else {
             debug_assert!(false, "entry {pos} not indexed");
         }
+        self.swap_out(pos, hasher)
+    }
+
+    /// Take out the entry at `pos`, whose position already left the index:
+    /// the last entry moves into its place and its position follows.
+    fn swap_out(&mut self, pos: usize, hasher: &foldhash::fast::RandomState) -> Entry {
         let last = self.entries.len() - 1;
         if pos != last {
             let lh = hasher.hash_one(self.entries[last].key.as_slice());
@@ -381,11 +387,19 @@ impl Table {
     pub fn remove_hashed(&mut self, h: u64, key: &[u8]) -> Option<Entry> {
         let s = self.seg_of(h);
         let seg = &mut self.segs[s];
-        let i = seg.find(h, key)?;
+        // One probe finds the key and takes its position out of the index.
+        let entries = &seg.entries;
+        let Ok(o) = seg
+            .index
+            .find_entry(inner(h), |&i| entries[i as usize].key.as_slice() == key)
+        else {
+            return None;
+        };
+        let i = o.remove().0 as usize;
         if let Some((c, db)) = &self.cow {
             before_write(c, *db, seg.snap_epoch, &mut seg.entries[i]);
         }
-        let e = seg.remove_at(i, h, &self.hasher);
+        let e = seg.swap_out(i, &self.hasher);
         if e.expire_at != 0 {
             seg.volatile = seg.volatile.saturating_sub(1);
         }
