@@ -88,10 +88,11 @@ pub static COMMANDS: &[Cmd] = &[
 
 /// The HLL bytes of a stored value (Redis's `isHLLObjectOrReply`).
 fn check(v: &Value) -> Result<&[u8], CmdError> {
-    match (v, v.compact_str()) {
-        (_, Some(b)) if hll::is_valid(b) => Ok(b),
-        (_, Some(_)) | (Value::Int(_), _) => Err(CmdError::msg(INVALID)),
-        _ => Err(CmdError::WrongType),
+    match v.compact_str() {
+        Some(b) if hll::is_valid(b) => Ok(b),
+        Some(_) => Err(CmdError::msg(INVALID)),
+        None if matches!(v, Value::Int(_)) => Err(CmdError::msg(INVALID)),
+        None => Err(CmdError::WrongType),
     }
 }
 

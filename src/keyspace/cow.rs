@@ -126,13 +126,13 @@ pub(crate) fn freeze(e: &super::Entry) -> Option<super::Entry> {
     Some(f)
 }
 
-/// Why the walk runs on the command threads: a snapshot thread that took
-/// the lock itself for every step could be preempted while holding it (on
-/// a machine whose cores are all busy, for a whole scheduler slice of
-/// someone else's), and every client then waited for it: 9 ms lock waits
-/// and 35 ms worst replies were measured that way under redis-benchmark's
-/// SET load. A command thread that takes a step was running anyway.
-///
+// Why the walk runs on the command threads: a snapshot thread that took
+// the lock itself for every step could be preempted while holding it (on
+// a machine whose cores are all busy, for a whole scheduler slice of
+// someone else's), and every client then waited for it: 9 ms lock waits
+// and 35 ms worst replies were measured that way under redis-benchmark's
+// SET load. A command thread that takes a step was running anyway.
+
 /// Steps the walk may have waiting for the snapshot thread.
 const WALK_QUEUE: usize = 4;
 /// A command thread steps again only after idling the walk for this many

@@ -59,13 +59,13 @@ impl ValueType {
 }
 
 impl Value {
-    /// Build a string value, using the integer encoding when the bytes are
-    /// a canonical integer of at most 20 characters (as Redis does).
     /// A raw-encoded string (`Value::Raw`).
     pub fn raw(b: CompactBytes) -> Value {
         Value::Raw(Box::new(b))
     }
 
+    /// Build a string value, using the integer encoding when the bytes are
+    /// a canonical integer of at most 20 characters (as Redis does).
     pub fn string(b: &[u8]) -> Value {
         if b.len() <= 20
             && let Some(n) = crate::util::parse_i64(b)
@@ -168,10 +168,8 @@ impl Value {
     /// Bytes of a string value; integers are rendered into `buf`.
     pub fn str_bytes<'a>(&'a self, buf: &'a mut itoa::Buffer) -> Option<&'a [u8]> {
         match self {
-            Value::Str(b) => Some(b.as_slice()),
-            Value::Raw(b) => Some(b.as_slice()),
             Value::Int(n) => Some(buf.format(*n).as_bytes()),
-            Value::List(_) | Value::Hash(_) | Value::Set(_) | Value::ZSet(_) => None,
+            v => v.compact_str().map(|b| b.as_slice()),
         }
     }
 

@@ -553,7 +553,6 @@ impl ZSet {
         }
     }
 
-    /// All elements in ascending (score, member) order.
     /// Every (member, score), in no particular order for the big encoding
     /// (its slots in memory order: no tree walk, no random access); what a
     /// snapshot writes, since loading does not depend on the order.
@@ -568,6 +567,7 @@ impl ZSet {
             .chain(slots.iter().map(|s| (s.member.as_slice(), s.score)))
     }
 
+    /// All elements in ascending (score, member) order.
     pub fn iter(&self) -> impl Iterator<Item = (&[u8], f64)> {
         let (compact, full) = match &self.repr {
             Repr::Compact(v) => (Some(v.iter().map(|(s, m)| (m.as_slice(), *s))), None),
