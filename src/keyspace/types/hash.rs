@@ -207,7 +207,7 @@ pub struct Iter<'a>(IterRepr<'a>);
 
 enum IterRepr<'a> {
     Pack(PackIter<'a>),
-    Table(std::slice::Iter<'a, Pair>),
+    Table(super::chunked::Iter<'a, Pair>),
 }
 
 impl<'a> Iterator for Iter<'a> {

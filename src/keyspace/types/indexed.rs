@@ -5,6 +5,7 @@
 //! further down (when one of them is the last), so an element present for
 //! the whole scan is never skipped (one may be returned twice).
 
+use super::chunked::{self, ChunkVec};
 use crate::keyspace::CompactBytes;
 use hashbrown::HashTable;
 use std::hash::BuildHasher;
@@ -30,9 +31,13 @@ impl Keyed for (CompactBytes, CompactBytes) {
     }
 }
 
+/// A clone (what a snapshot's freeze leads to, through the `Arc` the
+/// owners keep it in) copies the index, about 5 bytes per element, and
+/// shares the elements (`ChunkVec`): a later change copies only the chunk
+/// it touches.
 #[derive(Clone)]
 pub struct Indexed<T> {
-    items: Vec<T>,
+    items: ChunkVec<T>,
     /// Positions into `items`, hashed by key.
     index: HashTable<u32>,
 }
@@ -40,13 +45,13 @@ pub struct Indexed<T> {
 impl<T> Default for Indexed<T> {
     fn default() -> Self {
         Indexed {
-            items: Vec::new(),
+            items: ChunkVec::default(),
             index: HashTable::new(),
         }
     }
 }
 
-impl<T: Keyed> Indexed<T> {
+impl<T: Keyed + Clone> Indexed<T> {
     pub fn len(&self) -> usize {
         self.items.len()
     }
@@ -125,10 +130,7 @@ impl<T: Keyed> Indexed<T> {
     /// `remove` on a table a snapshot may share (big hashes and sets sit
     /// behind an `Arc`): one probe when it is not shared; when it is, the
     /// copy is made only if there is something to remove.
-    pub fn remove_shared(this: &mut std::sync::Arc<Self>, key: &[u8]) -> Option<T>
-    where
-        Self: Clone,
-    {
+    pub fn remove_shared(this: &mut std::sync::Arc<Self>, key: &[u8]) -> Option<T> {
         if std::sync::Arc::get_mut(this).is_none() && this.find(key).is_none() {
             return None;
         }
@@ -144,14 +146,13 @@ impl<T: Keyed> Indexed<T> {
         &mut self.items[i]
     }
 
-    pub fn iter(&self) -> std::slice::Iter<'_, T> {
+    pub fn iter(&self) -> chunked::Iter<'_, T> {
         self.items.iter()
     }
 
     /// Bytes of the vector and the index (not what elements own).
     pub fn heap_size(&self) -> usize {
-        self.items.capacity() * std::mem::size_of::<T>()
-            + self.index.capacity() * (std::mem::size_of::<u32>() + 1)
+        self.items.heap_size() + self.index.capacity() * (std::mem::size_of::<u32>() + 1)
     }
 
     /// One scan step: `cursor` 0 starts; calls `f` for up to `count`

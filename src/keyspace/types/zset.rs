@@ -42,6 +42,7 @@
 //! down, so a member present for the whole scan is never missed (it may
 //! be returned twice).
 
+use super::chunked::ChunkVec;
 use super::ranktree::RankTree;
 use crate::keyspace::CompactBytes;
 use hashbrown::HashTable;
@@ -112,7 +113,9 @@ impl Key {
 
 #[derive(Clone)]
 struct Full {
-    slots: Vec<Slot>,
+    /// In chunks shared on clone: the first change after a snapshot's
+    /// freeze copies the index and the tree, not the slots.
+    slots: ChunkVec<Slot>,
     index: HashTable<u32>,
     /// Invariant: `Key::approx` is `slots[Key::slot].score as f32`.
     tree: RankTree<Key>,
@@ -168,15 +171,19 @@ impl Full {
     /// Rank of the element (score, member) if it were in the tree: the
     /// number of elements before it.
     fn rank_of(&self, score: f64, m: &[u8]) -> usize {
-        let slots = &self.slots;
         let q = score as f32;
-        self.tree.count_while(|k| {
-            k.approx < q
-                || (k.approx == q && {
-                    let s = &slots[k.slot as usize];
-                    before(s.score, &s.member, score, m)
-                })
-        })
+        // The tie test reads a slot and compares members: kept out of line
+        // so this predicate, called for every element a descent passes,
+        // stays small enough to inline into it.
+        self.tree
+            .count_while(|k| k.approx < q || (k.approx == q && self.slot_before(k.slot, score, m)))
+    }
+
+    /// Whether the element in `slot` sorts before (score, m).
+    #[inline(never)]
+    fn slot_before(&self, slot: u32, score: f64, m: &[u8]) -> bool {
+        let s = &self.slots[slot as usize];
+        before(s.score, &s.member, score, m)
     }
 
     fn insert_new(&mut self, m: &[u8], score: f64) {
@@ -254,12 +261,12 @@ impl Full {
         (old.member, old.score)
     }
 
-    /// Give memory back once the vectors are mostly empty (at most a
-    /// quarter used), keeping room to double.
+    /// Give the index's memory back once it is mostly empty (at most a
+    /// quarter used), keeping room to double. The slots need nothing:
+    /// their chunks are freed as they empty.
     fn shrink_if_sparse(&mut self) {
         let n = self.slots.len();
-        if self.slots.capacity() > 64 && n * 4 <= self.slots.capacity() {
-            self.slots.shrink_to(n * 2);
+        if self.index.capacity() > 64 && n * 4 <= self.index.capacity() {
             let slots = &self.slots;
             self.index
                 .shrink_to(n * 2, |&i| hash_of(&slots[i as usize].member));
@@ -329,7 +336,7 @@ impl ZSet {
             }
             Repr::Full(f) => {
                 std::mem::size_of::<Full>()
-                    + f.slots.capacity() * std::mem::size_of::<Slot>()
+                    + f.slots.heap_size()
                     + f.slots.iter().map(|s| s.member.heap_size()).sum::<usize>()
                     + f.index.capacity() * (std::mem::size_of::<u32>() + 1)
                     + f.tree.heap_size()
@@ -356,7 +363,7 @@ impl ZSet {
         if let Repr::Compact(v) = &mut self.repr {
             let v = std::mem::take(v);
             let mut full = Full {
-                slots: Vec::with_capacity(v.len()),
+                slots: ChunkVec::with_capacity(v.len()),
                 index: HashTable::with_capacity(v.len()),
                 tree: RankTree::new(),
             };
@@ -557,14 +564,16 @@ impl ZSet {
     /// (its slots in memory order: no tree walk, no random access); what a
     /// snapshot writes, since loading does not depend on the order.
     pub fn iter_unordered(&self) -> impl Iterator<Item = (&[u8], f64)> {
-        let (compact, slots): (&[(f64, CompactBytes)], &[Slot]) = match &self.repr {
-            Repr::Compact(v) => (v, &[]),
-            Repr::Full(f) => (&[], &f.slots),
+        let (compact, slots): (&[(f64, CompactBytes)], _) = match &self.repr {
+            Repr::Compact(v) => (&v[..], None),
+            Repr::Full(f) => (&[][..], Some(f.slots.iter())),
         };
-        compact
-            .iter()
-            .map(|(s, m)| (m.as_slice(), *s))
-            .chain(slots.iter().map(|s| (s.member.as_slice(), s.score)))
+        compact.iter().map(|(s, m)| (m.as_slice(), *s)).chain(
+            slots
+                .into_iter()
+                .flatten()
+                .map(|s| (s.member.as_slice(), s.score)),
+        )
     }
 
     /// All elements in ascending (score, member) order.
@@ -604,7 +613,8 @@ impl ZSet {
                     (cursor.min(len as u64)) as usize
                 };
                 let bottom = top.saturating_sub(count.max(1));
-                for s in full.slots[bottom..top].iter().rev() {
+                for i in (bottom..top).rev() {
+                    let s = &full.slots[i];
                     f(&s.member, s.score);
                 }
                 bottom as u64
