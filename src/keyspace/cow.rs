@@ -107,8 +107,10 @@ const FREEZE_MIN: usize = 4096;
 /// A copy of `e` as it is now that costs O(1) or O(nodes), for a value too
 /// big to serialize under the lock. A big list shares its nodes with the
 /// live one (`List` is copy-on-write per node); a big hash, set or sorted
-/// set shares its whole table (copy-on-write as a whole: the live value's
-/// first change afterwards copies it, once). `None` for everything else.
+/// set shares its table, whose elements are in shared chunks (`ChunkVec`)
+/// and whose order tree shares nodes: the live value's first change
+/// afterwards copies the hash index and then only the chunks and tree
+/// nodes it touches. `None` for everything else.
 pub(crate) fn freeze(e: &super::Entry) -> Option<super::Entry> {
     use super::Value;
     let big = match &e.value {

@@ -167,9 +167,10 @@ impl<'a> Iterator for PackIter<'a> {
 
 impl ExactSizeIterator for PackIter<'_> {}
 
-/// The big encoding is shared on clone (`Arc`), copied on its first
-/// change after: a snapshot freezes a big hash in O(1) and serializes it
-/// off the lock (`keyspace::cow::freeze`).
+/// The big encoding is shared on clone (`Arc`): a snapshot freezes a big
+/// hash in O(1) and serializes it off the lock (`keyspace::cow::freeze`).
+/// The first change after copies the index (`Indexed` keeps its pairs in
+/// shared chunks), and each later one at most the chunk it touches.
 #[derive(Clone)]
 enum Repr {
     Pack(Pack),

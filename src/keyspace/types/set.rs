@@ -126,7 +126,8 @@ impl IntSet {
 #[derive(Clone)]
 enum Repr {
     Ints(IntSet),
-    /// Shared on clone, copied on its first change after (as `Hash`).
+    /// Shared on clone; its first change after copies the index, not the
+    /// members (as `Hash`; `Indexed`).
     Table(Arc<Indexed<CompactBytes>>),
 }
 

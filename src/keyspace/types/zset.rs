@@ -124,7 +124,8 @@ struct Full {
 #[derive(Clone)]
 enum Repr {
     Compact(Vec<(f64, CompactBytes)>),
-    /// Shared on clone, copied on its first change after (as `Hash`).
+    /// Shared on clone; its first change after copies the index and a
+    /// tree path, not the slots (see `Full`).
     Full(Arc<Full>),
 }
 
