@@ -53,8 +53,9 @@ fn random_write(st: &mut State, c: &mut Client, rng: &mut Rng) {
     let db = (rng.next() % 4).to_string();
     execute(st, c, &mut out, &[b"SELECT", db.as_bytes()]);
     if rng.next().is_multiple_of(16) {
-        // Big hashes, sets and sorted sets: frozen (shared, copied on
-        // their first change), not serialized, under the lock.
+        // Big hashes, sets and sorted sets: frozen (shared; a change
+        // copies the chunks and tree nodes it touches), not serialized,
+        // under the lock.
         let i = rng.next() % 3;
         let f = (rng.next() % 6000).to_string();
         let f = f.as_bytes();
