@@ -11,7 +11,7 @@
 //!
 //! Invariants:
 //! * every chunk holds exactly `CHUNK` elements; the elements after the
-//!   last full chunk (0..`CHUNK`) are in `tail`, a plain `Vec`;
+//!   last chunk (0..`2 * CHUNK`) are in `tail`, a plain `Vec`;
 //! * element `i` is `chunks[i / CHUNK][i % CHUNK]`, or
 //!   `tail[i - chunks.len() * CHUNK]` past the chunks.
 //!
@@ -19,13 +19,19 @@
 //! the small, hot `chunks` array, so reaching element `i` loads the
 //! element's own cache line and nothing else, as a plain `Vec` does.
 //! Chunks as `Arc<Vec<T>>` or inline `SmallVec`s read a length word on
-//! another line first: measured with `benches/zset.rs`, ZRANK was 25-40%
-//! slower with those.
+//! another line first. Measured with `benches/zset.rs` against the plain
+//! `Vec` that came before: ZRANK was 25-40% slower with those chunks, and
+//! is 15-30% slower with these (ARCHITECTURE.md, "Big values").
 //!
 //! Removal is `swap_remove`/`pop` only (what the dense collections need):
-//! both take from the end, and a full chunk the end reaches goes back to
-//! being the tail, so the memory follows the length down without a
-//! separate shrink.
+//! both take from the end, and a chunk the end reaches goes back to being
+//! the tail, so the memory follows the length down without a separate
+//! shrink. That move clones the chunk's elements (an `Arc<[T]>` cannot give
+//! them up), so the tail has slack both ways: it becomes a chunk only at
+//! `2 * CHUNK` elements, and a chunk comes back only into an empty tail.
+//! Between two moves there are at least `CHUNK` pushes or pops, so an
+//! operation clones O(1) elements amortized, even when a collection's size
+//! goes back and forth across a chunk boundary.
 
 use std::sync::Arc;
 
@@ -98,23 +104,19 @@ impl<T: Clone> ChunkVec<T> {
     }
 
     pub fn push(&mut self, x: T) {
-        if self.tail.capacity() == 0 && !self.chunks.is_empty() {
-            // The vector is big: allocate the tail whole instead of
-            // growing it by doubling.
-            self.tail.reserve_exact(CHUNK);
-        }
         self.tail.push(x);
-        if self.tail.len() == CHUNK {
-            let full = std::mem::take(&mut self.tail);
-            self.chunks.push(Arc::from(full));
+        if self.tail.len() == 2 * CHUNK {
+            // The tail's first half becomes a chunk (moved, not cloned).
+            let chunk: Arc<[T]> = self.tail.drain(..CHUNK).collect();
+            self.chunks.push(chunk);
         }
     }
 
     pub fn pop(&mut self) -> Option<T> {
         if self.tail.is_empty() {
-            // The end is a full chunk: it becomes the tail again.
+            // The end is a chunk: it becomes the tail again.
             let last = self.chunks.pop()?;
-            self.tail.reserve_exact(CHUNK);
+            self.tail.reserve_exact(2 * CHUNK);
             self.tail.extend_from_slice(&last);
         }
         self.tail.pop()
@@ -156,8 +158,9 @@ impl<T: Clone> ChunkVec<T> {
 }
 
 /// Out of line, so that indexing stays small enough to inline into the
-/// closures the hash index and the tree call per probe (measured: when it
-/// did not, building a sorted set took 30% longer).
+/// closures the hash index and the tree call per probe (`benches/zset.rs`:
+/// with the panic's formatting inline, building a sorted set took about
+/// 15-25% longer over 3 alternations).
 #[cold]
 #[inline(never)]
 fn out_of_range(i: usize, len: usize) -> ! {
@@ -277,9 +280,9 @@ mod tests {
 
     fn check(v: &ChunkVec<u32>, model: &[u32]) {
         assert_eq!(v.len(), model.len());
-        assert_eq!(v.chunks.len(), model.len() / CHUNK);
         assert!(v.chunks.iter().all(|c| c.len() == CHUNK));
-        assert_eq!(v.tail.len(), model.len() % CHUNK);
+        assert_eq!(v.chunks.len() * CHUNK + v.tail.len(), model.len());
+        assert!(v.tail.len() < 2 * CHUNK);
         assert!(v.iter().eq(model.iter()));
         assert!(v.iter().rev().eq(model.iter().rev()));
         for (i, x) in model.iter().enumerate() {
@@ -325,6 +328,44 @@ mod tests {
         }
     }
 
+    /// Counts its clones (in a thread-local, so parallel tests do not
+    /// mix their counts).
+    #[derive(Debug)]
+    struct Counted;
+
+    thread_local! {
+        static CLONES: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    }
+
+    impl Clone for Counted {
+        fn clone(&self) -> Self {
+            CLONES.with(|c| c.set(c.get() + 1));
+            Counted
+        }
+    }
+
+    /// Pushes and pops that go back and forth across a chunk boundary (a
+    /// SADD and an SREM in turn on a set of 64k members) must not clone a
+    /// chunk's elements each time: an unshared vector clones nothing
+    /// more than O(1) per operation, amortized.
+    #[test]
+    fn back_and_forth_at_a_chunk_boundary_clones_little() {
+        let mut v = ChunkVec::new();
+        for _ in 0..10 * CHUNK {
+            v.push(Counted);
+        }
+        CLONES.with(|c| c.set(0));
+        for _ in 0..1000 {
+            v.pop();
+            v.push(Counted);
+            v.push(Counted);
+            v.pop();
+        }
+        assert_eq!(v.len(), 10 * CHUNK);
+        let clones = CLONES.with(|c| c.get());
+        assert!(clones <= 2 * CHUNK, "{clones} clones for 4000 operations");
+    }
+
     #[test]
     fn a_write_after_a_clone_copies_one_chunk() {
         let mut v = ChunkVec::new();
@@ -338,14 +379,14 @@ mod tests {
             .collect();
         assert_eq!(private, vec![3]);
         assert_eq!(frozen[3 * CHUNK + 1], 3 * CHUNK as u32 + 1);
-        // A swap_remove takes the last chunk back as the tail, and
-        // copies the hole's chunk.
+        // A swap_remove takes the last element from the tail, and copies
+        // the hole's chunk.
         v.swap_remove(5);
         let private: Vec<usize> = (0..v.chunks.len())
             .filter(|&k| !Arc::ptr_eq(&v.chunks[k], &frozen.chunks[k]))
             .collect();
         assert_eq!(private, vec![0, 3]);
-        assert_eq!(v.tail.len(), CHUNK - 1);
+        assert_eq!(v.len(), 10 * CHUNK - 1);
         assert_eq!(v[5], 10 * CHUNK as u32 - 1);
         assert_eq!(frozen.len(), 10 * CHUNK);
         assert!(frozen.iter().copied().eq(0..10 * CHUNK as u32));
