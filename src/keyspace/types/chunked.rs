@@ -139,11 +139,9 @@ impl<T: Clone> ChunkVec<T> {
 
     pub fn iter(&self) -> Iter<'_, T> {
         Iter {
-            chunks: self.chunks.iter(),
-            front: [].iter(),
-            back: [].iter(),
-            tail: self.tail.iter(),
-            left: self.len(),
+            v: self,
+            front: 0,
+            back: self.len(),
         }
     }
 
@@ -191,66 +189,42 @@ impl<T: Clone> std::ops::IndexMut<usize> for ChunkVec<T> {
 }
 
 /// Iterator over a `ChunkVec`'s elements in order (either end): the
-/// chunks' elements (`front`/`back` hold the chunk being read at each
-/// end), then the tail's.
+/// positions `front..back` not yet returned.
 pub struct Iter<'a, T> {
-    chunks: std::slice::Iter<'a, Arc<[T]>>,
-    front: std::slice::Iter<'a, T>,
-    back: std::slice::Iter<'a, T>,
-    tail: std::slice::Iter<'a, T>,
-    left: usize,
+    v: &'a ChunkVec<T>,
+    front: usize,
+    back: usize,
 }
 
-impl<'a, T> Iterator for Iter<'a, T> {
+impl<'a, T: Clone> Iterator for Iter<'a, T> {
     type Item = &'a T;
 
     #[inline]
     fn next(&mut self) -> Option<&'a T> {
-        loop {
-            if let Some(x) = self.front.next() {
-                self.left -= 1;
-                return Some(x);
-            }
-            match self.chunks.next() {
-                Some(c) => self.front = c.iter(),
-                None => {
-                    let x = self.back.next().or_else(|| self.tail.next())?;
-                    self.left -= 1;
-                    return Some(x);
-                }
-            }
+        if self.front == self.back {
+            return None;
         }
+        self.front += 1;
+        Some(&self.v[self.front - 1])
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        (self.left, Some(self.left))
+        let n = self.back - self.front;
+        (n, Some(n))
     }
 }
 
-impl<T> DoubleEndedIterator for Iter<'_, T> {
+impl<T: Clone> DoubleEndedIterator for Iter<'_, T> {
     fn next_back(&mut self) -> Option<Self::Item> {
-        if let Some(x) = self.tail.next_back() {
-            self.left -= 1;
-            return Some(x);
+        if self.front == self.back {
+            return None;
         }
-        loop {
-            if let Some(x) = self.back.next_back() {
-                self.left -= 1;
-                return Some(x);
-            }
-            match self.chunks.next_back() {
-                Some(c) => self.back = c.iter(),
-                None => {
-                    let x = self.front.next_back()?;
-                    self.left -= 1;
-                    return Some(x);
-                }
-            }
-        }
+        self.back -= 1;
+        Some(&self.v[self.back])
     }
 }
 
-impl<T> ExactSizeIterator for Iter<'_, T> {}
+impl<T: Clone> ExactSizeIterator for Iter<'_, T> {}
 
 #[cfg(test)]
 mod tests {
