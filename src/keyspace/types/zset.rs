@@ -172,19 +172,15 @@ impl Full {
     /// Rank of the element (score, member) if it were in the tree: the
     /// number of elements before it.
     fn rank_of(&self, score: f64, m: &[u8]) -> usize {
+        let slots = &self.slots;
         let q = score as f32;
-        // The tie test reads a slot and compares members: kept out of line
-        // so this predicate, called for every element a descent passes,
-        // stays small enough to inline into it.
-        self.tree
-            .count_while(|k| k.approx < q || (k.approx == q && self.slot_before(k.slot, score, m)))
-    }
-
-    /// Whether the element in `slot` sorts before (score, m).
-    #[inline(never)]
-    fn slot_before(&self, slot: u32, score: f64, m: &[u8]) -> bool {
-        let s = &self.slots[slot as usize];
-        before(s.score, &s.member, score, m)
+        self.tree.count_while(|k| {
+            k.approx < q
+                || (k.approx == q && {
+                    let s = &slots[k.slot as usize];
+                    before(s.score, &s.member, score, m)
+                })
+        })
     }
 
     fn insert_new(&mut self, m: &[u8], score: f64) {
