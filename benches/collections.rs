@@ -165,5 +165,45 @@ fn sets(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, lists, hashes, sets);
+/// A set of 1M members in the full encoding: SADD of new members into an
+/// empty one (the index grows through every size) and SISMEMBER in an
+/// order unrelated to insertion.
+fn big_sets(c: &mut Criterion) {
+    let mut g = c.benchmark_group("big_set");
+    g.sample_size(10);
+    const N: usize = 1_000_000;
+    let members: Vec<Vec<u8>> = (0..N as u64)
+        .map(|i| {
+            format!(
+                "member:{}",
+                i.wrapping_mul(0x9E37_79B9_7F4A_7C15) % 10_000_000_000
+            )
+            .into_bytes()
+        })
+        .collect();
+    g.throughput(Throughput::Elements(N as u64));
+    g.bench_function("sadd_1m_into_empty", |b| {
+        b.iter(|| {
+            let mut s: Indexed<CompactBytes> = Indexed::default();
+            for m in &members {
+                let _ = s.find_or_push(m, || CompactBytes::new(m));
+            }
+            black_box(s.len())
+        })
+    });
+    let mut s: Indexed<CompactBytes> = Indexed::default();
+    for m in &members {
+        let _ = s.find_or_push(m, || CompactBytes::new(m));
+    }
+    g.bench_function("sismember_1m_of_1m", |b| {
+        b.iter(|| {
+            (0..N)
+                .filter(|i| s.find(&members[i * 7919 % N]).is_some())
+                .count()
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, lists, hashes, sets, big_sets);
 criterion_main!(benches);

@@ -6,10 +6,11 @@
 //! the whole scan is never skipped (one may be returned twice).
 
 use super::chunked::{self, ChunkVec};
+use super::posindex::PosIndex;
 use crate::keyspace::CompactBytes;
-use hashbrown::HashTable;
 use std::hash::BuildHasher;
 
+#[inline(always)]
 fn hash_of(b: &[u8]) -> u64 {
     foldhash::fast::FixedState::with_seed(0x6361_6972_6e68).hash_one(b)
 }
@@ -39,14 +40,14 @@ impl Keyed for (CompactBytes, CompactBytes) {
 pub struct Indexed<T> {
     items: ChunkVec<T>,
     /// Positions into `items`, hashed by key.
-    index: HashTable<u32>,
+    index: PosIndex,
 }
 
 impl<T> Default for Indexed<T> {
     fn default() -> Self {
         Indexed {
             items: ChunkVec::default(),
-            index: HashTable::new(),
+            index: PosIndex::default(),
         }
     }
 }
@@ -61,11 +62,12 @@ impl<T: Keyed + Clone> Indexed<T> {
     }
 
     /// Position of the element with `key`.
+    #[inline(always)]
     pub fn find(&self, key: &[u8]) -> Option<usize> {
         let items = &self.items;
         self.index
-            .find(hash_of(key), |&i| items[i as usize].key() == key)
-            .map(|&i| i as usize)
+            .find(hash_of(key), |i| items[i as usize].key() == key)
+            .map(|i| i as usize)
     }
 
     /// Position of the element with `key`, or append `make()` (whose key
@@ -74,15 +76,15 @@ impl<T: Keyed + Clone> Indexed<T> {
     pub fn find_or_push(&mut self, key: &[u8], make: impl FnOnce() -> T) -> Result<usize, usize> {
         let h = hash_of(key);
         let items = &self.items;
-        match self.index.entry(
+        let pos = items.len();
+        match self.index.find_or_insert(
             h,
-            |&i| items[i as usize].key() == key,
-            |&i| hash_of(items[i as usize].key()),
+            |i| items[i as usize].key() == key,
+            pos as u32,
+            |i| hash_of(items[i as usize].key()),
         ) {
-            hashbrown::hash_table::Entry::Occupied(e) => Ok(*e.get() as usize),
-            hashbrown::hash_table::Entry::Vacant(v) => {
-                let pos = self.items.len();
-                v.insert(pos as u32);
+            Ok(i) => Ok(i as usize),
+            Err(_) => {
                 self.items.push(make());
                 Err(pos)
             }
@@ -96,33 +98,29 @@ impl<T: Keyed + Clone> Indexed<T> {
         self.items.push(item);
         let items = &self.items;
         self.index
-            .insert_unique(h, pos, |&i| hash_of(items[i as usize].key()));
+            .insert_unique(h, pos, |i| hash_of(items[i as usize].key()));
     }
 
     /// Make room for `n` more elements.
     pub fn reserve(&mut self, n: usize) {
         self.items.reserve(n);
         let items = &self.items;
-        self.index.reserve(n, |&i| hash_of(items[i as usize].key()));
+        self.index.reserve(n, |i| hash_of(items[i as usize].key()));
     }
 
     /// Remove the element with `key`; returns it.
     pub fn remove(&mut self, key: &[u8]) -> Option<T> {
         let items = &self.items;
-        let slot = self
-            .index
-            .find_entry(hash_of(key), |&i| items[i as usize].key() == key)
-            .ok()?;
-        let pos = slot.remove().0 as usize;
+        let pos = self.index.remove(
+            hash_of(key),
+            |i| items[i as usize].key() == key,
+            |i| hash_of(items[i as usize].key()),
+        )? as usize;
         let last = self.items.len() - 1;
         if pos != last {
             // The last element moves into the hole: repoint its index slot.
             let lh = hash_of(self.items[last].key());
-            let slot = self
-                .index
-                .find_mut(lh, |&i| i as usize == last)
-                .expect("last element indexed");
-            *slot = pos as u32;
+            self.index.repoint(lh, last as u32, pos as u32);
         }
         Some(self.items.swap_remove(pos))
     }
@@ -152,7 +150,7 @@ impl<T: Keyed + Clone> Indexed<T> {
 
     /// Bytes of the vector and the index (not what elements own).
     pub fn heap_size(&self) -> usize {
-        self.items.heap_size() + self.index.capacity() * (std::mem::size_of::<u32>() + 1)
+        self.items.heap_size() + self.index.heap_size()
     }
 
     /// One scan step: `cursor` 0 starts; calls `f` for up to `count`

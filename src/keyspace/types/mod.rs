@@ -7,6 +7,7 @@ pub mod hll;
 pub mod indexed;
 pub mod list;
 pub mod pair;
+pub mod posindex;
 pub mod ranktree;
 pub mod set;
 pub mod zset;

@@ -17,7 +17,9 @@
 //!     its tree handle), so the vector stays dense and shrinks when it is
 //!     mostly empty.
 //!   - `index`: a hash table of slot numbers keyed by member (4 bytes plus
-//!     a control byte per bucket): member → slot in O(1).
+//!     a control byte per bucket): member → slot in O(1). It resizes
+//!     incrementally (`PosIndex`), so growing or shrinking the set never
+//!     rehashes it all at once.
 //!   - `tree`: a `RankTree` of (score rounded to f32, slot number) pairs
 //!     (`Key`) in (score, member) order, an order-statistic B+tree: insert,
 //!     delete, rank, select-by-rank and the bounds of a score or lex range
@@ -43,9 +45,9 @@
 //! be returned twice).
 
 use super::chunked::ChunkVec;
+use super::posindex::PosIndex;
 use super::ranktree::RankTree;
 use crate::keyspace::CompactBytes;
-use hashbrown::HashTable;
 use std::hash::BuildHasher;
 use std::sync::Arc;
 
@@ -113,10 +115,11 @@ impl Key {
 
 #[derive(Clone)]
 struct Full {
-    /// In chunks shared on clone: the first change after a snapshot's
-    /// freeze copies the index and the tree, not the slots.
+    /// In chunks shared on clone, as are the tree's nodes: the first
+    /// change after a snapshot's freeze copies the index, one chunk and
+    /// one tree path.
     slots: ChunkVec<Slot>,
-    index: HashTable<u32>,
+    index: PosIndex,
     /// Invariant: `Key::approx` is `slots[Key::slot].score as f32`.
     tree: RankTree<Key>,
 }
@@ -165,8 +168,7 @@ impl Full {
     fn find(&self, m: &[u8]) -> Option<u32> {
         let slots = &self.slots;
         self.index
-            .find(hash_of(m), |&i| slots[i as usize].member.as_slice() == m)
-            .copied()
+            .find(hash_of(m), |i| slots[i as usize].member.as_slice() == m)
     }
 
     /// Rank of the element (score, member) if it were in the tree: the
@@ -195,7 +197,7 @@ impl Full {
         self.tree.insert_at(rank, Key::new(score, id));
         let slots = &self.slots;
         self.index
-            .insert_unique(hash_of(m), id, |&i| hash_of(&slots[i as usize].member));
+            .insert_unique(hash_of(m), id, |i| hash_of(&slots[i as usize].member));
     }
 
     fn set_score(&mut self, id: u32, score: f64) {
@@ -238,36 +240,20 @@ impl Full {
         let got = self.tree.remove_at(rank);
         debug_assert_eq!(got.slot, id);
         let h = hash_of(&self.slots[id as usize].member);
+        let slots = &self.slots;
         self.index
-            .find_entry(h, |&i| i == id)
-            .expect("member indexed")
-            .remove();
+            .remove(h, |i| i == id, |i| hash_of(&slots[i as usize].member))
+            .expect("member indexed");
         let last = (self.slots.len() - 1) as u32;
         if id != last {
             let ls = &self.slots[last as usize];
             let lrank = self.rank_of(ls.score, &ls.member);
             debug_assert_eq!(self.tree.get(lrank).slot, last);
             self.tree.set_at(lrank, Key::new(ls.score, id));
-            *self
-                .index
-                .find_mut(hash_of(&ls.member), |&i| i == last)
-                .expect("last slot indexed") = id;
+            self.index.repoint(hash_of(&ls.member), last, id);
         }
         let old = self.slots.swap_remove(id as usize);
-        self.shrink_if_sparse();
         (old.member, old.score)
-    }
-
-    /// Give the index's memory back once it is mostly empty (at most a
-    /// quarter used), keeping room to double. The slots need nothing:
-    /// their chunks are freed as they empty.
-    fn shrink_if_sparse(&mut self) {
-        let n = self.slots.len();
-        if self.index.capacity() > 64 && n * 4 <= self.index.capacity() {
-            let slots = &self.slots;
-            self.index
-                .shrink_to(n * 2, |&i| hash_of(&slots[i as usize].member));
-        }
     }
 
     fn at(&self, rank: usize) -> (&[u8], f64) {
@@ -335,7 +321,7 @@ impl ZSet {
                 std::mem::size_of::<Full>()
                     + f.slots.heap_size()
                     + f.slots.iter().map(|s| s.member.heap_size()).sum::<usize>()
-                    + f.index.capacity() * (std::mem::size_of::<u32>() + 1)
+                    + f.index.heap_size()
                     + f.tree.heap_size()
             }
         }
@@ -361,7 +347,7 @@ impl ZSet {
             let v = std::mem::take(v);
             let mut full = Full {
                 slots: ChunkVec::with_capacity(v.len()),
-                index: HashTable::with_capacity(v.len()),
+                index: PosIndex::default(),
                 tree: RankTree::new(),
             };
             for (i, (score, member)) in v.into_iter().enumerate() {
@@ -370,7 +356,7 @@ impl ZSet {
                 full.tree.insert_at(i, Key::new(score, i as u32));
                 let slots = &full.slots;
                 full.index
-                    .insert_unique(h, i as u32, |&j| hash_of(&slots[j as usize].member));
+                    .insert_unique(h, i as u32, |j| hash_of(&slots[j as usize].member));
             }
             self.repr = Repr::Full(Arc::new(full));
         }
