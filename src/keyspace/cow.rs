@@ -57,7 +57,7 @@ pub struct RawBlock {
 pub struct CowShared {
     pub epoch: u64,
     pending: Mutex<Vec<RawBlock>>,
-    /// Big values frozen at the cut (`freeze`), serialized off the lock.
+    /// Big values frozen at the cut (`freeze`), encoded off the lock.
     deferred: Mutex<Vec<(u32, super::Entry)>>,
     orphans: Mutex<Vec<(u32, Table)>>,
     /// Bytes serialized by write paths (INFO rdb_last_cow_size).
@@ -500,14 +500,17 @@ pub fn write_cow(
     buf.flush(w)
 }
 
-/// Move what write paths serialized or froze since the last call into
-/// `buf` (big values are serialized here, off the lock).
+/// Move what write paths serialized since the last call into `buf`, and
+/// hand what they froze to the writer, whose compressor thread encodes it
+/// at idle priority (`SnapWriter::entry`): encoding a big value is as
+/// much CPU as building it was, and at normal priority it took a core
+/// from the command threads.
 fn drain(snap: &CowSnapshot, buf: &mut BlockBuf, w: &mut SnapWriter) -> std::io::Result<()> {
     for b in snap.take_pending() {
         buf.add_raw(&b.raw, b.entries, w)?;
     }
     for (db, e) in snap.take_deferred() {
-        buf.add(db, &e, w)?;
+        w.entry(db, e)?;
     }
     Ok(())
 }

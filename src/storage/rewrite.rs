@@ -49,8 +49,7 @@ pub fn save_snapshot(
     let r = (|| {
         let mut w = SnapWriter::new(fs.create(&tmp)?, compress)?.piped()?;
         image(&mut w)?;
-        let raw_bytes = w.raw_bytes;
-        let bytes = w.finish(cut_lsn, created_ms)?;
+        let (bytes, raw_bytes) = w.finish_counted(cut_lsn, created_ms)?;
         install(fs, &tmp, dst)?;
         Ok(Saved { bytes, raw_bytes })
     })();

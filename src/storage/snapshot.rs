@@ -392,13 +392,45 @@ impl Sink {
 /// low-priority compressor) can pin to a few blocks.
 const PIPE_DEPTH: usize = 4;
 
+/// What goes down the pipe to the compressor thread.
+enum Piece {
+    /// A block of `n` entries the sender encoded.
+    Raw(Vec<u8>, u32),
+    /// An entry for the compressor thread to encode (a frozen big value:
+    /// encoding it is most of the work, so it too runs at idle priority).
+    Entry(u32, Entry),
+}
+
+/// Blocks, entries and raw bytes the compressor thread encoded itself.
+#[derive(Default)]
+struct Counts {
+    blocks: u64,
+    keys: u64,
+    raw_bytes: u64,
+}
+
+impl Counts {
+    fn block(&mut self, sink: &mut Sink, b: &mut BlockBuf) -> std::io::Result<()> {
+        if b.entries == 0 {
+            return Ok(());
+        }
+        sink.block(&b.raw, b.entries)?;
+        self.blocks += 1;
+        self.keys += b.entries as u64;
+        self.raw_bytes += b.raw.len() as u64;
+        b.raw.clear();
+        b.entries = 0;
+        Ok(())
+    }
+}
+
 enum Out {
     /// Compress and write on the calling thread.
     Direct(Sink),
     /// Hand blocks to a compressor thread (`SnapWriter::piped`).
     Piped {
-        tx: std::sync::mpsc::SyncSender<(Vec<u8>, u32)>,
-        thread: std::thread::JoinHandle<std::io::Result<Sink>>,
+        tx: std::sync::mpsc::SyncSender<Piece>,
+        thread: std::thread::JoinHandle<std::io::Result<(Sink, Counts)>>,
     },
     /// Transient, while switching modes.
     Gone,
@@ -449,15 +481,27 @@ impl SnapWriter {
         let Out::Direct(mut sink) = std::mem::replace(&mut self.out, Out::Gone) else {
             return Ok(self);
         };
-        let (tx, rx) = std::sync::mpsc::sync_channel::<(Vec<u8>, u32)>(PIPE_DEPTH);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Piece>(PIPE_DEPTH);
         let thread = std::thread::Builder::new()
             .name("cairn-compress".into())
             .spawn(move || {
                 crate::util::lower_thread_priority();
-                for (raw, entries) in rx {
-                    sink.block(&raw, entries)?;
+                let mut own = BlockBuf::default();
+                let mut counts = Counts::default();
+                for piece in rx {
+                    match piece {
+                        Piece::Raw(raw, entries) => sink.block(&raw, entries)?,
+                        Piece::Entry(db, e) => {
+                            own.push(db, &e);
+                            drop(e);
+                            if own.full() {
+                                counts.block(&mut sink, &mut own)?;
+                            }
+                        }
+                    }
                 }
-                Ok(sink)
+                counts.block(&mut sink, &mut own)?;
+                Ok((sink, counts))
             })?;
         self.out = Out::Piped { tx, thread };
         Ok(self)
@@ -471,12 +515,8 @@ impl SnapWriter {
         match &mut self.out {
             Out::Direct(sink) => sink.block(raw, entries)?,
             Out::Piped { tx, .. } => {
-                if tx.send((raw.to_vec(), entries)).is_err() {
-                    // The compressor stopped on an error: report that one.
-                    if let Out::Piped { thread, .. } = std::mem::replace(&mut self.out, Out::Gone) {
-                        thread.join().map_err(|_| piped_failed())??;
-                    }
-                    return Err(piped_failed());
+                if tx.send(Piece::Raw(raw.to_vec(), entries)).is_err() {
+                    return self.compressor_failed();
                 }
             }
             Out::Gone => return Err(piped_failed()),
@@ -487,13 +527,50 @@ impl SnapWriter {
         Ok(())
     }
 
+    /// Write one entry, taking it over. A piped writer has the compressor
+    /// thread encode it (at idle priority: the snapshot thread hands it
+    /// the frozen big values, whose encoding is the bulk of their cost).
+    pub fn entry(&mut self, db: u32, e: Entry) -> std::io::Result<()> {
+        match &mut self.out {
+            Out::Piped { tx, .. } => {
+                if tx.send(Piece::Entry(db, e)).is_err() {
+                    return self.compressor_failed();
+                }
+                Ok(())
+            }
+            _ => {
+                let mut b = BlockBuf::default();
+                b.push(db, &e);
+                self.block(&b.raw, b.entries)
+            }
+        }
+    }
+
+    /// The compressor thread stopped on an error: report that one.
+    fn compressor_failed(&mut self) -> std::io::Result<()> {
+        if let Out::Piped { thread, .. } = std::mem::replace(&mut self.out, Out::Gone) {
+            thread.join().map_err(|_| piped_failed())??;
+        }
+        Err(piped_failed())
+    }
+
     /// Write the trailer and sync the file. Returns the file size.
     pub fn finish(self, cut_lsn: u64, created_ms: u64) -> std::io::Result<u64> {
+        self.finish_counted(cut_lsn, created_ms)
+            .map(|(bytes, _)| bytes)
+    }
+
+    /// `finish`, also returning the raw (uncompressed) bytes of all blocks.
+    pub fn finish_counted(mut self, cut_lsn: u64, created_ms: u64) -> std::io::Result<(u64, u64)> {
         let mut sink = match self.out {
             Out::Direct(sink) => sink,
             Out::Piped { tx, thread } => {
                 drop(tx);
-                thread.join().map_err(|_| piped_failed())??
+                let (sink, c) = thread.join().map_err(|_| piped_failed())??;
+                self.blocks += c.blocks;
+                self.keys += c.keys;
+                self.raw_bytes += c.raw_bytes;
+                sink
             }
             Out::Gone => return Err(piped_failed()),
         };
@@ -508,7 +585,7 @@ impl SnapWriter {
         sink.file.write_all(&t)?;
         sink.bytes += TRAILER_LEN as u64;
         sink.file.sync_data()?;
-        Ok(sink.bytes)
+        Ok((sink.bytes, self.raw_bytes))
     }
 }
 
