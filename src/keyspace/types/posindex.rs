@@ -461,6 +461,45 @@ mod tests {
         o.check();
     }
 
+    /// The bound that matters to latency: past `INCREMENTAL_FROM`, no
+    /// insert or remove touches more than `STEP` entries besides its own,
+    /// and `main` is never rehashed in place or regrown by hashbrown
+    /// (its capacity changes only when a resize starts with a new table).
+    #[test]
+    fn no_change_moves_more_than_a_step() {
+        let mut o = Owner::default();
+        let mut resizes = 0;
+        let (mut len, mut cap, mut cursor) = (0usize, 0usize, None::<u32>);
+        let mut track = |o: &Owner, resizes: &mut usize| {
+            let (l, c) = (o.idx.main.len(), o.idx.main_cap);
+            let now = o.idx.old.as_ref().map(|r| r.cursor);
+            // A resize started (with a new table, perhaps of the same
+            // size, to clear tombstones) if its cursor is new.
+            let started = now.is_some_and(|n| cursor.is_none_or(|was| n < was));
+            if o.keys.len() > INCREMENTAL_FROM {
+                if started {
+                    assert!(l <= STEP as usize + 1, "{l} entries moved at once");
+                    *resizes += 1;
+                } else {
+                    assert_eq!(c, cap, "main regrown outside a resize");
+                    assert!(l.abs_diff(len) <= STEP as usize + 1, "{len} -> {l}");
+                }
+                assert!(o.idx.main.capacity() <= o.idx.main_cap);
+            }
+            (len, cap, cursor) = (l, c, now);
+        };
+        for k in 0..60_000u64 {
+            o.add(k);
+            track(&o, &mut resizes);
+        }
+        for i in 0..55_000u64 {
+            o.del(i * 7919 % 60_000);
+            track(&o, &mut resizes);
+        }
+        o.check();
+        assert!(resizes >= 5, "{resizes} resizes seen");
+    }
+
     #[test]
     fn reserve_finishes_a_resize_then_sizes_at_once() {
         let (mut o, _) = Owner::until_a_resize_starts();
