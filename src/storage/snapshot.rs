@@ -320,6 +320,11 @@ struct Sink {
     /// `waited <= started <= bytes`.
     started: u64,
     waited: u64,
+    /// What the trailer counts: blocks, entries, and raw (uncompressed)
+    /// bytes, the data's logical size.
+    blocks: u64,
+    keys: u64,
+    raw_bytes: u64,
 }
 
 /// Bytes between two write-behind calls: at most about two of these are
@@ -335,6 +340,9 @@ impl Sink {
             compress,
             started: 0,
             waited: 0,
+            blocks: 0,
+            keys: 0,
+            raw_bytes: 0,
         }
     }
 
@@ -383,7 +391,30 @@ impl Sink {
         let crc = crc32c::crc32c_append(crc32c::crc32c(&h[..16]), stored);
         h[16..20].copy_from_slice(&crc.to_le_bytes());
         self.put(&h)?;
-        self.put(stored)
+        self.put(stored)?;
+        self.blocks += 1;
+        self.keys += entries as u64;
+        self.raw_bytes += raw.len() as u64;
+        Ok(())
+    }
+}
+
+/// Where `BlockBuf` writes its blocks: the writer (on the thread that
+/// serializes) or, on the compressor thread, the file side itself.
+pub trait BlockSink {
+    /// Write one block of `entries` encoded entries (`encode_entry`).
+    fn block(&mut self, raw: &[u8], entries: u32) -> std::io::Result<()>;
+}
+
+impl BlockSink for SnapWriter {
+    fn block(&mut self, raw: &[u8], entries: u32) -> std::io::Result<()> {
+        SnapWriter::block(self, raw, entries)
+    }
+}
+
+impl BlockSink for Sink {
+    fn block(&mut self, raw: &[u8], entries: u32) -> std::io::Result<()> {
+        Sink::block(self, raw, entries)
     }
 }
 
@@ -401,36 +432,13 @@ enum Piece {
     Entry(u32, Entry),
 }
 
-/// Blocks, entries and raw bytes the compressor thread encoded itself.
-#[derive(Default)]
-struct Counts {
-    blocks: u64,
-    keys: u64,
-    raw_bytes: u64,
-}
-
-impl Counts {
-    fn block(&mut self, sink: &mut Sink, b: &mut BlockBuf) -> std::io::Result<()> {
-        if b.entries == 0 {
-            return Ok(());
-        }
-        sink.block(&b.raw, b.entries)?;
-        self.blocks += 1;
-        self.keys += b.entries as u64;
-        self.raw_bytes += b.raw.len() as u64;
-        b.raw.clear();
-        b.entries = 0;
-        Ok(())
-    }
-}
-
 enum Out {
     /// Compress and write on the calling thread.
     Direct(Sink),
     /// Hand blocks to a compressor thread (`SnapWriter::piped`).
     Piped {
         tx: std::sync::mpsc::SyncSender<Piece>,
-        thread: std::thread::JoinHandle<std::io::Result<(Sink, Counts)>>,
+        thread: std::thread::JoinHandle<std::io::Result<Sink>>,
     },
     /// Transient, while switching modes.
     Gone,
@@ -439,10 +447,6 @@ enum Out {
 /// Writes a snapshot file: header, then blocks, then the trailer.
 pub struct SnapWriter {
     out: Out,
-    pub blocks: u64,
-    pub keys: u64,
-    /// Bytes of all blocks before compression (the data's logical size).
-    pub raw_bytes: u64,
 }
 
 fn header() -> [u8; HEADER_LEN] {
@@ -466,9 +470,6 @@ impl SnapWriter {
         file.write_all(&h)?;
         Ok(SnapWriter {
             out: Out::Direct(Sink::new(file, &h, compress)),
-            blocks: 0,
-            keys: 0,
-            raw_bytes: 0,
         })
     }
 
@@ -487,21 +488,14 @@ impl SnapWriter {
             .spawn(move || {
                 crate::util::lower_thread_priority();
                 let mut own = BlockBuf::default();
-                let mut counts = Counts::default();
                 for piece in rx {
                     match piece {
                         Piece::Raw(raw, entries) => sink.block(&raw, entries)?,
-                        Piece::Entry(db, e) => {
-                            own.push(db, &e);
-                            drop(e);
-                            if own.full() {
-                                counts.block(&mut sink, &mut own)?;
-                            }
-                        }
+                        Piece::Entry(db, e) => own.add(db, &e, &mut sink)?,
                     }
                 }
-                counts.block(&mut sink, &mut own)?;
-                Ok((sink, counts))
+                own.flush(&mut sink)?;
+                Ok(sink)
             })?;
         self.out = Out::Piped { tx, thread };
         Ok(self)
@@ -521,9 +515,6 @@ impl SnapWriter {
             }
             Out::Gone => return Err(piped_failed()),
         }
-        self.blocks += 1;
-        self.keys += entries as u64;
-        self.raw_bytes += raw.len() as u64;
         Ok(())
     }
 
@@ -561,23 +552,19 @@ impl SnapWriter {
     }
 
     /// `finish`, also returning the raw (uncompressed) bytes of all blocks.
-    pub fn finish_counted(mut self, cut_lsn: u64, created_ms: u64) -> std::io::Result<(u64, u64)> {
+    pub fn finish_counted(self, cut_lsn: u64, created_ms: u64) -> std::io::Result<(u64, u64)> {
         let mut sink = match self.out {
             Out::Direct(sink) => sink,
             Out::Piped { tx, thread } => {
                 drop(tx);
-                let (sink, c) = thread.join().map_err(|_| piped_failed())??;
-                self.blocks += c.blocks;
-                self.keys += c.keys;
-                self.raw_bytes += c.raw_bytes;
-                sink
+                thread.join().map_err(|_| piped_failed())??
             }
             Out::Gone => return Err(piped_failed()),
         };
         let mut t = [0u8; TRAILER_LEN];
         t[..8].copy_from_slice(TRAILER_MAGIC);
-        t[8..16].copy_from_slice(&self.keys.to_le_bytes());
-        t[16..24].copy_from_slice(&self.blocks.to_le_bytes());
+        t[8..16].copy_from_slice(&sink.keys.to_le_bytes());
+        t[16..24].copy_from_slice(&sink.blocks.to_le_bytes());
         t[24..32].copy_from_slice(&cut_lsn.to_le_bytes());
         t[32..40].copy_from_slice(&created_ms.to_le_bytes());
         let crc = crc32c::crc32c_append(sink.crc, &t[..44]);
@@ -585,7 +572,7 @@ impl SnapWriter {
         sink.file.write_all(&t)?;
         sink.bytes += TRAILER_LEN as u64;
         sink.file.sync_data()?;
-        Ok((sink.bytes, self.raw_bytes))
+        Ok((sink.bytes, sink.raw_bytes))
     }
 }
 
@@ -616,25 +603,34 @@ impl BlockBuf {
     }
 
     /// `push`, then write a block through `w` if one is gathered.
-    pub fn add(&mut self, db: u32, e: &Entry, w: &mut SnapWriter) -> std::io::Result<()> {
+    pub fn add(&mut self, db: u32, e: &Entry, w: &mut impl BlockSink) -> std::io::Result<()> {
         self.push(db, e);
         self.flush_if_full(w)
     }
 
     /// Append `entries` already encoded entries, then write a block through
     /// `w` if one is gathered.
-    pub fn add_raw(&mut self, raw: &[u8], entries: u32, w: &mut SnapWriter) -> std::io::Result<()> {
+    pub fn add_raw(
+        &mut self,
+        raw: &[u8],
+        entries: u32,
+        w: &mut impl BlockSink,
+    ) -> std::io::Result<()> {
         self.raw.extend_from_slice(raw);
         self.entries += entries;
         self.flush_if_full(w)
     }
 
-    fn flush_if_full(&mut self, w: &mut SnapWriter) -> std::io::Result<()> {
+    fn flush_if_full(&mut self, w: &mut impl BlockSink) -> std::io::Result<()> {
         if self.full() { self.flush(w) } else { Ok(()) }
     }
 
-    /// Write the gathered entries as one block and start over.
-    pub fn flush(&mut self, w: &mut SnapWriter) -> std::io::Result<()> {
+    /// Write the gathered entries as one block (if there are any) and
+    /// start over.
+    pub fn flush(&mut self, w: &mut impl BlockSink) -> std::io::Result<()> {
+        if self.entries == 0 {
+            return Ok(());
+        }
         w.block(&self.raw, self.entries)?;
         self.raw.clear();
         self.entries = 0;
