@@ -116,12 +116,7 @@ impl<T: Keyed + Clone> Indexed<T> {
             |i| items[i as usize].key() == key,
             |i| hash_of(items[i as usize].key()),
         )? as usize;
-        let last = self.items.len() - 1;
-        if pos != last {
-            // The last element moves into the hole: repoint its index slot.
-            let lh = hash_of(self.items[last].key());
-            self.index.repoint(lh, last as u32, pos as u32);
-        }
+        // The index already points the last element at the hole.
         Some(self.items.swap_remove(pos))
     }
 

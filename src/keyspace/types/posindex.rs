@@ -28,7 +28,7 @@
 //!
 //! (Splitting the index into many small tables instead bounds the rehash
 //! too, but measured 25-50% slower lookups and inserts on a 1M-member set
-//! in `benches/collections.rs`: one more dependent load per probe.)
+//! in `benches/collections.rs`.)
 //!
 //! Invariants, while a resize runs (`old` is `Some`):
 //! * every position is in exactly one of `main` and `old.table`;
@@ -123,10 +123,9 @@ impl PosIndex {
         }
     }
 
-    /// Change the entry of position `from` (hashed `h`) to `to`: the owner
-    /// moved that element (its last) into the hole at `to`. Panics if
+    /// Change the entry of position `from` (hashed `h`) to `to`. Panics if
     /// `from` is not indexed under `h`.
-    pub fn repoint(&mut self, h: u64, from: u32, to: u32) {
+    fn repoint(&mut self, h: u64, from: u32, to: u32) {
         if let Some(p) = self.main.find_mut(h, |&p| p == from) {
             *p = to;
             return;
@@ -161,16 +160,16 @@ impl PosIndex {
         new_pos: u32,
         hash: impl Fn(u32) -> u64,
     ) -> Result<u32, u32> {
-        self.think_ahead();
         if self.old.is_none() && self.main.len() < self.main.capacity() {
             // The common case: one probe, and the insert cannot rehash.
-            return match self.main.entry(h, |&p| eq(p), |&p| hash(p)) {
-                hashbrown::hash_table::Entry::Occupied(e) => Ok(*e.get()),
+            match self.main.entry(h, |&p| eq(p), |&p| hash(p)) {
+                hashbrown::hash_table::Entry::Occupied(e) => return Ok(*e.get()),
                 hashbrown::hash_table::Entry::Vacant(v) => {
                     v.insert(new_pos);
-                    Err(new_pos)
                 }
-            };
+            }
+            self.think_ahead();
+            return Err(new_pos);
         }
         if let Some(p) = self.find(h, &mut eq) {
             return Ok(p);
@@ -179,8 +178,11 @@ impl PosIndex {
         Err(new_pos)
     }
 
-    /// Remove and return the position `eq` accepts among those hashed `h`.
-    /// `hash` gives the hash of any position in the index.
+    /// Remove and return the position `eq` accepts among those hashed `h`,
+    /// and index the last position under it instead: the owner then moves
+    /// its last element into the hole (`swap_remove`). `hash` gives the
+    /// hash of any position in the index, as the owner's elements stand
+    /// before that move.
     pub fn remove(
         &mut self,
         h: u64,
@@ -189,9 +191,9 @@ impl PosIndex {
     ) -> Option<u32> {
         self.step(&hash);
         // Give memory back once the table is mostly empty. Decided here,
-        // while the positions are still `0..len`: after the removal below
-        // and before the owner's `repoint`, they are not (a resize that
-        // finishes at once would miss the last position).
+        // while the positions are still `0..len` and `hash` reads them as
+        // they stand: after the removal and repoint below, it does not
+        // until the owner moves its last element.
         let n = self.len().saturating_sub(1);
         if self.old.is_none() && self.main_cap > 64 && n * 4 <= self.main_cap {
             self.resize_to(n * 2, &hash);
@@ -204,6 +206,10 @@ impl PosIndex {
                 pos
             }
         };
+        let last = self.len() as u32;
+        if pos != last {
+            self.repoint(hash(last), last, pos);
+        }
         Some(pos)
     }
 
@@ -223,15 +229,11 @@ impl PosIndex {
         if self.main.len() < self.main.capacity() {
             return;
         }
-        if self.old.is_some() {
-            // Cannot happen (see the invariants); stay correct anyway.
-            self.finish(hash);
-            if self.main.len() < self.main.capacity() {
-                return;
-            }
-        }
+        // A resize never lets `main` fill up (see the invariants); if one
+        // did, hashbrown's own growth below would still be correct.
+        debug_assert!(self.old.is_none(), "main filled up during a resize");
         let n = self.main.len();
-        if n < INCREMENTAL_FROM {
+        if n < INCREMENTAL_FROM || self.old.is_some() {
             self.main.reserve(1, |&p| hash(p));
             self.main_cap = self.main.capacity();
         } else {
@@ -284,6 +286,9 @@ impl PosIndex {
         debug_assert!(self.old.is_none() && new.is_empty());
         let n = self.main.len();
         debug_assert!(new.capacity() >= 2 * n);
+        // A table prepared for a growth this resize is not (a shrink, or a
+        // growth that did not wait for it) would only hold memory.
+        self.ahead = None;
         self.main_cap = new.capacity();
         let table = std::mem::replace(&mut self.main, new);
         self.old = Some(Box::new(Resize {
@@ -417,22 +422,21 @@ mod tests {
             else {
                 return false;
             };
-            let last = (self.keys.len() - 1) as u32;
-            if pos != last {
-                self.idx.repoint(h(self.keys[last as usize]), last, pos);
-            }
             self.keys.swap_remove(pos as usize);
             true
+        }
+        /// Add keys `*k`, `*k + 1`, ... while `more` says so.
+        fn add_while(&mut self, k: &mut u64, more: impl Fn(&PosIndex) -> bool) {
+            while more(&self.idx) {
+                self.add(*k);
+                *k += 1;
+            }
         }
         /// Keys 0, 1, ... added until the index starts an incremental
         /// resize; returns the next key.
         fn until_a_resize_starts() -> (Owner, u64) {
-            let mut o = Owner::default();
-            let mut k = 0;
-            while !o.idx.resizing() {
-                o.add(k);
-                k += 1;
-            }
+            let (mut o, mut k) = (Owner::default(), 0);
+            o.add_while(&mut k, |i| !i.resizing());
             (o, k)
         }
         fn check(&self) {
@@ -540,10 +544,7 @@ mod tests {
         assert!(o.del(o.keys[2]));
         o.check();
         // And the resize still completes with every key in place.
-        while o.idx.resizing() {
-            o.add(k);
-            k += 1;
-        }
+        o.add_while(&mut k, PosIndex::resizing);
         o.check();
     }
 
@@ -591,30 +592,20 @@ mod tests {
     /// capacity); the index stays consistent through it.
     #[test]
     fn the_growth_resize_takes_the_table_prepared_ahead() {
-        let mut o = Owner::default();
-        let mut k = 0;
-        while o.idx.ahead.is_none() {
-            o.add(k);
-            k += 1;
-        }
+        let (mut o, mut k) = (Owner::default(), 0);
+        o.add_while(&mut k, |i| i.ahead.is_none());
         assert!(o.keys.len() >= INCREMENTAL_FROM);
         let (cap, slot) = o.idx.ahead.clone().unwrap();
         // Wait for the preparing thread (it has no deadline to meet here).
         while slot.lock().is_none() {
             std::thread::sleep(std::time::Duration::from_millis(1));
         }
-        while !o.idx.resizing() {
-            o.add(k);
-            k += 1;
-        }
+        o.add_while(&mut k, |i| !i.resizing());
         assert!(slot.lock().is_none(), "the prepared table was not taken");
         assert!(o.idx.ahead.is_none());
         assert_eq!(o.idx.main_cap, cap);
         o.check();
-        while o.idx.resizing() {
-            o.add(k);
-            k += 1;
-        }
+        o.add_while(&mut k, PosIndex::resizing);
         o.check();
     }
 

@@ -241,6 +241,7 @@ impl Full {
         debug_assert_eq!(got.slot, id);
         let h = hash_of(&self.slots[id as usize].member);
         let slots = &self.slots;
+        // Also points the index's entry of the last slot at `id`.
         self.index
             .remove(h, |i| i == id, |i| hash_of(&slots[i as usize].member))
             .expect("member indexed");
@@ -250,7 +251,6 @@ impl Full {
             let lrank = self.rank_of(ls.score, &ls.member);
             debug_assert_eq!(self.tree.get(lrank).slot, last);
             self.tree.set_at(lrank, Key::new(ls.score, id));
-            self.index.repoint(hash_of(&ls.member), last, id);
         }
         let old = self.slots.swap_remove(id as usize);
         (old.member, old.score)
