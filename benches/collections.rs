@@ -202,6 +202,32 @@ fn big_sets(c: &mut Criterion) {
                 .count()
         })
     });
+    // A snapshot's freeze of the big value, then the live value's first
+    // change: the view kept (elements only) against sharing the whole
+    // table, which made the first change copy the index.
+    type Table = std::sync::Arc<Indexed<CompactBytes>>;
+    type Freeze = fn(&Table) -> Table;
+    let mut live: Table = std::sync::Arc::new(s);
+    let mut n = 0u64;
+    g.throughput(Throughput::Elements(1));
+    let ways: [(&str, Freeze); 2] = [
+        ("freeze_view_then_first_sadd_1m", |t| {
+            std::sync::Arc::new(t.frozen_view())
+        }),
+        ("freeze_shared_table_then_first_sadd_1m", |t| t.clone()),
+    ];
+    for (name, freeze) in ways {
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                let frozen = freeze(&live);
+                n += 1;
+                let m = format!("new:{n}");
+                let _ = std::sync::Arc::make_mut(&mut live)
+                    .find_or_push(m.as_bytes(), || CompactBytes::new(m.as_bytes()));
+                black_box(frozen.len())
+            })
+        });
+    }
     g.finish();
 }
 

@@ -167,10 +167,10 @@ impl<'a> Iterator for PackIter<'a> {
 
 impl ExactSizeIterator for PackIter<'_> {}
 
-/// The big encoding is shared on clone (`Arc`): a snapshot freezes a big
-/// hash in O(1) and serializes it off the lock (`keyspace::cow::freeze`).
-/// The first change after copies the index (`Indexed` keeps its pairs in
-/// shared chunks), and each later one at most the chunk it touches.
+/// The big encoding is shared on clone (`Arc`). A snapshot freezes a big
+/// hash as a view that shares its pairs' chunks but not its index
+/// (`frozen_view`) and serializes it off the lock (`keyspace::cow::freeze`):
+/// each later change copies at most the chunk it touches.
 #[derive(Clone)]
 enum Repr {
     Pack(Pack),
@@ -258,6 +258,19 @@ impl Hash {
     /// Whether the compact ("listpack") encoding is still in use.
     pub fn is_compact(&self) -> bool {
         matches!(self.repr, Repr::Pack(_))
+    }
+
+    /// What a snapshot's freeze keeps of a hash in the big encoding
+    /// (`cow::freeze`): its pairs, in chunks shared with this hash, without
+    /// the index (`Indexed::frozen_view`). Only `len` and `iter` answer
+    /// right on it. `None` for the compact encoding.
+    pub fn frozen_view(&self) -> Option<Hash> {
+        match &self.repr {
+            Repr::Pack(_) => None,
+            Repr::Table(t) => Some(Hash {
+                repr: Repr::Table(Arc::new(t.frozen_view())),
+            }),
+        }
     }
 
     /// Switch to the "hashtable" encoding if the limits are exceeded
@@ -366,6 +379,37 @@ impl Hash {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// The view a snapshot freezes keeps the contents at the freeze while
+    /// the hash changes, and leaves the hash's table unshared: no change
+    /// afterwards copies the index.
+    #[test]
+    fn frozen_view_keeps_the_contents_and_shares_no_index() {
+        let mut h = Hash::new();
+        h.convert();
+        for i in 0..5000 {
+            h.insert(i.to_string().as_bytes(), b"v");
+        }
+        let before: Vec<(Vec<u8>, Vec<u8>)> =
+            h.iter().map(|(f, v)| (f.to_vec(), v.to_vec())).collect();
+        let view = h.frozen_view().expect("big encoding");
+        let Repr::Table(t) = &h.repr else {
+            panic!("converted")
+        };
+        assert_eq!(Arc::strong_count(t), 1, "the live table is shared");
+        for i in 0..100 {
+            h.insert(i.to_string().as_bytes(), b"changed");
+            h.remove((4999 - i).to_string().as_bytes());
+            h.insert(format!("new{i}").as_bytes(), b"n");
+        }
+        assert_eq!(h.get(b"7"), Some(&b"changed"[..]));
+        assert_eq!(h.len(), 5000);
+        let got: Vec<(Vec<u8>, Vec<u8>)> =
+            view.iter().map(|(f, v)| (f.to_vec(), v.to_vec())).collect();
+        assert_eq!(view.len(), 5000);
+        assert_eq!(got, before);
+        assert!(Hash::new().frozen_view().is_none());
+    }
 
     #[test]
     fn varints() {

@@ -32,10 +32,10 @@ impl Keyed for (CompactBytes, CompactBytes) {
     }
 }
 
-/// A clone (what a snapshot's freeze leads to, through the `Arc` the
-/// owners keep it in) copies the index, about 5 bytes per element, and
-/// shares the elements (`ChunkVec`): a later change copies only the chunk
-/// it touches.
+/// A clone copies the index, about 5 bytes per element, and shares the
+/// elements (`ChunkVec`): a later change copies only the chunk it touches.
+/// A snapshot's freeze takes `frozen_view` instead, which leaves the index
+/// out.
 #[derive(Clone)]
 pub struct Indexed<T> {
     items: ChunkVec<T>,
@@ -128,6 +128,19 @@ impl<T: Keyed + Clone> Indexed<T> {
             return None;
         }
         std::sync::Arc::make_mut(this).remove(key)
+    }
+
+    /// The elements without the index, sharing their chunks: what a
+    /// snapshot's freeze keeps to encode off the lock (`cow::freeze`). It
+    /// costs one reference count per 64 elements, and the live table keeps
+    /// its index to itself, so no later change has to copy the index.
+    /// Only `len`, `iter` and `at` answer right on the view; every lookup
+    /// by key finds nothing.
+    pub fn frozen_view(&self) -> Self {
+        Indexed {
+            items: self.items.clone(),
+            index: PosIndex::default(),
+        }
     }
 
     /// The element at a position (0..len).

@@ -126,8 +126,8 @@ impl IntSet {
 #[derive(Clone)]
 enum Repr {
     Ints(IntSet),
-    /// Shared on clone; its first change after copies the index, not the
-    /// members (as `Hash`; `Indexed`).
+    /// Shared on clone; a snapshot freezes it as a view without the index
+    /// (as `Hash`; `Indexed::frozen_view`).
     Table(Arc<Indexed<CompactBytes>>),
 }
 
@@ -254,6 +254,19 @@ impl Set {
         matches!(self.repr, Repr::Ints(_))
     }
 
+    /// What a snapshot's freeze keeps of a set in the hashtable encoding
+    /// (`cow::freeze`): its members, in chunks shared with this set,
+    /// without the index (`Indexed::frozen_view`). Only `len` and `iter`
+    /// answer right on it. `None` for the intset encoding.
+    pub fn frozen_view(&self) -> Option<Set> {
+        match &self.repr {
+            Repr::Ints(_) => None,
+            Repr::Table(t) => Some(Set {
+                repr: Repr::Table(Arc::new(t.frozen_view())),
+            }),
+        }
+    }
+
     pub fn heap_size(&self) -> usize {
         match &self.repr {
             Repr::Ints(s) => s.heap_size(),
@@ -345,6 +358,30 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
     use std::collections::BTreeSet;
+
+    /// As `hash::tests::frozen_view_keeps_the_contents_and_shares_no_index`.
+    #[test]
+    fn frozen_view_keeps_the_contents_and_shares_no_index() {
+        let mut s = Set::new();
+        for i in 0..5000 {
+            s.insert(format!("m{i}").as_bytes(), 512);
+        }
+        let before: BTreeSet<Vec<u8>> = s.iter().map(|m| m.to_vec()).collect();
+        let view = s.frozen_view().expect("hashtable encoding");
+        let Repr::Table(t) = &s.repr else {
+            panic!("converted")
+        };
+        assert_eq!(Arc::strong_count(t), 1, "the live table is shared");
+        for i in 0..100 {
+            assert!(s.remove(format!("m{i}").as_bytes()));
+            assert!(s.insert(format!("new{i}").as_bytes(), 512));
+        }
+        assert!(s.contains(b"new7") && !s.contains(b"m7"));
+        assert_eq!(view.len(), 5000);
+        let got: BTreeSet<Vec<u8>> = view.iter().map(|m| m.to_vec()).collect();
+        assert_eq!(got, before);
+        assert!(Set::new().frozen_view().is_none());
+    }
 
     #[test]
     fn widths_grow_and_order_is_ascending() {

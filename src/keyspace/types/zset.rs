@@ -116,8 +116,9 @@ impl Key {
 #[derive(Clone)]
 struct Full {
     /// In chunks shared on clone, as are the tree's nodes: the first
-    /// change after a snapshot's freeze copies the index, one chunk and
-    /// one tree path.
+    /// change after a clone copies the index, one chunk and one tree path.
+    /// A snapshot's freeze shares only the slots (`ZSet::frozen_view`).
+    /// Invariant: dense, one slot per element of the tree.
     slots: ChunkVec<Slot>,
     index: PosIndex,
     /// Invariant: `Key::approx` is `slots[Key::slot].score as f32`.
@@ -128,7 +129,8 @@ struct Full {
 enum Repr {
     Compact(Vec<(f64, CompactBytes)>),
     /// Shared on clone; its first change after copies the index and a
-    /// tree path, not the slots (see `Full`).
+    /// tree path, not the slots (see `Full`). A snapshot freezes only its
+    /// slots (`ZSet::frozen_view`).
     Full(Arc<Full>),
 }
 
@@ -289,7 +291,7 @@ impl ZSet {
     pub fn len(&self) -> usize {
         match &self.repr {
             Repr::Compact(v) => v.len(),
-            Repr::Full(f) => f.tree.len(),
+            Repr::Full(f) => f.slots.len(),
         }
     }
 
@@ -308,6 +310,25 @@ impl ZSet {
     /// Whether the compact ("listpack") encoding is still in use.
     pub fn is_compact(&self) -> bool {
         matches!(self.repr, Repr::Compact(_))
+    }
+
+    /// What a snapshot's freeze keeps of a set in the full encoding
+    /// (`cow::freeze`): its slots, in chunks shared with this set, without
+    /// the index and the order tree. So this set's later changes copy at
+    /// most the chunks they touch, never the index nor a tree path. Only
+    /// `len` and `iter_unordered` answer right on it. `None` for the
+    /// compact encoding.
+    pub fn frozen_view(&self) -> Option<ZSet> {
+        match &self.repr {
+            Repr::Compact(_) => None,
+            Repr::Full(f) => Some(ZSet {
+                repr: Repr::Full(Arc::new(Full {
+                    slots: f.slots.clone(),
+                    index: PosIndex::default(),
+                    tree: RankTree::default(),
+                })),
+            }),
+        }
     }
 
     /// Heap bytes owned by the set (INFO memory, MEMORY USAGE).
@@ -610,6 +631,41 @@ impl ZSet {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// As `hash::tests::frozen_view_keeps_the_contents_and_shares_no_index`;
+    /// the order tree is not shared either.
+    #[test]
+    fn frozen_view_keeps_the_contents_and_shares_no_index() {
+        let mut z = ZSet::new_full();
+        for i in 0..5000 {
+            z.insert(format!("m{i}").as_bytes(), i as f64);
+        }
+        let mut before: Vec<(Vec<u8>, u64)> = z
+            .iter_unordered()
+            .map(|(m, s)| (m.to_vec(), s.to_bits()))
+            .collect();
+        let view = z.frozen_view().expect("full encoding");
+        let Repr::Full(f) = &z.repr else {
+            panic!("full")
+        };
+        assert_eq!(Arc::strong_count(f), 1, "the live set is shared");
+        for i in 0..100 {
+            assert!(z.remove(format!("m{i}").as_bytes()));
+            z.insert(format!("m{}", 100 + i).as_bytes(), -1.0);
+            z.insert(format!("new{i}").as_bytes(), 0.5);
+        }
+        assert_eq!(z.len(), 5000);
+        assert_eq!(z.rank(b"new0"), Some(100));
+        assert_eq!(view.len(), 5000);
+        let mut got: Vec<(Vec<u8>, u64)> = view
+            .iter_unordered()
+            .map(|(m, s)| (m.to_vec(), s.to_bits()))
+            .collect();
+        before.sort();
+        got.sort();
+        assert_eq!(got, before);
+        assert!(ZSet::new().frozen_view().is_none());
+    }
 
     /// The model: a Vec sorted by (score, member).
     fn model_sorted(m: &[(Vec<u8>, f64)]) -> Vec<(Vec<u8>, f64)> {
