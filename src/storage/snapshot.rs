@@ -325,6 +325,11 @@ struct Sink {
     blocks: u64,
     keys: u64,
     raw_bytes: u64,
+    /// The zstd context and output buffer, kept from block to block: a
+    /// context and a buffer per block cost an allocation each, and the
+    /// buffer's fresh pages a fault each.
+    zstd: Option<zstd::bulk::Compressor<'static>>,
+    zbuf: Vec<u8>,
 }
 
 /// Bytes between two write-behind calls: at most about two of these are
@@ -343,7 +348,23 @@ impl Sink {
             blocks: 0,
             keys: 0,
             raw_bytes: 0,
+            zstd: None,
+            zbuf: Vec::new(),
         }
+    }
+
+    /// `raw` compressed into `zbuf` (level 1), if that makes it smaller.
+    fn compress(&mut self, raw: &[u8]) -> bool {
+        if self.zstd.is_none() {
+            self.zstd = zstd::bulk::Compressor::new(1).ok();
+        }
+        let Some(z) = &mut self.zstd else {
+            return false;
+        };
+        self.zbuf.clear();
+        self.zbuf
+            .reserve(zstd::zstd_safe::compress_bound(raw.len()));
+        z.compress_to_buffer(raw, &mut self.zbuf).is_ok() && self.zbuf.len() < raw.len()
     }
 
     fn put(&mut self, b: &[u8]) -> std::io::Result<()> {
@@ -363,14 +384,12 @@ impl Sink {
     }
 
     fn block(&mut self, raw: &[u8], entries: u32) -> std::io::Result<()> {
-        let z = if self.compress {
-            zstd::bulk::compress(raw, 1)
-                .ok()
-                .filter(|z| z.len() < raw.len())
+        let zbuf = if self.compress && self.compress(raw) {
+            Some(std::mem::take(&mut self.zbuf))
         } else {
             None
         };
-        let (codec, stored) = match &z {
+        let (codec, stored) = match &zbuf {
             Some(z) => (CODEC_ZSTD, &z[..]),
             None => (CODEC_RAW, raw),
         };
@@ -392,6 +411,9 @@ impl Sink {
         h[16..20].copy_from_slice(&crc.to_le_bytes());
         self.put(&h)?;
         self.put(stored)?;
+        if let Some(z) = zbuf {
+            self.zbuf = z;
+        }
         self.blocks += 1;
         self.keys += entries as u64;
         self.raw_bytes += raw.len() as u64;
@@ -404,11 +426,38 @@ impl Sink {
 pub trait BlockSink {
     /// Write one block of `entries` encoded entries (`encode_entry`).
     fn block(&mut self, raw: &[u8], entries: u32) -> std::io::Result<()>;
+
+    /// `block`, leaving `raw` empty: a piped writer takes the buffer
+    /// itself, instead of a copy, and leaves one the compressor is done
+    /// with in its place.
+    fn block_vec(&mut self, raw: &mut Vec<u8>, entries: u32) -> std::io::Result<()> {
+        self.block(raw, entries)?;
+        raw.clear();
+        Ok(())
+    }
 }
 
 impl BlockSink for SnapWriter {
     fn block(&mut self, raw: &[u8], entries: u32) -> std::io::Result<()> {
         SnapWriter::block(self, raw, entries)
+    }
+
+    fn block_vec(&mut self, raw: &mut Vec<u8>, entries: u32) -> std::io::Result<()> {
+        match &mut self.out {
+            Out::Piped { back, .. } if entries > 0 => {
+                let spare = back
+                    .try_recv()
+                    .unwrap_or_else(|_| Vec::with_capacity(raw.capacity()));
+                let full = std::mem::replace(raw, spare);
+                raw.clear();
+                self.send(Piece::Raw(full, entries))
+            }
+            _ => {
+                self.block(raw, entries)?;
+                raw.clear();
+                Ok(())
+            }
+        }
     }
 }
 
@@ -438,6 +487,11 @@ enum Out {
     /// Hand blocks to a compressor thread (`SnapWriter::piped`).
     Piped {
         tx: std::sync::mpsc::SyncSender<Piece>,
+        /// Block buffers the compressor is done with, to be filled again:
+        /// one comes back for each block sent, and a new one is made only
+        /// when none is back, so at most about `PIPE_DEPTH + 2` exist and
+        /// their pages are not faulted in afresh for every block.
+        back: std::sync::mpsc::Receiver<Vec<u8>>,
         thread: std::thread::JoinHandle<std::io::Result<Sink>>,
     },
     /// Transient, while switching modes.
@@ -483,6 +537,7 @@ impl SnapWriter {
             return Ok(self);
         };
         let (tx, rx) = std::sync::mpsc::sync_channel::<Piece>(PIPE_DEPTH);
+        let (back_tx, back) = std::sync::mpsc::channel::<Vec<u8>>();
         let thread = std::thread::Builder::new()
             .name("cairn-compress".into())
             .spawn(move || {
@@ -490,14 +545,17 @@ impl SnapWriter {
                 let mut own = BlockBuf::default();
                 for piece in rx {
                     match piece {
-                        Piece::Raw(raw, entries) => sink.block(&raw, entries)?,
+                        Piece::Raw(raw, entries) => {
+                            sink.block(&raw, entries)?;
+                            let _ = back_tx.send(raw);
+                        }
                         Piece::Entry(db, e) => own.add(db, &e, &mut sink)?,
                     }
                 }
                 own.flush(&mut sink)?;
                 Ok(sink)
             })?;
-        self.out = Out::Piped { tx, thread };
+        self.out = Out::Piped { tx, back, thread };
         Ok(self)
     }
 
@@ -507,15 +565,28 @@ impl SnapWriter {
             return Ok(());
         }
         match &mut self.out {
-            Out::Direct(sink) => sink.block(raw, entries)?,
+            Out::Direct(sink) => sink.block(raw, entries),
+            Out::Piped { back, .. } => {
+                let mut v = back.try_recv().unwrap_or_default();
+                v.clear();
+                v.extend_from_slice(raw);
+                self.send(Piece::Raw(v, entries))
+            }
+            Out::Gone => Err(piped_failed()),
+        }
+    }
+
+    /// Send a piece down the pipe (a piped writer).
+    fn send(&mut self, piece: Piece) -> std::io::Result<()> {
+        match &mut self.out {
             Out::Piped { tx, .. } => {
-                if tx.send(Piece::Raw(raw.to_vec(), entries)).is_err() {
+                if tx.send(piece).is_err() {
                     return self.compressor_failed();
                 }
+                Ok(())
             }
-            Out::Gone => return Err(piped_failed()),
+            _ => Err(piped_failed()),
         }
-        Ok(())
     }
 
     /// Write one entry, taking it over. A piped writer has the compressor
@@ -523,12 +594,7 @@ impl SnapWriter {
     /// the frozen big values, whose encoding is the bulk of their cost).
     pub fn entry(&mut self, db: u32, e: Entry) -> std::io::Result<()> {
         match &mut self.out {
-            Out::Piped { tx, .. } => {
-                if tx.send(Piece::Entry(db, e)).is_err() {
-                    return self.compressor_failed();
-                }
-                Ok(())
-            }
+            Out::Piped { .. } => self.send(Piece::Entry(db, e)),
             _ => {
                 let mut b = BlockBuf::default();
                 b.push(db, &e);
@@ -555,7 +621,7 @@ impl SnapWriter {
     pub fn finish_counted(self, cut_lsn: u64, created_ms: u64) -> std::io::Result<(u64, u64)> {
         let mut sink = match self.out {
             Out::Direct(sink) => sink,
-            Out::Piped { tx, thread } => {
+            Out::Piped { tx, thread, .. } => {
                 drop(tx);
                 thread.join().map_err(|_| piped_failed())??
             }
@@ -631,8 +697,7 @@ impl BlockBuf {
         if self.entries == 0 {
             return Ok(());
         }
-        w.block(&self.raw, self.entries)?;
-        self.raw.clear();
+        w.block_vec(&mut self.raw, self.entries)?;
         self.entries = 0;
         Ok(())
     }
