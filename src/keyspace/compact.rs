@@ -42,6 +42,14 @@ impl CompactBytes {
         }
     }
 
+    /// Start loading heap-stored bytes into the cache (a hint).
+    #[inline]
+    pub fn prefetch(&self) {
+        if let CompactBytes::Heap(b) = self {
+            crate::util::prefetch(b.as_ptr());
+        }
+    }
+
     #[inline]
     pub fn len(&self) -> usize {
         match self {

@@ -284,6 +284,20 @@ pub fn lossy(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
+/// Ask the CPU to start loading the cache line at `p` (a hint: no effect
+/// on what the program computes, and `p` is never dereferenced).
+#[inline(always)]
+pub fn prefetch<T>(p: *const T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch never faults, whatever the address.
+    #[allow(unused_unsafe)]
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p as *const i8);
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}
+
 /// Give the calling thread the lowest CPU priority (Linux `SCHED_IDLE`):
 /// for background work that must not take CPU from client commands
 /// (snapshot compression). It runs on otherwise idle CPU time; such a
