@@ -325,3 +325,33 @@ fn everysec_and_no_policies_sync_off_the_reply_path() {
         assert_eq!(vals.len(), 20, "{policy:?}");
     }
 }
+
+/// A buffer that steady big batches need keeps its capacity from use to
+/// use; after a burst, small uses give the memory back.
+#[test]
+fn buf_trim_keeps_what_a_steady_load_needs_and_frees_a_burst() {
+    use super::log::BufTrim;
+    let mut t = BufTrim::default();
+    let mut buf: Vec<u8> = Vec::new();
+    for _ in 0..100 {
+        buf.extend_from_slice(&[7u8; 330 << 10]);
+        let cap = buf.capacity();
+        let used = buf.len();
+        buf.clear();
+        t.after(&mut buf, used);
+        assert_eq!(buf.capacity(), cap, "a steady load's buffer was shrunk");
+    }
+    buf.reserve(8 << 20);
+    let mut shrunk_after = None;
+    for i in 0..200 {
+        buf.extend_from_slice(&[7u8; 1000]);
+        buf.clear();
+        t.after(&mut buf, 1000);
+        if buf.capacity() <= 256 << 10 {
+            shrunk_after = Some(i);
+            break;
+        }
+    }
+    let n = shrunk_after.expect("the burst's capacity was kept");
+    assert!(n >= 5, "shrunk after only {n} small uses");
+}
