@@ -339,11 +339,15 @@ struct Sink {
 /// raw blocks, 256 KB blocks); plain fast modes, which leave literals raw,
 /// keep only 1.18x. Automatic log rewrites recompress the whole dataset,
 /// so this is CPU every write-heavy workload pays.
+/// (Level 1 if that setting is refused.)
 fn compressor() -> std::io::Result<zstd::bulk::Compressor<'static>> {
     use zstd::zstd_safe::{CParameter, ParamSwitch};
-    let mut c = zstd::bulk::Compressor::new(-3)?;
-    c.set_parameter(CParameter::LiteralCompressionMode(ParamSwitch::Enable))?;
-    Ok(c)
+    zstd::bulk::Compressor::new(-3)
+        .and_then(|mut c| {
+            c.set_parameter(CParameter::LiteralCompressionMode(ParamSwitch::Enable))?;
+            Ok(c)
+        })
+        .or_else(|_| zstd::bulk::Compressor::new(1))
 }
 
 /// Bytes between two write-behind calls: at most about two of these are
@@ -367,7 +371,8 @@ impl Sink {
         }
     }
 
-    /// `raw` compressed into `zbuf` (level 1), if that makes it smaller.
+    /// `raw` compressed into `zbuf` (`compressor`), if that makes it
+    /// smaller.
     fn compress(&mut self, raw: &[u8]) -> bool {
         if self.zstd.is_none() {
             self.zstd = compressor().ok();
