@@ -112,7 +112,7 @@ const FREEZE_MIN: usize = 4096;
 /// The live value keeps its hash index (and a sorted set its order tree)
 /// to itself, so its later changes copy at most the chunks they touch;
 /// when the freeze shared the whole table instead, the first change copied
-/// the index, about 5 bytes per element into fresh memory (41-48 ms at 3M
+/// the index, about 5 bytes per element into fresh memory (38-49 ms at 3M
 /// members on this project's VM). The view answers only what
 /// `encode_entry` asks (length and iteration). `None` for everything else.
 pub(crate) fn freeze(e: &super::Entry) -> Option<super::Entry> {
