@@ -368,7 +368,7 @@ impl ZSet {
             let v = std::mem::take(v);
             let mut full = Full {
                 slots: ChunkVec::with_capacity(v.len()),
-                index: PosIndex::default(),
+                index: PosIndex::with_capacity(v.len()),
                 tree: RankTree::new(),
             };
             for (i, (score, member)) in v.into_iter().enumerate() {
