@@ -102,6 +102,17 @@ fn round_trip_every_type() {
     }
 }
 
+/// A piped writer on a fresh simulated file, and the file's path.
+fn piped_writer(compress: bool) -> (SimFs, &'static Path, SnapWriter) {
+    let fs = SimFs::new();
+    let p = Path::new("/sim/snap");
+    let w = SnapWriter::new(fs.create(p).unwrap(), compress)
+        .unwrap()
+        .piped()
+        .unwrap();
+    (fs, p, w)
+}
+
 /// A piped writer given both encoded blocks and whole entries (which its
 /// compressor thread encodes) writes them all, and the trailer counts
 /// both, as does the raw size `finish_counted` reports.
@@ -109,12 +120,7 @@ fn round_trip_every_type() {
 fn piped_writer_encodes_handed_over_entries_and_counts_them() {
     let v = sample();
     for compress in [false, true] {
-        let fs = SimFs::new();
-        let p = Path::new("/sim/snap");
-        let mut w = SnapWriter::new(fs.create(p).unwrap(), compress)
-            .unwrap()
-            .piped()
-            .unwrap();
+        let (fs, p, mut w) = piped_writer(compress);
         let mut raw_sent = 0;
         for (i, (db, e)) in v.iter().enumerate() {
             if i % 2 == 0 {
@@ -158,12 +164,7 @@ fn piped_writer_reuses_block_buffers_without_mixing_blocks() {
         })
         .collect();
     for compress in [false, true] {
-        let fs = SimFs::new();
-        let p = Path::new("/sim/snap");
-        let mut w = SnapWriter::new(fs.create(p).unwrap(), compress)
-            .unwrap()
-            .piped()
-            .unwrap();
+        let (fs, p, mut w) = piped_writer(compress);
         let mut b = BlockBuf::default();
         for (db, e) in &v {
             b.add(*db, e, &mut w).unwrap();
