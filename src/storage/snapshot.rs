@@ -314,7 +314,6 @@ struct Sink {
     /// CRC of every byte written so far (the trailer's whole-file CRC).
     crc: u32,
     bytes: u64,
-    compress: bool,
     /// Write-behind (`FsFile::write_behind`): bytes below `started` are on
     /// their way to the disk, bytes below `waited` are there. Invariant:
     /// `waited <= started <= bytes`.
@@ -325,9 +324,10 @@ struct Sink {
     blocks: u64,
     keys: u64,
     raw_bytes: u64,
-    /// The zstd context and output buffer, kept from block to block: a
-    /// context and a buffer per block cost an allocation each, and the
-    /// buffer's fresh pages a fault each.
+    /// The zstd context (`None`: blocks are stored raw, `rdbcompression
+    /// no`) and output buffer, kept from block to block: a context and a
+    /// buffer per block cost an allocation each, and the buffer's fresh
+    /// pages a fault each.
     zstd: Option<zstd::bulk::Compressor<'static>>,
     zbuf: Vec<u8>,
 }
@@ -360,13 +360,12 @@ impl Sink {
             file,
             crc: crc32c::crc32c(first),
             bytes: first.len() as u64,
-            compress,
             started: 0,
             waited: 0,
             blocks: 0,
             keys: 0,
             raw_bytes: 0,
-            zstd: None,
+            zstd: if compress { compressor().ok() } else { None },
             zbuf: Vec::new(),
         }
     }
@@ -374,9 +373,6 @@ impl Sink {
     /// `raw` compressed into `zbuf` (`compressor`), if that makes it
     /// smaller.
     fn compress(&mut self, raw: &[u8]) -> bool {
-        if self.zstd.is_none() {
-            self.zstd = compressor().ok();
-        }
         let Some(z) = &mut self.zstd else {
             return false;
         };
@@ -403,7 +399,7 @@ impl Sink {
     }
 
     fn block(&mut self, raw: &[u8], entries: u32) -> std::io::Result<()> {
-        let zbuf = if self.compress && self.compress(raw) {
+        let zbuf = if self.compress(raw) {
             Some(std::mem::take(&mut self.zbuf))
         } else {
             None
