@@ -13,6 +13,7 @@
 //! state lock, so LSN order is execution order.
 
 use crate::storage::format::{KIND_EFFECTS, encode_record};
+use crate::storage::log::{BufTrim, LogShared};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -35,6 +36,8 @@ pub struct Journal {
     pub durable: Arc<AtomicU64>,
     /// Effects appended since start.
     pub effects: u64,
+    /// Gives `buf`'s memory back after a burst (`submit_to`).
+    buf_trim: BufTrim,
 }
 
 impl Default for Journal {
@@ -48,6 +51,7 @@ impl Default for Journal {
             next_lsn: 1,
             durable: Arc::new(AtomicU64::new(0)),
             effects: 0,
+            buf_trim: BufTrim::default(),
         }
     }
 }
@@ -95,6 +99,18 @@ impl Journal {
         self.rec.clear();
         self.rec_db = None;
         true
+    }
+
+    /// Hand the sealed records to the log writer (call with the state
+    /// lock held, so submission order is LSN order). `buf` keeps its
+    /// memory for the next batch unless it served a burst.
+    pub fn submit_to(&mut self, log: &LogShared) {
+        if self.buf.is_empty() {
+            return;
+        }
+        let (used, last) = (self.buf.len(), self.last_lsn());
+        log.submit_from(&mut self.buf, last);
+        self.buf_trim.after(&mut self.buf, used);
     }
 
     /// LSN of the last sealed record (0 if none).

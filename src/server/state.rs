@@ -246,8 +246,6 @@ pub struct State {
     pub ops_per_sec: u64,
     /// The append-only log, when `appendonly yes`.
     pub log: Option<std::sync::Arc<crate::storage::log::LogShared>>,
-    /// Shrinks the journal's buffer after a burst (`flush_journal`).
-    journal_trim: crate::storage::log::BufTrim,
     /// Start-up recovery figures (INFO).
     pub recovery: crate::storage::recovery::RecoveryReport,
     /// Clients blocked on keys.
@@ -289,7 +287,6 @@ impl State {
             active_expire: true,
             ops_per_sec: 0,
             log: None,
-            journal_trim: Default::default(),
             recovery: Default::default(),
             blocking: Default::default(),
             watch: Default::default(),
@@ -306,12 +303,8 @@ impl State {
     /// Returns the last LSN that exists (what a reply must wait for).
     pub fn flush_journal(&mut self) -> u64 {
         let last = self.ks.journal.last_lsn();
-        if let Some(log) = &self.log
-            && !self.ks.journal.buf.is_empty()
-        {
-            let used = self.ks.journal.buf.len();
-            log.submit_from(&mut self.ks.journal.buf, last);
-            self.journal_trim.after(&mut self.ks.journal.buf, used);
+        if let Some(log) = &self.log {
+            self.ks.journal.submit_to(log);
         }
         last
     }
