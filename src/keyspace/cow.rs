@@ -355,6 +355,7 @@ impl CowSnapshot {
             batches: 0,
             complete: false,
         });
+        ks.journal.seal();
         CowSnapshot {
             shared,
             queue,

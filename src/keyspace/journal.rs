@@ -7,15 +7,25 @@
 //! `Keyspace::loading`) reproduces the keyspace exactly.
 //!
 //! Effects are RESP multibulks, exactly what a Redis AOF holds. The effects
-//! of one command (later: one MULTI/EXEC or script) form one *record*,
-//! framed by `seal` with the next LSN and checksums (storage/FORMAT.md);
-//! the log writer takes the framed bytes. Records are sealed under the
-//! state lock, so LSN order is execution order.
+//! of the commands a connection runs in one batch (one lock hold: a
+//! pipeline's commands, a MULTI/EXEC) form one *record*, framed by `seal`
+//! with the next LSN and checksums (storage/FORMAT.md); the log writer
+//! takes the framed bytes. A record is sealed only between commands, so it
+//! always holds whole commands and whole transactions. Records are sealed
+//! under the state lock, so LSN order is execution order.
+//!
+//! Invariant: every reader of `last_lsn`/`next_lsn` that needs the effects
+//! so far to be in a record (a snapshot's cut, the end of a batch, a served
+//! blocked client) calls `seal` first.
 
 use crate::storage::format::{KIND_EFFECTS, encode_record};
 use crate::storage::log::{BufTrim, LogShared};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Payload size past which a record is sealed at the end of a command
+/// instead of the end of its batch.
+pub const SEAL_AT: usize = 64 * 1024;
 
 #[derive(Debug)]
 pub struct Journal {
@@ -76,6 +86,19 @@ impl Journal {
             Some(_) => {}
         }
         encode(&mut self.rec, args);
+    }
+
+    /// A command ended: close the open record only if it has grown past
+    /// `SEAL_AT` (a long pipeline's record stays bounded); otherwise it
+    /// stays open for the batch's next commands, and the batch's end seals
+    /// it. One record per batch instead of per command saves a 32-byte
+    /// header and padding per command: INCR's records went from about 96
+    /// to about 60 bytes a command at pipeline 16.
+    #[inline]
+    pub fn end_command(&mut self) {
+        if self.rec.len() >= SEAL_AT {
+            self.seal();
+        }
     }
 
     /// Close the open record (if it holds effects): frame it into `buf`

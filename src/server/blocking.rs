@@ -212,9 +212,13 @@ pub fn serve(st: &mut State, now: u64) {
             client.serving = true;
             client.no_block = false;
             let mut out = Reply::new(b.resp3);
+            // The served command's effects get a record of their own, so
+            // its reply can wait for exactly that LSN.
+            st.ks.journal.seal();
             let lsn_before = st.ks.journal.last_lsn();
             let refs: Vec<&[u8]> = argv.iter().map(|a| a.as_slice()).collect();
             execute_at(st, &mut client, &mut out, &refs, now);
+            st.ks.journal.seal();
             let last = st.ks.journal.last_lsn();
             // An error that changed nothing (a key of another type, MISCONF)
             // leaves the client blocked, as Redis 7.0 does.

@@ -6,9 +6,11 @@ use crate::protocol::Reply;
 use crate::server::state::{Client, CmdStat, ReplyMode, SlowEntry, State};
 use std::time::Instant;
 
-/// Run `argv` for `client`, appending the reply to `out`.
+/// Run `argv` for `client`, appending the reply to `out`: a batch of one
+/// command (its effects are sealed into a record of their own).
 pub fn execute(st: &mut State, client: &mut Client, out: &mut Reply, argv: &[&[u8]]) {
     execute_at(st, client, out, argv, crate::util::now_ms());
+    st.ks.journal.seal();
 }
 
 /// `execute` with the command time given (a connection reads the clock
@@ -158,10 +160,11 @@ fn run(
         };
         (cmd.handler)(&mut ctx, argv)
     };
-    // The command's effects become one log record (atomic on replay);
-    // inside EXEC, the whole transaction's do.
+    // The batch's effects become one log record (atomic on replay), sealed
+    // by whoever ran the batch (`State::flush_journal`); a record is only
+    // closed between commands, never inside EXEC.
     if !st.in_exec {
-        st.ks.journal.seal();
+        st.ks.journal.end_command();
     }
     // Only a command that changed data can make a waited-on key ready
     // (a served command that drained nothing must not re-mark its keys).

@@ -151,6 +151,7 @@ pub fn dump_path(st: &State) -> PathBuf {
 pub fn save_sync(st: &mut State) -> std::io::Result<()> {
     let fs = st.persist.fs.clone();
     let path = dump_path(st);
+    st.ks.journal.seal();
     let cut = st.ks.journal.last_lsn();
     let now = crate::util::now_ms();
     let t0 = Instant::now();

@@ -1,7 +1,7 @@
 //! The journal is a faithful record: replaying it on an empty keyspace
 //! (with expiry off, as recovery will) reproduces the keyspace exactly.
 
-use super::exec::execute;
+use super::exec::execute_at;
 use super::state::{Client, State};
 use crate::config::Config;
 use crate::protocol::Reply;
@@ -19,11 +19,6 @@ fn dump(st: &State) -> Vec<Row> {
     }
     v.sort();
     v
-}
-
-fn run(st: &mut State, c: &mut Client, args: &[&[u8]]) {
-    let mut out = Reply::new(false);
-    execute(st, c, &mut out, args);
 }
 
 /// Replay framed records into a fresh state in loading mode, with the
@@ -98,10 +93,120 @@ fn journal_replay_reproduces_the_keyspace() {
                 _ => vec!["DECRBY", k, "3"],
             };
             let args: Vec<&[u8]> = cmd.iter().map(|s| s.as_bytes()).collect();
-            run(&mut st, &mut c, &args);
+            // Batches of random length, as a pipelining connection runs
+            // them: each batch's effects are one record (with SELECTs
+            // inside when its commands change databases).
+            let mut out = Reply::new(false);
+            execute_at(&mut st, &mut c, &mut out, &args, crate::util::now_ms());
+            if rng.next().is_multiple_of(6) {
+                st.flush_journal();
+            }
         }
+        st.flush_journal();
         let journal = st.ks.journal.take();
         let replayed = replay(&journal);
         assert_eq!(dump(&st), dump(&replayed), "seed {seed}");
     }
+}
+
+/// The records in `journal`, as (LSN, payload).
+fn records(journal: &[u8]) -> Vec<(u64, Vec<u8>)> {
+    let mut v = Vec::new();
+    let mut off = 0;
+    while off < journal.len() {
+        let (h, payload, total) =
+            crate::storage::format::parse_record(&journal[off..]).expect("record verifies");
+        v.push((h.lsn, payload.to_vec()));
+        off += total;
+    }
+    v
+}
+
+/// Commands in a RESP payload.
+fn commands_in(payload: &[u8]) -> usize {
+    let mut p = crate::protocol::RequestParser::default();
+    let mut buf = bytes::BytesMut::from(payload);
+    let mut n = 0;
+    loop {
+        match p.parse(&buf, crate::protocol::Limits::default()) {
+            Ok(crate::protocol::Parsed::Command { consumed }) => {
+                bytes::Buf::advance(&mut buf, consumed);
+                n += 1;
+            }
+            Ok(crate::protocol::Parsed::Incomplete) => {
+                assert!(buf.is_empty(), "a record ends inside a command");
+                return n;
+            }
+            other => panic!("payload does not parse: {other:?}"),
+        }
+    }
+}
+
+fn batch(st: &mut State, c: &mut Client, cmds: &[Vec<Vec<u8>>]) {
+    let mut out = Reply::new(false);
+    for cmd in cmds {
+        let args: Vec<&[u8]> = cmd.iter().map(|a| &a[..]).collect();
+        execute_at(st, c, &mut out, &args, crate::util::now_ms());
+    }
+    st.flush_journal();
+}
+
+fn cmd(parts: &[&[u8]]) -> Vec<Vec<u8>> {
+    parts.iter().map(|p| p.to_vec()).collect()
+}
+
+#[test]
+fn a_batch_is_one_record_cut_only_between_commands_past_seal_at() {
+    let mut st = State::new(Config::default());
+    st.ks.journal.enabled = true;
+    let mut c = Client::detached(1);
+    // 16 small writes and a read: one record of 16 commands.
+    let mut cmds: Vec<_> = (0..16)
+        .map(|i| cmd(&[b"SET", format!("k{i}").as_bytes(), b"v"]))
+        .collect();
+    cmds.push(cmd(&[b"GET", b"k1"]));
+    batch(&mut st, &mut c, &cmds);
+    let recs = records(&st.ks.journal.take());
+    assert_eq!(recs.len(), 1);
+    assert_eq!(recs[0].0, 1);
+    assert_eq!(commands_in(&recs[0].1), 16);
+    // 20 writes of 10 KB: sealed once a record passes 64 KiB, so records
+    // of 7, 7 and 6 commands, each holding whole commands.
+    let big = vec![b'x'; 10_000];
+    let cmds: Vec<_> = (0..20)
+        .map(|i| cmd(&[b"SET", format!("b{i}").as_bytes(), &big]))
+        .collect();
+    batch(&mut st, &mut c, &cmds);
+    let recs = records(&st.ks.journal.take());
+    let sizes: Vec<usize> = recs.iter().map(|(_, p)| commands_in(p)).collect();
+    assert_eq!(sizes, vec![7, 7, 6]);
+    assert_eq!(recs.iter().map(|r| r.0).collect::<Vec<_>>(), vec![2, 3, 4]);
+    // A transaction is never cut, however big: MULTI, 20 SETs of 10 KB,
+    // EXEC, then one more write in the same batch.
+    let mut cmds = vec![cmd(&[b"MULTI"])];
+    cmds.extend((0..20).map(|i| cmd(&[b"SET", format!("t{i}").as_bytes(), &big])));
+    cmds.push(cmd(&[b"EXEC"]));
+    cmds.push(cmd(&[b"SET", b"after", b"1"]));
+    batch(&mut st, &mut c, &cmds);
+    let recs = records(&st.ks.journal.take());
+    let sizes: Vec<usize> = recs.iter().map(|(_, p)| commands_in(p)).collect();
+    assert_eq!(sizes.len(), 2, "{sizes:?}");
+    assert!(sizes[0] >= 20, "the transaction was cut: {sizes:?}");
+}
+
+#[test]
+fn a_snapshot_cut_inside_a_batch_covers_the_batch_so_far() {
+    let mut st = State::new(Config::default());
+    st.ks.journal.enabled = true;
+    let mut c = Client::detached(1);
+    let mut out = Reply::new(false);
+    for k in ["a", "b"] {
+        let args: [&[u8]; 3] = [b"SET", k.as_bytes(), b"1"];
+        execute_at(&mut st, &mut c, &mut out, &args, crate::util::now_ms());
+    }
+    let snap = crate::keyspace::cow::CowSnapshot::begin(&mut st.ks, crate::util::now_ms());
+    assert_eq!(snap.cut_lsn, 1, "the open record was not sealed at the cut");
+    let recs = records(&st.ks.journal.take());
+    assert_eq!(recs.len(), 1);
+    assert_eq!(commands_in(&recs[0].1), 2);
 }

@@ -302,6 +302,7 @@ impl State {
     /// lock held at the end of each batch, so submission order is LSN order.
     /// Returns the last LSN that exists (what a reply must wait for).
     pub fn flush_journal(&mut self) -> u64 {
+        self.ks.journal.seal();
         let last = self.ks.journal.last_lsn();
         if let Some(log) = &self.log {
             self.ks.journal.submit_to(log);
