@@ -13,12 +13,13 @@
 //!   renamed into place, so a file under its final name is whole.
 
 use super::fs::{Fs, FsFile};
-use crate::keyspace::types::{Hash, List, Set, ZSet};
+use crate::keyspace::types::{Hash, Set, ZSet};
 use crate::keyspace::{CompactBytes, Entry, Value};
 use std::path::{Path, PathBuf};
 
 pub const MAGIC: &[u8; 8] = b"CAIRNSNP";
-pub const VERSION: u32 = 1;
+/// Version written. Version 1 (no split values) is still read.
+pub const VERSION: u32 = 2;
 pub const HEADER_LEN: usize = 24;
 pub const BLOCK_HEADER_LEN: usize = 20;
 pub const TRAILER_LEN: usize = 48;
@@ -44,6 +45,16 @@ const T_SET: u8 = 6;
 const T_SET_BIG: u8 = 7;
 const T_ZSET: u8 = 8;
 const T_ZSET_BIG: u8 = 9;
+/// Continuations of a split list, hash, set or sorted set (version 2).
+const T_LIST_PART: u8 = 10;
+const T_HASH_PART: u8 = 11;
+const T_SET_PART: u8 = 12;
+const T_ZSET_PART: u8 = 13;
+
+/// Encoded element bytes after which a collection's entry is cut and goes
+/// on in a part (FORMAT.md, "Split values"): a big value is written and
+/// read a block at a time instead of as one buffer of its whole size.
+pub const PART_BYTES: usize = BLOCK_TARGET / 2;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SnapshotError {
@@ -216,57 +227,60 @@ pub struct Decoded {
 
 fn decode_value(r: &mut Reader) -> R<Value> {
     let at = r.pos;
-    Ok(match r.byte()? {
-        T_STR => Value::Str(CompactBytes::new(r.bytes()?)),
-        T_RAW => Value::raw(CompactBytes::new(r.bytes()?)),
+    let mut v = match r.byte()? {
+        T_STR => return Ok(Value::Str(CompactBytes::new(r.bytes()?))),
+        T_RAW => return Ok(Value::raw(CompactBytes::new(r.bytes()?))),
         T_INT => {
             let z = r.varint()?;
-            Value::Int(((z >> 1) as i64) ^ -((z & 1) as i64))
+            return Ok(Value::Int(((z >> 1) as i64) ^ -((z & 1) as i64)));
         }
-        T_LIST => {
-            let n = r.count()?;
-            let mut l = List::default();
+        T_LIST => Value::List(Box::default()),
+        T_HASH | T_HASH_BIG => Value::Hash(Box::new(Hash::new())),
+        T_SET | T_SET_BIG => Value::Set(Box::new(Set::new())),
+        T_ZSET => Value::ZSet(Box::new(ZSet::new())),
+        T_ZSET_BIG => Value::ZSet(Box::new(ZSet::new_full())),
+        _ => return Err((at, "unknown value type")),
+    };
+    let big = matches!(r.b[at], T_HASH_BIG | T_SET_BIG);
+    let n = r.count()?;
+    decode_elems(r, n, &mut v, big)?;
+    Ok(v)
+}
+
+/// Decode `n` elements into the collection `v` (which may hold some
+/// already: a split value's head, FORMAT.md "Split values"). `big`: a
+/// hash or set takes its big encoding at the first element.
+fn decode_elems(r: &mut Reader, n: usize, v: &mut Value, big: bool) -> R<()> {
+    match v {
+        Value::List(l) => {
             for _ in 0..n {
                 l.push(r.bytes()?, false);
             }
-            Value::List(Box::new(l))
         }
-        t @ (T_HASH | T_HASH_BIG) => {
-            let n = r.count()?;
-            let mut h = Hash::new();
+        Value::Hash(h) => {
             for _ in 0..n {
                 let at = r.pos;
                 let f = r.bytes()?;
                 if !h.insert(f, r.bytes()?) {
                     return Err((at, "duplicate hash field"));
                 }
-                if t == T_HASH_BIG {
-                    // Convert at the first field: inserting into the packed
-                    // encoding is linear in its size.
+                if big {
+                    // Convert at the first field: inserting into the
+                    // packed encoding is linear in its size.
                     h.convert_if_needed(0, usize::MAX, &[]);
                 }
             }
-            Value::Hash(Box::new(h))
         }
-        t @ (T_SET | T_SET_BIG) => {
-            let n = r.count()?;
-            let mut s = Set::new();
-            let max = if t == T_SET_BIG { 0 } else { usize::MAX };
+        Value::Set(s) => {
+            let max = if big { 0 } else { usize::MAX };
             for _ in 0..n {
                 let at = r.pos;
                 if !s.insert(r.bytes()?, max) {
                     return Err((at, "duplicate set member"));
                 }
             }
-            Value::Set(Box::new(s))
         }
-        t @ (T_ZSET | T_ZSET_BIG) => {
-            let n = r.count()?;
-            let mut z = if t == T_ZSET_BIG {
-                ZSet::new_full()
-            } else {
-                ZSet::new()
-            };
+        Value::ZSet(z) => {
             for _ in 0..n {
                 let at = r.pos;
                 let m = r.bytes()?;
@@ -279,15 +293,63 @@ fn decode_value(r: &mut Reader) -> R<Value> {
                 }
                 z.insert(m, score);
             }
-            Value::ZSet(Box::new(z))
         }
-        _ => return Err((at, "unknown value type")),
-    })
+        _ => return Err((r.pos, "elements for a string")),
+    }
+    Ok(())
 }
 
-/// Decode every entry of a raw block. `Err((offset in the raw block,
-/// what))` on damage.
-pub fn decode_block(raw: &[u8], mut f: impl FnMut(Decoded)) -> R<u32> {
+/// A continuation of a split value: `n` elements, as encoded, for the
+/// value of `key` in `db` that the entries before it began.
+pub struct Part {
+    db: u32,
+    key: Vec<u8>,
+    expire_at: u64,
+    tag: u8,
+    n: usize,
+    elems: Vec<u8>,
+}
+
+/// What a raw block holds: entries and continuations of split values.
+pub enum Item {
+    Whole(Decoded),
+    Part(Part),
+}
+
+impl Item {
+    fn expire_at(&self) -> u64 {
+        match self {
+            Item::Whole(d) => d.entry.expire_at(),
+            Item::Part(p) => p.expire_at,
+        }
+    }
+}
+
+/// Skip `n` encoded elements of a part with tag `tag`, checking that
+/// they are all there.
+fn skip_elems(r: &mut Reader, tag: u8, n: usize) -> R<()> {
+    for _ in 0..n {
+        match tag {
+            T_LIST_PART | T_SET_PART => {
+                r.bytes()?;
+            }
+            T_HASH_PART => {
+                r.bytes()?;
+                r.bytes()?;
+            }
+            _ => {
+                r.bytes()?;
+                r.f64()?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Decode every item of a raw block. Returns the number of whole
+/// entries (what the block header counts). `Err((offset in the raw
+/// block, what))` on damage.
+fn decode_items(raw: &[u8], mut f: impl FnMut(Item)) -> R<u32> {
     let mut r = Reader { b: raw, pos: 0 };
     let mut n = 0u32;
     while r.pos < raw.len() {
@@ -296,12 +358,107 @@ pub fn decode_block(raw: &[u8], mut f: impl FnMut(Decoded)) -> R<u32> {
         let db = u32::try_from(db).map_err(|_| (at, "database number too large"))?;
         let key = r.bytes()?;
         let expire_at = r.varint()?;
+        if let Some(&tag @ T_LIST_PART..=T_ZSET_PART) = r.b.get(r.pos) {
+            r.pos += 1;
+            let count = r.count()?;
+            let start = r.pos;
+            skip_elems(&mut r, tag, count)?;
+            f(Item::Part(Part {
+                db,
+                key: key.to_vec(),
+                expire_at,
+                tag,
+                n: count,
+                elems: raw[start..r.pos].to_vec(),
+            }));
+            continue;
+        }
         let value = decode_value(&mut r)?;
         let mut entry = Entry::new(key, value);
         entry.expire_at = expire_at;
-        f(Decoded { db, entry, hash: 0 });
+        f(Item::Whole(Decoded { db, entry, hash: 0 }));
         n += 1;
     }
+    Ok(n)
+}
+
+/// Joins split values: each part is decoded into the entry it continues,
+/// and an entry is handed on only once no part can follow it (the next
+/// entry began, or the input ended). Invariant: `held` is the last whole
+/// entry seen, if it is a list, hash, set or sorted set.
+#[derive(Default)]
+struct Joiner {
+    held: Option<Decoded>,
+}
+
+impl Joiner {
+    fn take(&mut self, item: Item, out: &mut Vec<Decoded>) -> Result<(), &'static str> {
+        match item {
+            Item::Whole(d) => {
+                out.extend(self.held.take());
+                match d.entry.value {
+                    Value::List(_) | Value::Hash(_) | Value::Set(_) | Value::ZSet(_) => {
+                        self.held = Some(d)
+                    }
+                    _ => out.push(d),
+                }
+                Ok(())
+            }
+            Item::Part(p) => {
+                let Some(h) = self.held.as_mut() else {
+                    return Err("a continuation of a value that did not begin before it");
+                };
+                if h.db != p.db || h.entry.key[..] != p.key[..] {
+                    return Err("a continuation of another key than the entry before it");
+                }
+                // Only the big encodings are ever split: a packed one
+                // would make every insert linear.
+                let fits = match (&h.entry.value, p.tag) {
+                    (Value::List(_), T_LIST_PART) => true,
+                    (Value::Hash(x), T_HASH_PART) => !x.is_compact(),
+                    (Value::Set(x), T_SET_PART) => !x.is_compact(),
+                    (Value::ZSet(x), T_ZSET_PART) => !x.is_compact(),
+                    _ => false,
+                };
+                if !fits {
+                    return Err("a continuation of another type or encoding");
+                }
+                let mut r = Reader {
+                    b: &p.elems,
+                    pos: 0,
+                };
+                decode_elems(&mut r, p.n, &mut h.entry.value, true).map_err(|(_, what)| what)?;
+                if r.pos != p.elems.len() {
+                    return Err("a continuation with bytes after its elements");
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn finish(&mut self, out: &mut Vec<Decoded>) {
+        out.extend(self.held.take());
+    }
+}
+
+/// Decode every entry of a raw block (split values joined within it).
+/// `Err((offset in the raw block, what))` on damage.
+pub fn decode_block(raw: &[u8], mut f: impl FnMut(Decoded)) -> R<u32> {
+    let mut j = Joiner::default();
+    let mut out = Vec::new();
+    let mut bad = None;
+    let n = decode_items(raw, |it| {
+        if bad.is_none()
+            && let Err(what) = j.take(it, &mut out)
+        {
+            bad = Some((0, what));
+        }
+    })?;
+    if let Some(b) = bad {
+        return Err(b);
+    }
+    j.finish(&mut out);
+    out.into_iter().for_each(&mut f);
     Ok(n)
 }
 
@@ -459,7 +616,7 @@ impl BlockSink for SnapWriter {
 
     fn block_vec(&mut self, raw: &mut Vec<u8>, entries: u32) -> std::io::Result<()> {
         match &mut self.out {
-            Out::Piped { back, .. } if entries > 0 => {
+            Out::Piped { back, .. } if !raw.is_empty() => {
                 let spare = back
                     .try_recv()
                     .unwrap_or_else(|_| Vec::with_capacity(raw.capacity()));
@@ -576,7 +733,7 @@ impl SnapWriter {
 
     /// Write one block of `entries` encoded entries (`encode_entry`).
     pub fn block(&mut self, raw: &[u8], entries: u32) -> std::io::Result<()> {
-        if entries == 0 {
+        if raw.is_empty() {
             return Ok(());
         }
         match &mut self.out {
@@ -612,8 +769,8 @@ impl SnapWriter {
             Out::Piped { .. } => self.send(Piece::Entry(db, e)),
             _ => {
                 let mut b = BlockBuf::default();
-                b.push(db, &e);
-                self.block(&b.raw, b.entries)
+                b.add(db, &e, self)?;
+                b.flush(self)
             }
         }
     }
@@ -661,7 +818,10 @@ impl SnapWriter {
 /// `BLOCK_TARGET` raw bytes are gathered.
 pub struct BlockBuf {
     pub raw: Vec<u8>,
+    /// Entries that begin in `raw` (parts of split values not counted).
     pub entries: u32,
+    /// A collection's elements being gathered into its next part (`add`).
+    scratch: Vec<u8>,
 }
 
 impl Default for BlockBuf {
@@ -669,7 +829,70 @@ impl Default for BlockBuf {
         BlockBuf {
             raw: Vec::with_capacity(BLOCK_TARGET + (BLOCK_TARGET >> 2)),
             entries: 0,
+            scratch: Vec::new(),
         }
+    }
+}
+
+/// `BlockBuf::add`'s state while it encodes one collection in parts.
+struct Splitter<'a, S: BlockSink> {
+    buf: &'a mut BlockBuf,
+    w: &'a mut S,
+    db: u32,
+    e: &'a Entry,
+    /// Tag of the first piece, and of the parts after it.
+    head: u8,
+    part: u8,
+    /// Elements in `buf.scratch`; pieces written so far.
+    n: u64,
+    pieces: u32,
+}
+
+impl<S: BlockSink> Splitter<'_, S> {
+    /// One more element is in the scratch buffer: write a piece once
+    /// enough are.
+    #[inline]
+    fn elem(&mut self) -> std::io::Result<()> {
+        self.n += 1;
+        if self.buf.scratch.len() >= PART_BYTES {
+            self.piece()?;
+        }
+        Ok(())
+    }
+
+    /// Write the gathered elements: as the entry itself (its first piece)
+    /// or as a part, then a block if one is gathered.
+    fn piece(&mut self) -> std::io::Result<()> {
+        let b = &mut *self.buf;
+        put_varint(&mut b.raw, self.db as u64);
+        put_bytes(&mut b.raw, &self.e.key);
+        put_varint(&mut b.raw, self.e.expire_at());
+        b.raw.push(if self.pieces == 0 {
+            self.head
+        } else {
+            self.part
+        });
+        put_varint(&mut b.raw, self.n);
+        b.raw.extend_from_slice(&b.scratch);
+        b.scratch.clear();
+        if self.pieces == 0 {
+            b.entries += 1;
+        }
+        self.pieces += 1;
+        self.n = 0;
+        b.flush_if_full(self.w)
+    }
+
+    /// Write the last piece. A value split in several ends its block, so
+    /// its parts are contiguous whatever the sink writes next.
+    fn finish(mut self) -> std::io::Result<()> {
+        if self.n > 0 {
+            self.piece()?;
+        }
+        if self.pieces > 1 {
+            self.buf.flush(self.w)?;
+        }
+        Ok(())
     }
 }
 
@@ -683,10 +906,63 @@ impl BlockBuf {
         self.raw.len() >= BLOCK_TARGET
     }
 
-    /// `push`, then write a block through `w` if one is gathered.
+    /// Encode `e` and write a block through `w` if one is gathered. A
+    /// list, hash, set or sorted set whose elements pass `PART_BYTES` is
+    /// split into parts (FORMAT.md, "Split values"), written as they fill
+    /// blocks: no buffer grows with the size of a value (a value that is
+    /// not split is encoded exactly as `encode_entry` does).
     pub fn add(&mut self, db: u32, e: &Entry, w: &mut impl BlockSink) -> std::io::Result<()> {
-        self.push(db, e);
-        self.flush_if_full(w)
+        let (head, part) = match &e.value {
+            Value::List(_) => (T_LIST, T_LIST_PART),
+            Value::Hash(h) if !h.is_compact() => (T_HASH_BIG, T_HASH_PART),
+            Value::Set(s) if !s.is_compact() => (T_SET_BIG, T_SET_PART),
+            Value::ZSet(z) if !z.is_compact() => (T_ZSET_BIG, T_ZSET_PART),
+            _ => {
+                self.push(db, e);
+                return self.flush_if_full(w);
+            }
+        };
+        self.scratch.clear();
+        let mut sp = Splitter {
+            buf: self,
+            w,
+            db,
+            e,
+            head,
+            part,
+            n: 0,
+            pieces: 0,
+        };
+        match &e.value {
+            Value::List(l) => {
+                for it in l.iter() {
+                    put_bytes(&mut sp.buf.scratch, it);
+                    sp.elem()?;
+                }
+            }
+            Value::Hash(h) => {
+                for (f, v) in h.iter() {
+                    put_bytes(&mut sp.buf.scratch, f);
+                    put_bytes(&mut sp.buf.scratch, v);
+                    sp.elem()?;
+                }
+            }
+            Value::Set(s) => {
+                for m in s.iter() {
+                    put_bytes(&mut sp.buf.scratch, &m);
+                    sp.elem()?;
+                }
+            }
+            Value::ZSet(z) => {
+                for (m, score) in z.iter_unordered() {
+                    put_bytes(&mut sp.buf.scratch, m);
+                    sp.buf.scratch.extend_from_slice(&score.to_le_bytes());
+                    sp.elem()?;
+                }
+            }
+            _ => unreachable!("matched above"),
+        }
+        sp.finish()
     }
 
     /// Append `entries` already encoded entries, then write a block through
@@ -709,7 +985,7 @@ impl BlockBuf {
     /// Write the gathered entries as one block (if there are any) and
     /// start over.
     pub fn flush(&mut self, w: &mut impl BlockSink) -> std::io::Result<()> {
-        if self.entries == 0 {
+        if self.raw.is_empty() {
             return Ok(());
         }
         w.block_vec(&mut self.raw, self.entries)?;
@@ -781,7 +1057,7 @@ fn verify(path: &Path, b: &[u8]) -> Result<(Summary, Vec<BlockRef>), SnapshotErr
         return Err(bad(path, 16, "header checksum mismatch"));
     }
     let v = le32(b, 8);
-    if v != VERSION {
+    if !(1..=VERSION).contains(&v) {
         return Err(bad(path, 8, format!("unsupported snapshot version {v}")));
     }
     let end = b.len() - TRAILER_LEN;
@@ -815,7 +1091,9 @@ fn verify(path: &Path, b: &[u8]) -> Result<(Summary, Vec<BlockRef>), SnapshotErr
             CODEC_ZSTD => raw <= (stored as u64).saturating_mul(MAX_RATIO) && raw <= MAX_RAW,
             _ => return Err(bad(path, pos + 12, format!("unknown block codec {codec}"))),
         };
-        if !ok_len || entries == 0 || h[13..16] != [0, 0, 0] {
+        // (A block may hold only parts of a split value: no entry begins
+        // in it.)
+        if !ok_len || raw == 0 || h[13..16] != [0, 0, 0] {
             return Err(bad(path, pos, "block header fields out of range"));
         }
         raw_total += raw;
@@ -862,7 +1140,7 @@ fn verify(path: &Path, b: &[u8]) -> Result<(Summary, Vec<BlockRef>), SnapshotErr
 pub type KeyHash<'a> = &'a (dyn Fn(u32, &[u8]) -> u64 + Sync);
 
 /// Decompress and decode one verified block.
-fn load_block(path: &Path, b: &[u8], r: &BlockRef) -> Result<Vec<Decoded>, SnapshotError> {
+fn load_block(path: &Path, b: &[u8], r: &BlockRef) -> Result<Vec<Item>, SnapshotError> {
     load_block_hashed(path, b, r, &|_, _| 0, 0)
 }
 
@@ -874,7 +1152,7 @@ fn load_block_hashed(
     r: &BlockRef,
     hash: KeyHash,
     now: u64,
-) -> Result<Vec<Decoded>, SnapshotError> {
+) -> Result<Vec<Item>, SnapshotError> {
     let stored = &b[r.offset..r.offset + r.stored];
     let hdr = r.offset - BLOCK_HEADER_LEN;
     let owned;
@@ -888,14 +1166,21 @@ fn load_block_hashed(
     } else {
         stored
     };
+    if raw.is_empty() {
+        return Err(bad(path, hdr, "empty block"));
+    }
     let mut out = Vec::with_capacity((r.entries as usize).min(raw.len()));
-    let n = decode_block(raw, |mut d| {
-        let e = &d.entry;
-        if e.expire_at() != 0 && e.expire_at() < now {
+    // An expired value's parts carry its expiry time, so they are dropped
+    // with it.
+    let n = decode_items(raw, |mut it| {
+        let exp = it.expire_at();
+        if exp != 0 && exp < now {
             return;
         }
-        d.hash = hash(d.db, &d.entry.key);
-        out.push(d)
+        if let Item::Whole(d) = &mut it {
+            d.hash = hash(d.db, &d.entry.key);
+        }
+        out.push(it)
     })
     .map_err(|(at, what)| bad(path, hdr, format!("block entry at raw offset {at}: {what}")))?;
     if n != r.entries {
@@ -912,11 +1197,17 @@ fn load_block_hashed(
 /// showing each entry (expired ones included) to `f`.
 pub fn check(path: &Path, b: &[u8], mut f: impl FnMut(&Decoded)) -> Result<Summary, SnapshotError> {
     let (s, blocks) = verify(path, b)?;
+    let mut j = Joiner::default();
+    let mut out = Vec::new();
     for r in &blocks {
-        for d in load_block(path, b, r)? {
-            f(&d);
+        for it in load_block(path, b, r)? {
+            j.take(it, &mut out)
+                .map_err(|what| bad(path, r.offset - BLOCK_HEADER_LEN, what))?;
         }
+        out.drain(..).for_each(|d| f(&d));
     }
+    j.finish(&mut out);
+    out.drain(..).for_each(|d| f(&d));
     Ok(s)
 }
 
@@ -1011,7 +1302,10 @@ pub fn load_hashed(
 ) -> Result<Summary, SnapshotError> {
     let (s, blocks) = verify(path, b)?;
     let only_db = |r: &BlockRef| -> Result<Option<u32>, SnapshotError> {
-        let mut dbs = load_block(path, b, r)?.into_iter().map(|d| d.db);
+        let mut dbs = load_block(path, b, r)?.into_iter().map(|it| match it {
+            Item::Whole(d) => d.db,
+            Item::Part(p) => p.db,
+        });
         let first = dbs.next();
         Ok(first.filter(|&f| dbs.all(|d| d == f)))
     };
@@ -1027,9 +1321,29 @@ pub fn load_hashed(
         single_db,
         file_bytes: b.len() as u64,
     });
-    let mut put = |res: Result<Vec<Decoded>, SnapshotError>, r: &BlockRef| {
-        let at = (r.offset - BLOCK_HEADER_LEN) as u64;
-        sink(res?, at).map_err(|e| SnapshotError::Bad {
+    // Split values are joined here, in file order: an entry reaches the
+    // sink with the block after the one it began in (or at the end).
+    let mut joiner = Joiner::default();
+    let mut last_at = 0u64;
+    let mut put = |res: Result<Vec<Item>, SnapshotError>, r: Option<&BlockRef>| {
+        let mut entries = Vec::new();
+        match r {
+            Some(r) => {
+                let at = (r.offset - BLOCK_HEADER_LEN) as u64;
+                entries.reserve(r.entries as usize);
+                for it in res? {
+                    joiner
+                        .take(it, &mut entries)
+                        .map_err(|what| bad(path, at as usize, what))?;
+                }
+                last_at = at;
+            }
+            None => joiner.finish(&mut entries),
+        }
+        if entries.is_empty() {
+            return Ok(());
+        }
+        sink(entries, last_at).map_err(|e| SnapshotError::Bad {
             path: path.to_path_buf(),
             offset: e.block,
             msg: e.msg,
@@ -1041,8 +1355,9 @@ pub fn load_hashed(
         .clamp(1, 8);
     if threads == 1 || blocks.len() <= 1 {
         for r in &blocks {
-            put(load_block_hashed(path, b, r, hash, now), r)?;
+            put(load_block_hashed(path, b, r, hash, now), Some(r))?;
         }
+        put(Ok(Vec::new()), None)?;
         return Ok(s);
     }
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -1097,10 +1412,10 @@ pub fn load_hashed(
                         }
                     }
                 };
-                put(res, r)?;
+                put(res, Some(r))?;
                 done.store(want + 1, Ordering::Release);
             }
-            Ok(())
+            put(Ok(Vec::new()), None)
         })();
         if r.is_err() {
             stop.store(true, Ordering::Release);
