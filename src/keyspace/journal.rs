@@ -18,7 +18,7 @@
 //! so far to be in a record (a snapshot's cut, the end of a batch, a served
 //! blocked client) calls `seal` first.
 
-use crate::storage::format::{KIND_EFFECTS, encode_record};
+use crate::storage::format::{KIND_EFFECTS, REC_HEADER_LEN, frame_in_place};
 use crate::storage::log::{BufTrim, LogShared};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -31,12 +31,15 @@ pub const SEAL_AT: usize = 64 * 1024;
 pub struct Journal {
     /// When false, effects are dropped (no log configured, or replaying).
     pub enabled: bool,
-    /// Framed records not yet taken by the log writer.
+    /// Framed records not yet taken by the log writer, then the open
+    /// record (if any): room for its header, then its effects, written in
+    /// place so sealing copies nothing. Invariant: `buf[..rec_start]`
+    /// holds only sealed records.
     pub buf: Vec<u8>,
-    /// Effects of the open record.
-    rec: Vec<u8>,
+    /// Where the open record starts in `buf` (`None`: no open record).
+    rec_start: Option<usize>,
     /// Database the open record starts in.
-    rec_db: Option<usize>,
+    rec_db: usize,
     /// Database of the last effect in the open record.
     cur_db: usize,
     /// LSN the next sealed record gets.
@@ -55,8 +58,8 @@ impl Default for Journal {
         Journal {
             enabled: false,
             buf: Vec::new(),
-            rec: Vec::new(),
-            rec_db: None,
+            rec_start: None,
+            rec_db: 0,
             cur_db: 0,
             next_lsn: 1,
             durable: Arc::new(AtomicU64::new(0)),
@@ -73,19 +76,21 @@ impl Journal {
         if !self.enabled {
             return;
         }
-        match self.rec_db {
+        match self.rec_start {
             None => {
-                self.rec_db = Some(db);
+                self.rec_start = Some(self.buf.len());
+                self.buf.extend_from_slice(&[0u8; REC_HEADER_LEN]);
+                self.rec_db = db;
                 self.cur_db = db;
             }
             Some(_) if self.cur_db != db => {
                 let mut b = itoa::Buffer::new();
-                encode(&mut self.rec, &[b"SELECT", b.format(db).as_bytes()]);
+                encode(&mut self.buf, &[b"SELECT", b.format(db).as_bytes()]);
                 self.cur_db = db;
             }
             Some(_) => {}
         }
-        encode(&mut self.rec, args);
+        encode(&mut self.buf, args);
     }
 
     /// A command ended: close the open record only if it has grown past
@@ -96,7 +101,9 @@ impl Journal {
     /// to about 60 bytes a command at pipeline 16.
     #[inline]
     pub fn end_command(&mut self) {
-        if self.rec.len() >= SEAL_AT {
+        if let Some(start) = self.rec_start
+            && self.buf.len() - start >= SEAL_AT
+        {
             self.seal();
         }
     }
@@ -105,22 +112,19 @@ impl Journal {
     /// with the next LSN. Returns true if a record was sealed.
     #[inline]
     pub fn seal(&mut self) -> bool {
-        if self.rec.is_empty() {
+        let Some(start) = self.rec_start.take() else {
             return false;
-        }
-        let db = self.rec_db.unwrap_or(0) as u32;
+        };
         let synced = self.durable.load(Ordering::Acquire);
-        encode_record(
+        frame_in_place(
             &mut self.buf,
+            start,
             KIND_EFFECTS,
-            db,
+            self.rec_db as u32,
             self.next_lsn,
             synced,
-            &self.rec,
         );
         self.next_lsn += 1;
-        self.rec.clear();
-        self.rec_db = None;
         true
     }
 
@@ -128,6 +132,7 @@ impl Journal {
     /// lock held, so submission order is LSN order). `buf` keeps its
     /// memory for the next batch unless it served a burst.
     pub fn submit_to(&mut self, log: &LogShared) {
+        debug_assert!(self.rec_start.is_none(), "submitting an open record");
         if self.buf.is_empty() {
             return;
         }
@@ -143,6 +148,7 @@ impl Journal {
 
     /// Take the framed bytes (the log writer calls this).
     pub fn take(&mut self) -> Vec<u8> {
+        debug_assert!(self.rec_start.is_none(), "taking an open record");
         std::mem::take(&mut self.buf)
     }
 }

@@ -91,16 +91,35 @@ pub fn encode_record(
     payload: &[u8],
 ) {
     let start = out.len();
-    out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
-    out.push(kind);
-    out.extend_from_slice(&db.to_le_bytes()[..3]);
-    out.extend_from_slice(&lsn.to_le_bytes());
-    out.extend_from_slice(&synced_lsn.to_le_bytes());
-    let hcrc = crc32c::crc32c(&out[start..start + 24]);
-    out.extend_from_slice(&hcrc.to_le_bytes());
-    out.extend_from_slice(&crc32c::crc32c(payload).to_le_bytes());
+    out.extend_from_slice(&[0u8; REC_HEADER_LEN]);
     out.extend_from_slice(payload);
-    out.extend(std::iter::repeat_n(0u8, pad(payload.len())));
+    frame_in_place(out, start, kind, db, lsn, synced_lsn);
+}
+
+/// Frame the record whose payload was written in place: `out[start..]` is
+/// `REC_HEADER_LEN` bytes of room for the header, then the payload (to
+/// the end of `out`). Fills the header and appends the padding.
+pub fn frame_in_place(
+    out: &mut Vec<u8>,
+    start: usize,
+    kind: u8,
+    db: u32,
+    lsn: u64,
+    synced_lsn: u64,
+) {
+    let body = start + REC_HEADER_LEN;
+    let len = out.len() - body;
+    let pcrc = crc32c::crc32c(&out[body..]);
+    let h = &mut out[start..body];
+    h[0..4].copy_from_slice(&(len as u32).to_le_bytes());
+    h[4] = kind;
+    h[5..8].copy_from_slice(&db.to_le_bytes()[..3]);
+    h[8..16].copy_from_slice(&lsn.to_le_bytes());
+    h[16..24].copy_from_slice(&synced_lsn.to_le_bytes());
+    let hcrc = crc32c::crc32c(&h[..24]);
+    h[24..28].copy_from_slice(&hcrc.to_le_bytes());
+    h[28..32].copy_from_slice(&pcrc.to_le_bytes());
+    out.extend(std::iter::repeat_n(0u8, pad(len)));
 }
 
 /// A record header whose own checksum verified.
