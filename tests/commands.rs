@@ -1565,3 +1565,43 @@ fn q_result(c: &mut Connection, args: &[&str]) -> RedisResult<Value> {
     }
     cmd.query(c)
 }
+
+/// A command's time (SLOWLOG, INFO commandstats) is its own: not the
+/// client's idle time before it, though a batch's commands share clock
+/// reads (each command starts when the one before it ended).
+#[test]
+fn slowlog_and_commandstats_time_only_the_command() {
+    let s = Server::start(&[]);
+    let mut c = s.client();
+    ok(
+        &mut c,
+        &["CONFIG", "SET", "slowlog-log-slower-than", "100000"],
+    );
+    ok(&mut c, &["SLOWLOG", "RESET"]);
+    for _ in 0..3 {
+        std::thread::sleep(Duration::from_millis(150));
+        let _: i64 = q(&mut c, &["INCR", "n"]);
+        std::thread::sleep(Duration::from_millis(150));
+        let _: Option<String> = q(&mut c, &["GET", "n"]);
+    }
+    // A pipelined batch after an idle time.
+    std::thread::sleep(Duration::from_millis(150));
+    let mut p = redis::pipe();
+    for _ in 0..10 {
+        p.cmd("INCR").arg("n");
+    }
+    let _: Vec<i64> = p.query(&mut c).unwrap();
+    let n: i64 = q(&mut c, &["SLOWLOG", "LEN"]);
+    assert_eq!(n, 0, "commands were timed with the idle time before them");
+    let info: String = q(&mut c, &["INFO", "commandstats"]);
+    let line = info
+        .lines()
+        .find(|l| l.starts_with("cmdstat_incr:"))
+        .expect("incr stats");
+    let usec: u64 = line
+        .split(',')
+        .find_map(|f| f.strip_prefix("usec="))
+        .and_then(|v| v.parse().ok())
+        .expect("usec field");
+    assert!(usec < 100_000, "13 INCRs took {usec} µs: {line}");
+}

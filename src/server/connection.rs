@@ -441,6 +441,7 @@ fn process_batch(
                     // First command: read the clock, note where the log is.
                     now = crate::util::now_ms();
                     first_lsn = st.ks.journal.next_lsn;
+                    client.clock = None;
                 }
                 {
                     let argv: SmallVec<[&[u8]; 8]> = parser.args(buf).collect();

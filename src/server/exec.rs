@@ -9,6 +9,7 @@ use std::time::Instant;
 /// Run `argv` for `client`, appending the reply to `out`: a batch of one
 /// command (its effects are sealed into a record of their own).
 pub fn execute(st: &mut State, client: &mut Client, out: &mut Reply, argv: &[&[u8]]) {
+    client.clock = None;
     execute_at(st, client, out, argv, crate::util::now_ms());
     st.ks.journal.seal();
 }
@@ -140,7 +141,10 @@ fn run(
     cmd: &'static commands::Cmd,
     now: u64,
 ) {
-    let t0 = Instant::now();
+    // The previous command of the batch ended when this one starts (the
+    // parse in between is tens of nanoseconds; the clock read is two
+    // percent of a pipelined command's CPU).
+    let t0 = client.clock.take().unwrap_or_else(Instant::now);
     let effects_before = st.ks.journal.effects;
     // FLUSHDB/FLUSHALL/SWAPDB change every key of their databases: the
     // watchers of keys that exist now are marked if the command runs.
@@ -192,7 +196,9 @@ fn run(
             .register(client.id, client.db, req.clone(), argv, client.resp3);
         client.blocked = Some((slot, req.deadline));
     }
-    let usec = t0.elapsed().as_micros() as u64;
+    let t1 = Instant::now();
+    client.clock = Some(t1);
+    let usec = t1.duration_since(t0).as_micros() as u64;
     st.stats.total_commands += 1;
     // Subcommands have their own statistics ("cmdstat_config|get").
     let eff = effective(cmd, argv);

@@ -82,6 +82,12 @@ pub struct Client {
     pub multi: Option<Multi>,
     /// Keys this client WATCHes (database, key).
     pub watched: Vec<(usize, Vec<u8>)>,
+    /// When the client's previous command ended, while its batch still
+    /// runs: the next command's start (one clock read per command instead
+    /// of two; `exec::run`). Invariant: `None` whenever the lock was
+    /// released since, so no command's time includes a wait; a connection
+    /// clears it as it takes the lock for a batch.
+    pub clock: Option<std::time::Instant>,
 }
 
 /// A transaction being queued.
@@ -148,6 +154,7 @@ impl Client {
             serving: false,
             multi: None,
             watched: Vec::new(),
+            clock: None,
         }
     }
 
