@@ -43,6 +43,10 @@ pub trait Fs: Send + Sync {
     fn open_append(&self, path: &Path) -> io::Result<Box<dyn FsFile>>;
     /// All bytes of a file.
     fn read(&self, path: &Path) -> io::Result<FileBytes>;
+    /// A file's length.
+    fn len(&self, path: &Path) -> io::Result<u64> {
+        self.read(path).map(|b| b.len() as u64)
+    }
     fn exists(&self, path: &Path) -> bool;
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()>;
     fn remove(&self, path: &Path) -> io::Result<()>;
@@ -121,6 +125,10 @@ impl Fs for RealFs {
     fn open_append(&self, path: &Path) -> io::Result<Box<dyn FsFile>> {
         let f = std::fs::OpenOptions::new().append(true).open(path)?;
         Ok(Box::new(RealFile(f)))
+    }
+
+    fn len(&self, path: &Path) -> io::Result<u64> {
+        Ok(std::fs::metadata(path)?.len())
     }
 
     fn read(&self, path: &Path) -> io::Result<FileBytes> {

@@ -206,12 +206,7 @@ impl LogShared {
         drop(m);
         // The switch is durable: the old files are garbage now. (A crash
         // before they are gone leaves unnamed files, removed at start-up.)
-        let size = |name: &str| {
-            self.fs
-                .read(&self.dir.join(name))
-                .map(|b| b.len() as u64)
-                .unwrap_or(0)
-        };
+        let size = |name: &str| self.fs.len(&self.dir.join(name)).unwrap_or(0);
         let mut removed = 0u64;
         let mut garbage = Vec::new();
         for &(seq, _) in &old.segments[..keep] {

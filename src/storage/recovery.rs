@@ -188,8 +188,7 @@ pub fn open_log_with_base(
     let mut total_size = manifest
         .base
         .as_ref()
-        .and_then(|(f, _)| fs.read(&dir.join(f)).ok())
-        .map(|b| b.len() as u64)
+        .and_then(|(f, _)| fs.len(&dir.join(f)).ok())
         .unwrap_or(0);
     let mut last_progress = Instant::now();
     let nseg = manifest.segments.len();
