@@ -21,7 +21,13 @@ struct Acks {
     rpush: Vec<AtomicI64>,
     /// Per counter op (`COUNTERS`), per writer: acknowledged count.
     counters: Vec<Vec<AtomicI64>>,
+    /// Acknowledged value of `p<t>`, which pipelines of `PIPE` INCRs sent
+    /// in one write raise (their effects share log records).
+    pipe: Vec<AtomicI64>,
 }
+
+/// INCRs per pipeline.
+const PIPE: i64 = 8;
 
 /// A write on one of the other types whose effect is a count: after a
 /// restart the count must be the acknowledged one, or one more (applied
@@ -168,6 +174,22 @@ fn writer(port: u16, t: usize, acks: Arc<Acks>, stop: Arc<AtomicBool>) {
                 _ => return,
             }
         }
+        // A pipeline in one write: its replies arrive after its records
+        // are durable (one record per batch the server reads).
+        let p = format!("p{t}");
+        let base = acks.pipe[t].load(Ordering::SeqCst);
+        let mut bytes = Vec::new();
+        for _ in 0..PIPE {
+            bytes.extend(encode(&[b"INCR", p.as_bytes()]));
+        }
+        r.send(&bytes);
+        for k in 1..=PIPE {
+            match r.try_read() {
+                Some(Resp::Int(n)) if n == base + k => {}
+                _ => return,
+            }
+        }
+        acks.pipe[t].store(base + PIPE, Ordering::SeqCst);
         i += 1;
     }
 }
@@ -218,6 +240,15 @@ fn check(s: &Server, acks: &Acks, round: usize) {
             // The recovered state is the next round's starting point.
             acks.counters[c][t].store(got, Ordering::SeqCst);
         }
+        // The pipelined counter: every acknowledged INCR, and at most the
+        // unacknowledged pipeline after them.
+        let got = count_of(&r.cmds(&["GET", &format!("p{t}")]));
+        let acked = acks.pipe[t].load(Ordering::SeqCst);
+        assert!(
+            (acked..=acked + PIPE).contains(&got),
+            "round {round}: p{t} = {got}, acked {acked}"
+        );
+        acks.pipe[t].store(got, Ordering::SeqCst);
     }
 }
 
@@ -270,6 +301,7 @@ fn kill9_rounds(rounds: usize, snapshots: bool) {
             .iter()
             .map(|_| (0..WRITERS).map(|_| AtomicI64::new(0)).collect())
             .collect(),
+        pipe: (0..WRITERS).map(|_| AtomicI64::new(0)).collect(),
     });
     let dir = tempfile::tempdir().unwrap();
     let dir_path = dir.path().to_path_buf();
@@ -337,6 +369,8 @@ fn kill9_rounds(rounds: usize, snapshots: bool) {
         let n: i64 = counts.iter().map(|a| a.load(Ordering::SeqCst)).sum();
         assert!(n > 0, "counter op {c} was never acknowledged");
     }
+    let n: i64 = acks.pipe.iter().map(|a| a.load(Ordering::SeqCst)).sum();
+    assert!(n > 0, "no pipeline was ever acknowledged");
 }
 
 #[test]
