@@ -197,6 +197,22 @@ fn scenarios() -> Vec<(&'static str, Vec<Step>)> {
                 (0, "EXEC"),
             ],
         ),
+        (
+            // Inside EXEC the cut would fall mid-transaction: both are
+            // scheduled (Redis 7's replies), and run once it is over.
+            "BGSAVE and BGREWRITEAOF inside EXEC are scheduled",
+            vec![
+                (0, "MULTI"),
+                (0, "SET a 1"),
+                (0, "BGSAVE"),
+                (0, "BGREWRITEAOF"),
+                (0, "SET b 2"),
+                (0, "EXEC"),
+                (0, "SLEEP 1500"),
+                (0, "BGSAVE"),
+                (0, "SLEEP 1500"),
+            ],
+        ),
     ]
 }
 

@@ -59,6 +59,14 @@ fn bgsave(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     if p.save_in_progress() {
         return Err(CmdError::msg("ERR Background save already in progress"));
     }
+    // Inside EXEC the cut would fall in the middle of the transaction
+    // (its first commands in the image and in a sealed record, the rest
+    // after): Redis 7 schedules it, and so does Cairn.
+    if ctx.st.in_exec {
+        p.bgsave_scheduled = true;
+        ctx.out.simple("Background saving scheduled");
+        return Ok(());
+    }
     if p.running(JobKind::Rewrite) && persist::preempt_auto_rewrite(ctx.st) {
         ctx.out.simple("Background saving started");
         return Ok(());
@@ -86,7 +94,8 @@ fn bgrewriteaof(ctx: &mut Ctx, _argv: &[&[u8]]) -> CmdResult {
             "ERR Background append only file rewriting already in progress",
         ));
     }
-    if p.running(JobKind::Save) {
+    // Inside EXEC: scheduled, as BGSAVE is (and as Redis 7 does).
+    if p.running(JobKind::Save) || ctx.st.in_exec {
         p.rewrite_scheduled = true;
         ctx.out
             .simple("Background append only file rewriting scheduled");

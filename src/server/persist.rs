@@ -202,6 +202,9 @@ pub fn preempt_auto_rewrite(st: &mut State) -> bool {
 
 /// Start a background job: the cut happens here, under the lock.
 pub fn start(st: &mut State, kind: JobKind) -> Result<(), String> {
+    // The cut must fall between transactions (BGSAVE/BGREWRITEAOF inside
+    // EXEC are scheduled instead).
+    debug_assert!(!st.in_exec, "a snapshot cut inside EXEC");
     if st.persist.job.is_some() {
         return Err("a background job is already running".into());
     }
