@@ -316,15 +316,6 @@ pub enum Item {
     Part(Part),
 }
 
-impl Item {
-    fn expire_at(&self) -> u64 {
-        match self {
-            Item::Whole(d) => d.entry.expire_at(),
-            Item::Part(p) => p.expire_at,
-        }
-    }
-}
-
 /// Skip `n` encoded elements of a part with tag `tag`, checking that
 /// they are all there.
 fn skip_elems(r: &mut Reader, tag: u8, n: usize) -> R<()> {
@@ -349,7 +340,7 @@ fn skip_elems(r: &mut Reader, tag: u8, n: usize) -> R<()> {
 /// Decode every item of a raw block. Returns the number of whole
 /// entries (what the block header counts). `Err((offset in the raw
 /// block, what))` on damage.
-fn decode_items(raw: &[u8], mut f: impl FnMut(Item)) -> R<u32> {
+fn decode_items(raw: &[u8], parts: bool, mut f: impl FnMut(Item)) -> R<u32> {
     let mut r = Reader { b: raw, pos: 0 };
     let mut n = 0u32;
     while r.pos < raw.len() {
@@ -359,6 +350,9 @@ fn decode_items(raw: &[u8], mut f: impl FnMut(Item)) -> R<u32> {
         let key = r.bytes()?;
         let expire_at = r.varint()?;
         if let Some(&tag @ T_LIST_PART..=T_ZSET_PART) = r.b.get(r.pos) {
+            if !parts {
+                return Err((r.pos, "a part of a split value in a version 1 file"));
+            }
             r.pos += 1;
             let count = r.count()?;
             let start = r.pos;
@@ -408,8 +402,13 @@ impl Joiner {
                 let Some(h) = self.held.as_mut() else {
                     return Err("a continuation of a value that did not begin before it");
                 };
-                if h.db != p.db || h.entry.key[..] != p.key[..] {
-                    return Err("a continuation of another key than the entry before it");
+                if h.db != p.db
+                    || h.entry.key[..] != p.key[..]
+                    || h.entry.expire_at() != p.expire_at
+                {
+                    return Err(
+                        "a continuation of another key (or expiry) than the entry before it",
+                    );
                 }
                 // Only the big encodings are ever split: a packed one
                 // would make every insert linear.
@@ -441,13 +440,15 @@ impl Joiner {
     }
 }
 
-/// Decode every entry of a raw block (split values joined within it).
-/// `Err((offset in the raw block, what))` on damage.
-pub fn decode_block(raw: &[u8], mut f: impl FnMut(Decoded)) -> R<u32> {
+/// Decode every entry of a raw block of a version 2 file (split values
+/// joined within it; tests). `Err((offset in the raw block, what))` on
+/// damage.
+#[cfg(test)]
+pub(crate) fn decode_block(raw: &[u8], mut f: impl FnMut(Decoded)) -> R<u32> {
     let mut j = Joiner::default();
     let mut out = Vec::new();
     let mut bad = None;
-    let n = decode_items(raw, |it| {
+    let n = decode_items(raw, true, |it| {
         if bad.is_none()
             && let Err(what) = j.take(it, &mut out)
         {
@@ -909,8 +910,10 @@ impl BlockBuf {
     /// Encode `e` and write a block through `w` if one is gathered. A
     /// list, hash, set or sorted set whose elements pass `PART_BYTES` is
     /// split into parts (FORMAT.md, "Split values"), written as they fill
-    /// blocks: no buffer grows with the size of a value (a value that is
-    /// not split is encoded exactly as `encode_entry` does).
+    /// blocks: no buffer here grows with the size of a collection (one
+    /// that is not split is encoded exactly as `encode_entry` does; a
+    /// string is written whole). Big values go through here: the frozen
+    /// ones on the compressor thread, and all of a SAVE's.
     pub fn add(&mut self, db: u32, e: &Entry, w: &mut impl BlockSink) -> std::io::Result<()> {
         let (head, part) = match &e.value {
             Value::List(_) => (T_LIST, T_LIST_PART),
@@ -1022,6 +1025,8 @@ struct BlockRef {
     raw: usize,
     entries: u32,
     codec: u8,
+    /// Whether parts of split values may appear (version 2 on).
+    parts: bool,
 }
 
 fn le32(b: &[u8], at: usize) -> u32 {
@@ -1104,6 +1109,7 @@ fn verify(path: &Path, b: &[u8]) -> Result<(Summary, Vec<BlockRef>), SnapshotErr
             raw: raw as usize,
             entries,
             codec,
+            parts: v >= 2,
         });
         pos += BLOCK_HEADER_LEN + stored;
     }
@@ -1141,7 +1147,7 @@ pub type KeyHash<'a> = &'a (dyn Fn(u32, &[u8]) -> u64 + Sync);
 
 /// Decompress and decode one verified block.
 fn load_block(path: &Path, b: &[u8], r: &BlockRef) -> Result<Vec<Item>, SnapshotError> {
-    load_block_hashed(path, b, r, &|_, _| 0, 0)
+    load_block_hashed(path, b, r, &|_, _| 0)
 }
 
 /// `load_block`, with `hash` computed for every entry, and without the
@@ -1151,7 +1157,6 @@ fn load_block_hashed(
     b: &[u8],
     r: &BlockRef,
     hash: KeyHash,
-    now: u64,
 ) -> Result<Vec<Item>, SnapshotError> {
     let stored = &b[r.offset..r.offset + r.stored];
     let hdr = r.offset - BLOCK_HEADER_LEN;
@@ -1170,13 +1175,9 @@ fn load_block_hashed(
         return Err(bad(path, hdr, "empty block"));
     }
     let mut out = Vec::with_capacity((r.entries as usize).min(raw.len()));
-    // An expired value's parts carry its expiry time, so they are dropped
-    // with it.
-    let n = decode_items(raw, |mut it| {
-        let exp = it.expire_at();
-        if exp != 0 && exp < now {
-            return;
-        }
+    // (Expired entries are dropped once joined with their parts:
+    // `load_hashed`.)
+    let n = decode_items(raw, r.parts, |mut it| {
         if let Item::Whole(d) = &mut it {
             d.hash = hash(d.db, &d.entry.key);
         }
@@ -1330,8 +1331,11 @@ pub fn load_hashed(
         match r {
             Some(r) => {
                 let at = (r.offset - BLOCK_HEADER_LEN) as u64;
-                entries.reserve(r.entries as usize);
-                for it in res? {
+                // (Sized by the items decoded: the header's entry count
+                // is only checked against them.)
+                let items = res?;
+                entries.reserve(items.len());
+                for it in items {
                     joiner
                         .take(it, &mut entries)
                         .map_err(|what| bad(path, at as usize, what))?;
@@ -1340,6 +1344,11 @@ pub fn load_hashed(
             }
             None => joiner.finish(&mut entries),
         }
+        // An expired value goes with its parts: they carry its expiry.
+        entries.retain(|d| {
+            let exp = d.entry.expire_at();
+            exp == 0 || exp >= now
+        });
         if entries.is_empty() {
             return Ok(());
         }
@@ -1355,7 +1364,7 @@ pub fn load_hashed(
         .clamp(1, 8);
     if threads == 1 || blocks.len() <= 1 {
         for r in &blocks {
-            put(load_block_hashed(path, b, r, hash, now), Some(r))?;
+            put(load_block_hashed(path, b, r, hash), Some(r))?;
         }
         put(Ok(Vec::new()), None)?;
         return Ok(s);
@@ -1387,7 +1396,7 @@ pub fn load_hashed(
                     if stop.load(Ordering::Acquire) {
                         return;
                     }
-                    let res = load_block_hashed(path, b, &blocks[i], hash, now);
+                    let res = load_block_hashed(path, b, &blocks[i], hash);
                     if tx.send((i, res)).is_err() {
                         return;
                     }

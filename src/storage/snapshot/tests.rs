@@ -147,6 +147,17 @@ fn piped_writer_encodes_handed_over_entries_and_counts_them() {
     }
 }
 
+/// Write `v` through one `BlockBuf` (`add`: big values split), then the
+/// trailer.
+fn add_all_and_finish(mut w: SnapWriter, v: &[(u32, Entry)]) {
+    let mut b = BlockBuf::default();
+    for (db, e) in v {
+        b.add(*db, e, &mut w).unwrap();
+    }
+    b.flush(&mut w).unwrap();
+    w.finish(1, 2).unwrap();
+}
+
 /// One `BlockBuf` filling many blocks through a piped writer, as the
 /// snapshot thread does: the buffers the compressor hands back are filled
 /// again, and every block still holds exactly its own entries.
@@ -165,13 +176,8 @@ fn piped_writer_reuses_block_buffers_without_mixing_blocks() {
         })
         .collect();
     for compress in [false, true] {
-        let (fs, p, mut w) = piped_writer(compress);
-        let mut b = BlockBuf::default();
-        for (db, e) in &v {
-            b.add(*db, e, &mut w).unwrap();
-        }
-        b.flush(&mut w).unwrap();
-        w.finish(1, 2).unwrap();
+        let (fs, p, w) = piped_writer(compress);
+        add_all_and_finish(w, &v);
         let bytes = fs.get(p).unwrap();
         let (s, got) = read(&bytes, 0).unwrap();
         assert!(s.blocks >= 8, "only {} blocks", s.blocks);
@@ -566,14 +572,7 @@ fn big_values_are_split_into_parts_and_load_whole() {
 #[test]
 fn version_1_files_still_load() {
     let v = sample();
-    let mut bytes = write(&v, true, 3);
-    bytes[8..12].copy_from_slice(&1u32.to_le_bytes());
-    let crc = crc32c::crc32c(&bytes[..16]);
-    bytes[16..20].copy_from_slice(&crc.to_le_bytes());
-    // The whole-file CRC covers the header too.
-    let end = bytes.len() - TRAILER_LEN;
-    let crc = crc32c::crc32c(&bytes[..end + 44]);
-    bytes[end + 44..end + 48].copy_from_slice(&crc.to_le_bytes());
+    let bytes = with_version(write(&v, true, 3), 1);
     let (_, got) = read(&bytes, 0).unwrap();
     same(&v, &got);
 }
@@ -619,9 +618,45 @@ fn a_part_without_its_head_is_refused() {
         let err = decode_block(&raw, |_| {}).expect_err("refused");
         assert!(err.1.contains(what), "{err:?}");
     }
+    // Parts of the same key with another expiry than their head.
+    let mut timed = set.clone();
+    timed.expire_at = 5_000;
+    let mut other_blocks = Blocks(Vec::new());
+    let mut b = BlockBuf::default();
+    b.add(0, &timed, &mut other_blocks).unwrap();
+    b.flush(&mut other_blocks).unwrap();
+    let raw = [other_blocks.0[0].clone(), parts.clone()].concat();
+    let err = decode_block(&raw, |_| {}).expect_err("refused");
+    assert!(err.1.contains("expiry"), "{err:?}");
     // And whole, they decode to the set.
     let mut got = Vec::new();
     decode_block(&blocks.0.concat(), |d| got.push(d.entry)).unwrap();
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].value, set.value);
+}
+
+/// Set a file's header version and fix the checksums that cover it.
+fn with_version(mut bytes: Vec<u8>, v: u32) -> Vec<u8> {
+    bytes[8..12].copy_from_slice(&v.to_le_bytes());
+    let crc = crc32c::crc32c(&bytes[..16]);
+    bytes[16..20].copy_from_slice(&crc.to_le_bytes());
+    let end = bytes.len() - TRAILER_LEN;
+    let crc = crc32c::crc32c(&bytes[..end + 44]);
+    bytes[end + 44..end + 48].copy_from_slice(&crc.to_le_bytes());
+    bytes
+}
+
+/// Version 1 never split a value: a version 1 file with parts is damaged.
+#[test]
+fn parts_in_a_version_1_file_are_refused() {
+    let fs = SimFs::new();
+    let p = Path::new("/sim/snap");
+    add_all_and_finish(
+        SnapWriter::new(fs.create(p).unwrap(), false).unwrap(),
+        &big_values(),
+    );
+    let bytes = fs.get(p).unwrap();
+    assert!(read(&bytes, 0).is_ok());
+    let err = read(&with_version(bytes, 1), 0).expect_err("refused");
+    assert!(err.to_string().contains("version 1"), "{err}");
 }
