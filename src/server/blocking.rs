@@ -195,9 +195,10 @@ impl Blocking {
 
 /// Serve clients blocked on the keys marked ready, as described in the
 /// module docs. Called by `exec` after a write command, with the lock held.
-pub fn serve(st: &mut State, now: u64) {
+/// Returns whether there was anything to serve.
+pub fn serve(st: &mut State, now: u64) -> bool {
     if !st.blocking.has_ready() {
-        return;
+        return false;
     }
     st.blocking.serving = true;
     while let Some(key) = st.blocking.ready.pop_front() {
@@ -239,4 +240,5 @@ pub fn serve(st: &mut State, now: u64) {
         }
     }
     st.blocking.serving = false;
+    true
 }

@@ -211,17 +211,21 @@ fn run(
     }
     // Like Redis 7.0 (`call()`): fed after execution (so SELECT shows the
     // new database), never for admin commands (CONFIG SET requirepass ...).
+    // (The work below, when there is any, is neither this command's time
+    // nor the next one's: the next command reads the clock afresh.)
     if !st.monitors.is_empty() && eff.flags & (flag::SKIP_MONITOR | flag::ADMIN) == 0 {
         feed_monitors(st, client, cmd, argv);
+        client.clock = None;
     }
     let threshold = st.config.s.slowlog_log_slower_than;
     if threshold >= 0 && usec >= threshold as u64 && cmd.flags & flag::SKIP_SLOWLOG == 0 {
         slowlog_push(st, client, argv, usec, now);
+        client.clock = None;
     }
     // Clients blocked on keys this command filled get served before any
     // other command runs (after the whole transaction, inside EXEC).
-    if !st.in_exec {
-        super::blocking::serve(st, now);
+    if !st.in_exec && super::blocking::serve(st, now) {
+        client.clock = None;
     }
 }
 
