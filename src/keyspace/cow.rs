@@ -355,6 +355,10 @@ impl CowSnapshot {
             batches: 0,
             complete: false,
         });
+        // The cut covers every effect executed: a batch's open record is
+        // sealed here. (`persist::start` has flushed the journal already,
+        // so that the records reach the writer before its roll request;
+        // this seals only where the caller did not.)
         ks.journal.seal();
         CowSnapshot {
             shared,

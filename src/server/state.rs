@@ -305,9 +305,10 @@ impl State {
         }
     }
 
-    /// Hand every sealed log record to the log writer. Called with the
-    /// lock held at the end of each batch, so submission order is LSN order.
-    /// Returns the last LSN that exists (what a reply must wait for).
+    /// Seal the open log record (the batch's effects), then hand every
+    /// sealed record to the log writer. Called with the lock held at the
+    /// end of each batch, so submission order is LSN order. Returns the
+    /// last LSN that exists (what a reply must wait for).
     pub fn flush_journal(&mut self) -> u64 {
         self.ks.journal.seal();
         let last = self.ks.journal.last_lsn();
