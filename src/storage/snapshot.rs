@@ -112,37 +112,70 @@ pub fn encode_entry(out: &mut Vec<u8>, db: u32, e: &Entry) {
             out.push(T_INT);
             put_varint(out, ((n << 1) ^ (n >> 63)) as u64);
         }
+        v => {
+            let (tag, _, len) = collection_tags(v).expect("a collection");
+            out.push(tag);
+            put_varint(out, len as u64);
+            let _ = put_elems(v, out, |_| Ok::<(), std::convert::Infallible>(()));
+        }
+    }
+}
+
+/// A collection's tag, its part tag if it may be split (lists and the
+/// big encodings: FORMAT.md "Split values"), and its element count; None
+/// for a string.
+fn collection_tags(v: &Value) -> Option<(u8, Option<u8>, usize)> {
+    Some(match v {
+        Value::List(l) => (T_LIST, Some(T_LIST_PART), l.len()),
+        Value::Hash(h) if h.is_compact() => (T_HASH, None, h.len()),
+        Value::Hash(h) => (T_HASH_BIG, Some(T_HASH_PART), h.len()),
+        Value::Set(s) if s.is_compact() => (T_SET, None, s.len()),
+        Value::Set(s) => (T_SET_BIG, Some(T_SET_PART), s.len()),
+        Value::ZSet(z) if z.is_compact() => (T_ZSET, None, z.len()),
+        Value::ZSet(z) => (T_ZSET_BIG, Some(T_ZSET_PART), z.len()),
+        Value::Str(_) | Value::Raw(_) | Value::Int(_) => return None,
+    })
+}
+
+/// Append the elements of collection `v` to `out` as FORMAT.md encodes
+/// them, calling `each` after every element (the splitter cuts parts
+/// there). The encoder's one element grammar, for `encode_entry` and
+/// `BlockBuf::add`.
+fn put_elems<E>(
+    v: &Value,
+    out: &mut Vec<u8>,
+    mut each: impl FnMut(&mut Vec<u8>) -> Result<(), E>,
+) -> Result<(), E> {
+    match v {
         Value::List(l) => {
-            out.push(T_LIST);
-            put_varint(out, l.len() as u64);
             for it in l.iter() {
                 put_bytes(out, it);
+                each(out)?;
             }
         }
         Value::Hash(h) => {
-            out.push(if h.is_compact() { T_HASH } else { T_HASH_BIG });
-            put_varint(out, h.len() as u64);
             for (f, v) in h.iter() {
                 put_bytes(out, f);
                 put_bytes(out, v);
+                each(out)?;
             }
         }
         Value::Set(s) => {
-            out.push(if s.is_compact() { T_SET } else { T_SET_BIG });
-            put_varint(out, s.len() as u64);
             for m in s.iter() {
                 put_bytes(out, &m);
+                each(out)?;
             }
         }
         Value::ZSet(z) => {
-            out.push(if z.is_compact() { T_ZSET } else { T_ZSET_BIG });
-            put_varint(out, z.len() as u64);
             for (m, score) in z.iter_unordered() {
                 put_bytes(out, m);
                 out.extend_from_slice(&score.to_le_bytes());
+                each(out)?;
             }
         }
+        Value::Str(_) | Value::Raw(_) | Value::Int(_) => {}
     }
+    Ok(())
 }
 
 /// A cursor over a raw block that fails (never panics) past its end.
@@ -844,26 +877,25 @@ struct Splitter<'a, S: BlockSink> {
     /// Tag of the first piece, and of the parts after it.
     head: u8,
     part: u8,
-    /// Elements in `buf.scratch`; pieces written so far.
+    /// Elements gathered (in the scratch buffer); pieces written so far.
     n: u64,
     pieces: u32,
 }
 
 impl<S: BlockSink> Splitter<'_, S> {
-    /// One more element is in the scratch buffer: write a piece once
-    /// enough are.
+    /// One more element is in `scratch`: write a piece once enough are.
     #[inline]
-    fn elem(&mut self) -> std::io::Result<()> {
+    fn elem(&mut self, scratch: &mut Vec<u8>) -> std::io::Result<()> {
         self.n += 1;
-        if self.buf.scratch.len() >= PART_BYTES {
-            self.piece()?;
+        if scratch.len() >= PART_BYTES {
+            self.piece(scratch)?;
         }
         Ok(())
     }
 
     /// Write the gathered elements: as the entry itself (its first piece)
     /// or as a part, then a block if one is gathered.
-    fn piece(&mut self) -> std::io::Result<()> {
+    fn piece(&mut self, scratch: &mut Vec<u8>) -> std::io::Result<()> {
         let b = &mut *self.buf;
         put_varint(&mut b.raw, self.db as u64);
         put_bytes(&mut b.raw, &self.e.key);
@@ -874,8 +906,8 @@ impl<S: BlockSink> Splitter<'_, S> {
             self.part
         });
         put_varint(&mut b.raw, self.n);
-        b.raw.extend_from_slice(&b.scratch);
-        b.scratch.clear();
+        b.raw.extend_from_slice(scratch);
+        scratch.clear();
         if self.pieces == 0 {
             b.entries += 1;
         }
@@ -886,9 +918,9 @@ impl<S: BlockSink> Splitter<'_, S> {
 
     /// Write the last piece. A value split in several ends its block, so
     /// its parts are contiguous whatever the sink writes next.
-    fn finish(mut self) -> std::io::Result<()> {
+    fn finish(mut self, scratch: &mut Vec<u8>) -> std::io::Result<()> {
         if self.n > 0 {
-            self.piece()?;
+            self.piece(scratch)?;
         }
         if self.pieces > 1 {
             self.buf.flush(self.w)?;
@@ -915,17 +947,12 @@ impl BlockBuf {
     /// string is written whole). Big values go through here: the frozen
     /// ones on the compressor thread, and all of a SAVE's.
     pub fn add(&mut self, db: u32, e: &Entry, w: &mut impl BlockSink) -> std::io::Result<()> {
-        let (head, part) = match &e.value {
-            Value::List(_) => (T_LIST, T_LIST_PART),
-            Value::Hash(h) if !h.is_compact() => (T_HASH_BIG, T_HASH_PART),
-            Value::Set(s) if !s.is_compact() => (T_SET_BIG, T_SET_PART),
-            Value::ZSet(z) if !z.is_compact() => (T_ZSET_BIG, T_ZSET_PART),
-            _ => {
-                self.push(db, e);
-                return self.flush_if_full(w);
-            }
+        let Some((head, Some(part), _)) = collection_tags(&e.value) else {
+            self.push(db, e);
+            return self.flush_if_full(w);
         };
-        self.scratch.clear();
+        let mut scratch = std::mem::take(&mut self.scratch);
+        scratch.clear();
         let mut sp = Splitter {
             buf: self,
             w,
@@ -936,36 +963,10 @@ impl BlockBuf {
             n: 0,
             pieces: 0,
         };
-        match &e.value {
-            Value::List(l) => {
-                for it in l.iter() {
-                    put_bytes(&mut sp.buf.scratch, it);
-                    sp.elem()?;
-                }
-            }
-            Value::Hash(h) => {
-                for (f, v) in h.iter() {
-                    put_bytes(&mut sp.buf.scratch, f);
-                    put_bytes(&mut sp.buf.scratch, v);
-                    sp.elem()?;
-                }
-            }
-            Value::Set(s) => {
-                for m in s.iter() {
-                    put_bytes(&mut sp.buf.scratch, &m);
-                    sp.elem()?;
-                }
-            }
-            Value::ZSet(z) => {
-                for (m, score) in z.iter_unordered() {
-                    put_bytes(&mut sp.buf.scratch, m);
-                    sp.buf.scratch.extend_from_slice(&score.to_le_bytes());
-                    sp.elem()?;
-                }
-            }
-            _ => unreachable!("matched above"),
-        }
-        sp.finish()
+        put_elems(&e.value, &mut scratch, |s| sp.elem(s))?;
+        sp.finish(&mut scratch)?;
+        self.scratch = scratch;
+        Ok(())
     }
 
     /// Append `entries` already encoded entries, then write a block through
