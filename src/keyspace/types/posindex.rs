@@ -102,18 +102,6 @@ fn prefaulted(cap: usize) -> HashTable<u32> {
 }
 
 impl PosIndex {
-    /// An empty index with room for `n` entries (a value being built:
-    /// nothing waits on it yet).
-    pub fn with_capacity(n: usize) -> PosIndex {
-        let main = HashTable::with_capacity(n);
-        PosIndex {
-            main_cap: main.capacity(),
-            main,
-            old: None,
-            ahead: None,
-        }
-    }
-
     /// Entries (= the owner's positions).
     pub fn len(&self) -> usize {
         self.main.len() + self.old.as_ref().map_or(0, |o| o.table.len())

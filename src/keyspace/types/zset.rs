@@ -368,9 +368,11 @@ impl ZSet {
             let v = std::mem::take(v);
             let mut full = Full {
                 slots: ChunkVec::with_capacity(v.len()),
-                index: PosIndex::with_capacity(v.len()),
+                index: PosIndex::default(),
                 tree: RankTree::new(),
             };
+            // Nothing is indexed yet, so the hash is never asked for.
+            full.index.reserve(v.len(), |_| unreachable!("empty index"));
             for (i, (score, member)) in v.into_iter().enumerate() {
                 let h = hash_of(&member);
                 full.slots.push(Slot { member, score });
