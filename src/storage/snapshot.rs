@@ -651,11 +651,7 @@ impl BlockSink for SnapWriter {
     fn block_vec(&mut self, raw: &mut Vec<u8>, entries: u32) -> std::io::Result<()> {
         match &mut self.out {
             Out::Piped { back, .. } if !raw.is_empty() => {
-                let spare = back
-                    .try_recv()
-                    .unwrap_or_else(|_| Vec::with_capacity(raw.capacity()));
-                let full = std::mem::replace(raw, spare);
-                raw.clear();
+                let full = std::mem::replace(raw, spare(back, raw.capacity()));
                 self.send(Piece::Raw(full, entries))
             }
             _ => {
@@ -677,6 +673,12 @@ impl BlockSink for Sink {
 /// compresses and writes: bounds the memory a slow disk (or a starved
 /// low-priority compressor) can pin to a few blocks.
 const PIPE_DEPTH: usize = 4;
+
+/// An empty block buffer: one the compressor thread is done with (it
+/// clears them before sending them back), or a new one of `cap` bytes.
+fn spare(back: &std::sync::mpsc::Receiver<Vec<u8>>, cap: usize) -> Vec<u8> {
+    back.try_recv().unwrap_or_else(|_| Vec::with_capacity(cap))
+}
 
 /// What goes down the pipe to the compressor thread.
 enum Piece {
@@ -751,8 +753,9 @@ impl SnapWriter {
                 let mut own = BlockBuf::default();
                 for piece in rx {
                     match piece {
-                        Piece::Raw(raw, entries) => {
+                        Piece::Raw(mut raw, entries) => {
                             sink.block(&raw, entries)?;
+                            raw.clear();
                             let _ = back_tx.send(raw);
                         }
                         Piece::Entry(db, e) => own.add(db, &e, &mut sink)?,
@@ -773,8 +776,7 @@ impl SnapWriter {
         match &mut self.out {
             Out::Direct(sink) => sink.block(raw, entries),
             Out::Piped { back, .. } => {
-                let mut v = back.try_recv().unwrap_or_default();
-                v.clear();
+                let mut v = spare(back, raw.len());
                 v.extend_from_slice(raw);
                 self.send(Piece::Raw(v, entries))
             }
