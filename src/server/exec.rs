@@ -197,8 +197,10 @@ fn run(
         client.blocked = Some((slot, req.deadline));
     }
     let t1 = Instant::now();
-    client.clock = Some(t1);
     let usec = t1.duration_since(t0).as_micros() as u64;
+    // The next command of the batch starts at `t1`, unless work below
+    // (neither this command's time nor the next one's) comes between.
+    let mut clock = Some(t1);
     st.stats.total_commands += 1;
     // Subcommands have their own statistics ("cmdstat_config|get").
     let eff = effective(cmd, argv);
@@ -211,22 +213,21 @@ fn run(
     }
     // Like Redis 7.0 (`call()`): fed after execution (so SELECT shows the
     // new database), never for admin commands (CONFIG SET requirepass ...).
-    // (The work below, when there is any, is neither this command's time
-    // nor the next one's: the next command reads the clock afresh.)
     if !st.monitors.is_empty() && eff.flags & (flag::SKIP_MONITOR | flag::ADMIN) == 0 {
         feed_monitors(st, client, cmd, argv);
-        client.clock = None;
+        clock = None;
     }
     let threshold = st.config.s.slowlog_log_slower_than;
     if threshold >= 0 && usec >= threshold as u64 && cmd.flags & flag::SKIP_SLOWLOG == 0 {
         slowlog_push(st, client, argv, usec, now);
-        client.clock = None;
+        clock = None;
     }
     // Clients blocked on keys this command filled get served before any
     // other command runs (after the whole transaction, inside EXEC).
     if !st.in_exec && super::blocking::serve(st, now) {
-        client.clock = None;
+        clock = None;
     }
+    client.clock = clock;
 }
 
 /// Clients watching keys that exist now in the databases FLUSHDB,
