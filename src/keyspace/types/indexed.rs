@@ -32,7 +32,7 @@ impl Keyed for (CompactBytes, CompactBytes) {
     }
 }
 
-/// A clone copies the index, about 5 bytes per element, and shares the
+/// A clone copies the index, about 10 bytes per element, and shares the
 /// elements (`ChunkVec`): a later change copies only the chunk it touches.
 /// A snapshot's freeze takes `frozen_view` instead, which leaves the index
 /// out.
@@ -77,12 +77,10 @@ impl<T: Keyed + Clone> Indexed<T> {
         let h = hash_of(key);
         let items = &self.items;
         let pos = items.len();
-        match self.index.find_or_insert(
-            h,
-            |i| items[i as usize].key() == key,
-            pos as u32,
-            |i| hash_of(items[i as usize].key()),
-        ) {
+        match self
+            .index
+            .find_or_insert(h, |i| items[i as usize].key() == key, pos as u32)
+        {
             Ok(i) => Ok(i as usize),
             Err(_) => {
                 self.items.push(make());
@@ -96,16 +94,13 @@ impl<T: Keyed + Clone> Indexed<T> {
         let h = hash_of(item.key());
         let pos = self.items.len() as u32;
         self.items.push(item);
-        let items = &self.items;
-        self.index
-            .insert_unique(h, pos, |i| hash_of(items[i as usize].key()));
+        self.index.insert_unique(h, pos);
     }
 
     /// Make room for `n` more elements.
     pub fn reserve(&mut self, n: usize) {
         self.items.reserve(n);
-        let items = &self.items;
-        self.index.reserve(n, |i| hash_of(items[i as usize].key()));
+        self.index.reserve(n);
     }
 
     /// Remove the element with `key`; returns it.

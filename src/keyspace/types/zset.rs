@@ -16,7 +16,7 @@
 //!     moves the last slot into the hole (repointing its index entry and
 //!     its tree handle), so the vector stays dense and shrinks when it is
 //!     mostly empty.
-//!   - `index`: a hash table of slot numbers keyed by member (4 bytes plus
+//!   - `index`: a hash table of slot numbers keyed by member (8 bytes plus
 //!     a control byte per bucket): member → slot in O(1). It resizes
 //!     incrementally (`PosIndex`), so growing or shrinking the set never
 //!     rehashes it all at once.
@@ -32,7 +32,7 @@
 //! member, the score, a backward pointer and 16 bytes per level, plus a
 //! separately allocated sds and a 24-byte dict entry and bucket pointer:
 //! about 100 bytes per element. Here each element costs its 32-byte slot,
-//! ~5-10 bytes of hash index and ~8-16 bytes of tree, with no per-element
+//! ~10-20 bytes of hash index and ~8-16 bytes of tree, with no per-element
 //! allocation for short members. The B+tree's elements are 8-byte keys
 //! rather than members, so members are stored once, and its nodes are
 //! contiguous arrays (cache friendly) where a skiplist chases a pointer
@@ -197,9 +197,7 @@ impl Full {
         let id = (self.slots.len() - 1) as u32;
         let rank = self.rank_of(score, m);
         self.tree.insert_at(rank, Key::new(score, id));
-        let slots = &self.slots;
-        self.index
-            .insert_unique(hash_of(m), id, |i| hash_of(&slots[i as usize].member));
+        self.index.insert_unique(hash_of(m), id);
     }
 
     fn set_score(&mut self, id: u32, score: f64) {
@@ -371,15 +369,12 @@ impl ZSet {
                 index: PosIndex::default(),
                 tree: RankTree::new(),
             };
-            // Nothing is indexed yet, so the hash is never asked for.
-            full.index.reserve(v.len(), |_| unreachable!("empty index"));
+            full.index.reserve(v.len());
             for (i, (score, member)) in v.into_iter().enumerate() {
                 let h = hash_of(&member);
                 full.slots.push(Slot { member, score });
                 full.tree.insert_at(i, Key::new(score, i as u32));
-                let slots = &full.slots;
-                full.index
-                    .insert_unique(h, i as u32, |j| hash_of(&slots[j as usize].member));
+                full.index.insert_unique(h, i as u32);
             }
             self.repr = Repr::Full(Arc::new(full));
         }
