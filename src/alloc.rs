@@ -71,3 +71,15 @@ pub fn rss() -> usize {
         .map(|pages| pages * 4096)
         .unwrap_or(0)
 }
+
+/// Give freed memory back to the OS. mimalloc purges freed pages only
+/// when a thread calls into it after the purge delay has passed, so a
+/// server that goes quiet right after freeing (a finished resize's old
+/// index table, a deleted value) kept it resident: after loading a
+/// 1M-member set, RSS was 99.6 MB for 43.5 MB in use, and 63.6 MB with
+/// purges made at once. The cron calls this once a second (as jemalloc's
+/// background thread purges for Redis).
+pub fn collect() {
+    // SAFETY: no preconditions; it only frees memory mimalloc holds.
+    unsafe { libmimalloc_sys::mi_collect(false) }
+}

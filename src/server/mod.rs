@@ -345,10 +345,12 @@ async fn shutdown_signal() {
 }
 
 /// Periodic work, `hz` times a second: active expiry, client timeouts,
-/// statistics.
+/// statistics, persistence; once a second, freed memory goes back to the
+/// OS (`alloc::collect`).
 async fn cron(shared: Arc<Shared>) {
     let mut last_cmds = 0u64;
     let mut last_t = std::time::Instant::now();
+    let mut collect = false;
     loop {
         let hz = shared.state.lock().config.s.hz.max(1);
         let period = Duration::from_millis(1000 / hz as u64);
@@ -380,8 +382,14 @@ async fn cron(shared: Arc<Shared>) {
                 ((st.stats.total_commands.saturating_sub(last_cmds)) as f64 / el) as u64;
             last_cmds = st.stats.total_commands;
             last_t = std::time::Instant::now();
+            collect = true;
         }
         persist::cron(&mut st);
         crate::alloc::peak();
+        drop(st);
+        if std::mem::take(&mut collect) {
+            // Off the lock: a purge of tens of MB takes about a millisecond.
+            crate::alloc::collect();
+        }
     }
 }
