@@ -114,6 +114,14 @@ impl Keyspace {
         }
     }
 
+    /// Start loading what a lookup of `key` in `db` will read (a hint).
+    #[inline]
+    pub fn prefetch(&self, db: usize, key: &[u8]) {
+        if let Some(d) = self.dbs.get(db) {
+            d.table.prefetch_hashed(d.table.hash(key));
+        }
+    }
+
     /// End of a command batch (under the lock): one step of a running
     /// snapshot's walk if one is due (see `cow::tick`).
     #[inline]

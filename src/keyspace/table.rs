@@ -292,6 +292,20 @@ impl Table {
         seg.find(h, key).map(|i| &seg.entries[i])
     }
 
+    /// Start loading what a lookup of hash `h` will read (the index's
+    /// group and first candidate slot, then that candidate's entry), so
+    /// that a later `get_hashed` finds it in cache. Reads nothing it
+    /// returns; a wrong candidate only wastes the prefetch.
+    #[inline]
+    pub fn prefetch_hashed(&self, h: u64) {
+        let seg = &self.segs[self.seg_of(h)];
+        if let Some(&pos) = seg.index.iter_hash(inner(h)).next()
+            && let Some(e) = seg.entries.get(pos as usize)
+        {
+            crate::util::prefetch(e as *const Entry);
+        }
+    }
+
     #[inline]
     pub fn get_mut_hashed(&mut self, h: u64, key: &[u8]) -> Option<(&mut Entry, usize)> {
         let s = self.seg_of(h);

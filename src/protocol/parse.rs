@@ -90,6 +90,35 @@ pub struct RequestParser {
     source: Option<ArgSource>,
 }
 
+/// The second argument (a command's first key, for most commands) of the
+/// multibulk command at the start of `buf`, if its bytes up to that
+/// argument are all there; `None` otherwise (inline commands, fewer than
+/// two arguments, anything malformed). A hint only: it validates less than
+/// `RequestParser::parse`, which still parses the command in full; where
+/// both take a command they agree (the `resp_frame` fuzz target checks).
+pub fn peek_key(buf: &[u8]) -> Option<&[u8]> {
+    /// `<prefix><digits>\r\n` at `at`: the number and the offset after it.
+    fn header(buf: &[u8], at: usize, prefix: u8) -> Option<(usize, usize)> {
+        if *buf.get(at)? != prefix {
+            return None;
+        }
+        let mut n = 0usize;
+        let mut i = at + 1;
+        while i < buf.len() && buf[i].is_ascii_digit() && i - at <= 10 {
+            n = n * 10 + (buf[i] - b'0') as usize;
+            i += 1;
+        }
+        (buf.get(i..i + 2)? == b"\r\n").then_some((n, i + 2))
+    }
+    let (argc, at) = header(buf, 0, b'*')?;
+    if argc < 2 {
+        return None;
+    }
+    let (len, at) = header(buf, at, b'$')?;
+    let (klen, at) = header(buf, at.checked_add(len)?.checked_add(2)?, b'$')?;
+    buf.get(at..at.checked_add(klen)?)
+}
+
 impl RequestParser {
     pub fn new() -> Self {
         Self::default()
@@ -425,6 +454,36 @@ mod tests {
                 }
                 Parsed::Incomplete => return Ok(cmds),
             }
+        }
+    }
+
+    proptest::proptest! {
+        /// `peek_key` names a whole multibulk command's second argument,
+        /// and on any prefix of it (a command still arriving) either that
+        /// same argument or nothing.
+        #[test]
+        fn peek_key_names_the_second_argument(
+            args in proptest::collection::vec(
+                proptest::collection::vec(proptest::prelude::any::<u8>(), 0..40), 1..5),
+            tail in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..8),
+        ) {
+            let mut enc = format!("*{}\r\n", args.len()).into_bytes();
+            for a in &args {
+                enc.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+                enc.extend_from_slice(a);
+                enc.extend_from_slice(b"\r\n");
+            }
+            let whole = enc.len();
+            enc.extend_from_slice(&tail);
+            let want = args.get(1).map(|a| a.as_slice());
+            proptest::prop_assert_eq!(peek_key(&enc), want);
+            proptest::prop_assert_eq!(peek_key(&enc[..whole]), want);
+            for end in 0..whole {
+                let got = peek_key(&enc[..end]);
+                proptest::prop_assert!(got.is_none() || got == want, "prefix {}", end);
+            }
+            let inline = b"GET key\r\n";
+            proptest::prop_assert_eq!(peek_key(inline), None);
         }
     }
 

@@ -443,6 +443,11 @@ fn process_batch(
                     first_lsn = st.ks.journal.next_lsn;
                     client.clock = None;
                 }
+                // While this command runs, the next one's key is on its
+                // way into the cache (a pipeline's lookups overlap).
+                if let Some(key) = crate::protocol::peek_key(&buf[consumed..]) {
+                    st.ks.prefetch(client.db, key);
+                }
                 {
                     let argv: SmallVec<[&[u8]; 8]> = parser.args(buf).collect();
                     execute_at(st, client, out, &argv, now);
