@@ -97,18 +97,17 @@ pub struct RequestParser {
 /// `RequestParser::parse`, which still parses the command in full; where
 /// both take a command they agree (the `resp_frame` fuzz target checks).
 pub fn peek_key(buf: &[u8]) -> Option<&[u8]> {
-    /// `<prefix><digits>\r\n` at `at`: the number and the offset after it.
+    /// A `<prefix><length>\r\n` header at `at`, read as `parse` reads it
+    /// (`find_crlf`, `parse_len`; the search is bounded, since a length
+    /// has at most 20 characters): the length and the offset after it.
     fn header(buf: &[u8], at: usize, prefix: u8) -> Option<(usize, usize)> {
         if *buf.get(at)? != prefix {
             return None;
         }
-        let mut n = 0usize;
-        let mut i = at + 1;
-        while i < buf.len() && buf[i].is_ascii_digit() && i - at <= 10 {
-            n = n * 10 + (buf[i] - b'0') as usize;
-            i += 1;
-        }
-        (buf.get(i..i + 2)? == b"\r\n").then_some((n, i + 2))
+        let window = &buf[..buf.len().min(at + 24)];
+        let eol = find_crlf(window, at + 1)?;
+        let n = usize::try_from(parse_len(&buf[at + 1..eol])?).ok()?;
+        Some((n, eol + 2))
     }
     let (argc, at) = header(buf, 0, b'*')?;
     if argc < 2 {
