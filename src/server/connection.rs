@@ -441,7 +441,6 @@ fn process_batch(
                     // First command: read the clock, note where the log is.
                     now = crate::util::now_ms();
                     first_lsn = st.ks.journal.next_lsn;
-                    client.clock = None;
                 }
                 // While this command runs, the next one's key is on its
                 // way into the cache (a pipeline's lookups overlap).

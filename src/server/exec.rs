@@ -9,7 +9,7 @@ use std::time::Instant;
 /// Run `argv` for `client`, appending the reply to `out`: a batch of one
 /// command (its effects are sealed into a record of their own).
 pub fn execute(st: &mut State, client: &mut Client, out: &mut Reply, argv: &[&[u8]]) {
-    client.clock = None;
+    st.clock = None;
     execute_at(st, client, out, argv, crate::util::now_ms());
     st.ks.journal.seal();
 }
@@ -144,7 +144,7 @@ fn run(
     // The previous command of the batch ended when this one starts (the
     // parse in between is tens of nanoseconds; the clock read is two
     // percent of a pipelined command's CPU).
-    let t0 = client.clock.take().unwrap_or_else(Instant::now);
+    let t0 = st.clock.take().unwrap_or_else(Instant::now);
     let effects_before = st.ks.journal.effects;
     // FLUSHDB/FLUSHALL/SWAPDB change every key of their databases: the
     // watchers of keys that exist now are marked if the command runs.
@@ -227,7 +227,7 @@ fn run(
     if !st.in_exec && super::blocking::serve(st, now) {
         clock = None;
     }
-    client.clock = clock;
+    st.clock = clock;
 }
 
 /// Clients watching keys that exist now in the databases FLUSHDB,

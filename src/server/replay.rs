@@ -48,7 +48,7 @@ impl Replayer {
         self.client.db = h.db as usize;
         // Commands time from their record's start: not across the reads
         // between records.
-        self.client.clock = None;
+        st.clock = None;
         let limits = Limits {
             max_bulk: i64::MAX,
             authenticated: true,

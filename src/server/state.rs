@@ -82,12 +82,6 @@ pub struct Client {
     pub multi: Option<Multi>,
     /// Keys this client WATCHes (database, key).
     pub watched: Vec<(usize, Vec<u8>)>,
-    /// When the client's previous command ended, while its batch still
-    /// runs: the next command's start (one clock read per command instead
-    /// of two; `exec::run`). Invariant: `None` whenever the lock was
-    /// released since, so no command's time includes a wait; a connection
-    /// clears it as it takes the lock for a batch.
-    pub clock: Option<std::time::Instant>,
 }
 
 /// A transaction being queued.
@@ -154,7 +148,6 @@ impl Client {
             serving: false,
             multi: None,
             watched: Vec::new(),
-            clock: None,
         }
     }
 
@@ -261,6 +254,12 @@ pub struct State {
     /// EXEC is running its queue: commands do not seal log records or
     /// serve blocked clients one by one (EXEC does both once, at its end).
     pub in_exec: bool,
+    /// When the previous command ended, while the lock is still held: the
+    /// next command's start (one clock read per command instead of two;
+    /// `exec::run`). Invariant: `None` whenever the lock was released
+    /// since, so no command's time includes a wait: `StateLock::lock`
+    /// clears it.
+    pub clock: Option<std::time::Instant>,
     /// Snapshots and log rewrites (INFO persistence).
     pub persist: super::persist::Persist,
 }
@@ -298,6 +297,7 @@ impl State {
             blocking: Default::default(),
             watch: Default::default(),
             in_exec: false,
+            clock: None,
             persist: Default::default(),
             executable: std::env::current_exe()
                 .map(|p| p.display().to_string())

@@ -42,14 +42,20 @@ impl StateLock {
     }
 
     /// Take the lock to serve a client (or for any short critical section).
+    /// The command clock restarts (`State::clock`): time spent outside the
+    /// lock is no command's.
     #[inline]
     pub fn lock(&self) -> MutexGuard<'_, State> {
-        if let Some(g) = self.m.try_lock() {
-            return g;
-        }
-        self.wanting.fetch_add(1, Ordering::AcqRel);
-        let g = self.m.lock();
-        self.wanting.fetch_sub(1, Ordering::AcqRel);
+        let mut g = match self.m.try_lock() {
+            Some(g) => g,
+            None => {
+                self.wanting.fetch_add(1, Ordering::AcqRel);
+                let g = self.m.lock();
+                self.wanting.fetch_sub(1, Ordering::AcqRel);
+                g
+            }
+        };
+        g.clock = None;
         g
     }
 
