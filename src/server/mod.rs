@@ -350,7 +350,6 @@ async fn shutdown_signal() {
 async fn cron(shared: Arc<Shared>) {
     let mut last_cmds = 0u64;
     let mut last_t = std::time::Instant::now();
-    let mut collect = false;
     loop {
         let hz = shared.state.lock().config.s.hz.max(1);
         let period = Duration::from_millis(1000 / hz as u64);
@@ -377,17 +376,17 @@ async fn cron(shared: Arc<Shared>) {
             }
         }
         let el = last_t.elapsed().as_secs_f64();
-        if el >= 1.0 {
+        let second = el >= 1.0;
+        if second {
             st.ops_per_sec =
                 ((st.stats.total_commands.saturating_sub(last_cmds)) as f64 / el) as u64;
             last_cmds = st.stats.total_commands;
             last_t = std::time::Instant::now();
-            collect = true;
         }
         persist::cron(&mut st);
         crate::alloc::peak();
         drop(st);
-        if std::mem::take(&mut collect) {
+        if second {
             // Off the lock: a purge of tens of MB takes about a millisecond.
             crate::alloc::collect();
         }
