@@ -116,7 +116,7 @@ pub fn encode_entry(out: &mut Vec<u8>, db: u32, e: &Entry) {
             let (tag, _, len) = collection_tags(v).expect("a collection");
             out.push(tag);
             put_varint(out, len as u64);
-            let _ = put_elems(v, out, |_| Ok::<(), std::convert::Infallible>(()));
+            let Ok(()) = put_elems(v, out, |_| Ok::<(), std::convert::Infallible>(()));
         }
     }
 }

@@ -93,6 +93,13 @@ fn spread(tag: u32) -> u64 {
     u64::from(tag).wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
+/// A key hash's tag and the table hash it is filed under.
+#[inline(always)]
+fn filed(h: u64) -> (u32, u64) {
+    let t = tag(h);
+    (t, spread(t))
+}
+
 #[inline(always)]
 fn rehash(s: &Slot) -> u64 {
     spread(s.tag)
@@ -162,7 +169,7 @@ impl PosIndex {
     /// The position `eq` accepts among those hashed `h`.
     #[inline(always)]
     pub fn find(&self, h: u64, mut eq: impl FnMut(u32) -> bool) -> Option<u32> {
-        let (t, th) = (tag(h), spread(tag(h)));
+        let (t, th) = filed(h);
         let mut hit = |s: &Slot| s.tag == t && eq(s.pos);
         if let Some(s) = self.main.find(th, &mut hit) {
             return Some(s.pos);
@@ -176,7 +183,7 @@ impl PosIndex {
     /// Change the entry of position `from` (hashed `h`) to `to`. Panics if
     /// `from` is not indexed under `h`.
     fn repoint(&mut self, h: u64, from: u32, to: u32) {
-        let th = spread(tag(h));
+        let (_, th) = filed(h);
         if let Some(s) = self.main.find_mut(th, |s| s.pos == from) {
             s.pos = to;
             return;
@@ -206,11 +213,8 @@ impl PosIndex {
     ) -> Result<u32, u32> {
         if self.old.is_none() && self.main.len() < self.main.capacity() {
             // The common case: one probe, and the insert cannot rehash.
-            let t = tag(h);
-            match self
-                .main
-                .entry(spread(t), |s| s.tag == t && eq(s.pos), rehash)
-            {
+            let (t, th) = filed(h);
+            match self.main.entry(th, |s| s.tag == t && eq(s.pos), rehash) {
                 hashbrown::hash_table::Entry::Occupied(e) => return Ok(e.get().pos),
                 hashbrown::hash_table::Entry::Vacant(v) => {
                     v.insert(Slot {
@@ -237,7 +241,7 @@ impl PosIndex {
     pub fn remove(
         &mut self,
         h: u64,
-        eq: impl FnMut(u32) -> bool,
+        mut eq: impl FnMut(u32) -> bool,
         hash: impl Fn(u32) -> u64,
     ) -> Option<u32> {
         self.step();
@@ -246,8 +250,7 @@ impl PosIndex {
         if self.old.is_none() && self.main_cap > 64 && n * 4 <= self.main_cap {
             self.resize_to(n * 2);
         }
-        let (t, th) = (tag(h), spread(tag(h)));
-        let mut eq = eq;
+        let (t, th) = filed(h);
         let mut hit = |s: &Slot| s.tag == t && eq(s.pos);
         let pos = match self.main.find_entry(th, &mut hit) {
             Ok(e) => e.remove().0.pos,
@@ -392,7 +395,7 @@ impl PosIndex {
     pub fn check(&self, hash: impl Fn(u32) -> u64) {
         let n = self.len() as u32;
         for p in 0..n {
-            let (t, th) = (tag(hash(p)), spread(tag(hash(p))));
+            let (t, th) = filed(hash(p));
             let is = |s: &Slot| s.pos == p && s.tag == t;
             let in_main = self.main.find(th, is).is_some();
             let in_old = self
@@ -582,9 +585,9 @@ mod tests {
         // resize has moved at most a step).
         assert!(o.del(k - 1));
         let last = (o.keys.len() - 1) as u32;
-        let t = tag(h(o.keys[last as usize]));
+        let (_, th) = filed(h(o.keys[last as usize]));
         let old = &o.idx.old.as_ref().unwrap().table;
-        assert!(old.find(spread(t), |s| s.pos == last).is_some());
+        assert!(old.find(th, |s| s.pos == last).is_some());
         // Removing another key moves the last one into its hole.
         assert!(o.del(o.keys[2]));
         o.check();
