@@ -94,6 +94,8 @@ static SPECS: &[Spec] = &[
     spec("daemonize", Kind::Enum(&["no"]), false, "no"),
     spec("pidfile", Kind::Str, false, ""),
     spec("io-threads", Kind::Int(1, 128), false, "1"),
+    // As Redis: on by default, set at start-up only (alloc::disable_thp).
+    spec("disable-thp", YESNO, false, "yes"),
     // Redis accepts any hz and clamps it to 1..=500.
     spec("hz", Kind::Clamp(0, i32::MAX as i64, 1, 500), true, "10"),
     spec(
@@ -235,6 +237,8 @@ pub struct Settings {
     pub timeout_secs: u64,
     pub hz: u32,
     pub io_threads: usize,
+    /// Turn transparent huge pages off for the process (Redis's `disable-thp`).
+    pub disable_thp: bool,
     pub proto_max_bulk_len: i64,
     pub client_query_buffer_limit: usize,
     pub appendonly: bool,
@@ -367,6 +371,7 @@ fn settings(v: &[String]) -> Settings {
         timeout_secs: int("timeout") as u64,
         hz: int("hz") as u32,
         io_threads: int("io-threads") as usize,
+        disable_thp: yes("disable-thp"),
         proto_max_bulk_len: int("proto-max-bulk-len"),
         client_query_buffer_limit: int("client-query-buffer-limit") as usize,
         appendonly: yes("appendonly"),

@@ -136,3 +136,37 @@ fn output_buffer_hard_limit_disconnects_like_redis() {
         assert_eq!(check(redis.port), got);
     }
 }
+
+/// `THP_enabled` of a process, from /proc (the kernel shows the
+/// PR_SET_THP_DISABLE flag there).
+fn thp_enabled(pid: u32) -> String {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("THP_enabled:"))
+        .expect("THP_enabled in /proc/PID/status")
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn transparent_huge_pages_are_off_unless_asked_for() {
+    // A huge page faulted in under a command stalls every client (see
+    // alloc::disable_thp); Redis turns them off by default too.
+    let s = Server::start(&[]);
+    assert_eq!(thp_enabled(s.child.id()), "0");
+    let mut c = Raw::connect(s.port);
+    assert_eq!(
+        c.cmds(&["CONFIG", "GET", "disable-thp"]),
+        Resp::Array(Some(vec![common::bulk("disable-thp"), common::bulk("yes")]))
+    );
+    // Set at start-up only, with Redis's error.
+    assert_eq!(
+        c.cmds(&["CONFIG", "SET", "disable-thp", "no"]),
+        common::err(
+            "ERR CONFIG SET failed (possibly related to argument 'disable-thp') - can't set immutable config"
+        )
+    );
+    let s = Server::start(&["--disable-thp", "no"]);
+    assert_eq!(thp_enabled(s.child.id()), "1");
+}

@@ -69,6 +69,11 @@ fn main() -> anyhow::Result<()> {
         std::process::id(),
         config.s.dir.display()
     );
+    if config.s.disable_thp
+        && let Err(e) = cairn::alloc::disable_thp()
+    {
+        tracing::warn!("Could not disable transparent huge pages: {e}");
+    }
     // `io-threads` (Redis's directive) sets the worker threads that run
     // connections. 1, Redis's default, measured fastest on 2 cores where the
     // clients share the machine (ARCHITECTURE.md).
