@@ -64,6 +64,52 @@ pub struct Segment {
 /// An entry's position in its segment.
 type Pos = u32;
 
+/// One half of a table being loaded by two threads (`Table::load_halves`).
+/// Invariant: `segs` are the table's segments `base..base + segs.len()`,
+/// each of local depth `gd`, and the directory is the identity, so a hash
+/// `h` of this half belongs to `segs[(h >> (64 - gd)) - base]`.
+pub struct LoadHalf<'a> {
+    segs: &'a mut [Segment],
+    base: usize,
+    gd: u32,
+    hasher: &'a foldhash::fast::RandomState,
+    /// Entries inserted so far (for `Table::load_halves_done`).
+    pub inserted: usize,
+}
+
+/// Why `LoadHalf::insert` gave an entry back.
+pub enum NotLoaded {
+    /// Its key is already present.
+    Duplicate(Entry),
+    /// Its hash is not this half's, or its segment is full (a split needs
+    /// the whole table): insert it through `Table` afterwards.
+    Elsewhere(Entry),
+}
+
+impl LoadHalf<'_> {
+    /// `Table::insert_if_absent_hashed` within this half.
+    pub fn insert(&mut self, h: u64, entry: Entry) -> Result<(), NotLoaded> {
+        let Some(s) = ((h >> (64 - self.gd)) as usize).checked_sub(self.base) else {
+            return Err(NotLoaded::Elsewhere(entry));
+        };
+        let hasher = self.hasher;
+        let Some(seg) = self.segs.get_mut(s) else {
+            return Err(NotLoaded::Elsewhere(entry));
+        };
+        if seg.len() >= SEG_MAX {
+            return Err(NotLoaded::Elsewhere(entry));
+        }
+        let volatile = entry.expire_at != 0;
+        seg.push_if_absent(h, entry, hasher)
+            .map_err(NotLoaded::Duplicate)?;
+        if volatile {
+            seg.volatile += 1;
+        }
+        self.inserted += 1;
+        Ok(())
+    }
+}
+
 impl Segment {
     fn with_capacity(ld: u32, n: usize) -> Segment {
         Segment {
@@ -111,6 +157,31 @@ impl Segment {
         self.index.insert_unique(inner(h), pos, |&i| {
             inner(hasher.hash_one(entries[i as usize].key.as_slice()))
         });
+    }
+
+    /// Append `e` (key hash `h`) unless its key is present: one probe
+    /// finds its place or the entry already there (then `e` comes back).
+    fn push_if_absent(
+        &mut self,
+        h: u64,
+        e: Entry,
+        hasher: &foldhash::fast::RandomState,
+    ) -> Result<(), Entry> {
+        self.reserve_one();
+        let pos = self.entries.len() as Pos;
+        let entries = &self.entries;
+        match self.index.entry(
+            inner(h),
+            |&i| entries[i as usize].key.as_slice() == e.key.as_slice(),
+            |&i| inner(hasher.hash_one(entries[i as usize].key.as_slice())),
+        ) {
+            hashbrown::hash_table::Entry::Occupied(_) => return Err(e),
+            hashbrown::hash_table::Entry::Vacant(v) => {
+                v.insert(pos);
+            }
+        }
+        self.entries.push(e);
+        Ok(())
     }
 
     /// Remove the entry at `pos`, whose key hashes to `h`: its position
@@ -350,6 +421,44 @@ impl Table {
         s
     }
 
+    /// A table just sized by `reserve_empty` (its directory the identity,
+    /// depth at least 1, no snapshot attached) split in two by the hash's
+    /// top bit: segments `0..n/2` take the hashes that start with 0, the
+    /// others those that start with 1, so two threads can fill it at once
+    /// (snapshot loading). `None` if the table is not in that shape. Once
+    /// the halves are dropped, `load_halves_done` counts what they inserted.
+    pub fn load_halves(&mut self) -> Option<[LoadHalf<'_>; 2]> {
+        let identity = self.dir.iter().enumerate().all(|(i, &s)| s as usize == i);
+        if self.gd == 0 || self.cow.is_some() || self.segs.len() != self.dir.len() || !identity {
+            return None;
+        }
+        let mid = self.segs.len() / 2;
+        let gd = self.gd;
+        let hasher = &self.hasher;
+        let (lo, hi) = self.segs.split_at_mut(mid);
+        Some([
+            LoadHalf {
+                segs: lo,
+                base: 0,
+                gd,
+                hasher,
+                inserted: 0,
+            },
+            LoadHalf {
+                segs: hi,
+                base: mid,
+                gd,
+                hasher,
+                inserted: 0,
+            },
+        ])
+    }
+
+    /// Count the entries the halves of `load_halves` inserted.
+    pub fn load_halves_done(&mut self, inserted: usize) {
+        self.len += inserted;
+    }
+
     /// `insert_new_hashed` for a key that may be present (snapshot
     /// loading): one probe finds its place or the entry already there.
     /// Returns the entry back, not inserted, if its key is present.
@@ -357,21 +466,7 @@ impl Table {
         let s = self.make_room(h, &mut entry);
         let volatile = entry.expire_at != 0;
         let hasher = &self.hasher;
-        let seg = &mut self.segs[s];
-        seg.reserve_one();
-        let pos = seg.entries.len() as Pos;
-        let entries = &seg.entries;
-        match seg.index.entry(
-            inner(h),
-            |&i| entries[i as usize].key.as_slice() == entry.key.as_slice(),
-            |&i| inner(hasher.hash_one(entries[i as usize].key.as_slice())),
-        ) {
-            hashbrown::hash_table::Entry::Occupied(_) => return Err(entry),
-            hashbrown::hash_table::Entry::Vacant(v) => {
-                v.insert(pos);
-            }
-        }
-        seg.entries.push(entry);
+        self.segs[s].push_if_absent(h, entry, hasher)?;
         self.count_insert(s, volatile);
         Ok(s)
     }
@@ -655,6 +750,88 @@ mod tests {
         }
         assert_eq!(t.len(), 10_000);
         assert_eq!(t.iter().count(), 10_000);
+    }
+
+    #[test]
+    fn load_halves_fill_their_own_segments_and_give_back_the_rest() {
+        // Not sized yet: no halves.
+        let mut t = Table::new();
+        assert!(t.load_halves().is_none());
+        t.reserve_empty(20_000);
+        assert!(t.segs.len() >= 16);
+        let keys: Vec<String> = (0..20_000).map(|i| format!("k{i}")).collect();
+        let mut back = Vec::new();
+        let mut dups = 0;
+        let hash = t.hash_builder();
+        let t_hash = |k: &str| hash.hash_one(k.as_bytes());
+        {
+            let [mut lo, mut hi] = t.load_halves().expect("a sized table splits");
+            for (i, k) in keys.iter().enumerate() {
+                let h = t_hash(k);
+                let mut e = entry(k);
+                if i % 7 == 0 {
+                    e.expire_at = 1;
+                }
+                // Every key goes to the low half: the high half's keys come
+                // back as belonging elsewhere.
+                match lo.insert(h, e) {
+                    Ok(()) => {}
+                    Err(NotLoaded::Elsewhere(e)) => {
+                        assert_eq!(h >> 63, 1, "a low hash was given back");
+                        back.push((h, e));
+                    }
+                    Err(NotLoaded::Duplicate(_)) => panic!("no duplicate yet"),
+                }
+            }
+            // The same keys again: present in the low half, refused there.
+            for k in keys.iter().take(200) {
+                let h = t_hash(k);
+                if h >> 63 == 0 {
+                    assert!(matches!(
+                        lo.insert(h, entry(k)),
+                        Err(NotLoaded::Duplicate(_))
+                    ));
+                    dups += 1;
+                }
+            }
+            for (h, e) in back.drain(..) {
+                assert!(hi.insert(h, e).is_ok());
+            }
+            let n = lo.inserted + hi.inserted;
+            assert_eq!(n, 20_000);
+            t.load_halves_done(n);
+        }
+        assert!(dups > 50);
+        assert_eq!(t.len(), 20_000);
+        for k in &keys {
+            assert!(t.get(k.as_bytes()).is_some(), "{k} missing");
+        }
+        let volatile: u32 = t.segs.iter().map(|s| s.volatile).sum();
+        assert_eq!(
+            volatile as usize,
+            (0..20_000).filter(|i| i % 7 == 0).count()
+        );
+        check(&t);
+        // A full segment gives entries back too (its split needs the table).
+        let mut t = Table::new();
+        t.reserve_empty(5_000);
+        let hash = t.hash_builder();
+        let [mut lo, _hi] = t.load_halves().unwrap();
+        let mut full = 0;
+        for i in 0..200_000 {
+            let k = format!("f{i}");
+            let h = hash.hash_one(k.as_bytes());
+            if (h >> (64 - lo.gd)) != 0 {
+                continue;
+            }
+            match lo.insert(h, entry(&k)) {
+                Ok(()) => {}
+                Err(NotLoaded::Elsewhere(_)) => full += 1,
+                Err(NotLoaded::Duplicate(_)) => unreachable!(),
+            }
+        }
+        assert_eq!(lo.segs[0].len(), SEG_MAX);
+        assert!(full > 0);
     }
 
     /// The segment invariant: the index holds each position exactly

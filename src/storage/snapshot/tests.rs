@@ -378,6 +378,11 @@ fn load_into_several_databases_and_refuse_a_duplicate_key() {
     dup.push((0, Entry::new(b"a:00000007", Value::Int(1))));
     let e = load_ks(&dup, 300, 0).err().expect("duplicate accepted");
     assert!(e.to_string().contains("appears twice"), "{e}");
+    // Also in one big database, which two threads load half each.
+    let mut dup = numbered(0, 100_000, "a");
+    dup.push((0, Entry::new(b"a:00099999", Value::Int(1))));
+    let e = load_ks(&dup, 300, 0).err().expect("duplicate accepted");
+    assert!(e.to_string().contains("appears twice"), "{e}");
     let mut two = numbered(0, 2_000, "a");
     two.push((1, Entry::new(b"a:00000007", Value::Int(1))));
     assert!(load_ks(&two, 300, 0).is_ok());
