@@ -711,11 +711,17 @@ pub fn load_into(
             // Two threads, one per half of the table (see `load_halves`).
             let (lo, hi) = parts.split_at_mut(LOAD_PARTS / 2);
             let (r0, r1) = std::thread::scope(|sc| {
-                let t = sc.spawn(|| load_half(&mut h1, hi, s1, db, lru));
+                let other = std::thread::Builder::new()
+                    .name("cairn-load".into())
+                    .spawn_scoped(sc, || load_half(&mut h1, hi, s1, db, lru));
                 let r0 = load_half(&mut h0, lo, s0, db, lru);
-                let r1 = t.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+                let r1 = other
+                    .ok()
+                    .map(|t| t.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
                 (r0, r1)
             });
+            // No thread to be had: this one does both halves.
+            let r1 = r1.unwrap_or_else(|| load_half(&mut h1, hi, s1, db, lru));
             let inserted = h0.inserted + h1.inserted;
             d.table.load_halves_done(inserted);
             for r in [r0, r1] {
