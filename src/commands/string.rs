@@ -386,7 +386,7 @@ fn set(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     };
     ctx.st
         .ks
-        .set(ctx.client.db, key, Value::string(argv[2]), ttl, ctx.now);
+        .set_string(ctx.client.db, key, argv[2], ttl, ctx.now);
     propagate_set(ctx, key, argv[2], at, exp == Exp::KeepTtl);
     match old {
         Some(Some(v)) => ctx.out.bulk(&v),

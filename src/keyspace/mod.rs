@@ -37,6 +37,44 @@ pub struct Db {
 }
 
 impl Db {
+    /// `Keyspace::set` over an existing `key` (hash `h`): `put` changes
+    /// its value, then its LRU clock and TTL follow `ttl`. False (and `put`
+    /// not called) if the key is absent.
+    fn set_existing(
+        &mut self,
+        h: u64,
+        key: &[u8],
+        ttl: Ttl,
+        now: u64,
+        put: impl FnOnce(&mut Value),
+    ) -> bool {
+        let Some((e, seg)) = self.table.get_mut_hashed(h, key) else {
+            return false;
+        };
+        put(&mut e.value);
+        e.lru = lru_clock(now);
+        let was = e.expire_at != 0;
+        match ttl {
+            Ttl::Keep => {}
+            Ttl::Clear => e.expire_at = 0,
+            Ttl::At(t) => e.expire_at = t,
+        }
+        let is = e.expire_at != 0;
+        self.volatile_changed(seg, was, is);
+        true
+    }
+
+    /// `Keyspace::set` of an absent `key` (hash `h`).
+    fn set_new(&mut self, h: u64, key: &[u8], value: Value, ttl: Ttl, now: u64) {
+        let mut e = Entry::new(key, value);
+        e.lru = lru_clock(now);
+        if let Ttl::At(t) = ttl {
+            e.expire_at = t;
+            self.expires += 1;
+        }
+        self.table.insert_new_hashed(h, e);
+    }
+
     /// Keep the volatile counters right after an entry in segment `seg`
     /// went from having a TTL (`was`) to having one (`is`) or not.
     fn volatile_changed(&mut self, seg: usize, was: bool, is: bool) {
@@ -220,25 +258,33 @@ impl Keyspace {
     pub fn set(&mut self, db: usize, key: &[u8], value: Value, ttl: Ttl, now: u64) {
         let d = &mut self.dbs[db];
         let h = d.table.hash(key);
-        if let Some((e, seg)) = d.table.get_mut_hashed(h, key) {
-            lazyfree::free(std::mem::replace(&mut e.value, value));
-            e.lru = lru_clock(now);
-            let was = e.expire_at != 0;
-            match ttl {
-                Ttl::Keep => {}
-                Ttl::Clear => e.expire_at = 0,
-                Ttl::At(t) => e.expire_at = t,
-            }
-            let is = e.expire_at != 0;
-            d.volatile_changed(seg, was, is);
-        } else {
-            let mut e = Entry::new(key, value);
-            e.lru = lru_clock(now);
-            if let Ttl::At(t) = ttl {
-                e.expire_at = t;
-                d.expires += 1;
-            }
-            d.table.insert_new_hashed(h, e);
+        let mut value = Some(value);
+        let found = d.set_existing(h, key, ttl, now, |old| {
+            lazyfree::free(std::mem::replace(old, value.take().expect("once")));
+        });
+        if let Some(v) = value.filter(|_| !found) {
+            d.set_new(h, key, v, ttl, now);
+        }
+    }
+
+    /// `set` of the string value `Value::string(bytes)` (SET's). Over a
+    /// heap string of the same length the bytes are copied in place: the
+    /// result is the same value, without freeing the old bytes and
+    /// allocating new ones. Under SET -P16 on 1M keys, `mi_free`,
+    /// `drop_in_place<Value>` and the allocation were a fifth of the
+    /// command thread's samples (the free touches the old bytes, a cache
+    /// miss the copy pays once instead).
+    pub fn set_string(&mut self, db: usize, key: &[u8], bytes: &[u8], ttl: Ttl, now: u64) {
+        let d = &mut self.dbs[db];
+        let h = d.table.hash(key);
+        let found = d.set_existing(h, key, ttl, now, |old| match old {
+            // Longer than any inline or integer string, so `Value::string`
+            // would make exactly this.
+            Value::Str(CompactBytes::Heap(b)) if b.len() == bytes.len() => b.copy_from_slice(bytes),
+            old => lazyfree::free(std::mem::replace(old, Value::string(bytes))),
+        });
+        if !found {
+            d.set_new(h, key, Value::string(bytes), ttl, now);
         }
     }
 
@@ -296,5 +342,81 @@ impl Keyspace {
 
     pub fn total_keys(&self) -> usize {
         self.dbs.iter().map(|d| d.len()).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn heap_ptr(ks: &Keyspace, key: &[u8]) -> Option<*const u8> {
+        match &ks.dbs[0].table.get(key)?.value {
+            Value::Str(CompactBytes::Heap(b)) => Some(b.as_ptr()),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn set_string_is_set_of_value_string_and_reuses_equal_length_bytes() {
+        let long = |c: u8, n: usize| vec![c; n];
+        let olds: Vec<Value> = vec![
+            Value::string(&long(b'a', 64)),
+            Value::raw(CompactBytes::new(&long(b'r', 64))),
+            Value::string(&long(b'a', 40)),
+            Value::string(b"12345"),
+            Value::string(b"short"),
+            Value::List(Default::default()),
+        ];
+        let news: Vec<Vec<u8>> = vec![
+            long(b'b', 64),
+            long(b'c', 40),
+            b"777".to_vec(),
+            b"x".to_vec(),
+        ];
+        let ttls = [Ttl::Clear, Ttl::Keep, Ttl::At(9_000)];
+        for old in &olds {
+            for new in &news {
+                for ttl in ttls {
+                    for old_ttl in [0, 5_000] {
+                        let mut a = Keyspace::new(1);
+                        let mut b = Keyspace::new(1);
+                        for ks in [&mut a, &mut b] {
+                            let t = if old_ttl == 0 {
+                                Ttl::Clear
+                            } else {
+                                Ttl::At(old_ttl)
+                            };
+                            ks.set(0, b"k", old.clone(), t, 1);
+                        }
+                        let before = heap_ptr(&a, b"k");
+                        a.set_string(0, b"k", new, ttl, 2);
+                        b.set(0, b"k", Value::string(new), ttl, 2);
+                        let (ea, eb) = (
+                            a.dbs[0].table.get(b"k").unwrap(),
+                            b.dbs[0].table.get(b"k").unwrap(),
+                        );
+                        assert_eq!(ea.value, eb.value, "{old:?} <- {new:?}");
+                        assert_eq!(
+                            std::mem::discriminant(&ea.value),
+                            std::mem::discriminant(&eb.value)
+                        );
+                        assert_eq!(ea.expire_at(), eb.expire_at());
+                        assert_eq!(a.dbs[0].expires, b.dbs[0].expires);
+                        // A heap string (not a raw one) of the same length
+                        // keeps its allocation.
+                        let same = matches!(old, Value::Str(CompactBytes::Heap(o)) if o.len() == new.len());
+                        assert_eq!(same, before.is_some() && before == heap_ptr(&a, b"k"));
+                    }
+                }
+            }
+        }
+        // Absent keys are created as `set` creates them.
+        let mut a = Keyspace::new(1);
+        a.set_string(0, b"n", &long(b'z', 50), Ttl::At(7), 1);
+        assert_eq!(
+            a.dbs[0].table.get(b"n").unwrap().value,
+            Value::string(&long(b'z', 50))
+        );
+        assert_eq!(a.dbs[0].expires, 1);
     }
 }

@@ -115,7 +115,10 @@ fn random_write(st: &mut State, c: &mut Client, rng: &mut Rng) {
     let soon = (1 + rng.next() % 30).to_string();
     // Reads of string keys expire them lazily (a change to the segment).
     let skey = [b"s", k].concat();
+    // A heap string of a fixed length: SET over it copies in place.
+    let long = format!("{:0>40}", rng.next() % 1000);
     let args: Vec<&[u8]> = match (pre, rng.next() % 4) {
+        (b"s", 0) if rng.next().is_multiple_of(2) => vec![b"SET", key, long.as_bytes()],
         (b"s", 0) => vec![b"SET", key, n],
         (b"s", 1) => vec![b"INCR", key],
         (b"s", 2) if rng.next().is_multiple_of(3) => vec![b"PEXPIRE", key, soon.as_bytes()],
