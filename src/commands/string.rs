@@ -401,13 +401,9 @@ fn setnx(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
         ctx.out.int(0);
         return Ok(());
     }
-    ctx.st.ks.set(
-        ctx.client.db,
-        argv[1],
-        Value::string(argv[2]),
-        Ttl::Clear,
-        ctx.now,
-    );
+    ctx.st
+        .ks
+        .set_string(ctx.client.db, argv[1], argv[2], Ttl::Clear, ctx.now);
     propagate_set(ctx, argv[1], argv[2], None, false);
     ctx.out.int(1);
     Ok(())
@@ -420,13 +416,9 @@ fn setex_generic(ctx: &mut Ctx, argv: &[&[u8]], ms_unit: bool, name: &'static st
         Exp::Ex(argv[2])
     };
     let at = expire_ms(exp, ctx.now, name)?.expect("relative expiry");
-    ctx.st.ks.set(
-        ctx.client.db,
-        argv[1],
-        Value::string(argv[3]),
-        Ttl::At(at),
-        ctx.now,
-    );
+    ctx.st
+        .ks
+        .set_string(ctx.client.db, argv[1], argv[3], Ttl::At(at), ctx.now);
     propagate_set(ctx, argv[1], argv[3], Some(at), false);
     ctx.out.ok();
     Ok(())
@@ -474,13 +466,9 @@ fn mset_generic(ctx: &mut Ctx, argv: &[&[u8]], nx: bool) -> CmdResult {
         }
     }
     for pair in argv[1..].chunks(2) {
-        ctx.st.ks.set(
-            ctx.client.db,
-            pair[0],
-            Value::string(pair[1]),
-            Ttl::Clear,
-            ctx.now,
-        );
+        ctx.st
+            .ks
+            .set_string(ctx.client.db, pair[0], pair[1], Ttl::Clear, ctx.now);
     }
     let mut args: Vec<&[u8]> = Vec::with_capacity(argv.len());
     args.push(b"MSET");
@@ -504,13 +492,9 @@ fn msetnx(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
 
 fn getset(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     let old = read_string(ctx, argv[1])?;
-    ctx.st.ks.set(
-        ctx.client.db,
-        argv[1],
-        Value::string(argv[2]),
-        Ttl::Clear,
-        ctx.now,
-    );
+    ctx.st
+        .ks
+        .set_string(ctx.client.db, argv[1], argv[2], Ttl::Clear, ctx.now);
     propagate_set(ctx, argv[1], argv[2], None, false);
     match old {
         Some(v) => ctx.out.bulk(&v),
@@ -576,13 +560,9 @@ fn append(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     let newlen = match ctx.write(argv[1]) {
         None => {
             // A new key stores the argument as SET would (int/embstr/raw).
-            ctx.st.ks.set(
-                ctx.client.db,
-                argv[1],
-                Value::string(argv[2]),
-                Ttl::Clear,
-                ctx.now,
-            );
+            ctx.st
+                .ks
+                .set_string(ctx.client.db, argv[1], argv[2], Ttl::Clear, ctx.now);
             argv[2].len()
         }
         Some(e) => {

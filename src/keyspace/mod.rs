@@ -258,11 +258,12 @@ impl Keyspace {
     pub fn set(&mut self, db: usize, key: &[u8], value: Value, ttl: Ttl, now: u64) {
         let d = &mut self.dbs[db];
         let h = d.table.hash(key);
+        // Taken only if the key exists: still here, it goes in new.
         let mut value = Some(value);
-        let found = d.set_existing(h, key, ttl, now, |old| {
+        d.set_existing(h, key, ttl, now, |old| {
             lazyfree::free(std::mem::replace(old, value.take().expect("once")));
         });
-        if let Some(v) = value.filter(|_| !found) {
+        if let Some(v) = value {
             d.set_new(h, key, v, ttl, now);
         }
     }
