@@ -38,7 +38,7 @@
 //! mistaken for stamped, which cannot happen in practice.
 
 use super::{Db, Keyspace, Table};
-use crate::storage::snapshot::{BLOCK_TARGET, BlockBuf, SnapWriter};
+use crate::storage::snapshot::{BLOCK_TARGET, BlockBuf, BlockError, Decoded, SnapWriter};
 use parking_lot::{Condvar, Mutex};
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -539,8 +539,6 @@ const LOAD_BATCH: usize = 1 << 16;
 /// (the hash's top 4 bits).
 const LOAD_PARTS: usize = 16;
 
-use crate::storage::snapshot::{BlockError, Decoded};
-
 /// One inserting thread's scratch for the second pass of a load's sort.
 #[derive(Default)]
 struct PartSort {
@@ -589,6 +587,14 @@ impl PartSort {
     }
 }
 
+/// A loaded key found twice (in block `block`).
+fn twice(block: u64, key: &[u8]) -> BlockError {
+    BlockError {
+        block,
+        msg: format!("key {:?} appears twice", String::from_utf8_lossy(key)),
+    }
+}
+
 /// Insert one loaded entry through its database's table.
 fn insert_loaded(
     dbs: &mut [super::Db],
@@ -610,10 +616,7 @@ fn insert_loaded(
     e.lru = lru;
     let volatile = e.expire_at != 0;
     if let Err(e) = db.table.insert_if_absent_hashed(d.hash, e) {
-        return Err(BlockError {
-            block,
-            msg: format!("key {:?} appears twice", String::from_utf8_lossy(&e.key)),
-        });
+        return Err(twice(block, &e.key));
     }
     if volatile {
         db.expires += 1;
@@ -622,18 +625,17 @@ fn insert_loaded(
 }
 
 /// Insert the entries of `parts` (database `db`'s) into one half of its
-/// table. Returns the volatile entries inserted, and the entries the half
-/// gave back (another database's, another half's, or a full segment's),
-/// to insert through the table afterwards.
+/// table. Returns the entries the half gave back (another database's,
+/// another half's, or a full segment's), to insert through the table
+/// afterwards.
 fn load_half(
     half: &mut super::table::LoadHalf<'_>,
     parts: &mut [Vec<(Decoded, u64)>],
     sort: &mut PartSort,
     db: u32,
     lru: u32,
-) -> Result<(usize, Vec<(Decoded, u64)>), BlockError> {
+) -> Result<Vec<(Decoded, u64)>, BlockError> {
     use super::table::NotLoaded;
-    let mut volatile = 0;
     let mut left = Vec::new();
     for p in parts {
         sort.drain(p, |d, block| {
@@ -644,16 +646,9 @@ fn load_half(
             let hash = d.hash;
             let mut e = d.entry;
             e.lru = lru;
-            let v = e.expire_at != 0;
             match half.insert(hash, e) {
-                Ok(()) => {
-                    volatile += usize::from(v);
-                    Ok(())
-                }
-                Err(NotLoaded::Duplicate(e)) => Err(BlockError {
-                    block,
-                    msg: format!("key {:?} appears twice", String::from_utf8_lossy(&e.key)),
-                }),
+                Ok(()) => Ok(()),
+                Err(NotLoaded::Duplicate(e)) => Err(twice(block, &e.key)),
                 Err(NotLoaded::Elsewhere(entry)) => {
                     left.push((Decoded { db, entry, hash }, block));
                     Ok(())
@@ -661,7 +656,7 @@ fn load_half(
             }
         })?;
     }
-    Ok((volatile, left))
+    Ok(left)
 }
 
 /// Load a verified snapshot into an empty keyspace: entries go straight
@@ -694,7 +689,6 @@ pub fn load_into(
     // Entries waiting (with their block's number, for errors), already
     // split by the hash's top 4 bits as they arrive.
     let mut parts: Vec<Vec<(Decoded, u64)>> = (0..LOAD_PARTS).map(|_| Vec::new()).collect();
-    let mut waiting = 0usize;
     let mut sorts = [PartSort::default(), PartSort::default()];
     // The database `reserve` sized a table for (every entry, very likely).
     let mut sized: Option<u32> = None;
@@ -722,16 +716,15 @@ pub fn load_into(
             });
             // No thread to be had: this one does both halves.
             let r1 = r1.unwrap_or_else(|| load_half(&mut h1, hi, s1, db, lru));
-            let inserted = h0.inserted + h1.inserted;
+            let (inserted, volatile) = (h0.inserted + h1.inserted, h0.volatile + h1.volatile);
             d.table.load_halves_done(inserted);
-            for r in [r0, r1] {
-                let (volatile, rest) = r?;
-                d.expires += volatile;
-                left.extend(rest);
+            d.expires += volatile;
+            left = r0?;
+            left.extend(r1?);
+        } else {
+            for p in parts.iter_mut() {
+                s0.drain(p, |d, block| insert_loaded(dbs, d, block, lru))?;
             }
-        }
-        for p in parts.iter_mut() {
-            s0.drain(p, |d, block| insert_loaded(dbs, d, block, lru))?;
         }
         for (d, block) in left {
             insert_loaded(dbs, d, block, lru)?;
@@ -751,13 +744,11 @@ pub fn load_into(
                 t.table.reserve_empty(keys as usize);
                 sized = Some(rdb);
             }
-            waiting += entries.len();
             for d in entries {
                 parts[(d.hash >> 60) as usize].push((d, block));
             }
-            if waiting >= LOAD_BATCH {
+            if parts.iter().map(Vec::len).sum::<usize>() >= LOAD_BATCH {
                 insert_batch(dbs, &mut parts, sized)?;
-                waiting = 0;
             }
             Ok(())
         },

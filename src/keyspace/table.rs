@@ -75,6 +75,8 @@ pub struct LoadHalf<'a> {
     hasher: &'a foldhash::fast::RandomState,
     /// Entries inserted so far (for `Table::load_halves_done`).
     pub inserted: usize,
+    /// Of those, entries with an expire time (the database's `expires`).
+    pub volatile: usize,
 }
 
 /// Why `LoadHalf::insert` gave an entry back.
@@ -104,6 +106,7 @@ impl LoadHalf<'_> {
             .map_err(NotLoaded::Duplicate)?;
         if volatile {
             seg.volatile += 1;
+            self.volatile += 1;
         }
         self.inserted += 1;
         Ok(())
@@ -443,6 +446,7 @@ impl Table {
                 gd,
                 hasher,
                 inserted: 0,
+                volatile: 0,
             },
             LoadHalf {
                 segs: hi,
@@ -450,6 +454,7 @@ impl Table {
                 gd,
                 hasher,
                 inserted: 0,
+                volatile: 0,
             },
         ])
     }
@@ -799,6 +804,10 @@ mod tests {
             }
             let n = lo.inserted + hi.inserted;
             assert_eq!(n, 20_000);
+            assert_eq!(
+                lo.volatile + hi.volatile,
+                (0..20_000).filter(|i| i % 7 == 0).count()
+            );
             t.load_halves_done(n);
         }
         assert!(dups > 50);
