@@ -29,6 +29,11 @@ PY
   echo "$f"
 }
 
+# preload [N]: load N keys (default 1M, `keys_file`) into the server on $PORT.
+preload() {
+  redis-cli -p "$PORT" --pipe <"$(keys_file "${1:-1000000}")" >/dev/null
+}
+
 # start WHO BIN [extra args...]: sets PORT, PID, DATA. WHO is cairn or
 # redis; Cairn runs with `--appendfsync no --save ''` (compare.sh's "mem"
 # group), Redis with no persistence.

@@ -8,7 +8,7 @@ set -u
 cd "$(dirname "$0")" && source ./common.sh
 WHO=$1; BIN=$2; T=$3; N=${4:-1500000}; P=${5:-16}; shift $(($# < 5 ? $# : 5))
 start "$WHO" "$BIN" "$@" || exit 1
-redis-cli -p "$PORT" --pipe <"$(keys_file 1000000)" >/dev/null
+preload
 a=$(ticks)
 out=$(timeout 300 redis-benchmark -p "$PORT" -t "$T" -c 50 -P "$P" -d 64 -r 1000000 -n "$N" -q 2>/dev/null |
   tr '\r' '\n' | grep -a "requests per second" | tail -1)

@@ -8,7 +8,7 @@ set -u
 cd "$(dirname "$0")" && source ./common.sh
 BIN=$1; T=$2; R=${3:-5}; N=${4:-300000}; shift $(($# < 4 ? $# : 4))
 start cairn "$BIN" "$@" || exit 1
-redis-cli -p "$PORT" --pipe <"$(keys_file 1000000)" >/dev/null
+preload
 sleep 2
 echo "   avg      min      p50      p95      p99      max"
 for _ in $(seq "$R"); do

@@ -10,9 +10,8 @@ BIN=$1; R=${2:-3}
 SRC="$BENCH_DIR/load2m"
 if [[ ! -f $SRC/dump.rdb ]]; then
   start cairn "$BIN" || exit 1
-  f=$(keys_file 1000000)
-  redis-cli -p "$PORT" --pipe <"$f" >/dev/null
-  sed 's/key:/kez:/' "$f" | redis-cli -p "$PORT" --pipe >/dev/null
+  preload
+  sed 's/key:/kez:/' "$(keys_file 1000000)" | redis-cli -p "$PORT" --pipe >/dev/null
   redis-cli -p "$PORT" bgsave >/dev/null
   until redis-cli -p "$PORT" info persistence | grep -q "rdb_bgsave_in_progress:0"; do sleep 0.2; done
   sleep 1

@@ -7,7 +7,7 @@ set -u
 cd "$(dirname "$0")" && source ./common.sh
 BIN=$1; T=$2; R=${3:-3}; shift $(($# < 3 ? $# : 3))
 start cairn "$BIN" --auto-aof-rewrite-percentage 0 "$@" || exit 1
-redis-cli -p "$PORT" --pipe <"$(keys_file 1000000)" >/dev/null
+preload
 redis-cli -p "$PORT" bgrewriteaof >/dev/null; sleep 3
 run() {
   timeout 120 redis-benchmark -p "$PORT" -t "$T" -c 50 -P 16 -d 64 -r 1000000 -n 300000 -q 2>/dev/null |
