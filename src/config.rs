@@ -94,6 +94,9 @@ static SPECS: &[Spec] = &[
     spec("daemonize", Kind::Enum(&["no"]), false, "no"),
     spec("pidfile", Kind::Str, false, ""),
     spec("io-threads", Kind::Int(1, 128), false, "1"),
+    // Cairn's own: how long an idle worker polls the sockets before it
+    // sleeps (server/idle_spin.rs), set at start-up only.
+    spec("io-idle-spin-us", Kind::Int(0, 100_000), false, "50"),
     // As Redis: on by default, set at start-up only (alloc::disable_thp).
     spec("disable-thp", YESNO, false, "yes"),
     // Redis accepts any hz and clamps it to 1..=500.
@@ -237,6 +240,8 @@ pub struct Settings {
     pub timeout_secs: u64,
     pub hz: u32,
     pub io_threads: usize,
+    /// Microseconds an idle worker watches the sockets before it sleeps.
+    pub io_idle_spin_us: u64,
     /// Turn transparent huge pages off for the process (Redis's `disable-thp`).
     pub disable_thp: bool,
     pub proto_max_bulk_len: i64,
@@ -371,6 +376,7 @@ fn settings(v: &[String]) -> Settings {
         timeout_secs: int("timeout") as u64,
         hz: int("hz") as u32,
         io_threads: int("io-threads") as usize,
+        io_idle_spin_us: int("io-idle-spin-us") as u64,
         disable_thp: yes("disable-thp"),
         proto_max_bulk_len: int("proto-max-bulk-len"),
         client_query_buffer_limit: int("client-query-buffer-limit") as usize,

@@ -10,6 +10,7 @@
 pub mod blocking;
 pub mod connection;
 pub mod exec;
+pub mod idle_spin;
 pub mod info;
 pub mod persist;
 pub mod replay;
@@ -156,10 +157,12 @@ impl Server {
         let mut tasks = Vec::new();
         for l in listeners {
             let sh = shared.clone();
+            idle_spin::watch(&l);
             tasks.push(tokio::spawn(async move {
                 loop {
                     match l.accept().await {
                         Ok((stream, _)) => {
+                            idle_spin::watch(&stream);
                             tokio::spawn(connection::serve(sh.clone(), stream));
                         }
                         Err(e) => {

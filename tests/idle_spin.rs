@@ -1,0 +1,96 @@
+//! The idle spin (`io-idle-spin-us`, server/idle_spin.rs): an idle worker
+//! polls the sockets briefly before it sleeps. It must not change what
+//! clients see, and it must stop spinning when requests come further
+//! apart than the spin time, or an idle-ish server would burn a core.
+
+mod common;
+
+use common::{Raw, Resp, Server};
+use std::time::Duration;
+
+/// User + system CPU time of every thread of `pid`, in milliseconds
+/// (clock ticks of 10 ms).
+fn cpu_ms(pid: u32) -> u64 {
+    let mut ticks = 0u64;
+    for t in std::fs::read_dir(format!("/proc/{pid}/task")).unwrap() {
+        let stat = std::fs::read_to_string(t.unwrap().path().join("stat")).unwrap_or_default();
+        let Some((_, rest)) = stat.rsplit_once(')') else {
+            continue;
+        };
+        let f: Vec<&str> = rest.split_whitespace().collect();
+        ticks += f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap();
+    }
+    ticks * 10
+}
+
+#[test]
+fn idle_spin_is_a_start_up_setting() {
+    let s = Server::start(&[]);
+    let mut c = Raw::connect(s.port);
+    assert_eq!(
+        c.cmds(&["CONFIG", "GET", "io-idle-spin-us"]),
+        Resp::Array(Some(vec![
+            common::bulk("io-idle-spin-us"),
+            common::bulk("50")
+        ]))
+    );
+    assert_eq!(
+        c.cmds(&["CONFIG", "SET", "io-idle-spin-us", "0"]),
+        common::err(
+            "ERR CONFIG SET failed (possibly related to argument 'io-idle-spin-us') - can't set immutable config"
+        )
+    );
+    drop(c);
+    let s = Server::start(&["--io-idle-spin-us", "0"]);
+    let mut c = Raw::connect(s.port);
+    assert_eq!(c.cmds(&["PING"]), Resp::Simple(b"PONG".to_vec()));
+}
+
+#[test]
+fn sparse_requests_stop_the_spin() {
+    // With a 1 ms spin, a worker that spun after each of these requests
+    // (3 ms apart) would burn 1 ms per request: 300+ ms for the loop.
+    // The adaptive budget halves after every longer park, so it soon
+    // sleeps at once; serving the pings themselves costs a few ms.
+    let s = Server::start(&["--io-idle-spin-us", "1000"]);
+    let mut c = Raw::connect(s.port);
+    assert_eq!(c.cmds(&["PING"]), Resp::Simple(b"PONG".to_vec()));
+    let before = cpu_ms(s.child.id());
+    for _ in 0..300 {
+        assert_eq!(c.cmds(&["PING"]), Resp::Simple(b"PONG".to_vec()));
+        std::thread::sleep(Duration::from_millis(3));
+    }
+    let used = cpu_ms(s.child.id()) - before;
+    assert!(
+        used < 150,
+        "the server used {used} ms of CPU for 300 sparse PINGs"
+    );
+}
+
+#[test]
+fn spinning_workers_serve_concurrent_clients_exactly() {
+    // Two workers spinning on the same socket set, clients pipelining
+    // from several threads: every increment lands once.
+    let s = Server::start(&["--io-threads", "2", "--io-idle-spin-us", "200"]);
+    let port = s.port;
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            std::thread::spawn(move || {
+                let mut c = Raw::connect(port);
+                let incr = common::encode(&[b"INCR", b"n"]);
+                let batch = [&incr[..], &incr[..], &common::encode(&[b"PING"])[..]].concat();
+                for _ in 0..200 {
+                    c.send(&batch);
+                    assert!(matches!(c.read(), Resp::Int(_)));
+                    assert!(matches!(c.read(), Resp::Int(_)));
+                    assert_eq!(c.read(), Resp::Simple(b"PONG".to_vec()));
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let mut c = Raw::connect(port);
+    assert_eq!(c.cmds(&["GET", "n"]), common::bulk("1600"));
+}
