@@ -270,6 +270,8 @@ fn recover(
         st.ks.journal.durable.clone(),
     );
     st.log = Some(handle.shared.clone());
+    let log = handle.shared.clone();
+    idle_spin::dont_spin_while(move || log.sync_awaited());
     Ok(handle)
 }
 

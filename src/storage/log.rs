@@ -92,6 +92,8 @@ pub struct LogShared {
     durable_tx: watch::Sender<u64>,
     /// Same value as the watch, readable without an await.
     pub durable: Arc<AtomicU64>,
+    /// The last LSN handed to the writer (`submit_from`).
+    submitted: AtomicU64,
     failed: AtomicBool,
     policy: AtomicU8,
     pub stats: Mutex<LogStats>,
@@ -120,6 +122,7 @@ impl LogShared {
         p.last_lsn = last_lsn;
         let due = last_lsn >= p.wake_at;
         drop(p);
+        self.submitted.store(last_lsn, Ordering::Release);
         // Under `always` a reply waits for this batch: wake the writer now
         // (if it is gathering, once it has what it waits for). Otherwise
         // the writer polls (`POLL`), which saves a thread wake-up per
@@ -135,6 +138,16 @@ impl LogShared {
 
     pub fn durable_lsn(&self) -> u64 {
         self.durable.load(Ordering::Acquire)
+    }
+
+    /// Replies are waiting for the writer: under `always`, records were
+    /// handed over that are not durable yet, and the log has not failed
+    /// (a failed log makes no more progress). An idle worker does not spin
+    /// then (`server::idle_spin::dont_spin_while`).
+    pub fn sync_awaited(&self) -> bool {
+        self.policy() == FsyncPolicy::Always
+            && self.submitted.load(Ordering::Acquire) > self.durable.load(Ordering::Acquire)
+            && !self.is_failed()
     }
 
     /// Writes must be refused while this is set (fsync error, disk full).
@@ -316,6 +329,7 @@ impl LogHandle {
             cv: Condvar::new(),
             durable_tx,
             durable,
+            submitted: AtomicU64::new(seg.last_lsn),
             failed: AtomicBool::new(false),
             policy: AtomicU8::new(policy_code(policy)),
             stats: Mutex::new(LogStats {

@@ -142,6 +142,7 @@ fn fsync_failure_refuses_until_a_retry_succeeds() {
         let mut h = Harness::open(fs.clone(), FsyncPolicy::Always, 1 << 20);
         let l = h.put("before");
         assert!(h.wait_durable(l));
+        assert!(!h.log.shared.sync_awaited(), "{fault:?}: all durable");
         let base = fs.get(&dir().join("log-00000001.clog")).unwrap().len();
         match fault {
             Fault::DiskFull(extra) => fs.inject(Fault::DiskFull(base + extra)),
@@ -159,6 +160,8 @@ fn fsync_failure_refuses_until_a_retry_succeeds() {
             h.log.shared.durable_lsn() < l2,
             "{fault:?}: acknowledged a failed write"
         );
+        // A failed log promises no wake-up soon.
+        assert!(!h.log.shared.sync_awaited(), "{fault:?}");
         assert!(h.log.shared.last_error().is_some());
         // A power cut now loses only the unacknowledged write.
         let (vals, _) = recover(&fs.crash(Tear::Drop), CorruptPolicy::Refuse).unwrap();
@@ -315,6 +318,8 @@ fn everysec_and_no_policies_sync_off_the_reply_path() {
         let mut last = 0;
         for i in 0..20 {
             last = h.put(&format!("v{i}"));
+            // No reply waits for these syncs (the idle spin may run).
+            assert!(!h.log.shared.sync_awaited(), "{policy:?}");
         }
         if policy == FsyncPolicy::EverySec {
             // Synced within about a second.
