@@ -1,6 +1,6 @@
 //! Idle spin: before a runtime worker goes to sleep in `epoll_wait`, it
 //! watches the client sockets for a few microseconds more
-//! (`io-idle-spin-us`, default 200; 0 turns it off).
+//! (`io-idle-spin-us`, default 50; 0 turns it off).
 //!
 //! Why: at pipeline 1 a client sends its next request a few microseconds
 //! after it reads a reply. If the worker has gone to sleep in between, the
@@ -49,7 +49,7 @@ struct Spin {
     epfd: OwnedFd,
     max: Duration,
     metrics: OnceLock<tokio::runtime::RuntimeMetrics>,
-    /// True while replies wait for an fsync (`appendfsync always`): the
+    /// Says whether replies wait for an fsync (`appendfsync always`): the
     /// worker then parks without spinning (`dont_spin_while`).
     hold: OnceLock<Box<dyn Fn() -> bool + Send + Sync>>,
 }
