@@ -74,12 +74,12 @@ fn main() -> anyhow::Result<()> {
     {
         tracing::warn!("Could not disable transparent huge pages: {e}");
     }
-    // `io-threads` (Redis's directive) sets the worker threads that run
-    // connections. 1, Redis's default, measured fastest on 2 cores where the
-    // clients share the machine (ARCHITECTURE.md).
     // An idle worker polls the sockets a little before it sleeps, so that a
     // client's next request does not have to wake it (server/idle_spin.rs).
     cairn::server::idle_spin::init(config.s.io_idle_spin_us).context("setting up the idle spin")?;
+    // `io-threads` (Redis's directive) sets the worker threads that run
+    // connections. 1, Redis's default, measured fastest on 2 cores where the
+    // clients share the machine (ARCHITECTURE.md).
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(config.s.io_threads.max(1))
         .on_thread_park(cairn::server::idle_spin::before_park)
