@@ -134,10 +134,11 @@ pub fn set_runtime(handle: &tokio::runtime::Handle) {
 /// is a whole fsync away, and a spinning worker competes with the writer
 /// for a CPU (the scheduler tends to wake the writer on the CPU of the
 /// thread that woke it). Measured with one client's durable SETs (8000
-/// per run, 4 alternations): the 50 µs spin there made them slower than
-/// no spin at all (2794-3152/s against 3286-3310); parking at once gave
-/// 3111-3553 against 3126-3318; spinning up to 1 ms through the fsync
-/// gave 2825-3964 (two modes) for 2-3x the server CPU.
+/// per run, 3 alternations, `benches/scripts/durable_c1.sh`): the 50 µs
+/// spin there made them slower than no spin at all (2794-3152/s against
+/// 3286-3310); parking at once gave 3322-3618 against 3165-3264; spinning
+/// up to 1 ms through the fsync gave 2825-3964 (two modes) for 2-3x the
+/// server CPU.
 pub fn dont_spin_while(f: impl Fn() -> bool + Send + Sync + 'static) {
     if let Some(s) = SPIN.get() {
         let _ = s.hold.set(Box::new(f));
