@@ -716,8 +716,8 @@ pub fn load_into(
             });
             // No thread to be had: this one does both halves.
             let r1 = r1.unwrap_or_else(|| load_half(&mut h1, hi, s1, db, lru));
-            let (inserted, volatile) = (h0.inserted + h1.inserted, h0.volatile + h1.volatile);
-            d.table.load_halves_done(inserted);
+            let volatile = h0.volatile + h1.volatile;
+            d.table.load_halves_done();
             d.expires += volatile;
             left = r0?;
             left.extend(r1?);
