@@ -76,15 +76,15 @@ thread_local! {
 /// The adaptive spin budget: the next spin's length, given how long the
 /// last park lasted (spin plus sleep, until the worker had work again).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Budget {
-    pub max: Duration,
+struct Budget {
+    max: Duration,
 }
 
 impl Budget {
     /// Below this a spin is not worth its `epoll_wait`.
     const FLOOR: Duration = Duration::from_micros(1);
 
-    pub fn next(self, current: Duration, parked_for: Duration) -> Duration {
+    fn next(self, current: Duration, parked_for: Duration) -> Duration {
         if parked_for <= self.max {
             // Work came within a full spin: spinning would have caught it.
             self.max

@@ -154,6 +154,12 @@ impl Server {
                 tracing::info!("Ready to accept connections tcp on {a}");
             }
         }
+        // The idle spin watches every socket, and holds off while replies
+        // wait for an fsync.
+        if let Some(l) = &log {
+            let l = l.shared.clone();
+            idle_spin::dont_spin_while(move || l.sync_awaited());
+        }
         let mut tasks = Vec::new();
         for l in listeners {
             let sh = shared.clone();
@@ -270,8 +276,6 @@ fn recover(
         st.ks.journal.durable.clone(),
     );
     st.log = Some(handle.shared.clone());
-    let log = handle.shared.clone();
-    idle_spin::dont_spin_while(move || log.sync_awaited());
     Ok(handle)
 }
 

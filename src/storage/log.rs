@@ -92,7 +92,9 @@ pub struct LogShared {
     durable_tx: watch::Sender<u64>,
     /// Same value as the watch, readable without an await.
     pub durable: Arc<AtomicU64>,
-    /// The last LSN handed to the writer (`submit_from`).
+    /// The last LSN handed to the writer: the same as `pending.last_lsn`
+    /// (`submit_from` sets both), readable without the lock from the
+    /// runtime's park hook (`sync_awaited`).
     submitted: AtomicU64,
     failed: AtomicBool,
     policy: AtomicU8,
