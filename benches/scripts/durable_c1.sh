@@ -8,6 +8,7 @@
 set -u
 cd "$(dirname "$0")" && source ./common.sh
 BIN=$1; shift
+# (start passes `--appendfsync no`; the later directive wins.)
 start cairn "$BIN" --appendfsync always "$@" || exit 1
 a=$(ticks)
 out=$(timeout 120 redis-benchmark -p "$PORT" -t set -c 1 -n 8000 -d 64 -r 1000000 -q 2>/dev/null |
