@@ -75,21 +75,23 @@ fn main() -> anyhow::Result<()> {
         tracing::warn!("Could not disable transparent huge pages: {e}");
     }
     // An idle worker polls the sockets a little before it sleeps, so that a
-    // client's next request does not have to wake it (server/idle_spin.rs).
-    cairn::server::idle_spin::init(config.s.io_idle_spin_us).context("setting up the idle spin")?;
+    // client's next request does not have to wake it, and syncs a lone
+    // client's log records itself (server/idle_spin.rs).
+    let park = cairn::server::idle_spin::ParkHooks::new(config.s.io_idle_spin_us)
+        .context("setting up the idle spin")?;
     // `io-threads` (Redis's directive) sets the worker threads that run
     // connections. 1, Redis's default, measured fastest on 2 cores where the
     // clients share the machine (ARCHITECTURE.md).
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(config.s.io_threads.max(1))
-        .on_thread_park(cairn::server::idle_spin::before_park)
-        .on_thread_unpark(cairn::server::idle_spin::after_unpark)
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    builder.worker_threads(config.s.io_threads.max(1));
+    let rt = park
+        .install(&mut builder)
         .enable_all()
         .build()
         .context("starting the runtime")?;
-    cairn::server::idle_spin::set_runtime(rt.handle());
+    park.set_runtime(rt.handle());
     rt.block_on(async {
-        let server = Server::bind(config).await?;
+        let server = Server::bind(config).await?.with_park_hooks(park);
         server.run().await?;
         anyhow::Ok(())
     })?;

@@ -456,6 +456,11 @@ fn process_batch(
                     // First command: read the clock, note where the log is.
                     now = crate::util::now_ms();
                     first_lsn = st.ks.journal.next_lsn;
+                    // Records deferred for an idle worker's sync must not
+                    // wait for this batch (`LogShared::sync_deferred`).
+                    if let Some(log) = &st.log {
+                        log.kick();
+                    }
                 }
                 // While this command runs, the next one's key is on its
                 // way into the cache (a pipeline's lookups overlap).

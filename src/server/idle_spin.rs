@@ -29,6 +29,15 @@
 //! While replies wait for an fsync (`appendfsync always`) a worker does
 //! not spin (`dont_spin_while`).
 //!
+//! The same park hook first runs the work registered with `on_park`: a
+//! lone client's log sync under `appendfsync always`
+//! (`LogShared::sync_deferred`), which saves the two thread wake-ups of
+//! handing its records to the log thread and back.
+//!
+//! The hooks are a `ParkHooks` value per runtime: the binary installs it
+//! on its runtime's builder and hands it to the server; a runtime built
+//! without it (some tests) has neither the spin nor the worker's syncs.
+//!
 //! Invariants:
 //! * The spin only delays parking; it consumes no event. tokio's own epoll
 //!   (edge triggered) still reports every readiness change; ours is only
@@ -40,21 +49,28 @@
 //! * With `io-idle-spin-us 0` nothing is registered and the hooks return
 //!   at once.
 
+use parking_lot::Mutex;
 use std::cell::Cell;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-struct Spin {
-    epfd: OwnedFd,
+/// What a runtime's workers do when they run out of tasks: the work
+/// registered with `on_park`, then the spin. One per runtime; the binary
+/// (or a test) installs it on the runtime's builder (`install`) and hands
+/// it to the server (`Server::with_park_hooks`). A runtime built without
+/// it has no spin and no worker-side log syncs.
+pub struct ParkHooks {
+    /// Our epoll set of client sockets and listeners (None: spin off).
+    epfd: Option<OwnedFd>,
     max: Duration,
     metrics: OnceLock<tokio::runtime::RuntimeMetrics>,
     /// Says whether replies wait for an fsync (`appendfsync always`): the
     /// worker then parks without spinning (`dont_spin_while`).
     hold: OnceLock<Box<dyn Fn() -> bool + Send + Sync>>,
+    /// Run first whenever a worker is about to park (`on_park`).
+    work: Mutex<Option<Arc<dyn Fn() + Send + Sync>>>,
 }
-
-static SPIN: OnceLock<Spin> = OnceLock::new();
 
 /// A worker's spin state.
 #[derive(Clone, Copy)]
@@ -99,103 +115,129 @@ impl Budget {
     }
 }
 
-/// Set up the spin (`io-idle-spin-us`; 0 turns it off). Call once, before
-/// the runtime starts.
-pub fn init(micros: u64) -> std::io::Result<()> {
-    if micros == 0 {
-        return Ok(());
+impl ParkHooks {
+    /// Hooks with a spin of `micros` (`io-idle-spin-us`; 0 turns it off).
+    pub fn new(micros: u64) -> std::io::Result<Arc<ParkHooks>> {
+        let epfd = if micros == 0 {
+            None
+        } else {
+            // SAFETY: plain syscall; the result is checked.
+            let fd = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
+            if fd < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // SAFETY: `fd` is a fresh descriptor nobody else owns.
+            Some(unsafe { OwnedFd::from_raw_fd(fd) })
+        };
+        Ok(Arc::new(ParkHooks {
+            epfd,
+            max: Duration::from_micros(micros),
+            metrics: OnceLock::new(),
+            hold: OnceLock::new(),
+            work: Mutex::new(None),
+        }))
     }
-    // SAFETY: plain syscall; the result is checked.
-    let fd = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
-    if fd < 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    // SAFETY: `fd` is a fresh descriptor nobody else owns.
-    let epfd = unsafe { OwnedFd::from_raw_fd(fd) };
-    let _ = SPIN.set(Spin {
-        epfd,
-        max: Duration::from_micros(micros),
-        metrics: OnceLock::new(),
-        hold: OnceLock::new(),
-    });
-    Ok(())
-}
 
-/// Give the spin the runtime's handle, so that it sees tasks woken from
-/// other threads.
-pub fn set_runtime(handle: &tokio::runtime::Handle) {
-    if let Some(s) = SPIN.get() {
-        let _ = s.metrics.set(handle.metrics());
+    /// Make `builder`'s workers run these hooks.
+    pub fn install<'b>(
+        self: &Arc<Self>,
+        builder: &'b mut tokio::runtime::Builder,
+    ) -> &'b mut tokio::runtime::Builder {
+        let park = self.clone();
+        let unpark = self.clone();
+        builder
+            .on_thread_park(move || park.before_park())
+            .on_thread_unpark(move || unpark.after_unpark())
     }
-}
 
-/// While `f` returns true an idle worker parks at once. For replies
-/// waiting on an fsync (`appendfsync always`): the log writer's wake-up
-/// is a whole fsync away, and a spinning worker competes with the writer
-/// for a CPU (the scheduler tends to wake the writer on the CPU of the
-/// thread that woke it). Measured with one client's durable SETs (8000
-/// per run, 3 alternations, `benches/scripts/durable_c1.sh`): the 50 µs
-/// spin there made them slower than no spin at all (2794-3152/s against
-/// 3286-3310); parking at once gave 3322-3618 against 3165-3264; spinning
-/// up to 1 ms through the fsync gave 2825-3964 (two modes) for 2-3x the
-/// server CPU.
-pub fn dont_spin_while(f: impl Fn() -> bool + Send + Sync + 'static) {
-    if let Some(s) = SPIN.get() {
-        let _ = s.hold.set(Box::new(f));
+    /// Give the hooks the runtime's handle, so that the spin sees tasks
+    /// woken from other threads.
+    pub fn set_runtime(&self, handle: &tokio::runtime::Handle) {
+        let _ = self.metrics.set(handle.metrics());
     }
-}
 
-/// Watch `fd` (a client socket or a listener) for input.
-pub fn watch(fd: &impl AsRawFd) {
-    let Some(s) = SPIN.get() else { return };
-    let raw = fd.as_raw_fd();
-    let mut ev = libc::epoll_event {
-        events: libc::EPOLLIN as u32,
-        u64: raw as u64,
-    };
-    // SAFETY: both descriptors are open and `ev` outlives the call. A
-    // failure only means this socket does not end a spin early.
-    unsafe { libc::epoll_ctl(s.epfd.as_raw_fd(), libc::EPOLL_CTL_ADD, raw, &mut ev) };
-}
-
-/// The runtime's `on_thread_park` hook.
-pub fn before_park() {
-    let Some(s) = SPIN.get() else { return };
-    let start = Instant::now();
-    let mut w = WORKER.get();
-    let awaiting = s.hold.get().is_some_and(|f| f());
-    w.parked = Some((start, awaiting));
-    WORKER.set(w);
-    let budget = w.budget;
-    if awaiting || budget.is_zero() {
-        return;
+    /// While `f` returns true an idle worker parks at once. For replies
+    /// waiting on an fsync (`appendfsync always`): the log writer's wake-up
+    /// is a whole fsync away, and a spinning worker competes with the writer
+    /// for a CPU (the scheduler tends to wake the writer on the CPU of the
+    /// thread that woke it). Measured with one client's durable SETs (8000
+    /// per run, 3 alternations, `benches/scripts/durable_c1.sh`): the 50 µs
+    /// spin there made them slower than no spin at all (2794-3152/s against
+    /// 3286-3310); parking at once gave 3322-3618 against 3165-3264; spinning
+    /// up to 1 ms through the fsync gave 2825-3964 (two modes) for 2-3x the
+    /// server CPU.
+    pub fn dont_spin_while(&self, f: impl Fn() -> bool + Send + Sync + 'static) {
+        let _ = self.hold.set(Box::new(f));
     }
-    let mut ev = [libc::epoll_event { events: 0, u64: 0 }];
-    loop {
-        // SAFETY: `ev` has room for the one event asked for.
-        let n = unsafe { libc::epoll_wait(s.epfd.as_raw_fd(), ev.as_mut_ptr(), 1, 0) };
-        // n < 0 (EINTR): stop spinning, the park sorts it out.
-        if n != 0
-            || s.metrics.get().is_some_and(|m| m.global_queue_depth() > 0)
-            || start.elapsed() >= budget
-        {
+
+    /// Run `f` whenever a worker is about to park, before any spin (it
+    /// replaces an earlier `f`). For a lone client's log sync
+    /// (`LogShared::sync_deferred`).
+    pub fn on_park(&self, f: impl Fn() + Send + Sync + 'static) {
+        *self.work.lock() = Some(Arc::new(f));
+    }
+
+    /// Watch `fd` (a client socket or a listener) for input.
+    pub fn watch(&self, fd: &impl AsRawFd) {
+        let Some(epfd) = &self.epfd else { return };
+        let raw = fd.as_raw_fd();
+        let mut ev = libc::epoll_event {
+            events: libc::EPOLLIN as u32,
+            u64: raw as u64,
+        };
+        // SAFETY: both descriptors are open and `ev` outlives the call. A
+        // failure only means this socket does not end a spin early.
+        unsafe { libc::epoll_ctl(epfd.as_raw_fd(), libc::EPOLL_CTL_ADD, raw, &mut ev) };
+    }
+
+    /// The runtime's `on_thread_park` hook.
+    fn before_park(&self) {
+        let work = self.work.lock().clone();
+        if let Some(f) = work {
+            f();
+        }
+        let Some(epfd) = &self.epfd else { return };
+        let start = Instant::now();
+        let mut w = WORKER.get();
+        let awaiting = self.hold.get().is_some_and(|f| f());
+        w.parked = Some((start, awaiting));
+        WORKER.set(w);
+        let budget = w.budget;
+        if awaiting || budget.is_zero() {
             return;
         }
-        std::hint::spin_loop();
+        let mut ev = [libc::epoll_event { events: 0, u64: 0 }];
+        loop {
+            // SAFETY: `ev` has room for the one event asked for.
+            let n = unsafe { libc::epoll_wait(epfd.as_raw_fd(), ev.as_mut_ptr(), 1, 0) };
+            // n < 0 (EINTR): stop spinning, the park sorts it out.
+            if n != 0
+                || self
+                    .metrics
+                    .get()
+                    .is_some_and(|m| m.global_queue_depth() > 0)
+                || start.elapsed() >= budget
+            {
+                return;
+            }
+            std::hint::spin_loop();
+        }
     }
-}
 
-/// The runtime's `on_thread_unpark` hook: adapt the budget.
-pub fn after_unpark() {
-    let Some(s) = SPIN.get() else { return };
-    let mut w = WORKER.get();
-    let Some((t0, awaiting)) = w.parked.take() else {
-        return;
-    };
-    if !awaiting {
-        w.budget = Budget { max: s.max }.next(w.budget, t0.elapsed());
+    /// The runtime's `on_thread_unpark` hook: adapt the budget.
+    fn after_unpark(&self) {
+        if self.epfd.is_none() {
+            return;
+        }
+        let mut w = WORKER.get();
+        let Some((t0, awaiting)) = w.parked.take() else {
+            return;
+        };
+        if !awaiting {
+            w.budget = Budget { max: self.max }.next(w.budget, t0.elapsed());
+        }
+        WORKER.set(w);
     }
-    WORKER.set(w);
 }
 
 #[cfg(test)]

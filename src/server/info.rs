@@ -214,6 +214,7 @@ pub fn render(st: &State, want: &[String], now_ms: u64) -> String {
             kv!(o, "aof_delayed_fsync", stats.delayed_fsync);
             kv!(o, "aof_segments", stats.segments);
             kv!(o, "aof_fsyncs", stats.fsyncs);
+            kv!(o, "aof_worker_fsyncs", stats.worker_fsyncs);
             kv!(
                 o,
                 "aof_last_error",

@@ -67,6 +67,8 @@ pub struct Server {
     log: Option<crate::storage::log::LogHandle>,
     /// Held for the life of the process: one server per data dir.
     _dir_lock: std::fs::File,
+    /// The runtime's park hooks, if it was built with them.
+    park: Option<Arc<idle_spin::ParkHooks>>,
 }
 
 impl Server {
@@ -128,6 +130,7 @@ impl Server {
             shutdown_rx,
             log,
             _dir_lock: dir_lock,
+            park: None,
         })
     }
 
@@ -140,6 +143,13 @@ impl Server {
         self.shared.state.lock().tcp_port
     }
 
+    /// Use the runtime's park hooks (built with `ParkHooks::install`):
+    /// the idle spin, and an idle worker's log syncs for a lone client.
+    pub fn with_park_hooks(mut self, hooks: Arc<idle_spin::ParkHooks>) -> Server {
+        self.park = Some(hooks);
+        self
+    }
+
     /// Serve until SHUTDOWN, SIGINT or SIGTERM.
     pub async fn run(self) -> Result<(), ServerError> {
         let Server {
@@ -148,6 +158,7 @@ impl Server {
             mut shutdown_rx,
             log,
             _dir_lock,
+            park,
         } = self;
         for l in &listeners {
             if let Ok(a) = l.local_addr() {
@@ -155,20 +166,30 @@ impl Server {
             }
         }
         // The idle spin watches every socket, and holds off while replies
-        // wait for an fsync.
-        if let Some(l) = &log {
+        // wait for an fsync. An idle worker syncs a lone client's records
+        // itself before it parks (`LogShared::enable_inline_sync`).
+        if let (Some(l), Some(park)) = (&log, &park) {
             let l = l.shared.clone();
-            idle_spin::dont_spin_while(move || l.sync_awaited());
+            let hold = l.clone();
+            park.dont_spin_while(move || hold.sync_awaited());
+            let sync = l.clone();
+            park.on_park(move || sync.sync_deferred());
+            l.enable_inline_sync();
         }
         let mut tasks = Vec::new();
         for l in listeners {
             let sh = shared.clone();
-            idle_spin::watch(&l);
+            let park = park.clone();
+            if let Some(p) = &park {
+                p.watch(&l);
+            }
             tasks.push(tokio::spawn(async move {
                 loop {
                     match l.accept().await {
                         Ok((stream, _)) => {
-                            idle_spin::watch(&stream);
+                            if let Some(p) = &park {
+                                p.watch(&stream);
+                            }
                             tokio::spawn(connection::serve(sh.clone(), stream));
                         }
                         Err(e) => {

@@ -1,6 +1,9 @@
 //! The log writer: a thread that appends framed records to the current
 //! segment, syncs them according to `appendfsync`, rolls segments, and
 //! publishes the durable LSN that connections wait on before replying.
+//! Under `always`, a lone client's records are written and synced by the
+//! runtime worker that ran its command, as it goes idle
+//! (`LogShared::sync_deferred`): the same `Writer`, behind a lock.
 //!
 //! Invariants:
 //! * Bytes reach the file in the order they were submitted, which is LSN
@@ -12,6 +15,10 @@
 //!   (FORMAT.md, write path step 5).
 //! * A segment is completely synced before the manifest names its
 //!   successor.
+//! * Deferred records (`LogShared::deferred`) are taken by an idle worker
+//!   (`sync_deferred`) or by the log thread once a worker with other work
+//!   hands them over (`kick`) or it wakes by itself; a worker parks only
+//!   after its park hook ran `sync_deferred`, so none wait unboundedly.
 
 use super::format::{KIND_SYNC_MARK, encode_record, segment_header};
 use super::fs::{Fs, FsFile};
@@ -82,6 +89,9 @@ pub struct LogStats {
     /// Syncs that ran late under everysec (aof_delayed_fsync).
     pub delayed_fsync: u64,
     pub fsyncs: u64,
+    /// Of those, syncs an idle worker did for a lone client
+    /// (`LogShared::sync_deferred`).
+    pub worker_fsyncs: u64,
     pub last_error: Option<String>,
 }
 
@@ -107,6 +117,18 @@ pub struct LogShared {
     dir: PathBuf,
     /// A requested roll failed (cleared by the next request).
     roll_failed: AtomicBool,
+    /// The writer: the log thread's, and an idle worker's for a deferred
+    /// batch (`sync_deferred`). Lock order: `writer`, then `pending`.
+    writer: Mutex<Writer>,
+    /// Idle workers sync a lone client's records themselves
+    /// (`enable_inline_sync`).
+    inline: AtomicBool,
+    /// The last batch held at most one record: one client writes, alone.
+    lone: AtomicBool,
+    /// Records were submitted without waking the log thread: an idle
+    /// worker syncs them (`sync_deferred`), or `kick` hands them over.
+    /// Cleared whenever the pending records are taken.
+    deferred: AtomicBool,
 }
 
 impl LogShared {
@@ -118,18 +140,84 @@ impl LogShared {
         if bytes.is_empty() {
             return;
         }
+        let always = self.policy() == FsyncPolicy::Always;
         let mut p = self.pending.lock();
         p.buf.extend_from_slice(bytes);
         bytes.clear();
         p.last_lsn = last_lsn;
         let due = last_lsn >= p.wake_at;
+        // A lone client's records (the last batch held one, none is
+        // deferred yet) wait for this thread's worker to go idle, which
+        // syncs them itself: no wake-up of the log thread, and none of
+        // the worker when they are durable (`sync_deferred`).
+        let defer = due
+            && always
+            && self.inline.load(Ordering::Relaxed)
+            && self.lone.load(Ordering::Relaxed)
+            && !self.deferred.load(Ordering::Relaxed)
+            && !p.roll
+            && !self.is_failed();
+        if defer {
+            self.deferred.store(true, Ordering::Relaxed);
+        }
         drop(p);
         self.submitted.store(last_lsn, Ordering::Release);
         // Under `always` a reply waits for this batch: wake the writer now
         // (if it is gathering, once it has what it waits for). Otherwise
         // the writer polls (`POLL`), which saves a thread wake-up per
         // request.
-        if due && self.policy() == FsyncPolicy::Always {
+        if due && always && !defer {
+            self.cv.notify_one();
+        }
+    }
+
+    /// Let idle workers sync a lone client's records themselves (call once
+    /// `sync_deferred` runs whenever a worker is about to park).
+    ///
+    /// Why: with one client writing under `always`, each request cost two
+    /// thread wake-ups (worker to log thread, and back), each an IPI to an
+    /// idle vCPU on a VM; Redis writes and syncs on its one thread before
+    /// it sleeps. With several clients the log thread keeps its role: the
+    /// worker goes on serving requests during a sync, and the next sync
+    /// takes them all (group commit).
+    pub fn enable_inline_sync(&self) {
+        self.inline.store(true, Ordering::Relaxed);
+    }
+
+    /// On an idle worker, before it parks: write and sync the deferred
+    /// records (unless the log thread has the writer, or something only
+    /// the log thread does is pending: a roll, a stop, a failure retry).
+    /// Blocks the worker for the sync, as Redis's one thread does.
+    pub fn sync_deferred(&self) {
+        if !self.deferred.load(Ordering::Relaxed) {
+            return;
+        }
+        let Some(mut w) = self.writer.try_lock() else {
+            return;
+        };
+        let mut p = self.pending.lock();
+        if p.buf.is_empty() || p.stop || p.roll || self.is_failed() {
+            drop(p);
+            drop(w);
+            self.kick();
+            return;
+        }
+        let batch = w.take(self, &mut p);
+        drop(p);
+        w.process(self, batch, false);
+        drop(w);
+        if self.is_failed() {
+            // The log thread retries.
+            self.cv.notify_one();
+        } else {
+            self.stats.lock().worker_fsyncs += 1;
+        }
+    }
+
+    /// Hand deferred records to the log thread: a worker about to run
+    /// other work calls this, so they never wait for that work.
+    pub fn kick(&self) {
+        if self.deferred.load(Ordering::Relaxed) && self.deferred.swap(false, Ordering::Relaxed) {
             self.cv.notify_one();
         }
     }
@@ -282,7 +370,6 @@ struct Writer {
     written_lsn: u64,
     segment_size: u64,
     last_sync: Instant,
-    shared: Arc<LogShared>,
     /// Records in the last batch written (group-commit target).
     last_batch_records: u64,
     /// Moving average of fdatasync time.
@@ -323,6 +410,22 @@ impl LogHandle {
     ) -> LogHandle {
         durable.store(seg.last_lsn, Ordering::Release);
         let (durable_tx, _) = watch::channel(seg.last_lsn);
+        let writer = Writer {
+            fs: fs.clone(),
+            dir: dir.clone(),
+            file: seg.file,
+            seq: seg.seq,
+            seg_len: seg.len,
+            synced_len: seg.len,
+            unsynced: Vec::new(),
+            written_lsn: seg.last_lsn,
+            segment_size: segment_size.max(64),
+            last_sync: Instant::now(),
+            last_batch_records: 0,
+            avg_sync: Duration::from_millis(1),
+            spare: Vec::new(),
+            spare_trim: BufTrim::default(),
+        };
         let shared = Arc::new(LogShared {
             pending: Mutex::new(Pending {
                 last_lsn: seg.last_lsn,
@@ -343,30 +446,20 @@ impl LogHandle {
             }),
             sync_in_progress: AtomicBool::new(false),
             manifest: Mutex::new(seg.manifest),
-            fs: fs.clone(),
-            dir: dir.clone(),
-            roll_failed: AtomicBool::new(false),
-        });
-        let mut w = Writer {
             fs,
             dir,
-            file: seg.file,
-            seq: seg.seq,
-            seg_len: seg.len,
-            synced_len: seg.len,
-            unsynced: Vec::new(),
-            written_lsn: seg.last_lsn,
-            segment_size: segment_size.max(64),
-            last_sync: Instant::now(),
-            shared: shared.clone(),
-            last_batch_records: 0,
-            avg_sync: Duration::from_millis(1),
-            spare: Vec::new(),
-            spare_trim: BufTrim::default(),
-        };
+            roll_failed: AtomicBool::new(false),
+            writer: Mutex::new(writer),
+            inline: AtomicBool::new(false),
+            lone: AtomicBool::new(true),
+            deferred: AtomicBool::new(false),
+        });
         let thread = std::thread::Builder::new()
             .name("cairn-log".into())
-            .spawn(move || w.run())
+            .spawn({
+                let shared = shared.clone();
+                move || run(&shared)
+            })
             .expect("spawn log writer");
         LogHandle {
             shared,
@@ -421,111 +514,153 @@ fn remove_at_idle_priority(fs: &dyn Fs, paths: &[PathBuf]) {
     }
 }
 
-impl Writer {
-    fn run(&mut self) {
-        loop {
-            let shared = self.shared.clone();
-            let (batch, last_lsn, stop, roll) = {
-                let mut p = shared.pending.lock();
-                if p.buf.is_empty() && !p.stop && !p.roll {
-                    let wait = if self.shared.is_failed() {
-                        Duration::from_secs(1)
-                    } else if self.shared.policy() != FsyncPolicy::Always {
-                        POLL
-                    } else {
-                        Duration::from_secs(1)
-                    };
-                    self.shared.cv.wait_for(&mut p, wait);
-                }
-                if !p.buf.is_empty() && !p.stop && self.shared.policy() == FsyncPolicy::Always {
-                    self.gather(&mut p);
-                }
-                // Double buffering: hand the pending buffer over and leave
-                // the previous batch's (cleared) buffer in its place, so
-                // neither side reallocates in steady state.
-                let mut spare = std::mem::take(&mut self.spare);
-                spare.clear();
-                let roll = std::mem::take(&mut p.roll);
-                (
-                    std::mem::replace(&mut p.buf, spare),
-                    p.last_lsn,
-                    p.stop,
-                    roll,
-                )
-            };
-            if !batch.is_empty() {
-                self.last_batch_records = last_lsn.saturating_sub(self.written_lsn);
-            }
-            if self.shared.is_failed() {
-                // Keep everything in memory; retry the whole unsynced run.
-                self.unsynced.extend_from_slice(&batch);
-                if !batch.is_empty() {
-                    self.written_lsn = last_lsn;
-                }
-                self.retry();
-                if stop && !self.shared.is_failed() {
-                    self.finish();
-                    return;
-                }
-                if stop {
-                    tracing::error!(
-                        "Shutting down with an unsynced log tail: the log device keeps failing"
-                    );
-                    return;
-                }
-                continue;
-            }
-            if !batch.is_empty() {
-                self.write(&batch, last_lsn);
-            }
-            let used = batch.len();
-            self.spare = batch;
-            self.spare_trim.after(&mut self.spare, used);
-            if !self.shared.is_failed() {
-                let policy = self.shared.policy();
-                let due = match policy {
-                    FsyncPolicy::Always => !self.unsynced.is_empty(),
-                    FsyncPolicy::EverySec => {
-                        (!self.unsynced.is_empty()
-                            && self.last_sync.elapsed() >= Duration::from_secs(1))
-                            || self.unsynced.len() >= UNSYNCED_LIMIT
-                    }
-                    FsyncPolicy::No => self.unsynced.len() >= UNSYNCED_LIMIT,
+/// The log thread: waits for records, then writes and syncs them with
+/// the writer (unless an idle worker took them first: `sync_deferred`).
+fn run(sh: &LogShared) {
+    loop {
+        // Wait without the writer's lock, so that an idle worker can sync
+        // a deferred batch meanwhile.
+        {
+            let mut p = sh.pending.lock();
+            if p.buf.is_empty() && !p.stop && !p.roll {
+                let wait = if sh.is_failed() {
+                    Duration::from_secs(1)
+                } else if sh.policy() != FsyncPolicy::Always {
+                    POLL
+                } else {
+                    Duration::from_secs(1)
                 };
-                if due || (stop && !self.unsynced.is_empty()) {
-                    if policy == FsyncPolicy::EverySec
-                        && self.last_sync.elapsed() >= Duration::from_secs(2)
-                    {
-                        self.shared.stats.lock().delayed_fsync += 1;
-                    }
-                    self.sync();
-                }
-                if !self.shared.is_failed()
-                    && self.seg_len >= self.segment_size
-                    && self.unsynced.is_empty()
-                {
-                    if !self.roll() && roll {
-                        self.shared.roll_failed.store(true, Ordering::Release);
-                    }
-                } else if roll {
-                    // Requested by a log rewrite at its cut.
-                    if !self.unsynced.is_empty() {
-                        self.sync();
-                    }
-                    if self.shared.is_failed() || !self.roll() {
-                        self.shared.roll_failed.store(true, Ordering::Release);
-                    }
-                }
-            } else if roll {
-                self.shared.roll_failed.store(true, Ordering::Release);
-            }
-            if stop {
-                if !self.shared.is_failed() {
-                    self.finish();
-                }
-                return;
+                sh.cv.wait_for(&mut p, wait);
             }
         }
+        let mut w = sh.writer.lock();
+        let mut p = sh.pending.lock();
+        if !p.buf.is_empty() && !p.stop && sh.policy() == FsyncPolicy::Always {
+            w.gather(sh, &mut p);
+        }
+        let batch = w.take(sh, &mut p);
+        drop(p);
+        if w.process(sh, batch, true) {
+            return;
+        }
+    }
+}
+
+/// Records taken from `Pending` for one write.
+struct Batch {
+    bytes: Vec<u8>,
+    last_lsn: u64,
+    stop: bool,
+    roll: bool,
+}
+
+impl Writer {
+    /// Take everything pending (call with the writer's lock held).
+    fn take(&mut self, sh: &LogShared, p: &mut Pending) -> Batch {
+        sh.deferred.store(false, Ordering::Relaxed);
+        // Double buffering: hand the pending buffer over and leave the
+        // previous batch's (cleared) buffer in its place, so neither side
+        // reallocates in steady state.
+        let mut spare = std::mem::take(&mut self.spare);
+        spare.clear();
+        Batch {
+            bytes: std::mem::replace(&mut p.buf, spare),
+            last_lsn: p.last_lsn,
+            stop: p.stop,
+            roll: std::mem::take(&mut p.roll),
+        }
+    }
+
+    /// Write and, as the policy says, sync one batch; roll the segment when
+    /// it is full or a rewrite asked for it (only if `may_roll`: a worker
+    /// leaves that to the log thread). True once stopped.
+    fn process(&mut self, sh: &LogShared, b: Batch, may_roll: bool) -> bool {
+        let Batch {
+            bytes: batch,
+            last_lsn,
+            stop,
+            roll,
+        } = b;
+        if !batch.is_empty() {
+            self.last_batch_records = last_lsn.saturating_sub(self.written_lsn);
+            sh.lone
+                .store(self.last_batch_records <= 1, Ordering::Relaxed);
+        }
+        if sh.is_failed() {
+            // Keep everything in memory; retry the whole unsynced run.
+            self.unsynced.extend_from_slice(&batch);
+            if !batch.is_empty() {
+                self.written_lsn = last_lsn;
+            }
+            self.retry(sh);
+            if stop && !sh.is_failed() {
+                self.finish(sh);
+                return true;
+            }
+            if stop {
+                tracing::error!(
+                    "Shutting down with an unsynced log tail: the log device keeps failing"
+                );
+                return true;
+            }
+            return false;
+        }
+        if !batch.is_empty() {
+            self.write(sh, &batch, last_lsn);
+        }
+        let used = batch.len();
+        self.spare = batch;
+        self.spare_trim.after(&mut self.spare, used);
+        if !sh.is_failed() {
+            let policy = sh.policy();
+            let due = match policy {
+                FsyncPolicy::Always => !self.unsynced.is_empty(),
+                FsyncPolicy::EverySec => {
+                    (!self.unsynced.is_empty()
+                        && self.last_sync.elapsed() >= Duration::from_secs(1))
+                        || self.unsynced.len() >= UNSYNCED_LIMIT
+                }
+                FsyncPolicy::No => self.unsynced.len() >= UNSYNCED_LIMIT,
+            };
+            if due || (stop && !self.unsynced.is_empty()) {
+                if policy == FsyncPolicy::EverySec
+                    && self.last_sync.elapsed() >= Duration::from_secs(2)
+                {
+                    sh.stats.lock().delayed_fsync += 1;
+                }
+                self.sync(sh);
+            }
+            if !may_roll {
+                if self.seg_len >= self.segment_size {
+                    // The log thread starts the next segment.
+                    sh.cv.notify_one();
+                }
+            } else if !sh.is_failed()
+                && self.seg_len >= self.segment_size
+                && self.unsynced.is_empty()
+            {
+                if !self.roll(sh) && roll {
+                    sh.roll_failed.store(true, Ordering::Release);
+                }
+            } else if roll {
+                // Requested by a log rewrite at its cut.
+                if !self.unsynced.is_empty() {
+                    self.sync(sh);
+                }
+                if sh.is_failed() || !self.roll(sh) {
+                    sh.roll_failed.store(true, Ordering::Release);
+                }
+            }
+        } else if roll {
+            sh.roll_failed.store(true, Ordering::Release);
+        }
+        if stop {
+            if !sh.is_failed() {
+                self.finish(sh);
+            }
+            return true;
+        }
+        false
     }
 
     /// Group commit under `always`: the clients answered by the previous
@@ -534,7 +669,7 @@ impl Writer {
     /// each waiting two syncs per request; instead wait (at most one sync
     /// time) until as many records as last time have arrived.
     /// A lone client (last batch of one record) never waits.
-    fn gather(&self, p: &mut parking_lot::MutexGuard<'_, Pending>) {
+    fn gather(&self, sh: &LogShared, p: &mut parking_lot::MutexGuard<'_, Pending>) {
         let target = self.last_batch_records;
         if target <= 1 {
             return;
@@ -547,42 +682,42 @@ impl Writer {
             if left.is_zero() {
                 break;
             }
-            self.shared.cv.wait_for(p, left);
+            sh.cv.wait_for(p, left);
         }
         p.wake_at = 0;
     }
 
-    fn fail(&mut self, what: &str, e: std::io::Error) {
+    fn fail(&mut self, sh: &LogShared, what: &str, e: std::io::Error) {
         let msg = format!("{what}: {e}");
         tracing::error!(
             "Log write failed, refusing writes until the disk accepts them again: {msg}"
         );
-        self.shared.stats.lock().last_error = Some(e.to_string());
-        self.shared.failed.store(true, Ordering::Release);
+        sh.stats.lock().last_error = Some(e.to_string());
+        sh.failed.store(true, Ordering::Release);
         // Wake connections: read-only replies waiting behind the failed
         // batch are released (writes are refused from now on).
-        self.shared.durable_tx.send_modify(|_| {});
+        sh.durable_tx.send_modify(|_| {});
     }
 
-    fn write(&mut self, batch: &[u8], last_lsn: u64) {
+    fn write(&mut self, sh: &LogShared, batch: &[u8], last_lsn: u64) {
         self.unsynced.extend_from_slice(batch);
         self.written_lsn = last_lsn;
         match self.file.write_all(batch) {
             Ok(()) => {
                 self.seg_len += batch.len() as u64;
-                self.shared.stats.lock().current_size += batch.len() as u64;
+                sh.stats.lock().current_size += batch.len() as u64;
             }
-            Err(e) => self.fail("write", e),
+            Err(e) => self.fail(sh, "write", e),
         }
     }
 
-    fn sync(&mut self) {
-        self.shared.sync_in_progress.store(true, Ordering::Relaxed);
+    fn sync(&mut self, sh: &LogShared) {
+        sh.sync_in_progress.store(true, Ordering::Relaxed);
         let t0 = Instant::now();
         let r = self.file.sync_data();
         // Moving average of the sync time (for `gather`).
         self.avg_sync = (self.avg_sync * 7 + t0.elapsed()) / 8;
-        self.shared.sync_in_progress.store(false, Ordering::Relaxed);
+        sh.sync_in_progress.store(false, Ordering::Relaxed);
         match r {
             Ok(()) => {
                 self.synced_len = self.seg_len;
@@ -595,16 +730,16 @@ impl Writer {
                     self.unsynced.shrink_to(UNSYNCED_LIMIT);
                 }
                 self.last_sync = Instant::now();
-                self.shared.stats.lock().fsyncs += 1;
-                self.shared.publish(self.written_lsn);
+                sh.stats.lock().fsyncs += 1;
+                sh.publish(self.written_lsn);
             }
-            Err(e) => self.fail("fdatasync", e),
+            Err(e) => self.fail(sh, "fdatasync", e),
         }
     }
 
     /// After a failure: cut the segment back to its synced length, rewrite
     /// every unsynced byte, sync. Clears the failure on success.
-    fn retry(&mut self) {
+    fn retry(&mut self, sh: &LogShared) {
         let r = self
             .file
             .truncate(self.synced_len)
@@ -618,23 +753,23 @@ impl Writer {
                 self.unsynced.clear();
                 self.last_sync = Instant::now();
                 {
-                    let mut st = self.shared.stats.lock();
+                    let mut st = sh.stats.lock();
                     st.last_error = None;
                     st.current_size = st.current_size.max(self.seg_len);
                 }
-                self.shared.failed.store(false, Ordering::Release);
-                self.shared.publish(self.written_lsn);
+                sh.failed.store(false, Ordering::Release);
+                sh.publish(self.written_lsn);
                 tracing::warn!("Log writes succeed again; accepting writes");
             }
             Err(e) => {
-                self.shared.stats.lock().last_error = Some(e.to_string());
+                sh.stats.lock().last_error = Some(e.to_string());
             }
         }
     }
 
     /// Start the next segment (FORMAT.md, write path step 4). False if it
     /// could not (the current segment stays).
-    fn roll(&mut self) -> bool {
+    fn roll(&mut self, sh: &LogShared) -> bool {
         let seq = self.seq + 1;
         let first = self.written_lsn + 1;
         let path = self.dir.join(segment_name(seq));
@@ -643,7 +778,7 @@ impl Writer {
             f.write_all(&segment_header(seq, first))?;
             f.sync_data()?;
             self.fs.sync_dir(&self.dir)?;
-            let mut cur = self.shared.manifest.lock();
+            let mut cur = sh.manifest.lock();
             let mut m = cur.clone();
             m.segments.push((seq, first));
             m.store(&*self.fs, &self.dir)?;
@@ -656,8 +791,8 @@ impl Writer {
                 self.seq = seq;
                 self.seg_len = super::format::SEG_HEADER_LEN as u64;
                 self.synced_len = self.seg_len;
-                let segments = self.shared.manifest.lock().segments.len();
-                let mut st = self.shared.stats.lock();
+                let segments = sh.manifest.lock().segments.len();
+                let mut st = sh.stats.lock();
                 st.segments = segments;
                 st.current_size += self.seg_len;
                 true
@@ -671,14 +806,14 @@ impl Writer {
     }
 
     /// Clean shutdown: a sync mark records that everything is on disk.
-    fn finish(&mut self) {
+    fn finish(&mut self, sh: &LogShared) {
         let mut mark = Vec::new();
         let lsn = self.written_lsn + 1;
         encode_record(&mut mark, KIND_SYNC_MARK, 0, lsn, self.written_lsn, &[]);
         // The mark takes an LSN; recovery continues numbering after it.
         let last = lsn;
-        self.write(&mark, last);
-        self.sync();
+        self.write(sh, &mark, last);
+        self.sync(sh);
     }
 }
 

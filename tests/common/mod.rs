@@ -479,3 +479,14 @@ impl Raw {
 /// stream; the same seed replays it).
 #[allow(unused_imports)] // not every test binary draws random streams
 pub use cairn::util::XorShift64 as Rng;
+
+/// A numeric field (`name:value` line) of an INFO reply.
+pub fn info_field(info: &[u8], name: &str) -> u64 {
+    let text = String::from_utf8_lossy(info);
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
+        .unwrap_or_else(|| panic!("INFO has no {name}"))
+        .trim()
+        .parse()
+        .unwrap()
+}
