@@ -14,9 +14,19 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-/// An open file, written sequentially.
+/// An open file, written sequentially: each write goes at the position
+/// where the previous one ended (over preallocated zeros, if any).
 pub trait FsFile: Send {
     fn write_all(&mut self, data: &[u8]) -> io::Result<()>;
+    /// Write `len` zero bytes at `at` (the file's end), leaving the write
+    /// position where it is: space the next writes overwrite. A sync after
+    /// an overwrite inside the file's length has no size change to commit
+    /// to the file system's journal (on ext4 on this machine's disk, 125 µs
+    /// against 195 µs for an appending one; see `storage/log.rs`). A no-op
+    /// by default (the writes then extend the file).
+    fn preallocate(&mut self, _at: u64, _len: u64) -> io::Result<()> {
+        Ok(())
+    }
     /// fdatasync: the bytes written so far survive a power cut once this
     /// returns Ok.
     fn sync_data(&mut self) -> io::Result<()>;
@@ -39,7 +49,7 @@ pub type FileBytes = Box<dyn std::ops::Deref<Target = [u8]> + Send>;
 pub trait Fs: Send + Sync {
     /// Create (or truncate) a file for writing.
     fn create(&self, path: &Path) -> io::Result<Box<dyn FsFile>>;
-    /// Open an existing file for appending.
+    /// Open an existing file to write on at its end.
     fn open_append(&self, path: &Path) -> io::Result<Box<dyn FsFile>>;
     /// All bytes of a file.
     fn read(&self, path: &Path) -> io::Result<FileBytes>;
@@ -76,6 +86,17 @@ impl FsFile for RealFile {
     }
     fn sync_data(&mut self) -> io::Result<()> {
         self.0.sync_data()
+    }
+    fn preallocate(&mut self, at: u64, len: u64) -> io::Result<()> {
+        use std::os::unix::fs::FileExt;
+        static ZEROS: [u8; 64 << 10] = [0; 64 << 10];
+        let mut done = 0u64;
+        while done < len {
+            let n = (len - done).min(ZEROS.len() as u64) as usize;
+            self.0.write_all_at(&ZEROS[..n], at + done)?;
+            done += n as u64;
+        }
+        Ok(())
     }
     #[cfg(target_os = "linux")]
     fn write_behind(&mut self, offset: u64, len: u64, wait: bool) -> io::Result<()> {
@@ -123,7 +144,10 @@ impl Fs for RealFs {
     }
 
     fn open_append(&self, path: &Path) -> io::Result<Box<dyn FsFile>> {
-        let f = std::fs::OpenOptions::new().append(true).open(path)?;
+        // Not O_APPEND: `preallocate` writes past the write position, and
+        // Linux appends every `pwrite` to an O_APPEND file.
+        let mut f = std::fs::OpenOptions::new().write(true).open(path)?;
+        io::Seek::seek(&mut f, io::SeekFrom::End(0))?;
         Ok(Box::new(RealFile(f)))
     }
 
@@ -241,6 +265,16 @@ pub struct SimFs {
 struct SimFile {
     fs: SimFs,
     inode: usize,
+    /// Where the next write goes.
+    pos: usize,
+}
+
+/// Write `data` into `buf` at `at`, growing it as needed.
+fn put_at(buf: &mut Vec<u8>, at: usize, data: &[u8]) {
+    if buf.len() < at + data.len() {
+        buf.resize(at + data.len(), 0);
+    }
+    buf[at..at + data.len()].copy_from_slice(data);
 }
 
 fn os_err(code: i32) -> io::Error {
@@ -303,25 +337,40 @@ impl SimFs {
         };
         for (name, &ino) in &g.durable_names {
             let st = &g.inodes[ino];
-            let mut bytes = st.durable.clone();
-            let unsynced = if st.live.len() > st.durable.len() && st.live.starts_with(&st.durable) {
-                &st.live[st.durable.len()..]
+            // The unsynced bytes: from the first byte where the live file
+            // differs from the durable one (writes over preallocated zeros
+            // change bytes inside the durable length) to the live end.
+            let d = st
+                .live
+                .iter()
+                .zip(&st.durable)
+                .position(|(a, b)| a != b)
+                .unwrap_or(st.live.len().min(st.durable.len()));
+            let unsynced = if st.live.len() > d {
+                &st.live[d..]
             } else {
                 &[][..]
             };
+            // What was durable stays, except where the tear lands on it.
+            let mut bytes = st.durable.clone();
             match tear {
                 Tear::Drop => {}
-                Tear::Keep(n) => bytes.extend_from_slice(&unsynced[..n.min(unsynced.len())]),
+                Tear::Keep(n) => put_at(&mut bytes, d, &unsynced[..n.min(unsynced.len())]),
                 Tear::Garbage(n, m) => {
-                    bytes.extend_from_slice(&unsynced[..n.min(unsynced.len())]);
+                    let k = n.min(unsynced.len());
+                    put_at(&mut bytes, d, &unsynced[..k]);
                     if !unsynced.is_empty() {
-                        bytes.extend((0..m).map(|i| (i as u8).wrapping_mul(151).wrapping_add(7)));
+                        let junk: Vec<u8> = (0..m)
+                            .map(|i| (i as u8).wrapping_mul(151).wrapping_add(7))
+                            .collect();
+                        put_at(&mut bytes, d + k, &junk);
                     }
                 }
                 Tear::Zeros(n, m) => {
-                    bytes.extend_from_slice(&unsynced[..n.min(unsynced.len())]);
+                    let k = n.min(unsynced.len());
+                    put_at(&mut bytes, d, &unsynced[..k]);
                     if !unsynced.is_empty() {
-                        bytes.extend(std::iter::repeat_n(0u8, m));
+                        put_at(&mut bytes, d + k, &vec![0u8; m]);
                     }
                 }
             }
@@ -368,7 +417,8 @@ impl FsFile for SimFile {
             };
             // A failed write may still have written a prefix.
             let half = data.len() / 2;
-            g.inodes[self.inode].live.extend_from_slice(&data[..half]);
+            put_at(&mut g.inodes[self.inode].live, self.pos, &data[..half]);
+            self.pos += half;
             return Err(os_err(code));
         }
         let total: usize = g.live_names.values().map(|&i| g.inodes[i].live.len()).sum();
@@ -380,12 +430,31 @@ impl FsFile for SimFile {
             && total + data.len() > limit
         {
             let room = limit.saturating_sub(total);
-            g.inodes[self.inode]
-                .live
-                .extend_from_slice(&data[..room.min(data.len())]);
+            let n = room.min(data.len());
+            put_at(&mut g.inodes[self.inode].live, self.pos, &data[..n]);
+            self.pos += n;
             return Err(os_err(28));
         }
-        g.inodes[self.inode].live.extend_from_slice(data);
+        put_at(&mut g.inodes[self.inode].live, self.pos, data);
+        self.pos += data.len();
+        Ok(())
+    }
+
+    fn preallocate(&mut self, at: u64, len: u64) -> io::Result<()> {
+        let mut g = self.fs.inner.lock().unwrap();
+        SimFs::tick(&mut g)?;
+        let total: usize = g.live_names.values().map(|&i| g.inodes[i].live.len()).sum();
+        if let Some(Fault::DiskFull(limit)) = g
+            .faults
+            .iter()
+            .find(|f| matches!(f, Fault::DiskFull(_)))
+            .copied()
+            && total + len as usize > limit
+        {
+            return Err(os_err(28));
+        }
+        let zeros = vec![0u8; len as usize];
+        put_at(&mut g.inodes[self.inode].live, at as usize, &zeros);
         Ok(())
     }
 
@@ -393,7 +462,7 @@ impl FsFile for SimFile {
         // What reaches the disk is what was written when the sync started.
         let (delay, snapshot) = {
             let g = self.fs.inner.lock().unwrap();
-            (g.sync_delay, g.inodes[self.inode].live.len())
+            (g.sync_delay, g.inodes[self.inode].live.clone())
         };
         if !delay.is_zero() {
             std::thread::sleep(delay);
@@ -410,9 +479,10 @@ impl FsFile for SimFile {
             f.live = f.durable.clone();
             return Err(os_err(code));
         }
+        // (A truncate during the sync shortened the file since.)
         let f = &mut g.inodes[self.inode];
-        let n = snapshot.min(f.live.len());
-        f.durable = f.live[..n].to_vec();
+        let n = snapshot.len().min(f.live.len());
+        f.durable = snapshot[..n].to_vec();
         Ok(())
     }
 
@@ -424,6 +494,7 @@ impl FsFile for SimFile {
         if f.durable.len() > len as usize {
             f.durable.truncate(len as usize);
         }
+        self.pos = len as usize;
         Ok(())
     }
 }
@@ -438,6 +509,7 @@ impl Fs for SimFs {
         Ok(Box::new(SimFile {
             fs: self.clone(),
             inode,
+            pos: 0,
         }))
     }
 
@@ -445,9 +517,11 @@ impl Fs for SimFs {
         let mut g = self.inner.lock().unwrap();
         SimFs::tick(&mut g)?;
         let inode = *g.live_names.get(path).ok_or_else(|| os_err(2))?;
+        let pos = g.inodes[inode].live.len();
         Ok(Box::new(SimFile {
             fs: self.clone(),
             inode,
+            pos,
         }))
     }
 

@@ -38,6 +38,17 @@ use tokio::sync::watch;
 /// retried from memory), so this also bounds that copy, under `everysec`
 /// too: syncing earlier than the policy requires only makes it safer.
 const UNSYNCED_LIMIT: usize = 8 << 20;
+/// Under `always` the writer keeps the segment file this much longer than
+/// its records, in zeros written ahead (`FsFile::preallocate`), so that a
+/// sync after a write has no file size change to commit: fdatasync of
+/// 144-byte records appended to a file took 184-214 µs here, written over
+/// preallocated zeros 120-131 µs (ext4, 2000 syncs, 3 runs each). The
+/// sync that first covers a new stretch pays for its zeros and the size
+/// change, once per this many bytes. (Anything that stats the file makes
+/// the next sync commit a journal transaction again: ext4's change
+/// cookie.) Rolls, shutdown and failure retries cut the zeros off;
+/// recovery cuts a zero tail silently (FORMAT.md).
+const PREALLOC_STEP: u64 = 64 << 10;
 /// How often the writer looks for new records under `everysec`/`no`
 /// (fewer wake-ups and larger writes; nothing waits on these writes).
 const POLL: Duration = Duration::from_millis(5);
@@ -364,6 +375,8 @@ struct Writer {
     seg_len: u64,
     /// Bytes of the current segment known synced.
     synced_len: u64,
+    /// The segment file's length: `seg_len` plus preallocated zeros.
+    alloc_len: u64,
     /// Bytes written since the last successful sync (kept for retries).
     unsynced: Vec<u8>,
     /// LSN of the last byte written.
@@ -417,6 +430,7 @@ impl LogHandle {
             seq: seg.seq,
             seg_len: seg.len,
             synced_len: seg.len,
+            alloc_len: seg.len,
             unsynced: Vec::new(),
             written_lsn: seg.last_lsn,
             segment_size: segment_size.max(64),
@@ -702,13 +716,37 @@ impl Writer {
     fn write(&mut self, sh: &LogShared, batch: &[u8], last_lsn: u64) {
         self.unsynced.extend_from_slice(batch);
         self.written_lsn = last_lsn;
+        let end = self.seg_len + batch.len() as u64;
+        if end > self.alloc_len && sh.policy() == FsyncPolicy::Always {
+            let target = (end / PREALLOC_STEP + 1) * PREALLOC_STEP;
+            // Without it (disk full, say) the write extends the file.
+            if self
+                .file
+                .preallocate(self.alloc_len, target - self.alloc_len)
+                .is_ok()
+            {
+                self.alloc_len = target;
+            }
+        }
         match self.file.write_all(batch) {
             Ok(()) => {
-                self.seg_len += batch.len() as u64;
+                self.seg_len = end;
+                self.alloc_len = self.alloc_len.max(end);
                 sh.stats.lock().current_size += batch.len() as u64;
             }
             Err(e) => self.fail(sh, "write", e),
         }
+    }
+
+    /// Cut preallocated zeros off the current segment and sync that (before
+    /// a roll or at shutdown: a closed segment ends with its last record).
+    fn trim(&mut self) -> std::io::Result<()> {
+        if self.alloc_len > self.seg_len {
+            self.file.truncate(self.seg_len)?;
+            self.alloc_len = self.seg_len;
+            self.file.sync_data()?;
+        }
+        Ok(())
     }
 
     fn sync(&mut self, sh: &LogShared) {
@@ -750,6 +788,7 @@ impl Writer {
                 let n = self.unsynced.len() as u64;
                 self.seg_len = self.synced_len + n;
                 self.synced_len = self.seg_len;
+                self.alloc_len = self.seg_len;
                 self.unsynced.clear();
                 self.last_sync = Instant::now();
                 {
@@ -773,7 +812,9 @@ impl Writer {
         let seq = self.seq + 1;
         let first = self.written_lsn + 1;
         let path = self.dir.join(segment_name(seq));
+        let trimmed = self.trim();
         let r = (|| -> std::io::Result<Box<dyn FsFile>> {
+            trimmed?;
             let mut f = self.fs.create(&path)?;
             f.write_all(&segment_header(seq, first))?;
             f.sync_data()?;
@@ -791,6 +832,7 @@ impl Writer {
                 self.seq = seq;
                 self.seg_len = super::format::SEG_HEADER_LEN as u64;
                 self.synced_len = self.seg_len;
+                self.alloc_len = self.seg_len;
                 let segments = sh.manifest.lock().segments.len();
                 let mut st = sh.stats.lock();
                 st.segments = segments;
@@ -814,6 +856,12 @@ impl Writer {
         let last = lsn;
         self.write(sh, &mark, last);
         self.sync(sh);
+        if !sh.is_failed()
+            && let Err(e) = self.trim()
+        {
+            // The zeros stay; recovery cuts them.
+            tracing::warn!("Cannot cut preallocated space off the log: {e}");
+        }
     }
 }
 

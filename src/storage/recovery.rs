@@ -250,6 +250,15 @@ pub fn open_log_with_base(
         }
         let damage = match end {
             SegmentEnd::Clean => None,
+            SegmentEnd::TornTail { offset }
+                if is_last && data[offset..].iter().all(|&b| b == 0) =>
+            {
+                // Zeros after the last record: space the writer
+                // preallocated (storage/log.rs, `PREALLOC_STEP`), or
+                // blocks a power cut left unwritten. Not damage.
+                fs.set_len(&path, offset as u64).map_err(io(&path))?;
+                Some(offset)
+            }
             SegmentEnd::TornTail { offset } if is_last => {
                 cut_tail(fs, &path, &data, offset, "torn tail", &mut report)?;
                 Some(offset)

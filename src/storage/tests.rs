@@ -360,3 +360,75 @@ fn buf_trim_keeps_what_a_steady_load_needs_and_frees_a_burst() {
     let n = shrunk_after.expect("the burst's capacity was kept");
     assert!(n >= 5, "shrunk after only {n} small uses");
 }
+
+/// Under `always` the segment file runs ahead of its records in zeros
+/// (`PREALLOC_STEP`), so syncs overwrite instead of appending. A crash
+/// leaves that zero tail; recovery cuts it without calling it damage (no
+/// `*.corrupt-tail` file, nothing counted as repaired), and a clean
+/// shutdown or a roll leaves segments that end with their last record.
+#[test]
+fn preallocated_zeros_are_cut_silently_and_never_left_in_closed_segments() {
+    let fs = SimFs::new();
+    let mut h = Harness::open(fs.clone(), FsyncPolicy::Always, 1 << 20);
+    for i in 0..40 {
+        let l = h.put(&format!("v{i:02}"));
+        assert!(h.wait_durable(l));
+    }
+    let seg = segment_files(&fs)[0].clone();
+    let logical = h.log.shared.stats.lock().current_size as usize;
+    let file = fs.get(&seg).unwrap();
+    assert!(
+        file.len() > logical && file[logical..].iter().all(|&b| b == 0),
+        "expected preallocated zeros after {logical} bytes, file is {}",
+        file.len()
+    );
+    // A power cut now: the durable file has the zeros too.
+    let crashed = fs.crash(Tear::Drop);
+    let (seg_open, report) =
+        open_log(&crashed, &dir(), CorruptPolicy::Refuse, |_, _| Ok(())).expect("recover");
+    assert_eq!(seg_open.last_lsn, 40);
+    assert_eq!(report.cut_bytes, 0);
+    assert_eq!(crashed.get(&seg).unwrap().len(), logical);
+    assert!(
+        !crashed
+            .list(&dir())
+            .unwrap()
+            .iter()
+            .any(|n| n.contains("corrupt-tail"))
+    );
+    drop(seg_open);
+    // A torn record over the zeros is still a torn tail, reported.
+    let mut torn = fs.get(&seg).unwrap();
+    torn[logical..logical + 10].copy_from_slice(b"0123456789");
+    let torn_fs = fs.crash(Tear::Drop);
+    torn_fs.put(&seg, torn);
+    let (_, report) =
+        open_log(&torn_fs, &dir(), CorruptPolicy::Refuse, |_, _| Ok(())).expect("recover");
+    assert!(report.cut_bytes > 0);
+    // Clean shutdown: the zeros are cut; the file ends with the sync mark.
+    let shared = h.log.shared.clone();
+    drop(h.log);
+    let file = fs.get(&seg).unwrap();
+    assert_eq!(file.len() as u64, shared.stats.lock().current_size);
+    assert!(file.len() > logical);
+    // Rolls: every closed segment ends with its last record.
+    let fs = SimFs::new();
+    let mut h = Harness::open(fs.clone(), FsyncPolicy::Always, 2048);
+    for i in 0..200 {
+        let l = h.put(&format!("w{i:03}"));
+        assert!(h.wait_durable(l));
+    }
+    let segs = segment_files(&fs);
+    assert!(segs.len() > 2, "expected rolls, got {segs:?}");
+    for s in &segs[..segs.len() - 1] {
+        let b = fs.get(s).unwrap();
+        assert!(
+            b[b.len() - 8..].iter().any(|&x| x != 0),
+            "closed segment {} ends in zeros",
+            s.display()
+        );
+    }
+    drop(h.log);
+    let (vals, _) = recover(&fs.crash(Tear::Drop), CorruptPolicy::Refuse).unwrap();
+    assert_eq!(vals.len(), 200);
+}
