@@ -282,6 +282,22 @@ fn os_err(code: i32) -> io::Error {
 }
 
 impl SimInner {
+    /// With a `DiskFull` fault, if growing the live files by `grow` bytes
+    /// would pass the limit: the room left (None: it fits).
+    fn full_after(&self, grow: usize) -> Option<usize> {
+        let total: usize = self
+            .live_names
+            .values()
+            .map(|&i| self.inodes[i].live.len())
+            .sum();
+        match self.faults.iter().find(|f| matches!(f, Fault::DiskFull(_))) {
+            Some(&Fault::DiskFull(limit)) if total + grow > limit => {
+                Some(limit.saturating_sub(total))
+            }
+            _ => None,
+        }
+    }
+
     fn inode_of(&mut self, path: &Path) -> io::Result<&mut Inode> {
         let i = *self.live_names.get(path).ok_or_else(|| os_err(2))?;
         Ok(&mut self.inodes[i])
@@ -421,16 +437,9 @@ impl FsFile for SimFile {
             self.pos += half;
             return Err(os_err(code));
         }
-        let total: usize = g.live_names.values().map(|&i| g.inodes[i].live.len()).sum();
-        if let Some(Fault::DiskFull(limit)) = g
-            .faults
-            .iter()
-            .find(|f| matches!(f, Fault::DiskFull(_)))
-            .copied()
-            && total + data.len() > limit
-        {
-            let room = limit.saturating_sub(total);
-            let n = room.min(data.len());
+        let len = g.inodes[self.inode].live.len();
+        if let Some(room) = g.full_after((self.pos + data.len()).saturating_sub(len)) {
+            let n = (len - self.pos.min(len) + room).min(data.len());
             put_at(&mut g.inodes[self.inode].live, self.pos, &data[..n]);
             self.pos += n;
             return Err(os_err(28));
@@ -443,14 +452,8 @@ impl FsFile for SimFile {
     fn preallocate(&mut self, at: u64, len: u64) -> io::Result<()> {
         let mut g = self.fs.inner.lock().unwrap();
         SimFs::tick(&mut g)?;
-        let total: usize = g.live_names.values().map(|&i| g.inodes[i].live.len()).sum();
-        if let Some(Fault::DiskFull(limit)) = g
-            .faults
-            .iter()
-            .find(|f| matches!(f, Fault::DiskFull(_)))
-            .copied()
-            && total + len as usize > limit
-        {
+        let grow = (at + len).saturating_sub(g.inodes[self.inode].live.len() as u64);
+        if g.full_after(grow as usize).is_some() {
             return Err(os_err(28));
         }
         let zeros = vec![0u8; len as usize];
