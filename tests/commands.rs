@@ -1605,3 +1605,28 @@ fn slowlog_and_commandstats_time_only_the_command() {
         .expect("usec field");
     assert!(usec < 100_000, "13 INCRs took {usec} µs: {line}");
 }
+
+/// Commands replayed from the log at start-up are not client calls: as in
+/// Redis (which runs a loaded AOF's commands without `call()`), they do
+/// not show in INFO commandstats or the slowlog.
+#[test]
+fn replayed_commands_are_not_counted_as_calls() {
+    let mut s = Server::start(&["--save", ""]);
+    let mut c = s.client();
+    ok(&mut c, &["CONFIG", "SET", "slowlog-log-slower-than", "0"]);
+    for i in 0..5 {
+        ok(&mut c, &["SET", &format!("k{i}"), "v"]);
+    }
+    drop(c);
+    s.kill9();
+    let s = s.restart(&["--save", "", "--slowlog-log-slower-than", "0"]);
+    let mut c = s.client();
+    let n: i64 = q(&mut c, &["DBSIZE"]);
+    assert_eq!(n, 5);
+    let info: String = q(&mut c, &["INFO", "commandstats"]);
+    assert!(info_field(&info, "cmdstat_set").is_none(), "{info}");
+    // The slowlog holds only commands clients sent since (no SET k0..k4).
+    let entries: Vec<redis::Value> = q(&mut c, &["SLOWLOG", "GET", "100"]);
+    let text = format!("{entries:?}");
+    assert!(text.contains("DBSIZE") && !text.contains("k0"), "{text}");
+}

@@ -55,6 +55,19 @@ impl Replayer {
         };
         // Expiry is off while loading: the time only sets access clocks.
         let now = self.now;
+        st.replaying = true;
+        let r = self.apply_payload(st, payload, limits, now);
+        st.replaying = false;
+        r
+    }
+
+    fn apply_payload(
+        &mut self,
+        st: &mut State,
+        payload: &[u8],
+        limits: Limits,
+        now: u64,
+    ) -> Result<(), String> {
         let mut off = 0;
         while off < payload.len() {
             match self

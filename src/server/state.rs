@@ -260,6 +260,9 @@ pub struct State {
     /// since, so no command's time includes a wait: `StateLock::lock`
     /// clears it.
     pub clock: Option<std::time::Instant>,
+    /// Log records are being replayed (start-up): commands run as Redis
+    /// runs an AOF's, without command statistics, slowlog or monitors.
+    pub replaying: bool,
     /// Snapshots and log rewrites (INFO persistence).
     pub persist: super::persist::Persist,
 }
@@ -298,6 +301,7 @@ impl State {
             watch: Default::default(),
             in_exec: false,
             clock: None,
+            replaying: false,
             persist: Default::default(),
             executable: std::env::current_exe()
                 .map(|p| p.display().to_string())
