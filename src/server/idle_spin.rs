@@ -49,7 +49,6 @@
 //! * With `io-idle-spin-us 0` nothing is registered and the hooks return
 //!   at once.
 
-use parking_lot::Mutex;
 use std::cell::Cell;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::{Arc, OnceLock};
@@ -69,7 +68,7 @@ pub struct ParkHooks {
     /// worker then parks without spinning (`dont_spin_while`).
     hold: OnceLock<Box<dyn Fn() -> bool + Send + Sync>>,
     /// Run first whenever a worker is about to park (`on_park`).
-    work: Mutex<Option<Arc<dyn Fn() + Send + Sync>>>,
+    work: OnceLock<Box<dyn Fn() + Send + Sync>>,
 }
 
 /// A worker's spin state.
@@ -134,7 +133,7 @@ impl ParkHooks {
             max: Duration::from_micros(micros),
             metrics: OnceLock::new(),
             hold: OnceLock::new(),
-            work: Mutex::new(None),
+            work: OnceLock::new(),
         }))
     }
 
@@ -170,11 +169,12 @@ impl ParkHooks {
         let _ = self.hold.set(Box::new(f));
     }
 
-    /// Run `f` whenever a worker is about to park, before any spin (it
-    /// replaces an earlier `f`). For a lone client's log sync
-    /// (`LogShared::sync_deferred`).
-    pub fn on_park(&self, f: impl Fn() + Send + Sync + 'static) {
-        *self.work.lock() = Some(Arc::new(f));
+    /// Run `f` whenever a worker is about to park, before any spin: a
+    /// lone client's log sync (`LogShared::sync_deferred`). One `f` per
+    /// runtime (one server): false, and `f` never runs, if one was set.
+    #[must_use]
+    pub fn on_park(&self, f: impl Fn() + Send + Sync + 'static) -> bool {
+        self.work.set(Box::new(f)).is_ok()
     }
 
     /// Watch `fd` (a client socket or a listener) for input.
@@ -192,8 +192,7 @@ impl ParkHooks {
 
     /// The runtime's `on_thread_park` hook.
     fn before_park(&self) {
-        let work = self.work.lock().clone();
-        if let Some(f) = work {
+        if let Some(f) = self.work.get() {
             f();
         }
         let Some(epfd) = &self.epfd else { return };

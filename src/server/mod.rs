@@ -173,8 +173,9 @@ impl Server {
             let hold = l.clone();
             park.dont_spin_while(move || hold.sync_awaited());
             let sync = l.clone();
-            park.on_park(move || sync.sync_deferred());
-            l.enable_inline_sync();
+            if park.on_park(move || sync.sync_deferred()) {
+                l.enable_inline_sync();
+            }
         }
         let mut tasks = Vec::new();
         for l in listeners {

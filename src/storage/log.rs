@@ -778,6 +778,10 @@ impl Writer {
     /// After a failure: cut the segment back to its synced length, rewrite
     /// every unsynced byte, sync. Clears the failure on success.
     fn retry(&mut self, sh: &LogShared) {
+        // The cut drops any preallocated zeros too; nothing is preallocated
+        // again before a write succeeds (`write` is not called while the
+        // log is failed).
+        self.alloc_len = self.synced_len;
         let r = self
             .file
             .truncate(self.synced_len)
