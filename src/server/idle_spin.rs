@@ -46,8 +46,8 @@
 //!   waiting to become writable) is late by at most the budget.
 //! * A closed socket leaves our epoll set by itself: the kernel drops the
 //!   registration when the file is closed.
-//! * With `io-idle-spin-us 0` nothing is registered and the hooks return
-//!   at once.
+//! * With `io-idle-spin-us 0` no socket is registered and the hooks only
+//!   run the `on_park` work.
 
 use std::cell::Cell;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
