@@ -168,13 +168,11 @@ impl Server {
         // The idle spin watches every socket, and holds off while replies
         // wait for an fsync. An idle worker syncs a lone client's records
         // itself before it parks (`LogShared::enable_inline_sync`).
-        if let (Some(l), Some(park)) = (&log, &park) {
-            let l = l.shared.clone();
-            let hold = l.clone();
+        if let (Some(log), Some(park)) = (&log, &park) {
+            let (hold, sync) = (log.shared.clone(), log.shared.clone());
             park.dont_spin_while(move || hold.sync_awaited());
-            let sync = l.clone();
             if park.on_park(move || sync.sync_deferred()) {
-                l.enable_inline_sync();
+                log.shared.enable_inline_sync();
             }
         }
         let mut tasks = Vec::new();

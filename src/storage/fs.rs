@@ -21,9 +21,8 @@ pub trait FsFile: Send {
     /// Write `len` zero bytes at `at` (the file's end), leaving the write
     /// position where it is: space the next writes overwrite. A sync after
     /// an overwrite inside the file's length has no size change to commit
-    /// to the file system's journal (on ext4 on this machine's disk, 125 µs
-    /// against 195 µs for an appending one; see `storage/log.rs`). A no-op
-    /// by default (the writes then extend the file).
+    /// to the file system's journal (figures at `log::PREALLOC_STEP`). A
+    /// no-op by default (the writes then extend the file).
     fn preallocate(&mut self, _at: u64, _len: u64) -> io::Result<()> {
         Ok(())
     }

@@ -135,6 +135,9 @@ pub struct LogShared {
     /// (`enable_inline_sync`).
     inline: AtomicBool,
     /// The last batch held at most one record: one client writes, alone.
+    /// Mirrors `Writer::last_batch_records <= 1` (set together in
+    /// `Writer::process`, the only writer) for the lock-free read in
+    /// `submit_from`.
     lone: AtomicBool,
     /// Records were submitted without waking the log thread: an idle
     /// worker syncs them (`sync_deferred`), or `kick` hands them over.
@@ -537,9 +540,8 @@ fn run(sh: &LogShared) {
         {
             let mut p = sh.pending.lock();
             if p.buf.is_empty() && !p.stop && !p.roll {
-                let wait = if sh.is_failed() {
-                    Duration::from_secs(1)
-                } else if sh.policy() != FsyncPolicy::Always {
+                // `always` submissions wake the writer; the others it polls.
+                let wait = if !sh.is_failed() && sh.policy() != FsyncPolicy::Always {
                     POLL
                 } else {
                     Duration::from_secs(1)
@@ -816,9 +818,8 @@ impl Writer {
         let seq = self.seq + 1;
         let first = self.written_lsn + 1;
         let path = self.dir.join(segment_name(seq));
-        let trimmed = self.trim();
-        let r = (|| -> std::io::Result<Box<dyn FsFile>> {
-            trimmed?;
+        // The old segment ends with its last record (no preallocated zeros).
+        let r = self.trim().and_then(|()| {
             let mut f = self.fs.create(&path)?;
             f.write_all(&segment_header(seq, first))?;
             f.sync_data()?;
@@ -829,7 +830,7 @@ impl Writer {
             m.store(&*self.fs, &self.dir)?;
             *cur = m;
             Ok(f)
-        })();
+        });
         match r {
             Ok(f) => {
                 self.file = f;
