@@ -54,6 +54,13 @@ impl Harness {
         lsn
     }
 
+    /// `put`, then wait until it is durable (a client that got its reply).
+    #[track_caller]
+    fn put_durable(&mut self, v: &str) {
+        let l = self.put(v);
+        assert!(self.wait_durable(l), "{v}: not durable");
+    }
+
     fn wait_durable(&self, lsn: u64) -> bool {
         let deadline = Instant::now() + Duration::from_secs(5);
         while Instant::now() < deadline {
@@ -73,8 +80,7 @@ fn fresh_dir_then_reopen() {
     let fs = SimFs::new();
     let mut h = Harness::open(fs.clone(), FsyncPolicy::Always, 1 << 20);
     for i in 0..100 {
-        let l = h.put(&format!("v{i}"));
-        assert!(h.wait_durable(l));
+        h.put_durable(&format!("v{i}"));
     }
     drop(h.log);
     let (vals, last) = recover(&fs.crash(Tear::Drop), CorruptPolicy::Refuse).unwrap();
@@ -140,8 +146,7 @@ fn fsync_failure_refuses_until_a_retry_succeeds() {
     for fault in [Fault::Sync(5), Fault::Write(5), Fault::DiskFull(100)] {
         let fs = SimFs::new();
         let mut h = Harness::open(fs.clone(), FsyncPolicy::Always, 1 << 20);
-        let l = h.put("before");
-        assert!(h.wait_durable(l));
+        h.put_durable("before");
         assert!(!h.log.shared.sync_awaited(), "{fault:?}: all durable");
         let base = fs.get(&dir().join("log-00000001.clog")).unwrap().len();
         match fault {
@@ -176,8 +181,7 @@ fn fsync_failure_refuses_until_a_retry_succeeds() {
         fs.clear_faults();
         assert!(h.wait_durable(l2), "{fault:?}: retry did not succeed");
         assert!(!h.log.shared.is_failed());
-        let l3 = h.put("after");
-        assert!(h.wait_durable(l3));
+        h.put_durable("after");
         let (vals, _) = recover(&fs.crash(Tear::Drop), CorruptPolicy::Refuse).unwrap();
         assert_eq!(
             vals,
@@ -221,8 +225,7 @@ fn crash_at_every_step_of_segment_rolls() {
         let fs = SimFs::new();
         let mut h = Harness::open(fs.clone(), FsyncPolicy::Always, 200);
         for i in 0..12 {
-            let l = h.put(&format!("v{i:02}"));
-            assert!(h.wait_durable(l));
+            h.put_durable(&format!("v{i:02}"));
         }
         let n = fs.ops();
         std::mem::forget(h.log);
@@ -265,8 +268,7 @@ fn corruption_is_refused_and_truncate_is_an_explicit_choice() {
     let fs = SimFs::new();
     let mut h = Harness::open(fs.clone(), FsyncPolicy::Always, 1 << 20);
     for i in 0..50 {
-        let l = h.put(&format!("v{i:02}"));
-        assert!(h.wait_durable(l));
+        h.put_durable(&format!("v{i:02}"));
     }
     drop(h.log);
     let seg = segment_files(&fs)[0].clone();
@@ -296,8 +298,7 @@ fn damaged_closed_segment_is_refused() {
     let fs = SimFs::new();
     let mut h = Harness::open(fs.clone(), FsyncPolicy::Always, 300);
     for i in 0..40 {
-        let l = h.put(&format!("v{i:02}"));
-        assert!(h.wait_durable(l));
+        h.put_durable(&format!("v{i:02}"));
     }
     drop(h.log);
     let segs = segment_files(&fs);
@@ -377,8 +378,7 @@ fn preallocated_zeros_are_cut_silently_and_never_left_in_closed_segments() {
     let fs = SimFs::new();
     let mut h = Harness::open(fs.clone(), FsyncPolicy::Always, 1 << 20);
     for i in 0..40 {
-        let l = h.put(&format!("v{i:02}"));
-        assert!(h.wait_durable(l));
+        h.put_durable(&format!("v{i:02}"));
     }
     let seg = segment_files(&fs)[0].clone();
     let logical = h.log.shared.stats.lock().current_size as usize;
@@ -421,8 +421,7 @@ fn preallocated_zeros_are_cut_silently_and_never_left_in_closed_segments() {
     let fs = SimFs::new();
     let mut h = Harness::open(fs.clone(), FsyncPolicy::Always, 2048);
     for i in 0..200 {
-        let l = h.put(&format!("w{i:03}"));
-        assert!(h.wait_durable(l));
+        h.put_durable(&format!("w{i:03}"));
     }
     let segs = segment_files(&fs);
     assert!(segs.len() > 2, "expected rolls, got {segs:?}");
