@@ -53,6 +53,18 @@ start() {
   echo "server did not start" >&2; return 1
 }
 
+# start_always WHO BIN [extra args...]: `start` with every write synced
+# before its reply (Cairn `--appendfsync always`, which wins over start's
+# `no`; Redis `--appendonly yes --appendfsync always`).
+start_always() {
+  local who=$1 bin=$2; shift 2
+  if [[ $who == redis ]]; then
+    start redis "$bin" --appendonly yes --appendfsync always "$@"
+  else
+    start cairn "$bin" --appendfsync always "$@"
+  fi
+}
+
 stop() {
   kill "$PID" 2>/dev/null
   wait 2>/dev/null

@@ -9,12 +9,7 @@
 set -u
 cd "$(dirname "$0")" && source ./common.sh
 WHO=$1; BIN=$2
-if [[ $WHO == redis ]]; then
-  start redis "$BIN" --appendonly yes --appendfsync always || exit 1
-else
-  # (start passes `--appendfsync no`; the later directive wins.)
-  start cairn "$BIN" --appendfsync always || exit 1
-fi
+start_always "$WHO" "$BIN" || exit 1
 redis-cli -p "$PORT" set key:000000000001 v >/dev/null
 w_out=$(mktemp)
 timeout 60 redis-benchmark -p "$PORT" -t set -c 1 -n 12000 -d 64 -r 1000000 -q >"$w_out" 2>&1 &
