@@ -74,6 +74,17 @@ impl Value {
         }
     }
 
+    /// Start loading the element `member` of a big hash or set (a hint;
+    /// nothing for other values).
+    #[inline]
+    pub fn prefetch_member(&self, member: &[u8]) {
+        match self {
+            Value::Hash(h) => h.prefetch(member),
+            Value::Set(s) => s.prefetch(member),
+            _ => {}
+        }
+    }
+
     /// A raw-encoded string (`Value::Raw`).
     pub fn raw(b: CompactBytes) -> Value {
         Value::Raw(Box::new(b))

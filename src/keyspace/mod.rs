@@ -160,6 +160,18 @@ impl Keyspace {
         }
     }
 
+    /// Start loading the element `member` of the hash or set at `key`
+    /// (a hint; `key`'s entry should be in cache already: the caller
+    /// only asks when the running command has the same key).
+    #[inline]
+    pub fn prefetch_member(&self, db: usize, key: &[u8], member: &[u8]) {
+        if let Some(d) = self.dbs.get(db)
+            && let Some(e) = d.table.get_hashed(d.table.hash(key), key)
+        {
+            e.value.prefetch_member(member);
+        }
+    }
+
     /// End of a command batch (under the lock): one step of a running
     /// snapshot's walk if one is due (see `cow::tick`).
     #[inline]

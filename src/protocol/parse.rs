@@ -97,6 +97,12 @@ pub struct RequestParser {
 /// `RequestParser::parse`, which still parses the command in full; where
 /// both take a command they agree (the `resp_frame` fuzz target checks).
 pub fn peek_key(buf: &[u8]) -> Option<&[u8]> {
+    peek_key_member(buf).map(|(k, _)| k)
+}
+
+/// `peek_key`, and the third argument too (a field or member, for the
+/// hash and set commands) if the command has one and its bytes are there.
+pub fn peek_key_member(buf: &[u8]) -> Option<(&[u8], Option<&[u8]>)> {
     /// A `<prefix><length>\r\n` header at `at`, read as `parse` reads it
     /// (`find_crlf`, `parse_len`; the search is bounded, since a length
     /// has at most 20 characters): the length and the offset after it.
@@ -115,7 +121,14 @@ pub fn peek_key(buf: &[u8]) -> Option<&[u8]> {
     }
     let (len, at) = header(buf, at, b'$')?;
     let (klen, at) = header(buf, at.checked_add(len)?.checked_add(2)?, b'$')?;
-    buf.get(at..at.checked_add(klen)?)
+    let key = buf.get(at..at.checked_add(klen)?)?;
+    let member = (argc >= 3)
+        .then(|| {
+            let (mlen, at) = header(buf, at.checked_add(klen)?.checked_add(2)?, b'$')?;
+            buf.get(at..at.checked_add(mlen)?)
+        })
+        .flatten();
+    Some((key, member))
 }
 
 impl RequestParser {
@@ -483,6 +496,16 @@ mod tests {
             }
             let inline = b"GET key\r\n";
             proptest::prop_assert_eq!(peek_key(inline), None);
+            // The third argument, when there is one, the same way; never
+            // without the key.
+            let want3 = args.get(2).map(|a| a.as_slice());
+            proptest::prop_assert_eq!(peek_key_member(&enc[..whole]), want.map(|k| (k, want3)));
+            for end in 0..whole {
+                if let Some((k, m)) = peek_key_member(&enc[..end]) {
+                    proptest::prop_assert_eq!(Some(k), want, "prefix {}", end);
+                    proptest::prop_assert!(m.is_none() || m == want3, "prefix {}", end);
+                }
+            }
         }
     }
 

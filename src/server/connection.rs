@@ -462,13 +462,21 @@ fn process_batch(
                         log.kick();
                     }
                 }
-                // While this command runs, the next one's key is on its
-                // way into the cache (a pipeline's lookups overlap).
-                if let Some(key) = crate::protocol::peek_key(&buf[consumed..]) {
-                    st.ks.prefetch(client.db, key);
-                }
                 {
                     let argv: SmallVec<[&[u8]; 8]> = parser.args(buf).collect();
+                    // While this command runs, the next one's key is on
+                    // its way into the cache (a pipeline's lookups
+                    // overlap); when it names the same key, so is its
+                    // field or member in that value's index.
+                    if let Some((key, member)) = crate::protocol::peek_key_member(&buf[consumed..])
+                    {
+                        st.ks.prefetch(client.db, key);
+                        if let Some(m) = member
+                            && argv.get(1) == Some(&key)
+                        {
+                            st.ks.prefetch_member(client.db, key, m);
+                        }
+                    }
                     execute_at(st, client, out, &argv, now);
                 }
                 buf.advance(consumed);

@@ -310,6 +310,15 @@ impl Hash {
         }
     }
 
+    /// Start loading the pair of `field` (a hint; a hashtable-encoded
+    /// hash only).
+    #[inline]
+    pub fn prefetch(&self, field: &[u8]) {
+        if let Repr::Table(t) = &self.repr {
+            t.prefetch(field);
+        }
+    }
+
     pub fn contains(&self, field: &[u8]) -> bool {
         match &self.repr {
             Repr::Pack(p) => p.find(field).is_some(),
@@ -466,6 +475,8 @@ mod tests {
                 match op {
                     Op::Set(f, v) => {
                         let f = vec![b'f'; f as usize];
+                        // A hint: it must not disturb anything.
+                        h.prefetch(&f);
                         let new = match m.iter_mut().find(|(k, _)| *k == f) {
                             Some(p) => { p.1 = v.clone(); false }
                             None => { m.push((f.clone(), v.clone())); true }
@@ -474,6 +485,7 @@ mod tests {
                     }
                     Op::Del(f) => {
                         let f = vec![b'f'; f as usize];
+                        h.prefetch(&f);
                         let had = m.iter().position(|(k, _)| *k == f).map(|i| m.remove(i)).is_some();
                         // The hashtable moves the last pair into the hole.
                         prop_assert_eq!(h.remove(&f), had);

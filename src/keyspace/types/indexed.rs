@@ -70,6 +70,21 @@ impl<T: Keyed + Clone> Indexed<T> {
             .map(|i| i as usize)
     }
 
+    /// Start loading the element with `key` (a hint): the index probe
+    /// reads the table (it cannot be only prefetched: its slots say where
+    /// to look), then every candidate whose tag matches `key`'s (one, if
+    /// `key` is there) is prefetched instead of compared.
+    #[inline]
+    pub fn prefetch(&self, key: &[u8]) {
+        let items = &self.items;
+        self.index.find(hash_of(key), |i| {
+            if let Some(p) = items.get(i as usize) {
+                crate::util::prefetch(p as *const T);
+            }
+            false
+        });
+    }
+
     /// Position of the element with `key`, or append `make()` (whose key
     /// must be `key`) in one probe. `Ok(pos)` if it existed, `Err(pos)` if
     /// it was added.

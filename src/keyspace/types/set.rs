@@ -287,6 +287,14 @@ impl Set {
         }
     }
 
+    /// Start loading member `m` (a hint; a hashtable-encoded set only).
+    #[inline]
+    pub fn prefetch(&self, m: &[u8]) {
+        if let Repr::Table(t) = &self.repr {
+            t.prefetch(m);
+        }
+    }
+
     pub fn contains(&self, m: &[u8]) -> bool {
         match &self.repr {
             Repr::Ints(s) => crate::util::parse_i64(m).is_some_and(|n| s.search(n).is_ok()),
@@ -373,6 +381,9 @@ mod tests {
         };
         assert_eq!(Arc::strong_count(t), 1, "the live table is shared");
         for i in 0..100 {
+            // A hint, on the shared table: it must not disturb anything.
+            s.prefetch(format!("m{i}").as_bytes());
+            s.prefetch(format!("absent{i}").as_bytes());
             assert!(s.remove(format!("m{i}").as_bytes()));
             assert!(s.insert(format!("new{i}").as_bytes(), 512));
         }
