@@ -1,12 +1,13 @@
 //! The RESP request parser on arbitrary bytes, fed in arbitrary chunk
 //! sizes: it never panics, never reports more bytes consumed than it was
 //! given, and chunked parsing yields exactly the commands (or the error)
-//! that parsing the whole input at once yields. `peek_key`, the
+//! that parsing the whole input at once yields. `peek_key_member`, the
 //! pipeline's prefetch hint, never panics, and when it and the parser both
-//! take a command, it names the command's second argument.
+//! take a command, it names the command's second argument and, if it
+//! names one, the third.
 #![no_main]
 
-use cairn::protocol::{Limits, Parsed, RequestParser, peek_key};
+use cairn::protocol::{Limits, Parsed, RequestParser, peek_key_member};
 use libfuzzer_sys::fuzz_target;
 
 type Cmds = Vec<Vec<Vec<u8>>>;
@@ -23,15 +24,19 @@ fn run(input: &[u8], chunk: usize, limits: Limits) -> (Cmds, bool) {
         buf.extend_from_slice(&input[pos..end]);
         pos = end;
         loop {
-            let peek = (!p.in_progress()).then(|| peek_key(&buf).map(<[u8]>::to_vec));
+            let peek = (!p.in_progress())
+                .then(|| peek_key_member(&buf).map(|(k, m)| (k.to_vec(), m.map(<[u8]>::to_vec))));
             match p.parse(&buf, limits) {
                 Ok(Parsed::Command { consumed }) => {
                     assert!(consumed > 0 && consumed <= buf.len());
                     let args: Vec<Vec<u8>> = p.args(&buf).map(|a| a.to_vec()).collect();
-                    if let Some(Some(k)) = &peek
+                    if let Some(Some((k, m))) = &peek
                         && args.len() >= 2
                     {
                         assert_eq!(k, &args[1], "peek_key disagrees with the parser");
+                        if let Some(m) = m {
+                            assert_eq!(Some(m), args.get(2), "the member disagrees");
+                        }
                     }
                     assert!(!args.is_empty());
                     assert_eq!(args.len(), p.argc());
