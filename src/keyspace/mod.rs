@@ -152,23 +152,19 @@ impl Keyspace {
         }
     }
 
-    /// Start loading what a lookup of `key` in `db` will read (a hint).
+    /// Start loading what a lookup of `key` in `db` will read (a hint),
+    /// and with `member`, that element of the hash or set at `key`. Pass a
+    /// member only when `key`'s entry is in cache already (the running
+    /// command has the same key): finding the value reads the entry.
     #[inline]
-    pub fn prefetch(&self, db: usize, key: &[u8]) {
-        if let Some(d) = self.dbs.get(db) {
-            d.table.prefetch_hashed(d.table.hash(key));
-        }
-    }
-
-    /// Start loading the element `member` of the hash or set at `key`
-    /// (a hint; `key`'s entry should be in cache already: the caller
-    /// only asks when the running command has the same key).
-    #[inline]
-    pub fn prefetch_member(&self, db: usize, key: &[u8], member: &[u8]) {
-        if let Some(d) = self.dbs.get(db)
-            && let Some(e) = d.table.get_hashed(d.table.hash(key), key)
+    pub fn prefetch(&self, db: usize, key: &[u8], member: Option<&[u8]>) {
+        let Some(d) = self.dbs.get(db) else { return };
+        let h = d.table.hash(key);
+        d.table.prefetch_hashed(h);
+        if let Some(m) = member
+            && let Some(e) = d.table.get_hashed(h, key)
         {
-            e.value.prefetch_member(member);
+            e.value.prefetch_member(m);
         }
     }
 

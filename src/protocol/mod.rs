@@ -5,4 +5,4 @@ pub mod encode;
 pub mod parse;
 
 pub use encode::Reply;
-pub use parse::{Limits, Parsed, ProtocolError, RequestParser, peek_key, peek_key_member};
+pub use parse::{Limits, Parsed, ProtocolError, RequestParser, peek_key_member};

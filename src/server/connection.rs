@@ -470,12 +470,8 @@ fn process_batch(
                     // field or member in that value's index.
                     if let Some((key, member)) = crate::protocol::peek_key_member(&buf[consumed..])
                     {
-                        st.ks.prefetch(client.db, key);
-                        if let Some(m) = member
-                            && argv.get(1) == Some(&key)
-                        {
-                            st.ks.prefetch_member(client.db, key, m);
-                        }
+                        let member = member.filter(|_| argv.get(1) == Some(&key));
+                        st.ks.prefetch(client.db, key, member);
                     }
                     execute_at(st, client, out, &argv, now);
                 }
