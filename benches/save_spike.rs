@@ -181,17 +181,6 @@ fn load(
     samples
 }
 
-/// A `name:value` line of INFO `section`, as text.
-fn info(c: &mut Raw, section: &str, name: &str) -> Option<String> {
-    let Resp::Bulk(Some(text)) = c.cmds(&["INFO", section]) else {
-        return None;
-    };
-    String::from_utf8_lossy(&text)
-        .lines()
-        .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
-        .map(|v| v.trim().to_string())
-}
-
 struct Stats {
     n: usize,
     p50: u32,
@@ -251,7 +240,7 @@ fn round(who: &str, args: &Args) {
     assert!(matches!(reply, Resp::Simple(_)), "BGSAVE: {reply:?}");
     loop {
         std::thread::sleep(Duration::from_millis(10));
-        if info(&mut ctl, "persistence", "rdb_bgsave_in_progress").as_deref() == Some("0") {
+        if ctl.info("persistence", "rdb_bgsave_in_progress").as_deref() == Some("0") {
             break;
         }
     }
@@ -262,8 +251,8 @@ fn round(who: &str, args: &Args) {
         .into_iter()
         .flat_map(|t| t.join().unwrap())
         .collect();
-    let status = info(&mut ctl, "persistence", "rdb_last_bgsave_status");
-    let fork = info(&mut ctl, "stats", "latest_fork_usec");
+    let status = ctl.info("persistence", "rdb_last_bgsave_status");
+    let fork = ctl.info("stats", "latest_fork_usec");
 
     // Steady: from 1 s in (connections warmed up) to the BGSAVE.
     let (s0, s1) = (1_000_000u32, save_start.as_micros() as u32);

@@ -9,14 +9,9 @@ use common::{Raw, RedisServer, Resp, Server};
 use std::time::{Duration, Instant};
 
 fn info_field(c: &mut Raw, section: &str, field: &str) -> u64 {
-    match c.cmds(&["INFO", section]) {
-        Resp::Bulk(Some(b)) => String::from_utf8_lossy(&b)
-            .lines()
-            .find_map(|l| l.strip_prefix(&format!("{field}:")))
-            .and_then(|v| v.trim().parse().ok())
-            .unwrap_or_else(|| panic!("no {field} in INFO {section}")),
-        other => panic!("INFO: {other:?}"),
-    }
+    c.info(section, field)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no {field} in INFO {section}"))
 }
 
 /// Load `n` members into a set with pipelined SADDs of 1000.

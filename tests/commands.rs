@@ -52,9 +52,7 @@ fn poll_until(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
 }
 
 fn info_field(info: &str, name: &str) -> Option<String> {
-    info.lines()
-        .find_map(|l| l.strip_prefix(&format!("{name}:")))
-        .map(|v| v.trim().to_string())
+    info_value(info, name).map(str::to_string)
 }
 
 // ------------------------------------------------------------------ strings

@@ -97,10 +97,9 @@ fn spinning_workers_serve_concurrent_clients_exactly() {
 
 /// A numeric INFO persistence field.
 fn persistence_field(c: &mut Raw, name: &str) -> u64 {
-    let Resp::Bulk(Some(info)) = c.cmds(&["INFO", "persistence"]) else {
-        panic!("INFO did not return a bulk string");
-    };
-    common::info_field(&info, name)
+    let v = c.info("persistence", name);
+    v.and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no numeric {name} in INFO"))
 }
 
 #[test]

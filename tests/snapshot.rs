@@ -8,14 +8,8 @@ use common::*;
 use std::time::{Duration, Instant};
 
 fn info_field(r: &mut Raw, name: &str) -> String {
-    let Resp::Bulk(Some(b)) = r.cmds(&["INFO", "persistence"]) else {
-        panic!("INFO")
-    };
-    let text = String::from_utf8(b).unwrap();
-    text.lines()
-        .find_map(|l| l.strip_prefix(&format!("{name}:")))
+    r.info("persistence", name)
         .unwrap_or_else(|| panic!("no {name} in INFO"))
-        .to_string()
 }
 
 fn wait_field(r: &mut Raw, name: &str, want: &str) {

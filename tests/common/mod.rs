@@ -480,13 +480,31 @@ impl Raw {
 #[allow(unused_imports)] // not every test binary draws random streams
 pub use cairn::util::XorShift64 as Rng;
 
-/// A numeric field (`name:value` line) of an INFO reply.
-pub fn info_field(info: &[u8], name: &str) -> u64 {
-    let text = String::from_utf8_lossy(info);
-    text.lines()
+/// The value of field `name` (its `name:value` line) in an INFO reply's
+/// text, if there is one.
+pub fn info_value<'a>(info: &'a str, name: &str) -> Option<&'a str> {
+    info.lines()
         .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
+        .map(str::trim)
+}
+
+/// A numeric field of an INFO reply (panics if it is missing).
+pub fn info_field(info: &[u8], name: &str) -> u64 {
+    info_value(&String::from_utf8_lossy(info), name)
         .unwrap_or_else(|| panic!("INFO has no {name}"))
-        .trim()
         .parse()
         .unwrap()
+}
+
+impl Raw {
+    /// Field `name` of `INFO section`, as text (None if INFO has no such
+    /// field; panics if INFO does not answer with its text).
+    pub fn info(&mut self, section: &str, name: &str) -> Option<String> {
+        match self.cmds(&["INFO", section]) {
+            Resp::Bulk(Some(b)) => {
+                info_value(&String::from_utf8_lossy(&b), name).map(str::to_string)
+            }
+            other => panic!("INFO {section}: {other:?}"),
+        }
+    }
 }
