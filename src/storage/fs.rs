@@ -367,27 +367,24 @@ impl SimFs {
                 &[][..]
             };
             // What was durable stays, except where the tear lands on it.
+            // Each tear keeps a prefix of the unsynced bytes, then (if there
+            // were any) what the device left after it.
+            let (keep, after): (usize, Vec<u8>) = match tear {
+                Tear::Drop => (0, Vec::new()),
+                Tear::Keep(n) => (n, Vec::new()),
+                Tear::Garbage(n, m) => (
+                    n,
+                    (0..m)
+                        .map(|i| (i as u8).wrapping_mul(151).wrapping_add(7))
+                        .collect(),
+                ),
+                Tear::Zeros(n, m) => (n, vec![0u8; m]),
+            };
             let mut bytes = st.durable.clone();
-            match tear {
-                Tear::Drop => {}
-                Tear::Keep(n) => put_at(&mut bytes, d, &unsynced[..n.min(unsynced.len())]),
-                Tear::Garbage(n, m) => {
-                    let k = n.min(unsynced.len());
-                    put_at(&mut bytes, d, &unsynced[..k]);
-                    if !unsynced.is_empty() {
-                        let junk: Vec<u8> = (0..m)
-                            .map(|i| (i as u8).wrapping_mul(151).wrapping_add(7))
-                            .collect();
-                        put_at(&mut bytes, d + k, &junk);
-                    }
-                }
-                Tear::Zeros(n, m) => {
-                    let k = n.min(unsynced.len());
-                    put_at(&mut bytes, d, &unsynced[..k]);
-                    if !unsynced.is_empty() {
-                        put_at(&mut bytes, d + k, &vec![0u8; m]);
-                    }
-                }
+            let k = keep.min(unsynced.len());
+            put_at(&mut bytes, d, &unsynced[..k]);
+            if !unsynced.is_empty() {
+                put_at(&mut bytes, d + k, &after);
             }
             out.inodes.push(Inode {
                 live: bytes.clone(),
@@ -455,8 +452,12 @@ impl FsFile for SimFile {
         if g.full_after(grow as usize).is_some() {
             return Err(os_err(28));
         }
-        let zeros = vec![0u8; len as usize];
-        put_at(&mut g.inodes[self.inode].live, at as usize, &zeros);
+        let live = &mut g.inodes[self.inode].live;
+        let (at, end) = (at as usize, (at + len) as usize);
+        if live.len() < end {
+            live.resize(end, 0);
+        }
+        live[at..end].fill(0);
         Ok(())
     }
 
