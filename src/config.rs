@@ -29,6 +29,10 @@ enum Kind {
     /// `client-output-buffer-limit`: groups of `<class> <hard> <soft>
     /// <soft-seconds>`; a change replaces only the classes it names.
     ObufLimit,
+    /// A feature Cairn does not have: only the empty (off) value is taken,
+    /// so a client that turns it on hears so instead of waiting for
+    /// events that never come. The text says what is missing.
+    Unsupported(&'static str),
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -172,7 +176,12 @@ static SPECS: &[Spec] = &[
     ),
     spec("slowlog-max-len", NONNEG, true, "128"),
     spec("latency-monitor-threshold", NONNEG, true, "0"),
-    spec("notify-keyspace-events", Kind::Str, true, ""),
+    spec(
+        "notify-keyspace-events",
+        Kind::Unsupported("Cairn does not send keyspace notifications"),
+        true,
+        "",
+    ),
     spec("activerehashing", YESNO, true, "yes"),
     alias(
         "hash-max-listpack-entries",
@@ -503,6 +512,14 @@ fn validate(spec: &Spec, args: &[String]) -> Result<String, String> {
             }
         }
         Kind::Str => Ok(one()?.clone()),
+        Kind::Unsupported(why) => {
+            let a = one()?;
+            if a.is_empty() {
+                Ok(String::new())
+            } else {
+                Err(format!("{why} (the value must be empty)"))
+            }
+        }
         Kind::Save => {
             let words: Vec<&str> = args.iter().flat_map(|a| a.split_whitespace()).collect();
             if !words.len().is_multiple_of(2) {

@@ -215,6 +215,13 @@ pub static COMMANDS: &[Cmd] = &[
 ];
 
 fn ping(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
+    if argv.len() <= 2 && ctx.client.pubsub.is_some() && !ctx.client.resp3 {
+        // A subscribed RESP2 client gets ["pong", message] (Redis).
+        ctx.out.array(2);
+        ctx.out.bulk(b"pong");
+        ctx.out.bulk(argv.get(1).copied().unwrap_or(b""));
+        return Ok(());
+    }
     match argv.len() {
         1 => ctx.out.simple("PONG"),
         2 => ctx.out.bulk(argv[1]),
@@ -240,6 +247,7 @@ fn quit(ctx: &mut Ctx, _argv: &[&[u8]]) -> CmdResult {
 
 fn reset(ctx: &mut Ctx, _argv: &[&[u8]]) -> CmdResult {
     ctx.client.multi = None;
+    ctx.st.pubsub.drop_client(ctx.client);
     super::multi::unwatch_all(ctx);
     let c = &mut *ctx.client;
     c.db = 0;
@@ -418,6 +426,21 @@ fn client_getname(ctx: &mut Ctx, _argv: &[&[u8]]) -> CmdResult {
     Ok(())
 }
 
+/// CLIENT LIST's flags: O (monitor), P (pub/sub), N (none).
+fn client_flags(c: &ClientInfo) -> &'static str {
+    match (c.monitor, c.subs != (0, 0, 0)) {
+        (true, true) => "OP",
+        (true, false) => "O",
+        (false, true) => "P",
+        (false, false) => "N",
+    }
+}
+
+/// Redis's client type: `pubsub` while subscribed, else `normal`.
+fn is_pubsub(c: &ClientInfo) -> bool {
+    c.subs != (0, 0, 0)
+}
+
 /// One CLIENT LIST line (without the newline).
 fn client_line(c: &ClientInfo, now_ms: u64) -> String {
     let s = |o: &Option<Vec<u8>>| {
@@ -426,15 +449,18 @@ fn client_line(c: &ClientInfo, now_ms: u64) -> String {
             .unwrap_or_default()
     };
     format!(
-        "id={} addr={} laddr={} fd=8 name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi=-1 qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem={} tot-mem=0 events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+        "id={} addr={} laddr={} fd=8 name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi=-1 qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem={} tot-mem=0 events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
         c.id,
         c.addr,
         c.laddr,
         s(&c.name),
         now_ms.saturating_sub(c.created_ms) / 1000,
         now_ms.saturating_sub(c.last_ms) / 1000,
-        if c.monitor { "O" } else { "N" },
+        client_flags(c),
         c.db,
+        c.subs.0,
+        c.subs.1,
+        c.subs.2,
         c.qbuf,
         c.omem,
         c.last_cmd,
@@ -446,6 +472,8 @@ fn client_line(c: &ClientInfo, now_ms: u64) -> String {
 
 fn client_list(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     let mut ids: Option<Vec<u64>> = None;
+    // TYPE: Some(Some(is_pubsub)), or Some(None) for a type no client has.
+    let mut kind: Option<Option<bool>> = None;
     let mut j = 2;
     while j < argv.len() {
         if eq_ic(argv[j], b"type") && j + 1 < argv.len() {
@@ -461,9 +489,14 @@ fn client_list(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
                     String::from_utf8_lossy(t)
                 )));
             }
-            if !eq_ic(t, b"normal") {
-                ids = Some(vec![]);
-            }
+            // normal / pubsub; master and replica match no client here.
+            kind = Some(if eq_ic(t, b"normal") {
+                Some(false)
+            } else if eq_ic(t, b"pubsub") {
+                Some(true)
+            } else {
+                None
+            });
             j += 2;
         } else if eq_ic(argv[j], b"id") && j + 1 < argv.len() {
             let mut v = ids.take().unwrap_or_default();
@@ -492,10 +525,10 @@ fn client_list(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     all.push(me);
     all.sort_by_key(|c| c.id);
     let mut text = String::new();
-    for c in all
-        .iter()
-        .filter(|c| ids.as_ref().is_none_or(|v| v.contains(&c.id)))
-    {
+    for c in all.iter().filter(|c| {
+        ids.as_ref().is_none_or(|v| v.contains(&c.id))
+            && kind.is_none_or(|k| k == Some(is_pubsub(c)))
+    }) {
         text.push_str(&client_line(c, ctx.now));
         text.push('\n');
     }
@@ -533,6 +566,8 @@ fn client_kill(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     let mut addr: Option<String> = None;
     let mut laddr: Option<String> = None;
     let mut skipme = true;
+    // TYPE: Some(Some(is_pubsub)), or Some(None) for a type no client has.
+    let mut kind: Option<Option<bool>> = None;
     let mut j = 2;
     while j + 1 < argv.len() {
         let v = argv[j + 1];
@@ -555,8 +590,21 @@ fn client_kill(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
             } else {
                 return Err(CmdError::Syntax);
             };
-        } else if eq_ic(argv[j], b"type") || eq_ic(argv[j], b"user") {
-            // Every client is a normal client of the default user.
+        } else if eq_ic(argv[j], b"type") {
+            kind = Some(if eq_ic(v, b"normal") {
+                Some(false)
+            } else if eq_ic(v, b"pubsub") {
+                Some(true)
+            } else if eq_ic(v, b"master") || eq_ic(v, b"replica") || eq_ic(v, b"slave") {
+                None
+            } else {
+                return Err(CmdError::Msg(format!(
+                    "ERR Unknown client type '{}'",
+                    String::from_utf8_lossy(v)
+                )));
+            });
+        } else if eq_ic(argv[j], b"user") {
+            // Every client is a client of the default user.
         } else {
             return Err(CmdError::Syntax);
         }
@@ -578,6 +626,7 @@ fn client_kill(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
         if id.is_some_and(|i| i != c.id)
             || addr.as_ref().is_some_and(|a| *a != c.addr)
             || laddr.as_ref().is_some_and(|a| *a != c.laddr)
+            || kind.is_some_and(|k| k != Some(is_pubsub(&c)))
         {
             continue;
         }

@@ -17,6 +17,7 @@
 //! * `sort.rs`    SORT SORT_RO
 //! * `dump.rs`    DUMP RESTORE
 //! * `conn.rs`    PING ECHO HELLO AUTH SELECT CLIENT QUIT RESET
+//! * `pubsub.rs`  SUBSCRIBE PSUBSCRIBE PUBLISH PUBSUB ... (see server/pubsub.rs)
 //! * `server.rs`  INFO CONFIG COMMAND DEBUG FLUSH* SHUTDOWN SLOWLOG ...
 //!
 //! A handler writes its reply into `ctx.out` and journals its effect with
@@ -33,6 +34,7 @@ pub mod keys;
 pub mod list;
 pub mod multi;
 pub mod persist;
+pub mod pubsub;
 pub mod server;
 pub mod set;
 pub mod sort;
@@ -214,6 +216,7 @@ pub fn table() -> &'static [&'static [Cmd]] {
         server::COMMANDS,
         persist::COMMANDS,
         multi::COMMANDS,
+        pubsub::COMMANDS,
     ];
     FAMILIES
 }

@@ -790,7 +790,9 @@ fn command_getkeys(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
             "ERR Invalid number of arguments specified for command",
         ));
     }
-    if c.first_key == 0 {
+    // Shard channel names sit in key positions (cluster routing) but are
+    // flagged `not_key`: Redis reports no keys for them.
+    if c.first_key == 0 || c.flags & flag::PUBSUB != 0 {
         return Err(CmdError::msg("ERR The command has no key arguments"));
     }
     let keys = super::key_args(c, args);

@@ -20,11 +20,14 @@ use smallvec::SmallVec;
 use std::sync::Arc;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::sync::mpsc;
 
 const READ_CHUNK: usize = 16 * 1024;
 /// Largest extra reservation for a big bulk in one step.
 const MAX_RESERVE_STEP: usize = 4 * 1024 * 1024;
+/// Pushed messages (pub/sub, MONITOR) move into the reply buffer only
+/// while less than this waits there to be written; the rest stays queued
+/// (and counted against the output limits) until the socket drains.
+const PUSH_HOLD: usize = 64 * 1024;
 
 pub async fn serve(shared: Arc<Shared>, mut stream: TcpStream) {
     let _ = stream.set_nodelay(true);
@@ -36,7 +39,7 @@ pub async fn serve(shared: Arc<Shared>, mut stream: TcpStream) {
         .local_addr()
         .map(|a| a.to_string())
         .unwrap_or_default();
-    let (push_tx, mut push_rx) = mpsc::unbounded_channel::<Vec<u8>>();
+    let (push_tx, mut push_rx) = super::pubsub::push_channel();
     let now = crate::util::now_ms();
 
     let registered = {
@@ -102,12 +105,16 @@ pub async fn serve(shared: Arc<Shared>, mut stream: TcpStream) {
         if kill.is_killed() {
             break 'conn;
         }
-        if obuf_over(out.buf.len() - written, limits.obuf, &mut soft_since) {
+        if obuf_over(
+            out.buf.len() - written + push_rx.queued(),
+            limits.obuf,
+            &mut soft_since,
+        ) {
             tracing::warn!(
                 "Client id={} addr={} closed for overcoming of output buffer limits (omem={}).",
                 client.id,
                 client.addr,
-                out.buf.len() - written
+                out.buf.len() - written + push_rx.queued()
             );
             break 'conn;
         }
@@ -167,6 +174,10 @@ pub async fn serve(shared: Arc<Shared>, mut stream: TcpStream) {
                     // Blocked: input waits in the buffer (Redis does the same).
                     continue 'conn;
                 }
+                // Messages published before these commands arrived come
+                // before their replies (Redis has them in the output
+                // buffer already).
+                push_rx.drain_into(&mut out.buf);
                 let outcome = run_batch(
                     &shared,
                     &mut client,
@@ -229,7 +240,9 @@ pub async fn serve(shared: Arc<Shared>, mut stream: TcpStream) {
                     Ok(n) => wrote_out(&mut out, &mut written, &mut released, &mut gates, n),
                 }
             }
-            Some(msg) = push_rx.recv() => out.buf.extend_from_slice(&msg),
+            Some(msg) = push_rx.recv(), if out.buf.len() - written < PUSH_HOLD => {
+                out.buf.extend_from_slice(&msg);
+            }
             _ = kill.notify.notified() => break 'conn,
         }
     }
@@ -238,6 +251,7 @@ pub async fn serve(shared: Arc<Shared>, mut stream: TcpStream) {
     st.clients.remove(&client.id);
     st.blocking.remove(client.id);
     st.watch.unwatch(client.id, &client.watched);
+    st.pubsub.drop_client(&mut client);
     if client.monitor {
         st.monitors.retain(|(id, _)| *id != client.id);
     }
@@ -507,14 +521,22 @@ fn process_batch(
         st.stats.net_output_bytes += (out.len() - output_len) as u64;
         limits.parse.max_bulk = st.config.s.proto_max_bulk_len;
         limits.qbuf = st.config.s.client_query_buffer_limit;
-        limits.obuf = st.config.s.obuf_normal;
+        limits.obuf = if client.pubsub.is_some() {
+            st.config.s.obuf_pubsub
+        } else {
+            st.config.s.obuf_normal
+        };
         others = st.clients.len() > 1;
+        if client.pubsub.is_some() {
+            st.pubsub.set_resp3(client.id, client.resp3);
+        }
         if let Some(ci) = st.clients.get_mut(&client.id) {
             ci.db = client.db;
             ci.last_ms = client.last_ms;
             ci.last_cmd = client.last_cmd;
             ci.resp = if client.resp3 { 3 } else { 2 };
             ci.monitor = client.monitor;
+            ci.subs = client.sub_counts();
             ci.qbuf = buf.len();
             if ci.name != client.name {
                 ci.name = client.name.clone();

@@ -75,6 +75,15 @@ fn admit(
         ))
     } else if cmd.is_write() && super::persist::refuses_writes(st) {
         Some(super::persist::MISCONF_BGSAVE.into())
+    } else if client.pubsub.is_some()
+        && !client.resp3
+        && !commands::pubsub::allowed_subscribed(cmd)
+        && sub_resolves(cmd, argv)
+    {
+        Some(format!(
+            "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+            effective(cmd, argv).name
+        ))
     } else {
         None
     };
@@ -336,6 +345,15 @@ fn effective(cmd: &'static commands::Cmd, argv: &[&[u8]]) -> &'static commands::
     cmd
 }
 
+/// A container command names a subcommand that exists, with its arity
+/// (Redis refuses an unknown or malformed subcommand before its other
+/// checks; here the container's handler does). True for other commands.
+fn sub_resolves(cmd: &'static commands::Cmd, argv: &[&[u8]]) -> bool {
+    cmd.subs.is_empty()
+        || argv.len() > 1
+            && commands::lookup_sub(cmd, argv[1]).is_some_and(|s| arity_ok(s.arity, argv.len()))
+}
+
 /// Which arguments MONITOR must not show (Redis `redactClientCommandArgument`).
 fn redacted(cmd: &commands::Cmd, argv: &[&[u8]]) -> Vec<bool> {
     let mut r = vec![false; argv.len()];
@@ -395,7 +413,7 @@ fn feed_monitors(st: &mut State, client: &Client, cmd: &commands::Cmd, argv: &[&
         line.push('"');
     }
     line.push_str("\r\n");
-    let bytes = line.into_bytes();
+    let bytes = bytes::Bytes::from(line.into_bytes());
     st.monitors
-        .retain(|(id, tx)| *id == client.id || tx.send(bytes.clone()).is_ok());
+        .retain(|(id, tx)| *id == client.id || tx.send(bytes.clone()));
 }

@@ -268,8 +268,10 @@ pub fn render(st: &State, want: &[String], now_ms: u64) -> String {
         kv!(o, "current_eviction_exceeded_time", 0);
         kv!(o, "keyspace_hits", st.ks.stats.hits);
         kv!(o, "keyspace_misses", st.ks.stats.misses);
-        kv!(o, "pubsub_channels", 0);
-        kv!(o, "pubsub_patterns", 0);
+        let (channels, patterns, shard) = st.pubsub.counts();
+        kv!(o, "pubsub_channels", channels);
+        kv!(o, "pubsub_patterns", patterns);
+        kv!(o, "pubsubshard_channels", shard);
         kv!(o, "latest_fork_usec", 0);
         kv!(o, "total_forks", 0);
         kv!(o, "migrate_cached_sockets", 0);

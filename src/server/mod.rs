@@ -13,6 +13,7 @@ pub mod exec;
 pub mod idle_spin;
 pub mod info;
 pub mod persist;
+pub mod pubsub;
 pub mod replay;
 pub mod state;
 pub mod statelock;

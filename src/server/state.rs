@@ -13,7 +13,7 @@ pub type FastMap<K, V> = hashbrown::HashMap<K, V, foldhash::fast::FixedState>;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::Notify;
 
 /// CLIENT REPLY mode.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -64,8 +64,13 @@ pub struct Client {
     pub last_ms: u64,
     pub last_cmd: &'static str,
     pub kill: Arc<KillSwitch>,
-    /// Where pushed messages (MONITOR lines) for this client go.
-    pub push_tx: mpsc::UnboundedSender<Vec<u8>>,
+    /// Where out-of-band messages for this client go (MONITOR lines,
+    /// pub/sub messages).
+    pub push_tx: super::pubsub::PushSink,
+    /// Its pub/sub subscriptions; `Some` iff it has at least one (Redis's
+    /// `CLIENT_PUBSUB` flag: a RESP2 client may then only run the
+    /// subscription commands, PING, QUIT and RESET).
+    pub pubsub: Option<Box<super::pubsub::Subs>>,
     /// Set by a blocking command's handler that found nothing to serve;
     /// `exec` turns it into a registration (see `blocking.rs`).
     pub block: Option<super::blocking::BlockRequest>,
@@ -107,6 +112,8 @@ pub struct ClientInfo {
     pub last_ms: u64,
     pub last_cmd: &'static str,
     pub monitor: bool,
+    /// Channels, patterns and shard channels subscribed to.
+    pub subs: (usize, usize, usize),
     pub qbuf: usize,
     pub omem: usize,
     pub kill: Arc<KillSwitch>,
@@ -120,7 +127,7 @@ impl Client {
         laddr: String,
         now_ms: u64,
         authenticated: bool,
-        push_tx: mpsc::UnboundedSender<Vec<u8>>,
+        push_tx: super::pubsub::PushSink,
     ) -> Client {
         Client {
             id,
@@ -142,6 +149,7 @@ impl Client {
             last_cmd: "NULL",
             kill: Arc::new(KillSwitch::default()),
             push_tx,
+            pubsub: None,
             block: None,
             blocked: None,
             no_block: false,
@@ -153,10 +161,17 @@ impl Client {
 
     /// A client not attached to a socket (replay, tests, scripts).
     pub fn detached(id: u64) -> Client {
-        let (push_tx, _) = mpsc::unbounded_channel();
+        let (push_tx, _) = super::pubsub::push_channel();
         let mut c = Client::new(id, String::new(), String::new(), 0, true, push_tx);
         c.no_block = true;
         c
+    }
+
+    /// Channels, patterns and shard channels subscribed to.
+    pub fn sub_counts(&self) -> (usize, usize, usize) {
+        self.pubsub.as_ref().map_or((0, 0, 0), |s| {
+            (s.channels.len(), s.patterns.len(), s.shard.len())
+        })
     }
 
     pub fn info(&self) -> ClientInfo {
@@ -173,6 +188,7 @@ impl Client {
             last_ms: self.last_ms,
             last_cmd: self.last_cmd,
             monitor: self.monitor,
+            subs: self.sub_counts(),
             qbuf: 0,
             omem: 0,
             kill: self.kill.clone(),
@@ -236,7 +252,9 @@ pub struct State {
     pub lastsave: u64,
     pub slowlog: VecDeque<SlowEntry>,
     pub slowlog_next_id: u64,
-    pub monitors: Vec<(u64, mpsc::UnboundedSender<Vec<u8>>)>,
+    pub monitors: Vec<(u64, super::pubsub::PushSink)>,
+    /// Pub/sub subscriptions (`pubsub.rs`).
+    pub pubsub: super::pubsub::PubSub,
     pub shutdown: Option<ShutdownMode>,
     pub tcp_port: u16,
     pub executable: String,
@@ -292,6 +310,7 @@ impl State {
             slowlog: VecDeque::new(),
             slowlog_next_id: 0,
             monitors: Vec::new(),
+            pubsub: Default::default(),
             shutdown: None,
             active_expire: true,
             ops_per_sec: 0,

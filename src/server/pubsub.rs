@@ -1,0 +1,400 @@
+//! Publish/subscribe: who listens to which channel, and delivery.
+//!
+//! Three kinds of subscription, as in Redis 7.0: channels (SUBSCRIBE),
+//! glob patterns over channel names (PSUBSCRIBE) and shard channels
+//! (SSUBSCRIBE; in a server without cluster mode they are a separate
+//! namespace with their own PUBLISH, SPUBLISH). The registry lives in
+//! `State`, under the one lock; the commands are in `commands/pubsub.rs`.
+//!
+//! Delivery: a message is encoded once per protocol (RESP2 array, RESP3
+//! push) and handed to each subscriber's connection task through its
+//! `PushSink`, an unbounded channel whose queued bytes are counted. The
+//! publisher never waits for a subscriber.
+//!
+//! Invariants:
+//! * A client's `Subs` (its side) and the registry's lists (this side)
+//!   name the same subscriptions: both change together, in this module.
+//! * A client has a `Sink` here iff it has at least one subscription of
+//!   any kind (`Client::pubsub` is `Some`).
+//! * Messages from one publisher reach a subscriber in publish order (one
+//!   channel per subscriber, sends made under the state lock).
+//! * A subscriber whose queued messages pass the `pubsub` class's hard
+//!   output limit is disconnected, as Redis does, instead of buffering
+//!   without bound (its task also counts queued bytes against the limits:
+//!   `connection.rs`).
+//! * A message a client publishes to itself goes straight into its own
+//!   reply buffer, before PUBLISH's reply, as in Redis.
+
+use super::state::{Client, FastMap, KillSwitch};
+use crate::protocol::Reply;
+use bytes::Bytes;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use tokio::sync::mpsc;
+
+/// The sending side of a connection's out-of-band messages (pub/sub
+/// messages, MONITOR lines). Counts the bytes sent and not yet taken by
+/// the connection task.
+#[derive(Clone, Debug)]
+pub struct PushSink {
+    tx: mpsc::UnboundedSender<Bytes>,
+    queued: Arc<AtomicUsize>,
+}
+
+/// The connection task's side of its `PushSink`.
+#[derive(Debug)]
+pub struct PushStream {
+    rx: mpsc::UnboundedReceiver<Bytes>,
+    queued: Arc<AtomicUsize>,
+}
+
+/// A new sink and the stream it feeds.
+pub fn push_channel() -> (PushSink, PushStream) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let queued = Arc::new(AtomicUsize::new(0));
+    (
+        PushSink {
+            tx,
+            queued: queued.clone(),
+        },
+        PushStream { rx, queued },
+    )
+}
+
+impl PushSink {
+    /// Queue `msg`; false if the connection is gone.
+    pub fn send(&self, msg: Bytes) -> bool {
+        let n = msg.len();
+        self.queued.fetch_add(n, Ordering::Relaxed);
+        if self.tx.send(msg).is_err() {
+            self.queued.fetch_sub(n, Ordering::Relaxed);
+            return false;
+        }
+        true
+    }
+
+    /// Bytes sent and not yet taken by the connection.
+    pub fn queued(&self) -> usize {
+        self.queued.load(Ordering::Relaxed)
+    }
+}
+
+impl PushStream {
+    /// The next message (waits for one).
+    pub async fn recv(&mut self) -> Option<Bytes> {
+        let m = self.rx.recv().await?;
+        self.queued.fetch_sub(m.len(), Ordering::Relaxed);
+        Some(m)
+    }
+
+    /// Append every message already queued to `out`.
+    pub fn drain_into(&mut self, out: &mut Vec<u8>) {
+        while let Ok(m) = self.rx.try_recv() {
+            self.queued.fetch_sub(m.len(), Ordering::Relaxed);
+            out.extend_from_slice(&m);
+        }
+    }
+
+    /// Bytes queued and not yet taken.
+    pub fn queued(&self) -> usize {
+        self.queued.load(Ordering::Relaxed)
+    }
+}
+
+/// The three kinds of subscription.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Channel,
+    Pattern,
+    Shard,
+}
+
+impl Kind {
+    /// The reply's first element for a subscribe / unsubscribe.
+    pub fn verbs(self) -> (&'static str, &'static str) {
+        match self {
+            Kind::Channel => ("subscribe", "unsubscribe"),
+            Kind::Pattern => ("psubscribe", "punsubscribe"),
+            Kind::Shard => ("ssubscribe", "sunsubscribe"),
+        }
+    }
+}
+
+type NameSet = hashbrown::HashSet<Vec<u8>, foldhash::fast::RandomState>;
+
+/// One client's subscriptions (its side of the registry).
+#[derive(Debug, Default)]
+pub struct Subs {
+    pub channels: NameSet,
+    pub patterns: NameSet,
+    pub shard: NameSet,
+}
+
+impl Subs {
+    fn of(&self, kind: Kind) -> &NameSet {
+        match kind {
+            Kind::Channel => &self.channels,
+            Kind::Pattern => &self.patterns,
+            Kind::Shard => &self.shard,
+        }
+    }
+
+    fn of_mut(&mut self, kind: Kind) -> &mut NameSet {
+        match kind {
+            Kind::Channel => &mut self.channels,
+            Kind::Pattern => &mut self.patterns,
+            Kind::Shard => &mut self.shard,
+        }
+    }
+
+    /// The count a (un)subscribe reply carries: channels and patterns
+    /// together, shard channels on their own (Redis 7.0).
+    pub fn count(&self, kind: Kind) -> usize {
+        match kind {
+            Kind::Shard => self.shard.len(),
+            _ => self.channels.len() + self.patterns.len(),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.channels.is_empty() && self.patterns.is_empty() && self.shard.is_empty()
+    }
+}
+
+/// Where a subscriber's messages go.
+struct Sink {
+    push: PushSink,
+    resp3: bool,
+    kill: Arc<KillSwitch>,
+}
+
+/// Subscribers of each channel, pattern and shard channel, in
+/// subscription order (the order messages are delivered in).
+#[derive(Default)]
+pub struct PubSub {
+    channels: FastMap<Vec<u8>, Vec<u64>>,
+    patterns: FastMap<Vec<u8>, Vec<u64>>,
+    shard: FastMap<Vec<u8>, Vec<u64>>,
+    sinks: FastMap<u64, Sink>,
+}
+
+impl PubSub {
+    fn map(&self, kind: Kind) -> &FastMap<Vec<u8>, Vec<u64>> {
+        match kind {
+            Kind::Channel => &self.channels,
+            Kind::Pattern => &self.patterns,
+            Kind::Shard => &self.shard,
+        }
+    }
+
+    fn map_mut(&mut self, kind: Kind) -> &mut FastMap<Vec<u8>, Vec<u64>> {
+        match kind {
+            Kind::Channel => &mut self.channels,
+            Kind::Pattern => &mut self.patterns,
+            Kind::Shard => &mut self.shard,
+        }
+    }
+
+    /// Subscribe `client` to `name`; false if it already was.
+    pub fn subscribe(&mut self, client: &mut Client, kind: Kind, name: &[u8]) -> bool {
+        let subs = client.pubsub.get_or_insert_with(Default::default);
+        if !subs.of_mut(kind).insert(name.to_vec()) {
+            return false;
+        }
+        self.map_mut(kind)
+            .entry(name.to_vec())
+            .or_default()
+            .push(client.id);
+        self.sinks.entry(client.id).or_insert_with(|| Sink {
+            push: client.push_tx.clone(),
+            resp3: client.resp3,
+            kill: client.kill.clone(),
+        });
+        true
+    }
+
+    /// Unsubscribe `client` from `name`; false if it was not subscribed.
+    pub fn unsubscribe(&mut self, client: &mut Client, kind: Kind, name: &[u8]) -> bool {
+        let Some(subs) = client.pubsub.as_mut() else {
+            return false;
+        };
+        if !subs.of_mut(kind).remove(name) {
+            return false;
+        }
+        self.forget(kind, name, client.id);
+        true
+    }
+
+    /// The names `client` is subscribed to, of one kind (UNSUBSCRIBE with
+    /// no arguments unsubscribes from these).
+    pub fn names_of(client: &Client, kind: Kind) -> Vec<Vec<u8>> {
+        client
+            .pubsub
+            .as_ref()
+            .map(|s| s.of(kind).iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// After unsubscribing: a client left with no subscription at all
+    /// leaves the subscribed state (and this registry).
+    pub fn settle(&mut self, client: &mut Client) {
+        if client.pubsub.as_ref().is_some_and(|s| s.is_empty()) {
+            client.pubsub = None;
+            self.sinks.remove(&client.id);
+        }
+    }
+
+    /// Remove every subscription of a client (RESET, disconnect).
+    pub fn drop_client(&mut self, client: &mut Client) {
+        let Some(subs) = client.pubsub.take() else {
+            return;
+        };
+        for kind in [Kind::Channel, Kind::Pattern, Kind::Shard] {
+            for name in subs.of(kind) {
+                self.forget(kind, name, client.id);
+            }
+        }
+        self.sinks.remove(&client.id);
+    }
+
+    fn forget(&mut self, kind: Kind, name: &[u8], id: u64) {
+        let map = self.map_mut(kind);
+        if let Some(ids) = map.get_mut(name) {
+            ids.retain(|&i| i != id);
+            if ids.is_empty() {
+                map.remove(name);
+            }
+        }
+    }
+
+    /// The client's protocol changed (HELLO): later messages use it.
+    pub fn set_resp3(&mut self, id: u64, resp3: bool) {
+        if let Some(s) = self.sinks.get_mut(&id) {
+            s.resp3 = resp3;
+        }
+    }
+
+    /// Deliver `payload` on `channel` (`Kind::Channel`: also to matching
+    /// patterns; `Kind::Shard`: shard subscribers only). `me` is the
+    /// publishing client, whose own copy goes into `out`. Returns the
+    /// number of deliveries (a client subscribed to the channel and to a
+    /// matching pattern counts twice, as in Redis). `hard_limit` is the
+    /// `pubsub` class's hard output limit (0: none).
+    pub fn publish(
+        &self,
+        kind: Kind,
+        channel: &[u8],
+        payload: &[u8],
+        me: u64,
+        out: &mut Reply,
+        hard_limit: u64,
+    ) -> usize {
+        let mut n = 0;
+        let verb: &[u8] = if kind == Kind::Shard {
+            b"smessage"
+        } else {
+            b"message"
+        };
+        if let Some(ids) = self.map(kind).get(channel) {
+            let parts = [verb, channel, payload];
+            let mut enc = Encoded::new(&parts);
+            for &id in ids {
+                self.deliver(id, me, out, &mut enc, hard_limit);
+                n += 1;
+            }
+        }
+        if kind == Kind::Channel {
+            for (pat, ids) in &self.patterns {
+                if !crate::util::glob_match(pat, channel, false) {
+                    continue;
+                }
+                let parts: [&[u8]; 4] = [b"pmessage", pat, channel, payload];
+                let mut enc = Encoded::new(&parts);
+                for &id in ids {
+                    self.deliver(id, me, out, &mut enc, hard_limit);
+                    n += 1;
+                }
+            }
+        }
+        n
+    }
+
+    fn deliver(&self, id: u64, me: u64, out: &mut Reply, enc: &mut Encoded, hard_limit: u64) {
+        if id == me {
+            let msg = enc.get(out.resp3);
+            out.buf.extend_from_slice(&msg);
+            return;
+        }
+        let Some(sink) = self.sinks.get(&id) else {
+            return;
+        };
+        if sink.kill.is_killed() {
+            return;
+        }
+        let msg = enc.get(sink.resp3);
+        if hard_limit > 0 && (sink.push.queued() + msg.len()) as u64 >= hard_limit {
+            tracing::warn!(
+                "Client id={id} closed for overcoming of output buffer limits (pubsub, queued={}).",
+                sink.push.queued()
+            );
+            sink.kill.kill();
+            return;
+        }
+        sink.push.send(msg);
+    }
+
+    /// Active channels (or shard channels) matching `pattern` (all if None).
+    pub fn channel_names(&self, kind: Kind, pattern: Option<&[u8]>) -> Vec<&[u8]> {
+        self.map(kind)
+            .keys()
+            .filter(|c| pattern.is_none_or(|p| crate::util::glob_match(p, c, false)))
+            .map(|c| c.as_slice())
+            .collect()
+    }
+
+    /// Subscribers of one channel (patterns not counted).
+    pub fn numsub(&self, kind: Kind, channel: &[u8]) -> usize {
+        self.map(kind).get(channel).map_or(0, |v| v.len())
+    }
+
+    /// Distinct channels, patterns and shard channels with subscribers
+    /// (INFO stats, PUBSUB NUMPAT).
+    pub fn counts(&self) -> (usize, usize, usize) {
+        (self.channels.len(), self.patterns.len(), self.shard.len())
+    }
+}
+
+/// A message encoded lazily, once per protocol.
+struct Encoded<'a> {
+    parts: &'a [&'a [u8]],
+    resp2: Option<Bytes>,
+    resp3: Option<Bytes>,
+}
+
+impl<'a> Encoded<'a> {
+    fn new(parts: &'a [&'a [u8]]) -> Self {
+        Encoded {
+            parts,
+            resp2: None,
+            resp3: None,
+        }
+    }
+
+    fn get(&mut self, resp3: bool) -> Bytes {
+        let parts = self.parts;
+        let slot = if resp3 {
+            &mut self.resp3
+        } else {
+            &mut self.resp2
+        };
+        slot.get_or_insert_with(|| {
+            let mut r = Reply::new(resp3);
+            r.push(parts.len());
+            for p in parts {
+                r.bulk(p);
+            }
+            Bytes::from(r.buf)
+        })
+        .clone()
+    }
+}
