@@ -177,7 +177,7 @@ pub async fn serve(shared: Arc<Shared>, mut stream: TcpStream) {
                 // Messages published before these commands arrived come
                 // before their replies (Redis has them in the output
                 // buffer already).
-                push_rx.drain_into(&mut out.buf);
+                push_rx.drain_into(&mut out.buf, usize::MAX);
                 let outcome = run_batch(
                     &shared,
                     &mut client,
@@ -240,8 +240,13 @@ pub async fn serve(shared: Arc<Shared>, mut stream: TcpStream) {
                     Ok(n) => wrote_out(&mut out, &mut written, &mut released, &mut gates, n),
                 }
             }
-            Some(msg) = push_rx.recv(), if out.buf.len() - written < PUSH_HOLD => {
-                out.buf.extend_from_slice(&msg);
+            _ = push_rx.ready(), if out.buf.len() - written < PUSH_HOLD => {
+                // Let the tasks that are ready to run go first (the
+                // publishers woken with this one, at pipeline 1): their
+                // messages then leave in this task's one write, as Redis
+                // writes a subscriber's messages once per event loop turn.
+                tokio::task::yield_now().await;
+                push_rx.drain_into(&mut out.buf, written + PUSH_HOLD);
             }
             _ = kill.notify.notified() => break 'conn,
         }

@@ -413,7 +413,6 @@ fn feed_monitors(st: &mut State, client: &Client, cmd: &commands::Cmd, argv: &[&
         line.push('"');
     }
     line.push_str("\r\n");
-    let bytes = bytes::Bytes::from(line.into_bytes());
     st.monitors
-        .retain(|(id, tx)| *id == client.id || tx.send(bytes.clone()));
+        .retain(|(id, tx)| *id == client.id || tx.send(line.as_bytes()));
 }
