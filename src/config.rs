@@ -29,10 +29,8 @@ enum Kind {
     /// `client-output-buffer-limit`: groups of `<class> <hard> <soft>
     /// <soft-seconds>`; a change replaces only the classes it names.
     ObufLimit,
-    /// A feature Cairn does not have: only the empty (off) value is taken,
-    /// so a client that turns it on hears so instead of waiting for
-    /// events that never come. The text says what is missing.
-    Unsupported(&'static str),
+    /// `notify-keyspace-events`: event class letters (`notify` module).
+    Notify,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -176,12 +174,7 @@ static SPECS: &[Spec] = &[
     ),
     spec("slowlog-max-len", NONNEG, true, "128"),
     spec("latency-monitor-threshold", NONNEG, true, "0"),
-    spec(
-        "notify-keyspace-events",
-        Kind::Unsupported("Cairn does not send keyspace notifications"),
-        true,
-        "",
-    ),
+    spec("notify-keyspace-events", Kind::Notify, true, ""),
     spec("activerehashing", YESNO, true, "yes"),
     alias(
         "hash-max-listpack-entries",
@@ -276,6 +269,8 @@ pub struct Settings {
     pub obuf_normal: ObufLimit,
     /// Output buffer limits of pub/sub clients.
     pub obuf_pubsub: ObufLimit,
+    /// `notify-keyspace-events` as `server::notify` flags (0: off).
+    pub notify_flags: u32,
     /// list-max-listpack-size: < 0 is a node byte limit (-1..-5 = 4..64 KB),
     /// > 0 a node entry count.
     pub list_max_listpack_size: i32,
@@ -413,6 +408,8 @@ fn settings(v: &[String]) -> Settings {
         slowlog_max_len: int("slowlog-max-len") as usize,
         obuf_normal: obuf_class(&get(v, "client-output-buffer-limit"), "normal"),
         obuf_pubsub: obuf_class(&get(v, "client-output-buffer-limit"), "pubsub"),
+        notify_flags: crate::server::notify::parse_flags(&get(v, "notify-keyspace-events"))
+            .unwrap_or(0),
         hll_sparse_max_bytes: int("hll-sparse-max-bytes") as usize,
         list_max_listpack_size: int("list-max-listpack-size") as i32,
         hash_max_listpack_entries: int("hash-max-listpack-entries") as usize,
@@ -512,13 +509,9 @@ fn validate(spec: &Spec, args: &[String]) -> Result<String, String> {
             }
         }
         Kind::Str => Ok(one()?.clone()),
-        Kind::Unsupported(why) => {
-            let a = one()?;
-            if a.is_empty() {
-                Ok(String::new())
-            } else {
-                Err(format!("{why} (the value must be empty)"))
-            }
+        Kind::Notify => {
+            let flags = crate::server::notify::parse_flags(one()?)?;
+            Ok(crate::server::notify::flags_to_string(flags))
         }
         Kind::Save => {
             let words: Vec<&str> = args.iter().flat_map(|a| a.split_whitespace()).collect();

@@ -9,6 +9,7 @@
 //! was sent comes before its reply).
 
 mod common;
+use cairn::util::XorShift64;
 use common::*;
 use std::time::{Duration, Instant};
 
@@ -270,44 +271,30 @@ const CHANNELS: &[&str] = &["c0", "c1", "c2", "news.a", "news.b", "n"];
 const PATTERNS: &[&str] = &["c*", "news.*", "*", "c[01]", "n?ws.*", "x"];
 const SHARDS: &[&str] = &["s0", "s1", "c0"];
 
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn pick<'a>(&mut self, s: &[&'a str]) -> &'a str {
-        s[self.below(s.len())]
-    }
-    fn some<'a>(&mut self, s: &[&'a str], min: usize) -> Vec<&'a str> {
-        let n = min + self.below(3);
-        (0..n).map(|_| self.pick(s)).collect()
-    }
+/// `min` to `min + 2` names from a pool.
+fn some<'a>(r: &mut XorShift64, s: &[&'a str], min: usize) -> Vec<&'a str> {
+    let n = min + r.below(3);
+    (0..n).map(|_| r.pick(s)).collect()
 }
 
 /// One random command (as strings).
-fn random_command(r: &mut Rng) -> Vec<String> {
+fn random_command(r: &mut XorShift64) -> Vec<String> {
     let mut v: Vec<&str> = match r.below(20) {
-        0..=2 => [vec!["SUBSCRIBE"], r.some(CHANNELS, 1)].concat(),
-        3 => [vec!["UNSUBSCRIBE"], r.some(CHANNELS, 0)].concat(),
-        4..=5 => [vec!["PSUBSCRIBE"], r.some(PATTERNS, 1)].concat(),
-        6 => [vec!["PUNSUBSCRIBE"], r.some(PATTERNS, 0)].concat(),
-        7 => [vec!["SSUBSCRIBE"], r.some(SHARDS, 1)].concat(),
-        8 => [vec!["SUNSUBSCRIBE"], r.some(SHARDS, 0)].concat(),
+        0..=2 => [vec!["SUBSCRIBE"], some(r, CHANNELS, 1)].concat(),
+        3 => [vec!["UNSUBSCRIBE"], some(r, CHANNELS, 0)].concat(),
+        4..=5 => [vec!["PSUBSCRIBE"], some(r, PATTERNS, 1)].concat(),
+        6 => [vec!["PUNSUBSCRIBE"], some(r, PATTERNS, 0)].concat(),
+        7 => [vec!["SSUBSCRIBE"], some(r, SHARDS, 1)].concat(),
+        8 => [vec!["SUNSUBSCRIBE"], some(r, SHARDS, 0)].concat(),
         9..=11 => vec!["PUBLISH", r.pick(CHANNELS), r.pick(&["m1", "", "m2"])],
         12 => vec!["SPUBLISH", r.pick(SHARDS), "sm"],
         13 => match r.below(6) {
             0 => vec!["PUBSUB", "CHANNELS"],
             1 => vec!["PUBSUB", "CHANNELS", r.pick(PATTERNS)],
-            2 => [vec!["PUBSUB", "NUMSUB"], r.some(CHANNELS, 0)].concat(),
+            2 => [vec!["PUBSUB", "NUMSUB"], some(r, CHANNELS, 0)].concat(),
             3 => vec!["PUBSUB", "NUMPAT"],
             4 => vec!["PUBSUB", "SHARDCHANNELS"],
-            _ => [vec!["PUBSUB", "SHARDNUMSUB"], r.some(SHARDS, 0)].concat(),
+            _ => [vec!["PUBSUB", "SHARDNUMSUB"], some(r, SHARDS, 0)].concat(),
         },
         14 => vec!["GET", "k"],
         15 => vec!["PING"],
@@ -390,7 +377,7 @@ fn random_multi_client_streams_match_redis() {
     let mut mismatches = Vec::new();
     let mut deliveries = 0usize;
     for seed in 1..=seeds {
-        let mut r = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+        let mut r = XorShift64(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
         let mut ours: Vec<Raw> = (0..CLIENTS).map(|_| cairn.raw()).collect();
         let mut theirs: Vec<Raw> = (0..CLIENTS).map(|_| Raw::connect(redis.port)).collect();
         for step in 0..300 {

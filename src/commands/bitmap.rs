@@ -14,6 +14,7 @@
 use super::{CmdError, CmdResult, Ctx, KEY1, arg_i64, c_str, cmd, flag::*, since, string_bytes};
 use crate::commands::Cmd;
 use crate::keyspace::{CompactBytes, Ttl, Value};
+use crate::server::notify;
 use crate::util::parse_i64;
 
 pub static COMMANDS: &[Cmd] = &[
@@ -180,8 +181,10 @@ fn setbit(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
             (false, true)
         }
     };
+    // Announced only when created, grown or changed (Redis 7.0).
     if changed {
         ctx.propagate(argv);
+        ctx.notify(notify::STRING, "setbit", argv[1]);
     }
     ctx.out.int(old as i64);
     Ok(())
@@ -458,6 +461,7 @@ fn bitop(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
         let existed = ctx.st.ks.remove(db, dest).is_some();
         if existed {
             ctx.propagate(argv);
+            ctx.notify(notify::GENERIC, "del", dest);
         }
         ctx.out.int(0);
         return Ok(());
@@ -490,6 +494,7 @@ fn bitop(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     let v = Value::raw(CompactBytes::from_vec(res));
     ctx.st.ks.set(db, dest, v, Ttl::Clear, ctx.now);
     ctx.propagate(argv);
+    ctx.notify(notify::STRING, "set", dest);
     ctx.out.int(maxlen as i64);
     Ok(())
 }
@@ -791,6 +796,7 @@ fn bitfield_generic(ctx: &mut Ctx, argv: &[&[u8]], ro: bool) -> CmdResult {
     }
     if changed {
         ctx.propagate(argv);
+        ctx.notify(notify::STRING, "setbit", argv[1]);
     }
     ctx.out.array(replies.len());
     for r in replies {

@@ -9,12 +9,13 @@
 //! MULTI, scripts and replay (`Client::no_block`) it answers like a
 //! timeout instead.
 
-use super::drop_if_empty;
 use super::list::{list_mut, move_generic, mpop, parse_side};
+use super::notify_drop;
 use super::zset::{PopShape, pop_and_reply};
 use super::{Cmd, CmdError, CmdResult, Ctx, cmd, flag::*, parse_mpop, since};
 use crate::keyspace::Value;
 use crate::server::blocking::BlockRequest;
+use crate::server::notify;
 
 const WB: u32 = WRITE | NOSCRIPT | BLOCKING;
 const WDB: u32 = WRITE | DENYOOM | NOSCRIPT | BLOCKING;
@@ -178,7 +179,7 @@ fn bpop(ctx: &mut Ctx, argv: &[&[u8]], left: bool) -> CmdResult {
         ctx.out.array(2);
         ctx.out.bulk(key);
         ctx.out.bulk(&v);
-        drop_if_empty(ctx, key);
+        notify_drop(ctx, notify::LIST, if left { "lpop" } else { "rpop" }, key);
         let name: &[u8] = if left { b"LPOP" } else { b"RPOP" };
         ctx.propagate(&[name, key]);
         return Ok(());

@@ -7,6 +7,7 @@ use crate::keyspace::{Ttl, lru_clock};
 use crate::rdb::RdbError;
 use crate::rdb::payload::{self, PayloadError};
 use crate::rdb::value::{Limits, encode, into_value};
+use crate::server::notify;
 use crate::util::eq_ic;
 
 pub static COMMANDS: &[Cmd] = &[
@@ -140,6 +141,7 @@ fn restore(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
         // Already expired: nothing is created (the replaced key is gone).
         if deleted {
             ctx.propagate(&[b"DEL", key]);
+            ctx.notify(notify::GENERIC, "del", key);
         }
         ctx.out.ok();
         return Ok(());
@@ -166,6 +168,7 @@ fn restore(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     } else {
         ctx.propagate(&[b"RESTORE", key, ttl_arg, argv[3], b"ABSTTL", b"REPLACE"]);
     }
+    ctx.notify(notify::GENERIC, "restore", key);
     ctx.out.ok();
     Ok(())
 }

@@ -6,6 +6,7 @@ use crate::commands::keys::parse_cursor;
 use crate::commands::{hash_in, hash_ref};
 use crate::keyspace::types::Hash;
 use crate::keyspace::{Ttl, Value};
+use crate::server::notify;
 use crate::util::{IncrFloat, eq_ic, glob_match, incr_float};
 
 const WF: u32 = WRITE | DENYOOM | FAST;
@@ -220,6 +221,7 @@ fn hset(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     let mut args: Vec<&[u8]> = argv.to_vec();
     args[0] = b"HSET";
     ctx.propagate(&args);
+    ctx.notify(notify::HASH, "hset", argv[1]);
     if is_hmset {
         ctx.out.ok();
     } else {
@@ -239,6 +241,7 @@ fn hsetnx(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     h.insert(argv[2], argv[3]);
     h.convert_if_needed(me, mv, &[]);
     ctx.propagate(&[b"HSET", argv[1], argv[2], argv[3]]);
+    ctx.notify(notify::HASH, "hset", argv[1]);
     ctx.out.int(1);
     Ok(())
 }
@@ -281,9 +284,13 @@ fn hdel(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
             (n, h.is_empty())
         }
     };
+    if removed > 0 {
+        ctx.notify(notify::HASH, "hdel", argv[1]);
+    }
     if empty {
         let db = ctx.db();
         ctx.st.ks.remove(db, argv[1]);
+        ctx.notify(notify::GENERIC, "del", argv[1]);
     }
     if removed > 0 {
         ctx.propagate(argv);
@@ -363,6 +370,7 @@ fn hincrby(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     h.insert(argv[2], s);
     h.convert_if_needed(me, mv, &[]);
     ctx.propagate(&[b"HSET", argv[1], argv[2], s]);
+    ctx.notify(notify::HASH, "hincrby", argv[1]);
     ctx.out.int(new);
     Ok(())
 }
@@ -387,6 +395,7 @@ fn hincrbyfloat(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     h.insert(argv[2], &res);
     h.convert_if_needed(me, mv, &[]);
     ctx.propagate(&[b"HSET", argv[1], argv[2], &res]);
+    ctx.notify(notify::HASH, "hincrbyfloat", argv[1]);
     ctx.out.bulk(&res);
     Ok(())
 }

@@ -13,6 +13,7 @@ use super::{CmdError, CmdResult, Ctx, KEY1, cmd, flag::*, since};
 use crate::commands::Cmd;
 use crate::keyspace::types::hll::{self, Max};
 use crate::keyspace::{CompactBytes, Ttl, Value};
+use crate::server::notify;
 
 const INVALID: &str = "WRONGTYPE Key is not a valid HyperLogLog string value.";
 const CORRUPT: &str = "INVALIDOBJ Corrupted HLL object detected";
@@ -156,6 +157,9 @@ fn pfadd(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     if done < elems.len() {
         return Err(CmdError::msg(CORRUPT));
     }
+    if updated {
+        ctx.notify(notify::STRING, "pfadd", argv[1]);
+    }
     ctx.out.int(updated as i64);
     Ok(())
 }
@@ -223,6 +227,7 @@ fn pfmerge(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     hll::invalidate(&mut h);
     put(&mut e.value, h);
     ctx.propagate(argv);
+    ctx.notify(notify::STRING, "pfadd", argv[1]);
     ctx.out.ok();
     Ok(())
 }

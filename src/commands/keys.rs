@@ -6,6 +6,7 @@ use super::{
 };
 use crate::commands::Cmd;
 use crate::keyspace::{ValueType, is_expired};
+use crate::server::notify;
 use crate::util::{eq_ic, glob_match};
 
 const RF: u32 = READONLY | FAST;
@@ -295,6 +296,7 @@ fn del(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
         ctx.st.ks.expire_if_needed(db, k, ctx.now);
         if ctx.st.ks.delete(db, k) {
             ctx.propagate(&[b"DEL", k]);
+            ctx.notify(notify::GENERIC, "del", k);
             n += 1;
         }
     }
@@ -386,10 +388,12 @@ fn expire_generic(ctx: &mut Ctx, argv: &[&[u8]], seconds: bool, relative: bool) 
     if when <= ctx.now as i64 && !ctx.st.ks.loading {
         ctx.st.ks.delete(db, key);
         ctx.propagate(&[b"DEL", key]);
+        ctx.notify(notify::GENERIC, "del", key);
     } else {
         ctx.st.ks.set_expire(db, key, when as u64);
         let mut b = itoa::Buffer::new();
         ctx.propagate(&[b"PEXPIREAT", key, b.format(when).as_bytes()]);
+        ctx.notify(notify::GENERIC, "expire", key);
     }
     ctx.out.int(1);
     Ok(())
@@ -447,6 +451,7 @@ fn persist(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     if has {
         ctx.st.ks.set_expire(db, argv[1], 0);
         ctx.propagate(&[b"PERSIST", argv[1]]);
+        ctx.notify(notify::GENERIC, "persist", argv[1]);
     }
     ctx.out.int(has as i64);
     Ok(())
@@ -592,6 +597,8 @@ fn rename_generic(ctx: &mut Ctx, argv: &[&[u8]], nx: bool) -> CmdResult {
     e.key = crate::keyspace::CompactBytes::new(dst);
     ctx.st.ks.insert_entry(db, e);
     ctx.propagate(&[b"RENAME", src, dst]);
+    ctx.notify(notify::GENERIC, "rename_from", src);
+    ctx.notify(notify::GENERIC, "rename_to", dst);
     if nx {
         ctx.out.int(1);
     } else {
@@ -658,6 +665,7 @@ fn copy(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
         b.format(dst_db).as_bytes(),
         b"REPLACE",
     ]);
+    ctx.notify_db(notify::GENERIC, "copy_to", dst, dst_db);
     ctx.out.int(1);
     Ok(())
 }
@@ -677,6 +685,8 @@ fn move_cmd(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     ctx.st.ks.insert_entry(dst_db, e);
     let mut b = itoa::Buffer::new();
     ctx.propagate(&[b"MOVE", key, b.format(dst_db).as_bytes()]);
+    ctx.notify_db(notify::GENERIC, "move_from", key, src_db);
+    ctx.notify_db(notify::GENERIC, "move_to", key, dst_db);
     ctx.out.int(1);
     Ok(())
 }

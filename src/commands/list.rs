@@ -5,11 +5,12 @@
 //! current state, so it is propagated as received (LMPOP as the LPOP/RPOP it
 //! performed); replay deletes emptied lists exactly as the live command did.
 
-use super::{CmdError, CmdResult, Ctx, KEY1, NOKEYS, arg_i64, cmd, drop_if_empty, flag::*};
+use super::{CmdError, CmdResult, Ctx, KEY1, NOKEYS, arg_i64, cmd, flag::*, notify_drop};
 use crate::commands::Cmd;
 use crate::commands::since;
 use crate::keyspace::types::List;
 use crate::keyspace::{CompactBytes, Entry, Ttl, Value};
+use crate::server::notify;
 use crate::util::eq_ic;
 
 const WF: u32 = WRITE | DENYOOM | FAST;
@@ -274,6 +275,7 @@ fn push_generic(ctx: &mut Ctx, argv: &[&[u8]], left: bool, only_existing: bool) 
         }
     };
     ctx.propagate(argv);
+    ctx.notify(notify::LIST, if left { "lpush" } else { "rpush" }, key);
     ctx.out.int(n as i64);
     Ok(())
 }
@@ -334,7 +336,7 @@ fn pop_generic(ctx: &mut Ctx, argv: &[&[u8]], left: bool) -> CmdResult {
             }
         }
     }
-    drop_if_empty(ctx, key);
+    notify_drop(ctx, notify::LIST, if left { "lpop" } else { "rpop" }, key);
     ctx.propagate(argv);
     Ok(())
 }
@@ -417,6 +419,7 @@ fn lset(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     l.set_fill(fill);
     l.set(p, argv[3]);
     ctx.propagate(argv);
+    ctx.notify(notify::LIST, "lset", argv[1]);
     ctx.out.ok();
     Ok(())
 }
@@ -444,6 +447,7 @@ fn linsert(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     l.insert(p + after as usize, argv[4]);
     let n = l.len();
     ctx.propagate(argv);
+    ctx.notify(notify::LIST, "linsert", argv[1]);
     ctx.out.int(n as i64);
     Ok(())
 }
@@ -459,7 +463,7 @@ fn lrem(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     let limit = usize::try_from(count.unsigned_abs()).unwrap_or(usize::MAX);
     let removed = l.remove(argv[3], limit, count < 0);
     if removed > 0 {
-        drop_if_empty(ctx, argv[1]);
+        notify_drop(ctx, notify::LIST, "lrem", argv[1]);
         ctx.propagate(argv);
     }
     ctx.out.int(removed as i64);
@@ -481,7 +485,7 @@ fn ltrim(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
         None => (n, 0),
     };
     l.trim(ltrim, rtrim);
-    drop_if_empty(ctx, argv[1]);
+    notify_drop(ctx, notify::LIST, "ltrim", argv[1]);
     ctx.propagate(argv);
     ctx.out.ok();
     Ok(())
@@ -611,7 +615,14 @@ pub(crate) fn move_generic(
                 .set(db, dst, Value::List(Box::new(l)), Ttl::Clear, now);
         }
     }
-    drop_if_empty(ctx, src);
+    // Redis's order: the push, then the pop, then the source's removal.
+    ctx.notify(notify::LIST, if to_left { "lpush" } else { "rpush" }, dst);
+    notify_drop(
+        ctx,
+        notify::LIST,
+        if from_left { "lpop" } else { "rpop" },
+        src,
+    );
     ctx.propagate(argv);
     ctx.out.bulk(&v);
     Ok(())
@@ -657,7 +668,7 @@ pub(crate) fn mpop(ctx: &mut Ctx, args: &super::MpopArgs) -> Result<bool, CmdErr
                 ctx.out.bulk(&v);
             }
         }
-        drop_if_empty(ctx, key);
+        notify_drop(ctx, notify::LIST, if left { "lpop" } else { "rpop" }, key);
         let mut b = itoa::Buffer::new();
         let cmd: &[u8] = if left { b"LPOP" } else { b"RPOP" };
         ctx.propagate(&[cmd, key, b.format(n).as_bytes()]);

@@ -305,6 +305,23 @@ impl<'a> Ctx<'a> {
         self.st.dirty += 1;
     }
 
+    /// A keyspace notification (`server::notify`): `event` of `class`
+    /// about `key` in the client's database, where Redis calls
+    /// `notifyKeyspaceEvent`. One branch when notifications are off.
+    #[inline]
+    pub fn notify(&mut self, class: u32, event: &str, key: &[u8]) {
+        let db = self.client.db;
+        self.notify_db(class, event, key, db);
+    }
+
+    /// `notify` in a specific database.
+    #[inline]
+    pub fn notify_db(&mut self, class: u32, event: &str, key: &[u8], db: usize) {
+        if self.st.config.s.notify_flags & class != 0 {
+            crate::server::notify::emit(self.st, class, event, key, db, self.client.id, self.out);
+        }
+    }
+
     /// Journal an effect in a specific database.
     pub fn propagate_db(&mut self, db: usize, args: &[&[u8]]) {
         self.st.ks.journal.append(db, args);
@@ -368,7 +385,7 @@ typed_lookup!(zset_in, zset_ref, ZSet, ZSet);
 
 /// Delete `key` if it holds a collection that became empty, as Redis does
 /// after every removal.
-pub fn drop_if_empty(ctx: &mut Ctx, key: &[u8]) {
+pub fn drop_if_empty(ctx: &mut Ctx, key: &[u8]) -> bool {
     let db = ctx.client.db;
     if ctx
         .st
@@ -377,6 +394,17 @@ pub fn drop_if_empty(ctx: &mut Ctx, key: &[u8]) {
         .is_some_and(|e| e.value.is_empty_collection())
     {
         ctx.st.ks.remove(db, key);
+        return true;
+    }
+    false
+}
+
+/// After a change to a collection: announce `event`, then remove the key
+/// if the change emptied it and announce that as `del`, in Redis's order.
+pub fn notify_drop(ctx: &mut Ctx, class: u32, event: &str, key: &[u8]) {
+    ctx.notify(class, event, key);
+    if drop_if_empty(ctx, key) {
+        ctx.notify(crate::server::notify::GENERIC, "del", key);
     }
 }
 

@@ -7,6 +7,7 @@ use crate::commands::keys::parse_cursor;
 use crate::commands::{set_in, set_ref};
 use crate::keyspace::types::Set;
 use crate::keyspace::{Ttl, Value};
+use crate::server::notify;
 use crate::util::{eq_ic, glob_match};
 
 const WF: u32 = WRITE | DENYOOM | FAST;
@@ -230,6 +231,7 @@ fn sadd(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     }
     if added > 0 {
         ctx.propagate(argv);
+        ctx.notify(notify::SET, "sadd", argv[1]);
     }
     ctx.out.int(added);
     Ok(())
@@ -246,9 +248,13 @@ fn srem(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
             (n, s.is_empty())
         }
     };
+    if removed > 0 {
+        ctx.notify(notify::SET, "srem", argv[1]);
+    }
     if empty {
         let db = ctx.db();
         ctx.st.ks.remove(db, argv[1]);
+        ctx.notify(notify::GENERIC, "del", argv[1]);
     }
     if removed > 0 {
         ctx.propagate(argv);
@@ -335,9 +341,13 @@ fn spop(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
         }
     };
     let empty = s.is_empty();
+    if !popped.is_empty() {
+        ctx.notify(notify::SET, "spop", key);
+    }
     if empty {
         ctx.st.ks.remove(db, key);
         ctx.propagate(&[b"DEL", key]);
+        ctx.notify(notify::GENERIC, "del", key);
     } else if !popped.is_empty() {
         let mut args: Vec<&[u8]> = vec![b"SREM", key];
         args.extend(popped.iter().map(Vec::as_slice));
@@ -408,11 +418,16 @@ fn smove(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
         ctx.out.int(0);
         return Ok(());
     }
-    if s.is_empty() {
+    let emptied = s.is_empty();
+    ctx.notify(notify::SET, "srem", src);
+    if emptied {
         ctx.st.ks.remove(db, src);
+        ctx.notify(notify::GENERIC, "del", src);
     }
     let max = max_intset(ctx);
-    set_or_create(ctx, dst)?.insert(m, max);
+    if set_or_create(ctx, dst)?.insert(m, max) {
+        ctx.notify(notify::SET, "sadd", dst);
+    }
     ctx.propagate(argv);
     ctx.out.int(1);
     Ok(())
@@ -505,6 +520,7 @@ fn store(ctx: &mut Ctx, argv: &[&[u8]], op: Op) -> CmdResult {
     if r.is_empty() {
         if ctx.st.ks.remove(db, dst).is_some() {
             ctx.propagate(&[b"DEL", dst]);
+            ctx.notify(notify::GENERIC, "del", dst);
         }
     } else {
         let max = max_intset(ctx);
@@ -520,6 +536,12 @@ fn store(ctx: &mut Ctx, argv: &[&[u8]], op: Op) -> CmdResult {
         args[0] = b"SADD";
         args.extend(r.iter().map(Vec::as_slice));
         ctx.propagate(&args);
+        let event = match op {
+            Op::Inter => "sinterstore",
+            Op::Union => "sunionstore",
+            Op::Diff => "sdiffstore",
+        };
+        ctx.notify(notify::SET, event, dst);
     }
     ctx.out.int(r.len() as i64);
     Ok(())

@@ -23,6 +23,7 @@ use super::{CmdError, CmdResult, Ctx, KEY1, arg_i64, c_str, cmd, flag::*, since}
 use crate::commands::Cmd;
 use crate::keyspace::types::List;
 use crate::keyspace::{Ttl, Value};
+use crate::server::notify;
 use crate::util::{eq_ic, sort_score};
 use std::cmp::Ordering;
 
@@ -471,6 +472,7 @@ fn store(ctx: &mut Ctx, dst: &[u8], result: Vec<Option<Vec<u8>>>) {
     if result.is_empty() {
         if ctx.st.ks.remove(db, dst).is_some() {
             ctx.propagate(&[b"DEL", dst]);
+            ctx.notify(notify::GENERIC, "del", dst);
         }
         return;
     }
@@ -490,4 +492,5 @@ fn store(ctx: &mut Ctx, dst: &[u8], result: Vec<Option<Vec<u8>>>) {
         args.extend(chunk.iter().map(|i| i.as_slice()));
         ctx.propagate(&args);
     }
+    ctx.notify(notify::LIST, "sortstore", dst);
 }

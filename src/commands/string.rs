@@ -3,6 +3,7 @@
 use super::{CmdError, CmdResult, Ctx, KEY1, arg_i64, cmd, flag::*, string_bytes};
 use crate::commands::Cmd;
 use crate::keyspace::{CompactBytes, Ttl, Value};
+use crate::server::notify;
 use crate::util::{IncrFloat, eq_ic, incr_float};
 
 const W: u32 = WRITE | DENYOOM;
@@ -349,7 +350,13 @@ fn parse_exp_opts<'a>(
 }
 
 /// Journal a SET of `val` at `key` with the given absolute expiry.
+/// Journal a SET and announce it (`set`, then `expire` with a TTL, as
+/// Redis's `setGenericCommand`).
 fn propagate_set(ctx: &mut Ctx, key: &[u8], val: &[u8], at: Option<u64>, keepttl: bool) {
+    ctx.notify(notify::STRING, "set", key);
+    if at.is_some() {
+        ctx.notify(notify::GENERIC, "expire", key);
+    }
     match at {
         Some(ms) => {
             let mut b = itoa::Buffer::new();
@@ -469,6 +476,7 @@ fn mset_generic(ctx: &mut Ctx, argv: &[&[u8]], nx: bool) -> CmdResult {
         ctx.st
             .ks
             .set_string(ctx.client.db, pair[0], pair[1], Ttl::Clear, ctx.now);
+        ctx.notify(notify::STRING, "set", pair[0]);
     }
     let mut args: Vec<&[u8]> = Vec::with_capacity(argv.len());
     args.push(b"MSET");
@@ -508,6 +516,7 @@ fn getdel(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
         Some(v) => {
             ctx.st.ks.remove(ctx.client.db, argv[1]);
             ctx.propagate(&[b"DEL", argv[1]]);
+            ctx.notify(notify::GENERIC, "del", argv[1]);
             ctx.out.bulk(&v);
         }
         None => ctx.out.null(),
@@ -530,10 +539,12 @@ fn getex(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
         if exp.is_absolute() && ms <= ctx.now && !ctx.st.ks.loading {
             ctx.st.ks.remove(db, key);
             ctx.propagate(&[b"DEL", key]);
+            ctx.notify(notify::GENERIC, "del", key);
         } else {
             ctx.st.ks.set_expire(db, key, ms);
             let mut b = itoa::Buffer::new();
             ctx.propagate(&[b"PEXPIREAT", key, b.format(ms).as_bytes()]);
+            ctx.notify(notify::GENERIC, "expire", key);
         }
     } else if exp == Exp::Persist
         && ctx.st.ks.dbs[db]
@@ -543,6 +554,7 @@ fn getex(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     {
         ctx.st.ks.set_expire(db, key, 0);
         ctx.propagate(&[b"PERSIST", key]);
+        ctx.notify(notify::GENERIC, "persist", key);
     }
     ctx.out.bulk(&v);
     Ok(())
@@ -580,6 +592,7 @@ fn append(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
         }
     };
     ctx.propagate(&[b"APPEND", argv[1], argv[2]]);
+    ctx.notify(notify::STRING, "append", argv[1]);
     ctx.out.int(newlen as i64);
     Ok(())
 }
@@ -628,6 +641,7 @@ fn incr_decr(ctx: &mut Ctx, key: &[u8], by: i64) -> CmdResult {
             ctx.propagate(&[b"INCRBY", key, b.format(by).as_bytes()]);
         }
     }
+    ctx.notify(notify::STRING, "incrby", key);
     ctx.out.int(new);
     Ok(())
 }
@@ -674,6 +688,7 @@ fn incrbyfloat(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
         ctx.now,
     );
     ctx.propagate(&[b"SET", argv[1], &res, b"KEEPTTL"]);
+    ctx.notify(notify::STRING, "incrbyfloat", argv[1]);
     ctx.out.bulk(&res);
     Ok(())
 }
@@ -764,6 +779,7 @@ fn setrange(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
         }
     };
     ctx.propagate(&[b"SETRANGE", argv[1], argv[2], argv[3]]);
+    ctx.notify(notify::STRING, "setrange", argv[1]);
     ctx.out.int(newlen as i64);
     Ok(())
 }

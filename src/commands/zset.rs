@@ -13,7 +13,7 @@
 
 use super::hash::scan_opts;
 use super::{
-    Cmd, CmdError, CmdResult, Ctx, KEY1, arg_i64, cmd, drop_if_empty, flag::*, since, zset_in,
+    Cmd, CmdError, CmdResult, Ctx, KEY1, arg_i64, cmd, flag::*, notify_drop, since, zset_in,
     zset_ref,
 };
 use crate::commands::keys::parse_cursor;
@@ -21,6 +21,7 @@ use crate::keyspace::types::zset::{Added, Limits};
 use crate::keyspace::types::{Set, ZSet};
 use crate::keyspace::{Ttl, Value};
 use crate::protocol::Reply;
+use crate::server::notify;
 use crate::util::{eq_ic, fmt_double_g17, glob_match, parse_f64};
 use std::ffi::c_char;
 
@@ -752,6 +753,7 @@ fn zadd_generic(ctx: &mut Ctx, argv: &[&[u8]], mut incr: bool) -> CmdResult {
         } else {
             ctx.propagate(argv);
         }
+        ctx.notify(notify::ZSET, if incr { "zincr" } else { "zadd" }, key);
     }
     if incr {
         if processed > 0 {
@@ -771,7 +773,7 @@ fn zrem(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
         Some(z) => argv[2..].iter().filter(|m| z.remove(m)).count() as i64,
     };
     if removed > 0 {
-        drop_if_empty(ctx, argv[1]);
+        notify_drop(ctx, notify::ZSET, "zrem", argv[1]);
         ctx.propagate(argv);
     }
     ctx.out.int(removed);
@@ -1034,6 +1036,7 @@ fn store_items(ctx: &mut Ctx, argv: &[&[u8]], dst: &[u8], mut z: ZSet, items: &[
     if items.is_empty() {
         if ctx.st.ks.remove(db, dst).is_some() {
             ctx.propagate(argv);
+            ctx.notify(notify::GENERIC, "del", dst);
         }
     } else {
         let lim = limits(ctx);
@@ -1044,6 +1047,9 @@ fn store_items(ctx: &mut Ctx, argv: &[&[u8]], dst: &[u8], mut z: ZSet, items: &[
             .ks
             .set(db, dst, Value::ZSet(Box::new(z)), Ttl::Clear, ctx.now);
         ctx.propagate(argv);
+        // zunionstore, zinterstore, zdiffstore, zrangestore.
+        let event = ctx.cmd.name;
+        ctx.notify(notify::ZSET, event, dst);
     }
     ctx.out.int(items.len() as i64);
 }
@@ -1074,7 +1080,9 @@ fn remrange(ctx: &mut Ctx, argv: &[&[u8]], span: impl Fn(&ZSet) -> (usize, usize
         }
     };
     if removed > 0 {
-        drop_if_empty(ctx, argv[1]);
+        // zremrangebyrank, zremrangebyscore, zremrangebylex.
+        let event = ctx.cmd.name;
+        notify_drop(ctx, notify::ZSET, event, argv[1]);
         ctx.propagate(argv);
     }
     ctx.out.int(removed as i64);
@@ -1129,7 +1137,12 @@ pub fn pop_and_reply(
         }
     };
     if !popped.is_empty() {
-        drop_if_empty(ctx, key);
+        notify_drop(
+            ctx,
+            notify::ZSET,
+            if max { "zpopmax" } else { "zpopmin" },
+            key,
+        );
         let mut args: Vec<&[u8]> = vec![b"ZREM", key];
         args.extend(popped.iter().map(|(m, _)| m.as_slice()));
         ctx.propagate(&args);

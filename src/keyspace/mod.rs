@@ -127,6 +127,12 @@ pub struct Keyspace {
     /// The running snapshot's walk, stepped by the command threads
     /// (`walk_tick`) and, when they are idle, by the snapshot thread.
     pub(crate) walk: Option<cow::Walk>,
+    /// Keyspace notifications of class `x` are on: lazy expiry queues
+    /// the keys it removes in `expired_events` (`server::notify`).
+    pub notify_expired: bool,
+    /// Keys expired lazily since the server last published their
+    /// `expired` events (database, key).
+    pub expired_events: Vec<(usize, Vec<u8>)>,
 }
 
 #[inline]
@@ -149,6 +155,8 @@ impl Keyspace {
             stats: KeyspaceStats::default(),
             expire_db: 0,
             walk: None,
+            notify_expired: false,
+            expired_events: Vec::new(),
         }
     }
 
@@ -202,6 +210,9 @@ impl Keyspace {
             }
             self.stats.expired_keys += 1;
             self.journal.append(db, &[b"DEL", key]);
+            if self.notify_expired {
+                self.expired_events.push((db, key.to_vec()));
+            }
         }
         expired
     }
@@ -264,6 +275,7 @@ impl Keyspace {
 
     /// Store `value` at `key` (creating or overwriting). Does not journal.
     pub fn set(&mut self, db: usize, key: &[u8], value: Value, ttl: Ttl, now: u64) {
+        self.expire_before_overwrite(db, key, now);
         let d = &mut self.dbs[db];
         let h = d.table.hash(key);
         // Taken only if the key exists: still here, it goes in new.
@@ -284,6 +296,7 @@ impl Keyspace {
     /// command thread's samples (the free touches the old bytes, a cache
     /// miss the copy pays once instead).
     pub fn set_string(&mut self, db: usize, key: &[u8], bytes: &[u8], ttl: Ttl, now: u64) {
+        self.expire_before_overwrite(db, key, now);
         let d = &mut self.dbs[db];
         let h = d.table.hash(key);
         let found = d.set_existing(h, key, ttl, now, |old| match old {
@@ -294,6 +307,16 @@ impl Keyspace {
         });
         if !found {
             d.set_new(h, key, Value::string(bytes), ttl, now);
+        }
+    }
+
+    /// With `expired` notifications on, a key that has expired is expired
+    /// (and announced) before a write replaces it, as Redis's lookup in
+    /// SET does; otherwise an overwrite needs no lookup.
+    #[inline]
+    fn expire_before_overwrite(&mut self, db: usize, key: &[u8], now: u64) {
+        if self.notify_expired {
+            self.expire_if_needed(db, key, now);
         }
     }
 

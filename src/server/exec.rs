@@ -177,6 +177,10 @@ fn run(
         };
         (cmd.handler)(&mut ctx, argv)
     };
+    // Keys the command found expired announce it (keyspace notifications).
+    if !st.ks.expired_events.is_empty() {
+        super::notify::flush_expired(st, client.id, out);
+    }
     // The batch's effects become one log record (atomic on replay), sealed
     // by whoever ran the batch (`State::flush_journal`); a record is only
     // closed between commands, never inside EXEC.

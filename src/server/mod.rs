@@ -12,6 +12,7 @@ pub mod connection;
 pub mod exec;
 pub mod idle_spin;
 pub mod info;
+pub mod notify;
 pub mod persist;
 pub mod pubsub;
 pub mod replay;
@@ -392,9 +393,17 @@ async fn cron(shared: Arc<Shared>) {
             // signalModifiedKey on expiry).
             let st = &mut *st;
             let watch = &mut st.watch;
+            let mut expired = Vec::new();
+            let notify = st.config.s.notify_flags & notify::EXPIRED != 0;
             crate::keyspace::expire::active_expire_cycle(&mut st.ks, now, period / 4, |db, k| {
-                watch.touch(db, k)
+                watch.touch(db, k);
+                if notify {
+                    expired.push((db, k.to_vec()));
+                }
             });
+            for (db, k) in expired {
+                notify::expired_by_cycle(st, db, &k);
+            }
             st.flush_journal();
         }
         let timeout = st.config.s.timeout_secs;

@@ -294,7 +294,8 @@ impl State {
                 std::char::from_digit(n, 16).unwrap_or('0')
             })
             .collect();
-        let ks = Keyspace::new(config.s.databases);
+        let mut ks = Keyspace::new(config.s.databases);
+        ks.notify_expired = config.s.notify_flags & super::notify::EXPIRED != 0;
         State {
             ks,
             tcp_port: config.s.port,

@@ -1,0 +1,190 @@
+//! Keyspace notifications (`notify-keyspace-events`), as Redis 7.0 sends
+//! them: a write command announces each change as an event of a class
+//! (`g` generic, `$` string, `l` list, `s` set, `h` hash, `z` sorted set,
+//! `x` expired), published on `__keyspace@<db>__:<key>` (message: the
+//! event name; class letter `K`) and on `__keyevent@<db>__:<event>`
+//! (message: the key; `E`).
+//!
+//! Handlers call `Ctx::notify` where Redis calls `notifyKeyspaceEvent`,
+//! with the same names, after the change and before their reply. Keys
+//! expired lazily inside the keyspace are queued there
+//! (`Keyspace::expired_events`) and published before the next event and
+//! after every command, so they keep their place before the events of the
+//! command that found them expired. The active expiry cycle publishes its
+//! own.
+//!
+//! Not sent: `n` (new key) and `m` (key miss); setting them is refused.
+//! `e` (evicted), `t` (stream) and `d` (module) are accepted and never
+//! fire: Cairn has no eviction, streams or modules.
+
+use super::pubsub::Kind;
+use super::state::State;
+use crate::protocol::Reply;
+
+pub const KEYSPACE: u32 = 1 << 0;
+pub const KEYEVENT: u32 = 1 << 1;
+pub const GENERIC: u32 = 1 << 2;
+pub const STRING: u32 = 1 << 3;
+pub const LIST: u32 = 1 << 4;
+pub const SET: u32 = 1 << 5;
+pub const HASH: u32 = 1 << 6;
+pub const ZSET: u32 = 1 << 7;
+pub const EXPIRED: u32 = 1 << 8;
+pub const EVICTED: u32 = 1 << 9;
+pub const STREAM: u32 = 1 << 10;
+pub const KEY_MISS: u32 = 1 << 11;
+pub const MODULE: u32 = 1 << 12;
+pub const NEW: u32 = 1 << 13;
+/// `A`: every class but `m` and `n`.
+pub const ALL: u32 =
+    GENERIC | STRING | LIST | SET | HASH | ZSET | EXPIRED | EVICTED | STREAM | MODULE;
+
+/// Parse a `notify-keyspace-events` value (Redis's letters).
+pub fn parse_flags(s: &str) -> Result<u32, String> {
+    let mut f = 0;
+    for c in s.chars() {
+        f |= match c {
+            'A' => ALL,
+            'g' => GENERIC,
+            '$' => STRING,
+            'l' => LIST,
+            's' => SET,
+            'h' => HASH,
+            'z' => ZSET,
+            'x' => EXPIRED,
+            'e' => EVICTED,
+            'K' => KEYSPACE,
+            'E' => KEYEVENT,
+            't' => STREAM,
+            'm' => KEY_MISS,
+            'd' => MODULE,
+            'n' => NEW,
+            _ => return Err("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.".into()),
+        };
+    }
+    if f & (KEY_MISS | NEW) != 0 {
+        return Err(
+            "Cairn does not send key-miss (m) or new-key (n) events; the other classes work".into(),
+        );
+    }
+    Ok(f)
+}
+
+/// Redis's `keyspaceEventsFlagsToString` (CONFIG GET's form).
+pub fn flags_to_string(f: u32) -> String {
+    let mut s = String::new();
+    if f & ALL == ALL {
+        s.push('A');
+    } else {
+        for (bit, c) in [
+            (GENERIC, 'g'),
+            (STRING, '$'),
+            (LIST, 'l'),
+            (SET, 's'),
+            (HASH, 'h'),
+            (ZSET, 'z'),
+            (EXPIRED, 'x'),
+            (EVICTED, 'e'),
+            (STREAM, 't'),
+            (MODULE, 'd'),
+            (NEW, 'n'),
+        ] {
+            if f & bit != 0 {
+                s.push(c);
+            }
+        }
+    }
+    for (bit, c) in [(KEYSPACE, 'K'), (KEYEVENT, 'E'), (KEY_MISS, 'm')] {
+        if f & bit != 0 {
+            s.push(c);
+        }
+    }
+    s
+}
+
+/// Publish one event (the caller checked that its class is enabled; see
+/// `Ctx::notify`). `me` and `out` are the client running the command, who
+/// gets its own copy in its reply buffer if it listens.
+pub fn emit(
+    st: &mut State,
+    class: u32,
+    event: &str,
+    key: &[u8],
+    db: usize,
+    me: u64,
+    out: &mut Reply,
+) {
+    // Replaying the log at start-up: nobody is connected yet.
+    if st.replaying {
+        return;
+    }
+    if class != EXPIRED {
+        flush_expired(st, me, out);
+    }
+    publish(st, event, key, db, me, out);
+}
+
+fn publish(st: &mut State, event: &str, key: &[u8], db: usize, me: u64, out: &mut Reply) {
+    let flags = st.config.s.notify_flags;
+    let limit = st.config.s.obuf_pubsub.hard;
+    if flags & KEYSPACE != 0 {
+        let mut chan = format!("__keyspace@{db}__:").into_bytes();
+        chan.extend_from_slice(key);
+        st.pubsub
+            .publish(Kind::Channel, &chan, event.as_bytes(), me, out, limit);
+    }
+    if flags & KEYEVENT != 0 {
+        let chan = format!("__keyevent@{db}__:{event}").into_bytes();
+        st.pubsub.publish(Kind::Channel, &chan, key, me, out, limit);
+    }
+}
+
+/// Publish the `expired` events of keys the keyspace expired lazily.
+pub fn flush_expired(st: &mut State, me: u64, out: &mut Reply) {
+    if st.ks.expired_events.is_empty() {
+        return;
+    }
+    let events = std::mem::take(&mut st.ks.expired_events);
+    if st.config.s.notify_flags & EXPIRED != 0 {
+        for (db, key) in &events {
+            publish(st, "expired", key, *db, me, out);
+        }
+    }
+}
+
+/// An `expired` event for a key the active expiry cycle removed (no
+/// client runs it: nobody gets a copy in a reply).
+pub fn expired_by_cycle(st: &mut State, db: usize, key: &[u8]) {
+    if st.config.s.notify_flags & EXPIRED != 0 {
+        let mut sink = Reply::new(false);
+        publish(st, "expired", key, db, 0, &mut sink);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_print_as_redis_prints_them() {
+        for (set, get) in [
+            ("Ex", "xE"),
+            ("KA", "AK"),
+            ("g", "g"),
+            ("KEA", "AKE"),
+            ("", ""),
+            ("$lsh", "$lsh"),
+            ("xxE", "xE"),
+            ("KEg$lshzxetd", "AKE"),
+        ] {
+            assert_eq!(flags_to_string(parse_flags(set).unwrap()), get, "{set}");
+        }
+        assert!(
+            parse_flags("KEq")
+                .unwrap_err()
+                .starts_with("Invalid event class")
+        );
+        assert!(parse_flags("KEn").is_err());
+        assert!(parse_flags("Em").is_err());
+    }
+}
