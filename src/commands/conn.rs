@@ -348,6 +348,7 @@ fn hello(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     if let Some(v) = ver {
         ctx.client.resp3 = v == 3;
         ctx.out.resp3 = v == 3;
+        ctx.st.pubsub.set_resp3(ctx.client);
     }
     let out = &mut *ctx.out;
     out.map(7);

@@ -160,6 +160,11 @@ impl Cmd {
     pub fn is_write(&self) -> bool {
         self.flags & flag::WRITE != 0
     }
+
+    /// A subcommand's own name ("config|get" -> "get"); the name otherwise.
+    pub fn sub_name(&self) -> &'static str {
+        self.name.rsplit('|').next().unwrap_or(self.name)
+    }
 }
 
 /// Helper to declare table rows compactly.
@@ -269,10 +274,10 @@ pub fn lookup(name: &[u8]) -> Option<&'static Cmd> {
 
 /// Find a subcommand of `parent`.
 pub fn lookup_sub(parent: &'static Cmd, name: &[u8]) -> Option<&'static Cmd> {
-    parent.subs.iter().find(|c| {
-        let sub = c.name.rsplit('|').next().unwrap_or(c.name);
-        sub.as_bytes().eq_ignore_ascii_case(name)
-    })
+    parent
+        .subs
+        .iter()
+        .find(|c| c.sub_name().as_bytes().eq_ignore_ascii_case(name))
 }
 
 pub fn arity_ok(arity: i32, argc: usize) -> bool {

@@ -233,7 +233,6 @@ fn unsubscribe_kind(ctx: &mut Ctx, argv: &[&[u8]], kind: Kind) -> CmdResult {
         let n = count(ctx, kind);
         sub_reply(ctx, verb, Some(name), n);
     }
-    ctx.st.pubsub.settle(ctx.client);
     Ok(())
 }
 
@@ -281,11 +280,8 @@ fn spublish(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
 
 fn channels_kind(ctx: &mut Ctx, argv: &[&[u8]], kind: Kind) -> CmdResult {
     if argv.len() > 3 {
-        let sub = if kind == Kind::Shard {
-            "shardchannels"
-        } else {
-            "channels"
-        };
+        // `dispatch_sub` set `ctx.cmd` to the subcommand.
+        let sub = ctx.cmd.sub_name();
         return Err(CmdError::Msg(format!(
             "ERR unknown subcommand or wrong number of arguments for '{sub}'. Try PUBSUB HELP."
         )));

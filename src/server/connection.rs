@@ -12,6 +12,7 @@
 use super::Shared;
 use super::blocking::{BlockSlot, Outcome};
 use super::exec::execute_at;
+use super::pubsub::PushStream;
 use super::state::Client;
 use crate::config::ObufLimit;
 use crate::protocol::{Limits, Parsed, Reply, RequestParser};
@@ -177,16 +178,13 @@ pub async fn serve(shared: Arc<Shared>, mut stream: TcpStream) {
                     // Blocked: input waits in the buffer (Redis does the same).
                     continue 'conn;
                 }
-                // Messages published before these commands arrived come
-                // before their replies (Redis has them in the output
-                // buffer already).
-                push_rx.drain_into(&mut out.buf, usize::MAX);
                 let outcome = run_batch(
                     &shared,
                     &mut client,
                     &mut parser,
                     &mut buf,
                     &mut out,
+                    &mut push_rx,
                     &mut limits,
                     &mut gates,
                 );
@@ -230,6 +228,7 @@ pub async fn serve(shared: Arc<Shared>, mut stream: TcpStream) {
                         &mut parser,
                         &mut buf,
                         &mut out,
+                        &mut push_rx,
                         &mut limits,
                         &mut gates,
                     )
@@ -243,7 +242,11 @@ pub async fn serve(shared: Arc<Shared>, mut stream: TcpStream) {
                     Ok(n) => wrote_out(&mut out, &mut written, &mut released, &mut gates, n),
                 }
             }
-            _ = push_rx.ready(), if out.buf.len() - written < PUSH_HOLD => {
+            // Only a subscriber or a monitor is sent messages (or has some
+            // left from before it stopped being one): other connections
+            // do not register with the buffer's `Notify` each time round.
+            _ = push_rx.ready(), if out.buf.len() - written < PUSH_HOLD
+                && (client.pubsub.is_some() || client.monitor || push_rx.queued() > 0) => {
                 // Let the tasks that are ready to run go first (the
                 // publishers woken with this one, at pipeline 1), for as
                 // long as they keep adding messages: those then leave in
@@ -286,10 +289,11 @@ fn run_batch(
     parser: &mut RequestParser,
     buf: &mut BytesMut,
     out: &mut Reply,
+    push: &mut PushStream,
     limits: &mut ConnLimits,
     gates: &mut std::collections::VecDeque<Gate>,
 ) -> BatchOutcome {
-    let outcome = process_batch(shared, client, parser, buf, out, limits);
+    let outcome = process_batch(shared, client, parser, buf, out, push, limits);
     push_gate(gates, out.buf.len(), outcome.wait_lsn, !outcome.wrote);
     outcome
 }
@@ -468,6 +472,7 @@ fn process_batch(
     parser: &mut RequestParser,
     buf: &mut BytesMut,
     out: &mut Reply,
+    push: &mut PushStream,
     limits: &mut ConnLimits,
 ) -> BatchOutcome {
     let input_len = buf.len();
@@ -479,7 +484,7 @@ fn process_batch(
     let mut first_lsn = 0u64;
     // Command time, read once per batch (after the lock is taken).
     let mut now = 0u64;
-    let output_len = out.len();
+    let mut output_len = out.len();
     let mut guard = None;
     let mut close = false;
     loop {
@@ -495,6 +500,13 @@ fn process_batch(
                     if let Some(log) = &st.log {
                         log.kick();
                     }
+                    // Messages published before these commands come
+                    // before their replies, as in Redis: taken under the
+                    // lock, so no publish slips in between. (Not counted
+                    // as command output.)
+                    let before = out.len();
+                    push.drain_into(&mut out.buf, usize::MAX);
+                    output_len += out.len() - before;
                 }
                 {
                     let argv: SmallVec<[&[u8]; 8]> = parser.args(buf).collect();
@@ -547,9 +559,6 @@ fn process_batch(
             st.config.s.obuf_normal
         };
         others = st.clients.len() > 1;
-        if client.pubsub.is_some() {
-            st.pubsub.set_resp3(client.id, client.resp3);
-        }
         if let Some(ci) = st.clients.get_mut(&client.id) {
             ci.db = client.db;
             ci.last_ms = client.last_ms;

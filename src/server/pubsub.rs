@@ -232,11 +232,11 @@ impl PubSub {
         }
     }
 
-    /// Subscribe `client` to `name`; false if it already was.
-    pub fn subscribe(&mut self, client: &mut Client, kind: Kind, name: &[u8]) -> bool {
+    /// Subscribe `client` to `name` (nothing changes if it already was).
+    pub fn subscribe(&mut self, client: &mut Client, kind: Kind, name: &[u8]) {
         let subs = client.pubsub.get_or_insert_with(Default::default);
         if !subs.of_mut(kind).insert(name.to_vec()) {
-            return false;
+            return;
         }
         self.map_mut(kind)
             .entry(name.to_vec())
@@ -247,19 +247,24 @@ impl PubSub {
             resp3: client.resp3,
             kill: client.kill.clone(),
         });
-        true
     }
 
-    /// Unsubscribe `client` from `name`; false if it was not subscribed.
-    pub fn unsubscribe(&mut self, client: &mut Client, kind: Kind, name: &[u8]) -> bool {
+    /// Unsubscribe `client` from `name` (nothing changes if it was not
+    /// subscribed). A client left with no subscription at all leaves the
+    /// subscribed state, and this registry.
+    pub fn unsubscribe(&mut self, client: &mut Client, kind: Kind, name: &[u8]) {
         let Some(subs) = client.pubsub.as_mut() else {
-            return false;
+            return;
         };
         if !subs.of_mut(kind).remove(name) {
-            return false;
+            return;
         }
+        let left = !subs.is_empty();
         self.forget(kind, name, client.id);
-        true
+        if !left {
+            client.pubsub = None;
+            self.sinks.remove(&client.id);
+        }
     }
 
     /// The names `client` is subscribed to, of one kind (UNSUBSCRIBE with
@@ -270,15 +275,6 @@ impl PubSub {
             .as_ref()
             .map(|s| s.of(kind).iter().cloned().collect())
             .unwrap_or_default()
-    }
-
-    /// After unsubscribing: a client left with no subscription at all
-    /// leaves the subscribed state (and this registry).
-    pub fn settle(&mut self, client: &mut Client) {
-        if client.pubsub.as_ref().is_some_and(|s| s.is_empty()) {
-            client.pubsub = None;
-            self.sinks.remove(&client.id);
-        }
     }
 
     /// Remove every subscription of a client (RESET, disconnect).
@@ -305,9 +301,9 @@ impl PubSub {
     }
 
     /// The client's protocol changed (HELLO): later messages use it.
-    pub fn set_resp3(&mut self, id: u64, resp3: bool) {
-        if let Some(s) = self.sinks.get_mut(&id) {
-            s.resp3 = resp3;
+    pub fn set_resp3(&mut self, client: &Client) {
+        if let Some(s) = self.sinks.get_mut(&client.id) {
+            s.resp3 = client.resp3;
         }
     }
 
