@@ -429,7 +429,7 @@ fn client_getname(ctx: &mut Ctx, _argv: &[&[u8]]) -> CmdResult {
 
 /// CLIENT LIST's flags: O (monitor), P (pub/sub), N (none).
 fn client_flags(c: &ClientInfo) -> &'static str {
-    match (c.monitor, c.subs != (0, 0, 0)) {
+    match (c.monitor, is_pubsub(c)) {
         (true, true) => "OP",
         (true, false) => "O",
         (false, true) => "P",
@@ -440,6 +440,40 @@ fn client_flags(c: &ClientInfo) -> &'static str {
 /// Redis's client type: `pubsub` while subscribed, else `normal`.
 fn is_pubsub(c: &ClientInfo) -> bool {
     c.subs != (0, 0, 0)
+}
+
+/// The clients a `TYPE` option of CLIENT LIST / CLIENT KILL selects.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ClientType {
+    Normal,
+    PubSub,
+    /// master, replica, slave: no client here is one.
+    Replication,
+}
+
+impl ClientType {
+    fn parse(t: &[u8]) -> Result<ClientType, CmdError> {
+        if eq_ic(t, b"normal") {
+            Ok(ClientType::Normal)
+        } else if eq_ic(t, b"pubsub") {
+            Ok(ClientType::PubSub)
+        } else if eq_ic(t, b"master") || eq_ic(t, b"replica") || eq_ic(t, b"slave") {
+            Ok(ClientType::Replication)
+        } else {
+            Err(CmdError::Msg(format!(
+                "ERR Unknown client type '{}'",
+                String::from_utf8_lossy(t)
+            )))
+        }
+    }
+
+    fn has(self, c: &ClientInfo) -> bool {
+        match self {
+            ClientType::Normal => !is_pubsub(c),
+            ClientType::PubSub => is_pubsub(c),
+            ClientType::Replication => false,
+        }
+    }
 }
 
 /// One CLIENT LIST line (without the newline).
@@ -473,31 +507,11 @@ fn client_line(c: &ClientInfo, now_ms: u64) -> String {
 
 fn client_list(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     let mut ids: Option<Vec<u64>> = None;
-    // TYPE: Some(Some(is_pubsub)), or Some(None) for a type no client has.
-    let mut kind: Option<Option<bool>> = None;
+    let mut kind: Option<ClientType> = None;
     let mut j = 2;
     while j < argv.len() {
         if eq_ic(argv[j], b"type") && j + 1 < argv.len() {
-            let t = argv[j + 1];
-            if !(eq_ic(t, b"normal")
-                || eq_ic(t, b"master")
-                || eq_ic(t, b"replica")
-                || eq_ic(t, b"slave")
-                || eq_ic(t, b"pubsub"))
-            {
-                return Err(CmdError::Msg(format!(
-                    "ERR Unknown client type '{}'",
-                    String::from_utf8_lossy(t)
-                )));
-            }
-            // normal / pubsub; master and replica match no client here.
-            kind = Some(if eq_ic(t, b"normal") {
-                Some(false)
-            } else if eq_ic(t, b"pubsub") {
-                Some(true)
-            } else {
-                None
-            });
+            kind = Some(ClientType::parse(argv[j + 1])?);
             j += 2;
         } else if eq_ic(argv[j], b"id") && j + 1 < argv.len() {
             let mut v = ids.take().unwrap_or_default();
@@ -526,10 +540,10 @@ fn client_list(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     all.push(me);
     all.sort_by_key(|c| c.id);
     let mut text = String::new();
-    for c in all.iter().filter(|c| {
-        ids.as_ref().is_none_or(|v| v.contains(&c.id))
-            && kind.is_none_or(|k| k == Some(is_pubsub(c)))
-    }) {
+    for c in all
+        .iter()
+        .filter(|c| ids.as_ref().is_none_or(|v| v.contains(&c.id)) && kind.is_none_or(|k| k.has(c)))
+    {
         text.push_str(&client_line(c, ctx.now));
         text.push('\n');
     }
@@ -567,8 +581,7 @@ fn client_kill(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     let mut addr: Option<String> = None;
     let mut laddr: Option<String> = None;
     let mut skipme = true;
-    // TYPE: Some(Some(is_pubsub)), or Some(None) for a type no client has.
-    let mut kind: Option<Option<bool>> = None;
+    let mut kind: Option<ClientType> = None;
     let mut j = 2;
     while j + 1 < argv.len() {
         let v = argv[j + 1];
@@ -592,18 +605,7 @@ fn client_kill(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
                 return Err(CmdError::Syntax);
             };
         } else if eq_ic(argv[j], b"type") {
-            kind = Some(if eq_ic(v, b"normal") {
-                Some(false)
-            } else if eq_ic(v, b"pubsub") {
-                Some(true)
-            } else if eq_ic(v, b"master") || eq_ic(v, b"replica") || eq_ic(v, b"slave") {
-                None
-            } else {
-                return Err(CmdError::Msg(format!(
-                    "ERR Unknown client type '{}'",
-                    String::from_utf8_lossy(v)
-                )));
-            });
+            kind = Some(ClientType::parse(v)?);
         } else if eq_ic(argv[j], b"user") {
             // Every client is a client of the default user.
         } else {
@@ -627,7 +629,7 @@ fn client_kill(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
         if id.is_some_and(|i| i != c.id)
             || addr.as_ref().is_some_and(|a| *a != c.addr)
             || laddr.as_ref().is_some_and(|a| *a != c.laddr)
-            || kind.is_some_and(|k| k != Some(is_pubsub(&c)))
+            || kind.is_some_and(|k| !k.has(&c))
         {
             continue;
         }
