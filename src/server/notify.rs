@@ -152,12 +152,12 @@ pub fn flush_expired(st: &mut State, me: u64, out: &mut Reply) {
     }
 }
 
-/// An `expired` event for a key the active expiry cycle removed (no
-/// client runs it: nobody gets a copy in a reply).
+/// An `expired` event for a key the active expiry cycle removed. No
+/// client runs it (client ids start at 1), so nothing is written to the
+/// unallocated reply it passes.
 pub fn expired_by_cycle(st: &mut State, db: usize, key: &[u8]) {
     if st.config.s.notify_flags & EXPIRED != 0 {
-        let mut sink = Reply::new(false);
-        publish(st, "expired", key, db, 0, &mut sink);
+        publish(st, "expired", key, db, 0, &mut Reply::default());
     }
 }
 
