@@ -1804,10 +1804,7 @@ const RESP3_SEED: u64 = 3;
 fn random_streams() {
     let Some(mut duo) = Duo::start() else { return };
     // CAIRN_DIFF_SOAK=N adds N more seeds (100..100+N) for a longer soak.
-    let soak: u64 = std::env::var("CAIRN_DIFF_SOAK")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
+    let soak: u64 = env_count("CAIRN_DIFF_SOAK", 0);
     let seeds: Vec<u64> = SEEDS.iter().copied().chain(100..100 + soak).collect();
     for seed in seeds {
         duo.reconnect();

@@ -139,13 +139,8 @@ fn fill(t: &str, r: &mut XorShift64) -> Vec<String> {
 /// Read a subscriber's frames up to the reply of `PING <tag>`, as
 /// `channel message` lines; `expired` events go to `expired`.
 fn events(sub: &mut Raw, tag: &str, expired: &mut Vec<String>) -> Vec<String> {
-    sub.send(&encode(&[b"PING", tag.as_bytes()]));
     let mut out = Vec::new();
-    loop {
-        let r = sub.read();
-        if r == Resp::Array(Some(vec![bulk("pong"), bulk(tag)])) {
-            return out;
-        }
+    for r in sub.until_fence(tag) {
         let text = match &r {
             Resp::Array(Some(v)) if v.len() == 4 => format!("{} {}", txt(&v[2]), txt(&v[3])),
             other => txt(other),
@@ -156,6 +151,7 @@ fn events(sub: &mut Raw, tag: &str, expired: &mut Vec<String>) -> Vec<String> {
             out.push(text);
         }
     }
+    out
 }
 
 /// A reply in readable form.
@@ -190,10 +186,7 @@ fn keyspace_events_match_redis() {
         return;
     };
     let cairn = Server::start(&[]);
-    let seeds: u64 = std::env::var("CAIRN_NOTIFY_SEEDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(4);
+    let seeds: u64 = env_count("CAIRN_NOTIFY_SEEDS", 4);
     let (mut r, mut c) = (Raw::connect(redis.port), Raw::connect(cairn.port));
     let (mut rs, mut cs) = (Raw::connect(redis.port), Raw::connect(cairn.port));
     for (cmd, sub) in [(&mut r, &mut rs), (&mut c, &mut cs)] {

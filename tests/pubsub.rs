@@ -15,31 +15,11 @@ use std::time::{Duration, Instant};
 
 // ------------------------------------------------------------------ plumbing
 
-/// Read every frame up to the reply of `PING <tag>` (sent here).
-fn fence(c: &mut Raw, tag: &str) -> Vec<Resp> {
-    c.send(&encode(&[b"PING", tag.as_bytes()]));
-    let mut frames = Vec::new();
-    loop {
-        let r = c.read();
-        let is_fence = match &r {
-            Resp::Bulk(Some(b)) => b == tag.as_bytes(),
-            Resp::Array(Some(v)) | Resp::Push(v) => {
-                v.len() == 2 && v[0] == bulk("pong") && v[1] == bulk(tag)
-            }
-            _ => false,
-        };
-        if is_fence {
-            return frames;
-        }
-        frames.push(r);
-    }
-}
-
 /// Send a command and read its reply frames (everything up to a fence).
 fn run(c: &mut Raw, args: &[&str], tag: &str) -> Vec<Resp> {
     let a: Vec<&[u8]> = args.iter().map(|s| s.as_bytes()).collect();
     c.send(&encode(&a));
-    fence(c, tag)
+    c.until_fence(tag)
 }
 
 fn push3(verb: &str, name: Option<&str>, n: i64) -> Resp {
@@ -219,10 +199,10 @@ fn a_subscriber_that_does_not_read_is_cut_off_at_the_pubsub_limit() {
         let n = publisher.read();
         assert!(matches!(n, Resp::Int(1) | Resp::Int(2)), "{n:?}");
         if i % 8 == 7 {
-            received += fence(&mut fast, &format!("p{i}")).len();
+            received += fast.until_fence(&format!("p{i}")).len();
         }
     }
-    received += fence(&mut fast, "end").len();
+    received += fast.until_fence("end").len();
     assert_eq!(received, 2048, "the reading subscriber got every message");
     wait_until("slow subscriber dropped", || {
         admin.cmds(&["PUBSUB", "NUMSUB", "firehose"])
@@ -370,10 +350,7 @@ fn random_multi_client_streams_match_redis() {
         return;
     };
     let cairn = Server::start(&[]);
-    let seeds: u64 = std::env::var("CAIRN_PUBSUB_SEEDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(6);
+    let seeds: u64 = env_count("CAIRN_PUBSUB_SEEDS", 6);
     let mut mismatches = Vec::new();
     let mut deliveries = 0usize;
     for seed in 1..=seeds {
@@ -395,8 +372,8 @@ fn random_multi_client_streams_match_redis() {
             // Every client's deliveries so far, one publish's worth.
             for c in 0..CLIENTS {
                 let tag = format!("d{seed}-{step}-{c}");
-                let a = normalize(&cmd, fence(&mut ours[c], &tag));
-                let b = normalize(&cmd, fence(&mut theirs[c], &tag));
+                let a = normalize(&cmd, ours[c].until_fence(&tag));
+                let b = normalize(&cmd, theirs[c].until_fence(&tag));
                 deliveries += b.len();
                 if a != b {
                     mismatches.push(format!(

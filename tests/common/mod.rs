@@ -508,3 +508,38 @@ impl Raw {
         }
     }
 }
+
+impl Raw {
+    /// Send `PING <tag>` and read every frame that comes before its
+    /// answer (pushed messages, replies of commands sent before). Both
+    /// servers queue a message published before the PING ahead of its
+    /// reply, so this is a fence for pub/sub tests. The answer is the tag
+    /// as a bulk, or `["pong", tag]` from a subscribed RESP2 client.
+    pub fn until_fence(&mut self, tag: &str) -> Vec<Resp> {
+        self.send(&encode(&[b"PING", tag.as_bytes()]));
+        let mut frames = Vec::new();
+        loop {
+            let r = self.read();
+            let is_fence = match &r {
+                Resp::Bulk(Some(b)) => b == tag.as_bytes(),
+                Resp::Array(Some(v)) | Resp::Push(v) => {
+                    v.len() == 2 && v[0] == bulk("pong") && v[1] == bulk(tag)
+                }
+                _ => false,
+            };
+            if is_fence {
+                return frames;
+            }
+            frames.push(r);
+        }
+    }
+}
+
+/// A count from the environment (`CAIRN_*_SEEDS` and the like), or
+/// `default` when unset or not a number.
+pub fn env_count(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
