@@ -27,6 +27,7 @@ pub mod error;
 pub mod keyspace;
 pub mod protocol;
 pub mod rdb;
+pub mod scripting;
 pub mod server;
 pub mod storage;
 pub mod util;

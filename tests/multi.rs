@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Raw, RedisServer, Resp, Server};
+use common::{Raw, RedisServer, Resp, Server, at_log_cuts};
 
 /// Client `i` sends the command and reads its reply.
 type Step = (usize, &'static str);
@@ -250,34 +250,17 @@ fn exec_is_one_log_record() {
         assert!(matches!(r.cmds(&["EXEC"]), Resp::Array(Some(_))));
     }
     s.kill9();
-    let logdir = s.dir().join("appendonlydir");
-    let mut segs: Vec<_> = std::fs::read_dir(&logdir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "clog"))
-        .collect();
-    segs.sort();
-    let seg = segs.last().unwrap().clone();
-    let mut whole = std::fs::read(&seg).unwrap();
-    // Drop the zeros the writer preallocates after the last record (records
-    // are padded to 8 bytes, so the last one ends on a multiple of 8).
-    let end = whole.iter().rposition(|&b| b != 0).unwrap() + 1;
-    whole.truncate(end.div_ceil(8) * 8);
-    // Each transaction's record is ~130 bytes: cut through the last three.
-    let mut seen = std::collections::BTreeSet::new();
-    for cut in (1..400).step_by(9) {
-        std::fs::write(&seg, &whole[..whole.len() - cut]).unwrap();
-        s = s.restart(&["--save", ""]);
-        let mut r = s.raw();
+    // Each transaction's record is ~130 bytes: the cuts go through the
+    // last three.
+    let (_s, seen) = at_log_cuts(s, &["--save", ""], |r, cut| {
         let a = r.cmds(&["GET", "a"]);
         assert_eq!(
             a,
             r.cmds(&["GET", "b"]),
             "cut {cut}: a transaction was split"
         );
-        seen.insert(format!("{a:?}"));
-        s.kill9();
-    }
+        format!("{a:?}")
+    });
     // The cuts did reach into several transactions.
     assert!(seen.len() >= 3, "{seen:?}");
 }

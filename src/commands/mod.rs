@@ -35,6 +35,7 @@ pub mod list;
 pub mod multi;
 pub mod persist;
 pub mod pubsub;
+pub mod scripting;
 pub mod server;
 pub mod set;
 pub mod sort;
@@ -69,6 +70,8 @@ pub mod flag {
     pub const MOVABLEKEYS: u32 = 1 << 15;
     /// Refused while a replica loads asynchronously (COMMAND INFO only).
     pub const NO_ASYNC_LOADING: u32 = 1 << 16;
+    /// May be called with no key arguments at all (COMMAND INFO only).
+    pub const NO_MANDATORY_KEYS: u32 = 1 << 17;
 
     pub const NAMES: &[(u32, &str)] = &[
         (WRITE, "write"),
@@ -87,6 +90,7 @@ pub mod flag {
         (SKIP_MONITOR, "skip_monitor"),
         (SKIP_SLOWLOG, "skip_slowlog"),
         (ALLOW_BUSY, "allow_busy"),
+        (NO_MANDATORY_KEYS, "no_mandatory_keys"),
         (MOVABLEKEYS, "movablekeys"),
     ];
 }
@@ -222,6 +226,7 @@ pub fn table() -> &'static [&'static [Cmd]] {
         persist::COMMANDS,
         multi::COMMANDS,
         pubsub::COMMANDS,
+        scripting::COMMANDS,
     ];
     FAMILIES
 }

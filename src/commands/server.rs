@@ -791,6 +791,17 @@ fn command_getkeys(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
             "ERR Invalid number of arguments specified for command",
         ));
     }
+    // Scripts: the keys are the `numkeys` arguments after the script.
+    if matches!(c.name, "eval" | "evalsha" | "eval_ro" | "evalsha_ro") {
+        let n = crate::util::parse_i64(args[2]).unwrap_or(-1);
+        let keys: &[&[u8]] = if n >= 0 && (n as usize) <= args.len() - 3 {
+            &args[3..3 + n as usize]
+        } else {
+            &[]
+        };
+        ctx.out.bulks(keys.iter().copied());
+        return Ok(());
+    }
     // Shard channel names sit in key positions (cluster routing) but are
     // flagged `not_key`: Redis reports no keys for them.
     if c.first_key == 0 || c.flags & flag::PUBSUB != 0 {

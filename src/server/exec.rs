@@ -245,7 +245,12 @@ fn run(
         clock = None;
     }
     let threshold = st.config.s.slowlog_log_slower_than;
-    if threshold >= 0 && usec >= threshold as u64 && cmd.flags & flag::SKIP_SLOWLOG == 0 {
+    // A script's commands are not logged apart from the script (Redis).
+    if threshold >= 0
+        && usec >= threshold as u64
+        && cmd.flags & flag::SKIP_SLOWLOG == 0
+        && !st.in_script
+    {
         slowlog_push(st, client, argv, usec, now);
         clock = None;
     }
@@ -392,7 +397,8 @@ fn feed_monitors(st: &mut State, client: &Client, cmd: &commands::Cmd, argv: &[&
         us / 1_000_000,
         us % 1_000_000,
         client.db,
-        client.addr
+        // Commands a script runs show as Redis shows them.
+        if st.in_script { "lua" } else { &client.addr }
     );
     let hide = redacted(cmd, argv);
     for (i, a) in argv.iter().enumerate() {

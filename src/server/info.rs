@@ -112,6 +112,15 @@ pub fn render(st: &State, want: &[String], now_ms: u64) -> String {
         kv!(o, "used_memory_peak", peak);
         kv!(o, "used_memory_peak_human", human(peak));
         kv!(o, "used_memory_dataset", used);
+        let (lua, scripts, cached) = st
+            .scripting
+            .as_ref()
+            .map_or((0, 0, 0), |e| (e.lua_memory(), e.body_bytes, e.len()));
+        kv!(o, "used_memory_lua", lua);
+        kv!(o, "used_memory_lua_human", human(lua));
+        kv!(o, "used_memory_scripts", scripts);
+        kv!(o, "used_memory_scripts_human", human(scripts));
+        kv!(o, "number_of_cached_scripts", cached);
         kv!(
             o,
             "maxmemory",

@@ -283,6 +283,12 @@ pub struct State {
     pub replaying: bool,
     /// Snapshots and log rewrites (INFO persistence).
     pub persist: super::persist::Persist,
+    /// The Lua engine and script cache (created by the first EVAL or
+    /// SCRIPT LOAD; SCRIPT FLUSH drops it).
+    pub scripting: Option<Box<crate::scripting::Scripting>>,
+    /// A script is running (its commands show as "lua" in MONITOR and
+    /// stay out of the slow log).
+    pub in_script: bool,
 }
 
 impl State {
@@ -323,6 +329,8 @@ impl State {
             clock: None,
             replaying: false,
             persist: Default::default(),
+            scripting: None,
+            in_script: false,
             executable: std::env::current_exe()
                 .map(|p| p.display().to_string())
                 .unwrap_or_default(),

@@ -543,3 +543,37 @@ pub fn env_count(name: &str, default: u64) -> u64 {
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
 }
+
+/// Cut the tail of the server's last log segment at many points through
+/// its last records (1..400 bytes, step 9), restart on each cut and let
+/// `check` read the state; kill -9 after each. The server comes back
+/// killed, with the set of `check`'s answers (how many distinct states
+/// the cuts reached). `s` must be killed already.
+pub fn at_log_cuts(
+    mut s: Server,
+    extra: &[&str],
+    mut check: impl FnMut(&mut Raw, usize) -> String,
+) -> (Server, std::collections::BTreeSet<String>) {
+    let logdir = s.dir().join("appendonlydir");
+    let mut segs: Vec<_> = std::fs::read_dir(&logdir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "clog"))
+        .collect();
+    segs.sort();
+    let seg = segs.last().unwrap().clone();
+    let mut whole = std::fs::read(&seg).unwrap();
+    // Drop the zeros the writer preallocates after the last record (records
+    // are padded to 8 bytes, so the last one ends on a multiple of 8).
+    let end = whole.iter().rposition(|&b| b != 0).unwrap() + 1;
+    whole.truncate(end.div_ceil(8) * 8);
+    let mut seen = std::collections::BTreeSet::new();
+    for cut in (1..400).step_by(9) {
+        std::fs::write(&seg, &whole[..whole.len() - cut]).unwrap();
+        s = s.restart(extra);
+        let mut r = s.raw();
+        seen.insert(check(&mut r, cut));
+        s.kill9();
+    }
+    (s, seen)
+}

@@ -1,0 +1,474 @@
+//! Lua scripting: EVAL/EVALSHA and the script cache, as in Redis 7.0.
+//!
+//! One Lua 5.1 state per server (`Scripting`, in `State`, created on first
+//! use), with the libraries and protections Redis gives scripts
+//! (`env.lua`): base, string, table, math, coroutine, bit, cjson; no io,
+//! os, debug, require; globals and library tables read-only.
+//!
+//! A script runs under the state lock from start to end, so no other
+//! client's command interleaves (Redis's atomicity). `redis.call` runs a
+//! command through the ordinary dispatcher (`server::exec::execute_at`)
+//! for the calling client, with its database, as EXEC runs its queue:
+//! blocking commands do not block, and the effects of every command the
+//! script runs land in the log as ordinary effects inside the one record
+//! of the EVAL (atomic on replay). Scripts are never replayed themselves,
+//! so a script may be non-deterministic (Redis 7.0's effects replication).
+//!
+//! Invariants:
+//! * While a script runs, `Scripting` is out of `State` (taken by the
+//!   caller and put back after), so `redis.call` can borrow the state.
+//! * SELECT inside a script changes the database for the rest of the
+//!   script only; the client's database, protocol and CLIENT REPLY mode
+//!   are restored when it ends.
+
+mod convert;
+pub mod libs;
+
+use crate::commands::{self, CmdError, CmdResult, Ctx, flag};
+use crate::protocol::Reply;
+use crate::server::state::{Client, ReplyMode, State};
+use mlua::{Function, Lua, LuaOptions, MultiValue, StdLib, Table, Value};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+pub use convert::error_text;
+
+/// The error when a script is called by a SHA the cache does not hold.
+pub const NOSCRIPT: &str = "NOSCRIPT No matching script. Please use EVAL.";
+
+/// Redis's version as a number (`redis.REDIS_VERSION_NUM`).
+fn version_num() -> i64 {
+    let mut parts = crate::REDIS_VERSION
+        .split('.')
+        .map(|p| p.parse::<i64>().unwrap_or(0));
+    let (a, b, c) = (
+        parts.next().unwrap_or(0),
+        parts.next().unwrap_or(0),
+        parts.next().unwrap_or(0),
+    );
+    (a << 16) | (b << 8) | c
+}
+
+/// Stops a script that runs past `busy-reply-threshold` (`lua-time-limit`)
+/// without having written anything. Redis answers other clients BUSY
+/// meanwhile and lets one send SCRIPT KILL; here the script holds the one
+/// state lock, so no other command can arrive, and the server stops it
+/// itself. A script that wrote runs to its end (Redis too refuses to kill
+/// one: its effects would be half applied).
+#[derive(Default)]
+struct Watchdog {
+    start: parking_lot::Mutex<Option<std::time::Instant>>,
+    limit_ms: AtomicU64,
+    wrote: AtomicBool,
+    /// The per-line hook is on (set by an overdue check; `arm` puts the
+    /// cheap one back before the next script).
+    line_mode: AtomicBool,
+}
+
+/// The message of a script stopped by the watchdog.
+pub const TIMED_OUT: &str = "Script ran past busy-reply-threshold without writing and was stopped (Cairn has no SCRIPT KILL)";
+
+impl Watchdog {
+    /// The normal hook: a look at the clock every 100k instructions.
+    fn arm(self: &Arc<Self>, lua: &Lua) -> mlua::Result<()> {
+        self.line_mode.store(false, Ordering::Relaxed);
+        let wd = self.clone();
+        lua.set_hook(
+            mlua::HookTriggers::new().every_nth_instruction(100_000),
+            move |lua, _| {
+                if !wd.overdue() {
+                    return Ok(mlua::VmState::Continue);
+                }
+                // Overdue: raise on every line from now on, so that a pcall
+                // inside a loop cannot catch it for good (the loop's own
+                // line raises outside the pcall, as with Redis's kill).
+                wd.line_mode.store(true, Ordering::Relaxed);
+                let again = wd.clone();
+                lua.set_hook(mlua::HookTriggers::EVERY_LINE, move |_, _| {
+                    if again.overdue() {
+                        Err(mlua::Error::RuntimeError(TIMED_OUT.into()))
+                    } else {
+                        Ok(mlua::VmState::Continue)
+                    }
+                })?;
+                Err(mlua::Error::RuntimeError(TIMED_OUT.into()))
+            },
+        )
+    }
+
+    fn overdue(&self) -> bool {
+        let limit = self.limit_ms.load(Ordering::Relaxed);
+        limit > 0
+            && !self.wrote.load(Ordering::Relaxed)
+            && self
+                .start
+                .lock()
+                .is_some_and(|t| t.elapsed().as_millis() as u64 >= limit)
+    }
+}
+
+pub struct Scripting {
+    lua: Lua,
+    watchdog: Arc<Watchdog>,
+    /// Shared with `env.lua` (`priv`): `run`, `env`, and `raw` while a
+    /// script runs.
+    private: Table,
+    run: Function,
+    /// SHA1 (lowercase hex) -> compiled script.
+    scripts: HashMap<String, Script>,
+    /// Bytes of script bodies in the cache (INFO `used_memory_scripts`).
+    pub body_bytes: usize,
+}
+
+struct Script {
+    func: Function,
+}
+
+impl std::fmt::Debug for Scripting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scripting")
+            .field("scripts", &self.scripts.len())
+            .finish()
+    }
+}
+
+/// What a script may change of its caller (SELECT, HELLO-like protocol
+/// switches for its calls, CLIENT REPLY), or sets up for its calls: taken
+/// when it starts, put back when it ends.
+struct Saved {
+    db: usize,
+    resp3: bool,
+    reply_mode: ReplyMode,
+    no_block: bool,
+    in_exec: bool,
+    last_cmd: &'static str,
+}
+
+impl Saved {
+    fn enter(ctx: &mut Ctx) -> Saved {
+        let saved = Saved {
+            db: ctx.client.db,
+            resp3: ctx.client.resp3,
+            reply_mode: ctx.client.reply_mode,
+            no_block: ctx.client.no_block,
+            in_exec: ctx.st.in_exec,
+            last_cmd: ctx.client.last_cmd,
+        };
+        ctx.client.reply_mode = ReplyMode::On;
+        ctx.client.no_block = true;
+        ctx.st.in_exec = true;
+        ctx.st.in_script = true;
+        saved
+    }
+
+    fn leave(self, ctx: &mut Ctx) {
+        ctx.client.db = self.db;
+        ctx.client.resp3 = self.resp3;
+        ctx.client.reply_mode = self.reply_mode;
+        ctx.client.no_block = self.no_block;
+        ctx.st.in_exec = self.in_exec;
+        ctx.client.last_cmd = self.last_cmd;
+        ctx.st.in_script = false;
+    }
+}
+
+/// What a script's `redis.call` needs of the caller, shared by the call
+/// and pcall callbacks while the script runs.
+struct CallCtx<'a> {
+    st: &'a mut State,
+    client: &'a mut Client,
+    now: u64,
+    read_only: bool,
+    watchdog: &'a Watchdog,
+}
+
+/// The SHA1 of a script body, lowercase hex (Redis's script name).
+pub fn sha1_hex(body: &[u8]) -> String {
+    sha1_smol::Sha1::from(body).digest().to_string()
+}
+
+impl Scripting {
+    pub fn new() -> Result<Scripting, mlua::Error> {
+        // SAFETY: the debug library is needed by `env.lua`'s error handler
+        // (getinfo), which keeps a local copy and removes it from scripts'
+        // reach before any script runs.
+        let lua = unsafe {
+            Lua::unsafe_new_with(
+                StdLib::TABLE | StdLib::STRING | StdLib::MATH | StdLib::DEBUG,
+                LuaOptions::default(),
+            )
+        };
+        let g = lua.globals();
+        let redis = lua.create_table()?;
+        libs::install_redis(&lua, &redis, crate::REDIS_VERSION, version_num())?;
+        g.raw_set("redis", redis)?;
+        g.raw_set("bit", libs::bit(&lua)?)?;
+        g.raw_set("cjson", libs::cjson(&lua)?)?;
+        let private = lua.create_table()?;
+        private.raw_set("resp", 2)?;
+        let wrap = lua.create_function(|lua, f: Function| {
+            // SAFETY: `f` is on the stack; the closure takes it as its one
+            // upvalue and replaces it.
+            unsafe {
+                lua.exec_raw::<Function>(f, |state| {
+                    mlua::ffi::lua_pushcclosure(state, trampoline, 1);
+                })
+            }
+        })?;
+        private.raw_set("wrap", wrap)?;
+        lua.load(include_str!("env.lua"))
+            .set_name("=cairn")
+            .call::<()>(private.clone())?;
+        let run = private.raw_get("run")?;
+        let watchdog = Arc::new(Watchdog::default());
+        watchdog.arm(&lua)?;
+        Ok(Scripting {
+            lua,
+            watchdog,
+            private,
+            run,
+            scripts: HashMap::new(),
+            body_bytes: 0,
+        })
+    }
+
+    pub fn len(&self) -> usize {
+        self.scripts.len()
+    }
+
+    /// Bytes the Lua state holds (INFO `used_memory_lua`).
+    pub fn lua_memory(&self) -> usize {
+        self.lua.used_memory()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.scripts.is_empty()
+    }
+
+    pub fn exists(&self, sha: &[u8]) -> bool {
+        std::str::from_utf8(sha)
+            .map(|s| self.scripts.contains_key(&s.to_ascii_lowercase()))
+            .unwrap_or(false)
+    }
+
+    /// Compile `body` into the cache (if not there yet); its SHA1.
+    pub fn load(&mut self, body: &[u8]) -> Result<String, CmdError> {
+        let sha = sha1_hex(body);
+        if !self.scripts.contains_key(&sha) {
+            let env: Table = self
+                .private
+                .raw_get("env")
+                .map_err(|e| CmdError::msg(format!("ERR {e}")))?;
+            let func = self
+                .lua
+                .load(body)
+                .set_name("@user_script")
+                .set_environment(env)
+                .into_function()
+                .map_err(|e| {
+                    let msg = match e {
+                        mlua::Error::SyntaxError { message, .. } => message,
+                        other => other.to_string(),
+                    };
+                    CmdError::msg(format!("ERR Error compiling script (new function): {msg}"))
+                })?;
+            self.body_bytes += body.len();
+            self.scripts.insert(sha.clone(), Script { func });
+        }
+        Ok(sha)
+    }
+
+    /// Run the cached script `sha` for the command in `ctx` (EVAL and
+    /// friends), writing its result to `ctx.out`.
+    pub fn run(
+        &mut self,
+        ctx: &mut Ctx,
+        sha: &str,
+        keys: &[&[u8]],
+        args: &[&[u8]],
+        read_only: bool,
+    ) -> CmdResult {
+        let Some(script) = self.scripts.get(sha) else {
+            return Err(CmdError::msg(NOSCRIPT));
+        };
+        let func = script.func.clone();
+        let lua = &self.lua;
+        let lua_err = |e: mlua::Error| CmdError::msg(format!("ERR Error running script: {e}"));
+        let g = lua.globals();
+        g.raw_set("KEYS", strings(lua, keys).map_err(lua_err)?)
+            .map_err(lua_err)?;
+        g.raw_set("ARGV", strings(lua, args).map_err(lua_err)?)
+            .map_err(lua_err)?;
+        self.private.raw_set("resp", 2).map_err(lua_err)?;
+
+        self.watchdog
+            .limit_ms
+            .store(ctx.st.config.s.busy_reply_threshold, Ordering::Relaxed);
+        self.watchdog.wrote.store(false, Ordering::Relaxed);
+        if self.watchdog.line_mode.load(Ordering::Relaxed) {
+            self.watchdog.arm(lua).map_err(lua_err)?;
+        }
+        *self.watchdog.start.lock() = Some(std::time::Instant::now());
+        let saved = Saved::enter(ctx);
+        let cell = parking_lot::Mutex::new(CallCtx {
+            st: &mut *ctx.st,
+            client: &mut *ctx.client,
+            now: ctx.now,
+            read_only,
+            watchdog: &self.watchdog,
+        });
+        let private = &self.private;
+        let run = &self.run;
+        let result = lua.scope(|scope| {
+            let raw = scope.create_function_mut(|lua, args: MultiValue| {
+                let resp3 = private.raw_get::<i64>("resp").unwrap_or(2) == 3;
+                raw_call(lua, &mut cell.lock(), args, resp3)
+            })?;
+            private.raw_set("raw", raw)?;
+            run.call::<(bool, Value)>(func)
+        });
+        let _ = self.private.raw_set("raw", Value::Nil);
+        *self.watchdog.start.lock() = None;
+        saved.leave(ctx);
+        let resp3_script = self.private.raw_get::<i64>("resp").unwrap_or(2) == 3;
+        match result {
+            Ok((true, v)) => {
+                convert::lua_to_reply(ctx.out, &v, resp3_script, 0);
+                Ok(())
+            }
+            Ok((false, e)) => Err(CmdError::msg(script_error(&e, sha))),
+            Err(e) => Err(lua_err(e)),
+        }
+    }
+
+    /// Drop every script and start a new Lua state (SCRIPT FLUSH).
+    pub fn flush(&mut self) -> Result<(), mlua::Error> {
+        *self = Scripting::new()?;
+        Ok(())
+    }
+}
+
+/// A C function that calls its upvalue (a Lua function of `env.lua`) with
+/// its arguments and returns what it returns. Scripts call the library
+/// functions that raise errors through it: a C function is never the
+/// target of a Lua tail call, so `return redis.call(...)` keeps the
+/// script's frame, which the error handler reports (as Redis, whose
+/// library is C, does).
+unsafe extern "C-unwind" fn trampoline(state: *mut mlua::ffi::lua_State) -> std::ffi::c_int {
+    // SAFETY: called by Lua with a valid state; the upvalue was set by
+    // `lua_pushcclosure` in `Scripting::new`. Errors raised by the call
+    // unwind (longjmp) through this frame, which owns nothing.
+    unsafe {
+        let n = mlua::ffi::lua_gettop(state);
+        mlua::ffi::lua_pushvalue(state, mlua::ffi::lua_upvalueindex(1));
+        mlua::ffi::lua_insert(state, 1);
+        mlua::ffi::lua_call(state, n, mlua::ffi::LUA_MULTRET);
+        mlua::ffi::lua_gettop(state)
+    }
+}
+
+fn strings(lua: &Lua, items: &[&[u8]]) -> mlua::Result<Table> {
+    let t = lua.create_table_with_capacity(items.len(), 0)?;
+    for (i, it) in items.iter().enumerate() {
+        t.raw_set(i + 1, lua.create_string(it)?)?;
+    }
+    Ok(t)
+}
+
+/// The final message of a script error (Redis's `luaCallFunction`): the
+/// error table's `err`, then the script's name and where it failed.
+fn script_error(e: &Value, sha: &str) -> String {
+    let Value::Table(t) = e else {
+        return format!("ERR unknown error script: {sha}");
+    };
+    let msg = match t.raw_get::<Value>("err") {
+        Ok(Value::String(s)) => String::from_utf8_lossy(&s.as_bytes()).into_owned(),
+        _ => "ERR unknown error".to_string(),
+    };
+    let source = t.raw_get::<Option<String>>("source").ok().flatten();
+    let line = t.raw_get::<Option<i64>>("line").ok().flatten();
+    match (source, line) {
+        (Some(s), Some(l)) => format!("{msg} script: {sha}, on {s}:{l}."),
+        _ => format!("{msg} script: {sha}"),
+    }
+}
+
+fn mark_counted(t: &Value) -> mlua::Result<()> {
+    if let Value::Table(t) = t {
+        t.raw_set("ignore_error_stats_update", true)?;
+    }
+    Ok(())
+}
+
+/// The worker of `redis.call`/`redis.pcall`: true and the reply, or
+/// false and an error table (call raises it, pcall returns it).
+fn raw_call(
+    lua: &Lua,
+    c: &mut CallCtx,
+    args: MultiValue,
+    resp3: bool,
+) -> mlua::Result<(bool, Value)> {
+    let fail = |msg: &str| {
+        Ok((
+            false,
+            convert::error_table(lua, format!("-{msg}").as_bytes())?,
+        ))
+    };
+    if args.is_empty() {
+        return fail("ERR Please specify at least one argument for this redis lib call");
+    }
+    let mut argv: Vec<Vec<u8>> = Vec::with_capacity(args.len());
+    for v in args.iter() {
+        match v {
+            Value::String(s) => argv.push(s.as_bytes().to_vec()),
+            // A Lua 5.1 number is a double, formatted as Redis does (%.17g);
+            // mlua hands integral ones over as integers.
+            Value::Integer(i) => argv.push(crate::util::fmt_double_g17(*i as f64).into_bytes()),
+            Value::Number(n) => argv.push(crate::util::fmt_double_g17(*n).into_bytes()),
+            _ => return fail("ERR Lua redis lib command arguments must be strings or integers"),
+        }
+    }
+    // Past the argument checks, errors are marked as already counted in
+    // the error statistics (Redis 7.0 sets the same field).
+    let refused = |msg: &str| {
+        let t = convert::error_table(lua, format!("-{msg}").as_bytes())?;
+        mark_counted(&t)?;
+        Ok((false, t))
+    };
+    let refs: Vec<&[u8]> = argv.iter().map(|a| a.as_slice()).collect();
+    let Some(mut cmd) = commands::lookup(refs[0]) else {
+        return refused("ERR Unknown Redis command called from script");
+    };
+    if !commands::arity_ok(cmd.arity, refs.len()) {
+        return refused("ERR Wrong number of args calling Redis command from script");
+    }
+    if !cmd.subs.is_empty()
+        && refs.len() > 1
+        && let Some(sub) = commands::lookup_sub(cmd, refs[1])
+    {
+        cmd = sub;
+    }
+    if cmd.flags & flag::NOSCRIPT != 0 {
+        return refused("ERR This Redis command is not allowed from script");
+    }
+    if c.read_only && cmd.is_write() {
+        return refused("ERR Write commands are not allowed from read-only scripts.");
+    }
+    if cmd.is_write() {
+        c.watchdog.wrote.store(true, Ordering::Relaxed);
+    }
+    let mut out = Reply::new(resp3);
+    let caller_resp3 = c.client.resp3;
+    c.client.resp3 = resp3;
+    crate::server::exec::execute_at(c.st, c.client, &mut out, &refs, c.now);
+    c.client.resp3 = caller_resp3;
+    if out.buf.first() == Some(&b'-') {
+        let end = out.buf.len().saturating_sub(2);
+        let t = convert::error_table(lua, &out.buf[..end])?;
+        mark_counted(&t)?;
+        return Ok((false, t));
+    }
+    let mut pos = 0;
+    Ok((true, convert::reply_to_lua(lua, &out.buf, &mut pos)?))
+}
