@@ -518,6 +518,19 @@ fn scripts_in_transactions_and_under_watch() {
     assert_eq!(r.cmds(&["MULTI"]), simple("OK"));
     r.cmds(&["GET", "n"]);
     assert_eq!(r.cmds(&["EXEC"]), Resp::Array(None));
+    // Only the keys a script's commands write count as touched, not its
+    // other arguments.
+    assert_eq!(r.cmds(&["WATCH", "argv-value"]), simple("OK"));
+    other.cmds(&[
+        "EVAL",
+        "return redis.call('incr', KEYS[1])",
+        "1",
+        "n",
+        "argv-value",
+    ]);
+    assert_eq!(r.cmds(&["MULTI"]), simple("OK"));
+    r.cmds(&["GET", "n"]);
+    assert_eq!(r.cmds(&["EXEC"]), Resp::Array(Some(vec![bulk("3")])));
     // A blocking command inside a script is refused (Redis: noscript).
     assert!(matches!(
         r.cmds(&["EVAL", "return redis.call('blpop', 'q', 0)", "0"]),

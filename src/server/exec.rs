@@ -190,7 +190,9 @@ fn run(
     // Only a command that changed data can make a waited-on key ready
     // (a served command that drained nothing must not re-mark its keys).
     // Counted even when no log is configured.
-    if st.ks.journal.effects != effects_before {
+    // A script's commands did this for their own keys as they ran (its
+    // arguments are no key positions: ARGV values would be taken as keys).
+    if st.ks.journal.effects != effects_before && cmd.group != "scripting" {
         st.blocking.touched(client.db, &argv[1..]);
         if !st.watch.is_empty() {
             st.watch.mark(flushed_watchers);
