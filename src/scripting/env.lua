@@ -5,8 +5,9 @@
 --   priv.run(f)   runs a script function under the error handler;
 --                 returns true, result or false, error table.
 --   priv.env      the environment every script function runs in.
---   priv.raw      set by Rust for each script run: redis.call's worker,
+--   priv.raw      redis.call's worker (Rust), for the running script:
 --                 returns true, reply or false, error table.
+--   priv.set_resp redis.setresp's store (Rust).
 -- Invariants:
 --   * Scripts cannot create or change globals, nor change the library
 --     tables (Redis: "Attempt to modify a readonly table"); reading an
@@ -53,15 +54,15 @@ function priv.run(f)
 end
 
 -- redis.call raises the error table; redis.pcall returns it.
-local wrap = priv.wrap
+local wrap, raw = priv.wrap, priv.raw
 local redis = G.redis
 redis.call = wrap(function(...)
-  local ok, r = priv.raw(...)
+  local ok, r = raw(...)
   if ok then return r end
   error(r, 0)
 end)
 function redis.pcall(...)
-  local ok, r = priv.raw(...)
+  local ok, r = raw(...)
   return r
 end
 
@@ -100,7 +101,7 @@ redis.setresp = wrap(function(...)
   if select('#', ...) ~= 1 then raise('ERR redis.setresp() requires one argument.') end
   local v = ...
   if v ~= 2 and v ~= 3 then raise('ERR RESP version must be 2 or 3.') end
-  priv.resp = v
+  priv.set_resp(v)
 end)
 redis.set_repl = wrap(function(...)
   if select('#', ...) ~= 1 then raise('ERR redis.set_repl() requires one argument.') end

@@ -30,7 +30,7 @@ use crate::server::state::{Client, ReplyMode, State};
 use mlua::{Function, Lua, LuaOptions, MultiValue, StdLib, Table, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 pub use convert::error_text;
 
@@ -108,9 +108,25 @@ impl Watchdog {
     }
 }
 
+/// What the `redis.call` worker (made once per Lua state) reaches while a
+/// script runs.
+#[derive(Default)]
+struct Current {
+    /// The running script's `CallCtx` (a `*mut CallCtx`), 0 between
+    /// scripts. Set and cleared by `Scripting::run` around the script,
+    /// while the `CallCtx` lives on its stack and nothing else touches it.
+    ctx: AtomicUsize,
+    /// The script called `redis.setresp(3)`.
+    resp3: AtomicBool,
+}
+
 pub struct Scripting {
     lua: Lua,
     watchdog: Arc<Watchdog>,
+    current: Arc<Current>,
+    /// Script body -> SHA1, so that an EVAL of a cached body is a hash
+    /// lookup, not a SHA1 (both hold only what `scripts` holds).
+    by_body: HashMap<Box<[u8]>, String>,
     /// Shared with `env.lua` (`priv`): `run`, `env`, and `raw` while a
     /// script runs.
     private: Table,
@@ -206,7 +222,31 @@ impl Scripting {
         g.raw_set("bit", libs::bit(&lua)?)?;
         g.raw_set("cjson", libs::cjson(&lua)?)?;
         let private = lua.create_table()?;
-        private.raw_set("resp", 2)?;
+        let current = Arc::new(Current::default());
+        let cur = current.clone();
+        let raw = lua.create_function(move |lua, args: MultiValue| {
+            let p = cur.ctx.load(Ordering::Acquire);
+            if p == 0 {
+                let e =
+                    convert::error_table(lua, b"-ERR redis.call is only available in a script")?;
+                return Ok((false, e));
+            }
+            // SAFETY: `run` stores a pointer to its live, otherwise unused
+            // `CallCtx` for exactly the duration of the script, and scripts
+            // never nest (EVAL is refused inside one), so this is the only
+            // reference to it.
+            let c = unsafe { &mut *(p as *mut CallCtx<'static>) };
+            raw_call(lua, c, args, cur.resp3.load(Ordering::Relaxed))
+        })?;
+        private.raw_set("raw", raw)?;
+        let cur = current.clone();
+        private.raw_set(
+            "set_resp",
+            lua.create_function(move |_, v: i64| {
+                cur.resp3.store(v == 3, Ordering::Relaxed);
+                Ok(())
+            })?,
+        )?;
         let wrap = lua.create_function(|lua, f: Function| {
             // SAFETY: `f` is on the stack; the closure takes it as its one
             // upvalue and replaces it.
@@ -226,6 +266,8 @@ impl Scripting {
         Ok(Scripting {
             lua,
             watchdog,
+            current,
+            by_body: HashMap::new(),
             private,
             run,
             scripts: HashMap::new(),
@@ -254,6 +296,9 @@ impl Scripting {
 
     /// Compile `body` into the cache (if not there yet); its SHA1.
     pub fn load(&mut self, body: &[u8]) -> Result<String, CmdError> {
+        if let Some(sha) = self.by_body.get(body) {
+            return Ok(sha.clone());
+        }
         let sha = sha1_hex(body);
         if !self.scripts.contains_key(&sha) {
             let env: Table = self
@@ -275,6 +320,7 @@ impl Scripting {
                 })?;
             self.body_bytes += body.len();
             self.scripts.insert(sha.clone(), Script { func });
+            self.by_body.insert(body.into(), sha.clone());
         }
         Ok(sha)
     }
@@ -300,7 +346,7 @@ impl Scripting {
             .map_err(lua_err)?;
         g.raw_set("ARGV", strings(lua, args).map_err(lua_err)?)
             .map_err(lua_err)?;
-        self.private.raw_set("resp", 2).map_err(lua_err)?;
+        self.current.resp3.store(false, Ordering::Relaxed);
 
         self.watchdog
             .limit_ms
@@ -311,27 +357,21 @@ impl Scripting {
         }
         *self.watchdog.start.lock() = Some(std::time::Instant::now());
         let saved = Saved::enter(ctx);
-        let cell = parking_lot::Mutex::new(CallCtx {
+        let mut call = CallCtx {
             st: &mut *ctx.st,
             client: &mut *ctx.client,
             now: ctx.now,
             read_only,
             watchdog: &self.watchdog,
-        });
-        let private = &self.private;
-        let run = &self.run;
-        let result = lua.scope(|scope| {
-            let raw = scope.create_function_mut(|lua, args: MultiValue| {
-                let resp3 = private.raw_get::<i64>("resp").unwrap_or(2) == 3;
-                raw_call(lua, &mut cell.lock(), args, resp3)
-            })?;
-            private.raw_set("raw", raw)?;
-            run.call::<(bool, Value)>(func)
-        });
-        let _ = self.private.raw_set("raw", Value::Nil);
+        };
+        self.current
+            .ctx
+            .store(&mut call as *mut CallCtx as usize, Ordering::Release);
+        let result = self.run.call::<(bool, Value)>(func);
+        self.current.ctx.store(0, Ordering::Release);
         *self.watchdog.start.lock() = None;
         saved.leave(ctx);
-        let resp3_script = self.private.raw_get::<i64>("resp").unwrap_or(2) == 3;
+        let resp3_script = self.current.resp3.load(Ordering::Relaxed);
         match result {
             Ok((true, v)) => {
                 convert::lua_to_reply(ctx.out, &v, resp3_script, 0);
@@ -458,7 +498,11 @@ fn raw_call(
     if cmd.is_write() {
         c.watchdog.wrote.store(true, Ordering::Relaxed);
     }
-    let mut out = Reply::new(resp3);
+    // Most replies are short: no 1 KiB buffer per call (`Reply::new`).
+    let mut out = Reply {
+        buf: Vec::with_capacity(64),
+        resp3,
+    };
     let caller_resp3 = c.client.resp3;
     c.client.resp3 = resp3;
     crate::server::exec::execute_at(c.st, c.client, &mut out, &refs, c.now);
