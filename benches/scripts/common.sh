@@ -82,3 +82,25 @@ ticks() {
   done
   echo $s
 }
+
+# alternate ROUNDS CAIRN_BIN: call the script's `round WHO BIN` (which
+# prints "WHO RATE") for redis-server and for Cairn, in alternating order
+# (redis first in odd rounds), ROUNDS times; then print each side's median.
+alternate() {
+  local rounds=$1 cairn=$2 out r s
+  out=$(mktemp "$BENCH_DIR/alt.XXXX")
+  for r in $(seq "$rounds"); do
+    if [ $((r % 2)) = 1 ]; then
+      round redis redis-server
+      round cairn "$cairn"
+    else
+      round cairn "$cairn"
+      round redis redis-server
+    fi
+  done | tee "$out"
+  for s in redis cairn; do
+    printf '%s median: ' $s
+    grep "^$s " "$out" | awk '{print $2}' | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
+  done
+  rm -f "$out"
+}

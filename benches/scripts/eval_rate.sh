@@ -20,8 +20,6 @@ ROUNDS=${3:-5}
 PIPE=${4:-1}
 N=${N:-200000}
 cd "$(dirname "$0")" && source ./common.sh
-out=$(mktemp "$BENCH_DIR/eval.XXXX")
-trap 'rm -f "$out"' EXIT
 incr="return redis.call('incr', KEYS[1])"
 
 round() { # WHO BIN
@@ -44,16 +42,4 @@ round() { # WHO BIN
   echo "$1 $rps"
 }
 
-for r in $(seq "$ROUNDS"); do
-  if [ $((r % 2)) = 1 ]; then
-    round redis redis-server
-    round cairn "$CAIRN"
-  else
-    round cairn "$CAIRN"
-    round redis redis-server
-  fi
-done | tee "$out"
-for s in redis cairn; do
-  printf '%s median: ' $s
-  grep "^$s " "$out" | awk '{print $2}' | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
-done
+alternate "$ROUNDS" "$CAIRN"

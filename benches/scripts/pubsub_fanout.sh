@@ -18,8 +18,7 @@ ROUNDS=${3:-3}
 PIPE=${4:-16}
 N=${N:-300000}
 cd "$(dirname "$0")" && source ./common.sh
-out=$(mktemp "$BENCH_DIR/fanout.XXXX")
-trap 'kill $(jobs -p) 2>/dev/null; rm -f "$out"' EXIT
+trap 'kill $(jobs -p) 2>/dev/null' EXIT
 payload=$(head -c 64 /dev/zero | tr '\0' 'x')
 
 round() { # WHO BIN
@@ -45,16 +44,4 @@ round() { # WHO BIN
   echo "$1 $rps"
 }
 
-for r in $(seq "$ROUNDS"); do
-  if [ $((r % 2)) = 1 ]; then
-    round redis redis-server
-    round cairn "$CAIRN"
-  else
-    round cairn "$CAIRN"
-    round redis redis-server
-  fi
-done | tee "$out"
-for s in redis cairn; do
-  printf '%s median: ' $s
-  grep "^$s " "$out" | awk '{print $2}' | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
-done
+alternate "$ROUNDS" "$CAIRN"
