@@ -595,3 +595,25 @@ fn a_long_script_that_has_not_written_is_stopped() {
         err("NOTBUSY No scripts in execution right now.")
     );
 }
+
+/// MONITOR shows the EVAL, then its commands as run by "lua", as Redis
+/// 7.0 does.
+#[test]
+fn monitor_shows_the_script_then_its_commands() {
+    let s = Server::start(&[]);
+    let mut mon = s.raw();
+    assert_eq!(mon.cmds(&["MONITOR"]), simple("OK"));
+    let mut r = s.raw();
+    r.cmds(&["EVAL", "return redis.call('set', KEYS[1], 'v')", "1", "mk"]);
+    let line = |x: Resp| match x {
+        Resp::Simple(b) => String::from_utf8(b).unwrap(),
+        other => panic!("{other:?}"),
+    };
+    let first = line(mon.read());
+    assert!(
+        first.ends_with(r#"] "EVAL" "return redis.call('set', KEYS[1], 'v')" "1" "mk""#),
+        "{first}"
+    );
+    let second = line(mon.read());
+    assert!(second.ends_with(r#" [0 lua] "set" "mk" "v""#), "{second}");
+}

@@ -152,6 +152,13 @@ fn evalsha_ro(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
 }
 
 fn eval_generic(ctx: &mut Ctx, argv: &[&[u8]], by_sha: bool, read_only: bool) -> CmdResult {
+    // Shown in MONITOR before the commands it runs (even one
+    // refused for its arguments), as Redis shows it
+    // (the command table's skip_monitor keeps it from the usual feed,
+    // which comes after execution).
+    if !ctx.st.monitors.is_empty() {
+        crate::server::exec::feed_monitors(ctx.st, ctx.client, ctx.cmd, argv);
+    }
     let numkeys = crate::util::parse_i64(argv[2]).ok_or(CmdError::NotInteger)?;
     if numkeys < 0 {
         return Err(CmdError::msg("ERR Number of keys can't be negative"));

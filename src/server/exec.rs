@@ -390,7 +390,7 @@ fn redacted(cmd: &commands::Cmd, argv: &[&[u8]]) -> Vec<bool> {
     r
 }
 
-fn feed_monitors(st: &mut State, client: &Client, cmd: &commands::Cmd, argv: &[&[u8]]) {
+pub(crate) fn feed_monitors(st: &mut State, client: &Client, cmd: &commands::Cmd, argv: &[&[u8]]) {
     // One clock reading for seconds and microseconds, so the stamp never
     // goes backwards at a second boundary.
     let us = crate::util::now_us();
