@@ -617,3 +617,81 @@ fn monitor_shows_the_script_then_its_commands() {
     let second = line(mon.read());
     assert!(second.ends_with(r#" [0 lua] "set" "mk" "v""#), "{second}");
 }
+
+/// A random JSON document: nested arrays and objects of nulls, booleans,
+/// integers and doubles over many magnitudes, and strings with escapes
+/// and UTF-8.
+fn json(r: &mut Rng, depth: usize) -> String {
+    let kinds = if depth < 3 { 9 } else { 6 };
+    match r.below(kinds) {
+        0 => "null".into(),
+        1 => ["true", "false"][r.below(2)].into(),
+        2 => [
+            "0",
+            "-1",
+            "7",
+            "123456789012345",
+            "9007199254740992",
+            "0.5",
+            "-2.25",
+            "1e-07",
+            "1e+300",
+            "3.14159265358979",
+        ][r.below(10)]
+        .into(),
+        3 => {
+            let chars = [
+                "a", "b", "\\\"", "\\\\", "\\/", "\\n", "\\t", "é", "€", " ", "\\u00e9",
+            ];
+            let s: String = (0..r.below(6))
+                .map(|_| chars[r.below(chars.len())])
+                .collect();
+            format!("\"{s}\"")
+        }
+        4 => r.below(100).to_string(),
+        5 => format!("{}e{}", r.below(100000), r.below(40) as i64 - 20),
+        6 | 7 => {
+            let items: Vec<String> = (0..r.below(5)).map(|_| json(r, depth + 1)).collect();
+            format!("[{}]", items.join(","))
+        }
+        _ => {
+            let items: Vec<String> = (0..r.below(5))
+                .map(|_| {
+                    let k: String = (0..1 + r.below(3))
+                        .map(|_| ["a", "b", "c", "x", "y", "1"][r.below(6)])
+                        .collect();
+                    format!("\"{k}\":{}", json(r, depth + 1))
+                })
+                .collect();
+            format!("{{{}}}", items.join(","))
+        }
+    }
+}
+
+/// cjson against Redis's lua-cjson on random documents: decode then
+/// encode (number format, escapes, and object key order, which both take
+/// from Lua 5.1's table order), decode to a reply, and array lengths.
+#[test]
+fn cjson_matches_redis_on_random_documents() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let cairn = Server::start(&[]);
+    let (mut a, mut b) = (Raw::connect(redis.port), cairn.raw());
+    let scripts = [
+        "return cjson.encode(cjson.decode(ARGV[1]))",
+        "return cjson.decode(ARGV[1])",
+        "local t = cjson.decode(ARGV[1]) return type(t) == 'table' and #t or tostring(t)",
+    ];
+    let mut r = Rng(0x5EED_C750);
+    for i in 0..env_count("CAIRN_CJSON_DOCS", 1500) {
+        let doc = json(&mut r, 0);
+        let script = scripts[r.below(scripts.len())];
+        run_on_both(
+            &mut a,
+            &mut b,
+            &["EVAL", script, "0", &doc],
+            &format!("doc {i}"),
+        );
+    }
+}
