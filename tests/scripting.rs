@@ -211,6 +211,31 @@ const FIXED: &[&[&str]] = &[
     ],
     &[r"eval", r"return redis.call('set', 'n', 2^62)", r"0"],
     &[r"get", r"n"],
+    // Shebang lines (Redis 7.0): flags, errors, line numbers.
+    &["eval", "#!lua\nreturn 1", "0"],
+    &["eval", "#!lua\nerror('x')", "0"],
+    &[
+        "eval",
+        "#!lua flags=no-writes\nreturn redis.call('set','x','y')",
+        "0",
+    ],
+    &["eval", "#!lua flags=bogus\nreturn 1", "0"],
+    &["eval", "#!lua name=x\nreturn 1", "0"],
+    &["eval", "#!python\nreturn 1", "0"],
+    &["eval", "#!lua", "0"],
+    &[
+        "eval",
+        "#!lua flags=no-writes,allow-stale,no-cluster,allow-cross-slot-keys,allow-oom\nreturn 2",
+        "0",
+    ],
+    &["eval", "#!lua flags=\nreturn 3", "0"],
+    &["eval", "#!lua flags=no-writes,\nreturn 7", "0"],
+    &["eval", "#!luax\nreturn 8", "0"],
+    &["eval", "#!lua\r\nreturn 9", "0"],
+    &["eval_ro", "#!lua\nreturn 1", "0"],
+    &["eval_ro", "#!lua flags=no-writes\nreturn 1", "0"],
+    &["script", "load", "#!lua flags=bogus\nreturn 1"],
+    &["eval", "#!lua\nreturn redis.call('set', 'sb', '1')", "0"],
     // SELECT inside a script lasts until the script ends.
     &[
         r"eval",

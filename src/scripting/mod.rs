@@ -139,6 +139,64 @@ pub struct Scripting {
 
 struct Script {
     func: Function,
+    /// What its shebang line (`#!lua flags=...`) said; `None` without one.
+    shebang: Option<Shebang>,
+}
+
+/// The flags of a Redis 7.0 script shebang that change how Cairn runs the
+/// script. The others (allow-oom, allow-stale, no-cluster,
+/// allow-cross-slot-keys) are accepted: they concern eviction, replicas
+/// and cluster, none of which Cairn has.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Shebang {
+    no_writes: bool,
+}
+
+const SHEBANG_FLAGS: &[&str] = &[
+    "no-writes",
+    "allow-oom",
+    "allow-stale",
+    "no-cluster",
+    "allow-cross-slot-keys",
+];
+
+/// Parse a body's shebang line as Redis 7.0 does
+/// (`evalExtractShebangFlags`), with its error messages.
+fn parse_shebang(body: &[u8]) -> Result<Option<Shebang>, CmdError> {
+    if !body.starts_with(b"#!") {
+        return Ok(None);
+    }
+    let Some(end) = body.iter().position(|&b| b == b'\n') else {
+        return Err(CmdError::msg("ERR Invalid script shebang"));
+    };
+    let line = String::from_utf8_lossy(&body[..end]);
+    let mut parts = line.split_ascii_whitespace();
+    let engine = parts.next().unwrap_or("");
+    if engine != "#!lua" {
+        return Err(CmdError::msg(format!(
+            "ERR Unexpected engine in script shebang: {engine}"
+        )));
+    }
+    let mut flags = Shebang { no_writes: false };
+    for part in parts {
+        let Some(list) = part.strip_prefix("flags=") else {
+            return Err(CmdError::msg(format!(
+                "ERR Unknown lua shebang option: {part}"
+            )));
+        };
+        if list.is_empty() {
+            continue;
+        }
+        for flag in list.split(',') {
+            if !SHEBANG_FLAGS.contains(&flag) {
+                return Err(CmdError::msg(format!(
+                    "ERR Unexpected flag in script shebang: {flag}"
+                )));
+            }
+            flags.no_writes |= flag == "no-writes";
+        }
+    }
+    Ok(Some(flags))
 }
 
 impl std::fmt::Debug for Scripting {
@@ -301,13 +359,20 @@ impl Scripting {
         }
         let sha = sha1_hex(body);
         if !self.scripts.contains_key(&sha) {
+            let shebang = parse_shebang(body)?;
+            // The shebang line becomes a Lua comment ("--"), so line
+            // numbers in errors stay the body's, as in Redis.
+            let mut source = body.to_vec();
+            if shebang.is_some() {
+                source[..2].copy_from_slice(b"--");
+            }
             let env: Table = self
                 .private
                 .raw_get("env")
                 .map_err(|e| CmdError::msg(format!("ERR {e}")))?;
             let func = self
                 .lua
-                .load(body)
+                .load(&source[..])
                 .set_name("@user_script")
                 .set_environment(env)
                 .into_function()
@@ -319,7 +384,7 @@ impl Scripting {
                     CmdError::msg(format!("ERR Error compiling script (new function): {msg}"))
                 })?;
             self.body_bytes += body.len();
-            self.scripts.insert(sha.clone(), Script { func });
+            self.scripts.insert(sha.clone(), Script { func, shebang });
             self.by_body.insert(body.into(), sha.clone());
         }
         Ok(sha)
@@ -337,6 +402,18 @@ impl Scripting {
     ) -> CmdResult {
         let Some(script) = self.scripts.get(sha) else {
             return Err(CmdError::msg(NOSCRIPT));
+        };
+        // A script with a shebang says whether it writes: the _RO commands
+        // refuse one that does not say no-writes, and no-writes makes any
+        // script read-only.
+        let read_only = match script.shebang {
+            Some(Shebang { no_writes: false }) if read_only => {
+                return Err(CmdError::msg(
+                    "ERR Can not execute a script with write flag using *_ro command.",
+                ));
+            }
+            Some(Shebang { no_writes }) => read_only || no_writes,
+            None => read_only,
         };
         let func = script.func.clone();
         let lua = &self.lua;
