@@ -209,6 +209,11 @@ const FIXED: &[&[&str]] = &[
         r"return cjson.encode({0.000012345678901234567, 2^62, 1e15, 123456789012345})",
         r"0",
     ],
+    &[
+        r"eval",
+        r"return cjson.encode({-0, 0/-1, 1e-300, 2^63, -1.5e-10})",
+        r"0",
+    ],
     &[r"eval", r"return redis.call('set', 'n', 2^62)", r"0"],
     &[r"get", r"n"],
     // Shebang lines (Redis 7.0): flags, errors, line numbers.

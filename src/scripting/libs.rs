@@ -3,6 +3,7 @@
 //! `redis.sha1hex` and `redis.log`. `env.lua` wraps the ones that can fail
 //! so that their errors carry the script's line, as Redis's do.
 
+use crate::util::fmt_double_g14;
 use mlua::{LightUserData, Lua, Table, Value, Variadic};
 
 /// `redis`'s constants and the Rust primitives `env.lua` builds on.
@@ -191,29 +192,6 @@ pub fn json_round_trip(data: &[u8]) -> Result<(), String> {
     Ok(())
 }
 
-/// lua-cjson's number format (`%.14g`).
-fn fmt_g14(n: f64) -> String {
-    if n == n.trunc() && n.abs() < 1e14 {
-        return format!("{}", n as i64);
-    }
-    let s = format!("{n:.13e}");
-    let (mant, exp) = s.split_once('e').unwrap_or((&s, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    if (-4..14).contains(&exp) {
-        let decimals = (13 - exp).max(0) as usize;
-        let f = format!("{n:.decimals$}");
-        if f.contains('.') {
-            f.trim_end_matches('0').trim_end_matches('.').to_string()
-        } else {
-            f
-        }
-    } else {
-        let mant = mant.trim_end_matches('0').trim_end_matches('.');
-        let sign = if exp < 0 { '-' } else { '+' };
-        format!("{mant}e{sign}{:02}", exp.abs())
-    }
-}
-
 fn encode(out: &mut Vec<u8>, v: &Value, depth: usize) -> Result<(), String> {
     match v {
         Value::Nil => out.extend_from_slice(b"null"),
@@ -221,12 +199,12 @@ fn encode(out: &mut Vec<u8>, v: &Value, depth: usize) -> Result<(), String> {
         Value::Boolean(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
         // Lua 5.1 numbers are all doubles (mlua hands integral ones over as
         // integers): one format for both.
-        Value::Integer(i) => out.extend_from_slice(fmt_g14(*i as f64).as_bytes()),
+        Value::Integer(i) => out.extend_from_slice(fmt_double_g14(*i as f64).as_bytes()),
         Value::Number(n) => {
             if !n.is_finite() {
                 return Err("Cannot serialise number: must not be NaN or Inf".into());
             }
-            out.extend_from_slice(fmt_g14(*n).as_bytes());
+            out.extend_from_slice(fmt_double_g14(*n).as_bytes());
         }
         Value::String(s) => encode_string(out, &s.as_bytes()),
         Value::Table(t) => {
@@ -277,8 +255,10 @@ fn encode(out: &mut Vec<u8>, v: &Value, depth: usize) -> Result<(), String> {
                     }
                     match k {
                         Value::String(s) => encode_string(out, &s.as_bytes()),
-                        Value::Integer(i) => encode_string(out, fmt_g14(*i as f64).as_bytes()),
-                        Value::Number(x) => encode_string(out, fmt_g14(*x).as_bytes()),
+                        Value::Integer(i) => {
+                            encode_string(out, fmt_double_g14(*i as f64).as_bytes())
+                        }
+                        Value::Number(x) => encode_string(out, fmt_double_g14(*x).as_bytes()),
                         other => {
                             return Err(format!(
                                 "Cannot serialise {}: table key must be a number or string",
@@ -564,6 +544,7 @@ mod tests {
 
     #[test]
     fn numbers_format_as_g14() {
+        let fmt_g14 = fmt_double_g14;
         assert_eq!(fmt_g14(1.0), "1");
         assert_eq!(fmt_g14(1.5), "1.5");
         assert_eq!(fmt_g14(0.1), "0.1");
@@ -580,5 +561,7 @@ mod tests {
         // Found by the fuzz target: an integral double past 1e15 prints in
         // exponent form whether Lua hands it over as integer or float.
         assert_eq!(fmt_g14(1244441244444200.0), "1.2444412444442e+15");
+        // Negative zero keeps its sign, as in lua-cjson (Redis: "-0").
+        assert_eq!(fmt_g14(-0.0), "-0");
     }
 }

@@ -16,6 +16,7 @@ unsafe extern "C" {
         cap: usize,
     ) -> i32;
     fn cairn_fmt_g17(d: f64, out: *mut c_char, cap: usize) -> i32;
+    fn cairn_fmt_g14(d: f64, out: *mut c_char, cap: usize) -> i32;
     fn cairn_sort_score(s: *const c_char, len: usize, out: *mut f64) -> i32;
 }
 
@@ -139,6 +140,15 @@ pub fn fmt_double_g17(d: f64) -> String {
     let mut out = [0u8; 64];
     // SAFETY: writes at most 64 bytes into `out`.
     let n = unsafe { cairn_fmt_g17(d, out.as_mut_ptr() as *mut c_char, out.len()) };
+    String::from_utf8_lossy(&out[..n.max(0) as usize]).into_owned()
+}
+
+/// `%.14g` formatting of a double (lua-cjson's number format, for the
+/// scripts' `cjson.encode`).
+pub fn fmt_double_g14(d: f64) -> String {
+    let mut out = [0u8; 64];
+    // SAFETY: writes at most 64 bytes into `out`.
+    let n = unsafe { cairn_fmt_g14(d, out.as_mut_ptr() as *mut c_char, out.len()) };
     String::from_utf8_lossy(&out[..n.max(0) as usize]).into_owned()
 }
 

@@ -91,6 +91,14 @@ int cairn_fmt_g17(double d, char *out, size_t cap) {
     return l;
 }
 
+/* Format a double as %.14g (lua-cjson's number format; the caller refuses
+ * NaN and infinities first). */
+int cairn_fmt_g14(double d, char *out, size_t cap) {
+    int l = snprintf(out, cap, "%.14g", d);
+    if (l < 0 || (size_t)l >= cap) return -1;
+    return l;
+}
+
 /* SORT's numeric score (sort.c): strtod over the value as a C string, so
  * it stops at the first NUL and accepts leading spaces; 1 on success, 0
  * where Redis reports that the score can't be converted (characters left
