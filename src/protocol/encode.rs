@@ -142,13 +142,36 @@ impl Reply {
 
     /// A verbatim string (RESP3 `=N\r\ntxt:...`; RESP2 bulk).
     pub fn verbatim(&mut self, text: &[u8]) {
+        self.verbatim_as(b"txt", text);
+    }
+
+    /// A verbatim string of the given three-letter format (RESP3
+    /// `=N\r\nfmt:...`; RESP2 bulk).
+    pub fn verbatim_as(&mut self, format: &[u8; 3], text: &[u8]) {
         if self.resp3 {
             self.header(b'=', text.len() as i64 + 4);
-            self.buf.extend_from_slice(b"txt:");
+            self.buf.extend_from_slice(format);
+            self.buf.push(b':');
             self.buf.extend_from_slice(text);
             self.buf.extend_from_slice(b"\r\n");
         } else {
             self.bulk(text);
+        }
+    }
+
+    /// A big number, given as its digits (RESP3 `(`; RESP2 bulk). CR/LF
+    /// inside become spaces, so the reply stays one line.
+    pub fn big_number(&mut self, digits: &[u8]) {
+        if self.resp3 {
+            self.buf.push(b'(');
+            self.buf.extend(
+                digits
+                    .iter()
+                    .map(|&b| if b == b'\r' || b == b'\n' { b' ' } else { b }),
+            );
+            self.buf.extend_from_slice(b"\r\n");
+        } else {
+            self.bulk(digits);
         }
     }
 

@@ -204,17 +204,7 @@ fn table_to_reply(out: &mut Reply, t: &Table, resp3_script: bool, depth: usize) 
         _ => {}
     }
     if let Value::String(s) = field("big_number") {
-        let s = s.as_bytes();
-        if out.resp3 {
-            out.buf.push(b'(');
-            out.buf.extend(
-                s.iter()
-                    .map(|&b| if b == b'\r' || b == b'\n' { b' ' } else { b }),
-            );
-            out.buf.extend_from_slice(b"\r\n");
-        } else {
-            out.bulk(&s);
-        }
+        out.big_number(&s.as_bytes());
         return;
     }
     if let Value::Table(m) = field("map") {
@@ -241,19 +231,9 @@ fn table_to_reply(out: &mut Reply, t: &Table, resp3_script: bool, depth: usize) 
         && let (Ok(Value::String(f)), Ok(Value::String(s))) =
             (v.raw_get::<Value>("format"), v.raw_get::<Value>("string"))
     {
-        let (f, s) = (f.as_bytes(), s.as_bytes());
-        if out.resp3 && f.len() == 3 {
-            let mut text = f.to_vec();
-            text.push(b':');
-            text.extend_from_slice(&s);
-            out.buf.push(b'=');
-            out.buf
-                .extend_from_slice(itoa::Buffer::new().format(text.len()).as_bytes());
-            out.buf.extend_from_slice(b"\r\n");
-            out.buf.extend_from_slice(&text);
-            out.buf.extend_from_slice(b"\r\n");
-        } else {
-            out.bulk(&s);
+        match <&[u8; 3]>::try_from(&f.as_bytes()[..]) {
+            Ok(format) => out.verbatim_as(format, &s.as_bytes()),
+            Err(_) => out.bulk(&s.as_bytes()),
         }
         return;
     }
