@@ -151,14 +151,21 @@ fn evalsha_ro(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     eval_generic(ctx, argv, true, true)
 }
 
-fn eval_generic(ctx: &mut Ctx, argv: &[&[u8]], by_sha: bool, read_only: bool) -> CmdResult {
-    // Shown in MONITOR before the commands it runs (even one
-    // refused for its arguments), as Redis shows it
-    // (the command table's skip_monitor keeps it from the usual feed,
-    // which comes after execution).
-    if !ctx.st.monitors.is_empty() {
-        crate::server::exec::feed_monitors(ctx.st, ctx.client, ctx.cmd, argv);
-    }
+/// Whether `cmd` is one of the EVAL commands: they run other commands,
+/// which touch (for WATCH and blocked clients) the keys they write; the
+/// EVAL's own arguments are no key positions.
+pub fn is_eval(cmd: &Cmd) -> bool {
+    // The group first: one comparison for every other command (this runs
+    // after each write).
+    cmd.group == "scripting" && cmd.name.starts_with("eval")
+}
+
+/// A command's arguments, or a run of them.
+type Args<'a> = &'a [&'a [u8]];
+
+/// An EVAL command's `KEYS` and `ARGV` (after its `numkeys`), with Redis's
+/// errors for a bad count. Also COMMAND GETKEYS's answer.
+pub fn keys_and_args<'a>(argv: Args<'a>) -> Result<(Args<'a>, Args<'a>), CmdError> {
     let numkeys = crate::util::parse_i64(argv[2]).ok_or(CmdError::NotInteger)?;
     if numkeys < 0 {
         return Err(CmdError::msg("ERR Number of keys can't be negative"));
@@ -168,8 +175,18 @@ fn eval_generic(ctx: &mut Ctx, argv: &[&[u8]], by_sha: bool, read_only: bool) ->
             "ERR Number of keys can't be greater than number of args",
         ));
     }
-    let split = 3 + numkeys as usize;
-    let (keys, args) = (&argv[3..split], &argv[split..]);
+    Ok(argv[3..].split_at(numkeys as usize))
+}
+
+fn eval_generic(ctx: &mut Ctx, argv: &[&[u8]], by_sha: bool, read_only: bool) -> CmdResult {
+    // Shown in MONITOR before the commands it runs (even one
+    // refused for its arguments), as Redis shows it
+    // (the command table's skip_monitor keeps it from the usual feed,
+    // which comes after execution).
+    if !ctx.st.monitors.is_empty() {
+        crate::server::exec::feed_monitors(ctx.st, ctx.client, ctx.cmd, argv);
+    }
+    let (keys, args) = keys_and_args(argv)?;
     if by_sha && !ctx.st.scripting.as_ref().is_some_and(|e| e.exists(argv[1])) {
         return Err(CmdError::msg(NO_SCRIPT));
     }

@@ -792,13 +792,8 @@ fn command_getkeys(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
         ));
     }
     // Scripts: the keys are the `numkeys` arguments after the script.
-    if matches!(c.name, "eval" | "evalsha" | "eval_ro" | "evalsha_ro") {
-        let n = crate::util::parse_i64(args[2]).unwrap_or(-1);
-        let keys: &[&[u8]] = if n >= 0 && (n as usize) <= args.len() - 3 {
-            &args[3..3 + n as usize]
-        } else {
-            &[]
-        };
+    if super::scripting::is_eval(c) {
+        let keys = super::scripting::keys_and_args(args).map_or(&[][..], |(k, _)| k);
         ctx.out.bulks(keys.iter().copied());
         return Ok(());
     }

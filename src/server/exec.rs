@@ -192,7 +192,7 @@ fn run(
     // Counted even when no log is configured.
     // A script's commands did this for their own keys as they ran (its
     // arguments are no key positions: ARGV values would be taken as keys).
-    if st.ks.journal.effects != effects_before && cmd.group != "scripting" {
+    if st.ks.journal.effects != effects_before && !commands::scripting::is_eval(cmd) {
         st.blocking.touched(client.db, &argv[1..]);
         if !st.watch.is_empty() {
             st.watch.mark(flushed_watchers);
