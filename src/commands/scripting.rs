@@ -187,7 +187,8 @@ fn eval_generic(ctx: &mut Ctx, argv: &[&[u8]], by_sha: bool, read_only: bool) ->
         crate::server::exec::feed_monitors(ctx.st, ctx.client, ctx.cmd, argv);
     }
     let (keys, args) = keys_and_args(argv)?;
-    if by_sha && !ctx.st.scripting.as_ref().is_some_and(|e| e.exists(argv[1])) {
+    // No engine yet: no script either (and no Lua state made to say so).
+    if by_sha && ctx.st.scripting.is_none() {
         return Err(CmdError::msg(NO_SCRIPT));
     }
     let mut eng = engine(ctx)?;
@@ -220,16 +221,8 @@ fn script_exists(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
 }
 
 fn script_flush(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
-    match argv.get(2) {
-        None => {}
-        Some(m) if m.eq_ignore_ascii_case(b"async") || m.eq_ignore_ascii_case(b"sync") => {}
-        Some(_) => {
-            return Err(CmdError::msg(
-                "ERR SCRIPT FLUSH only support SYNC|ASYNC option",
-            ));
-        }
-    }
-    if argv.len() > 3 {
+    let mode_ok = |m: &&[u8]| m.eq_ignore_ascii_case(b"async") || m.eq_ignore_ascii_case(b"sync");
+    if argv.len() > 3 || !argv.get(2).is_none_or(mode_ok) {
         return Err(CmdError::msg(
             "ERR SCRIPT FLUSH only support SYNC|ASYNC option",
         ));

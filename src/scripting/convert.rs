@@ -130,7 +130,7 @@ pub fn error_table(lua: &Lua, text: &[u8]) -> mlua::Result<Value> {
     )
 }
 
-pub fn error_text(text: &[u8]) -> Vec<u8> {
+fn error_text(text: &[u8]) -> Vec<u8> {
     let (code, msg): (&[u8], &[u8]) = match text.strip_prefix(b"-") {
         Some(rest) => match rest.iter().position(|&b| b == b' ') {
             Some(i) => (&rest[..i], &rest[i + 1..]),

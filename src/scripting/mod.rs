@@ -18,8 +18,8 @@
 //! * While a script runs, `Scripting` is out of `State` (taken by the
 //!   caller and put back after), so `redis.call` can borrow the state.
 //! * SELECT inside a script changes the database for the rest of the
-//!   script only; the client's database, protocol and CLIENT REPLY mode
-//!   are restored when it ends.
+//!   script only; the client's database and CLIENT REPLY mode are
+//!   restored when it ends (`Saved`), its protocol after each call.
 
 mod convert;
 pub mod libs;
@@ -31,8 +31,6 @@ use mlua::{Function, Lua, LuaOptions, MultiValue, StdLib, Table, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-
-pub use convert::error_text;
 
 /// The error when a script is called by a SHA the cache does not hold.
 pub const NOSCRIPT: &str = "NOSCRIPT No matching script. Please use EVAL.";
@@ -67,7 +65,7 @@ struct Watchdog {
 }
 
 /// The message of a script stopped by the watchdog.
-pub const TIMED_OUT: &str = "Script ran past busy-reply-threshold without writing and was stopped (Cairn has no SCRIPT KILL)";
+const TIMED_OUT: &str = "Script ran past busy-reply-threshold without writing and was stopped (Cairn has no SCRIPT KILL)";
 
 impl Watchdog {
     /// The normal hook: a look at the clock every 100k instructions.
@@ -127,9 +125,10 @@ pub struct Scripting {
     /// Script body -> SHA1, so that an EVAL of a cached body is a hash
     /// lookup, not a SHA1 (both hold only what `scripts` holds).
     by_body: HashMap<Box<[u8]>, String>,
-    /// Shared with `env.lua` (`priv`): `run`, `env`, and `raw` while a
-    /// script runs.
-    private: Table,
+    /// The environment scripts are compiled with (`env.lua`'s read-only
+    /// proxy of the globals).
+    env: Table,
+    /// `env.lua`'s `priv.run`: runs a script under the error handler.
     run: Function,
     /// SHA1 (lowercase hex) -> compiled script.
     scripts: HashMap<String, Script>,
@@ -207,12 +206,12 @@ impl std::fmt::Debug for Scripting {
     }
 }
 
-/// What a script may change of its caller (SELECT, HELLO-like protocol
-/// switches for its calls, CLIENT REPLY), or sets up for its calls: taken
-/// when it starts, put back when it ends.
+/// What a script may change of its caller (SELECT, CLIENT REPLY), or sets
+/// up for its calls: taken when it starts, put back when it ends. (The
+/// protocol its calls use is set and put back around each call, in
+/// `raw_call`; HELLO cannot run in a script.)
 struct Saved {
     db: usize,
-    resp3: bool,
     reply_mode: ReplyMode,
     no_block: bool,
     in_exec: bool,
@@ -223,7 +222,6 @@ impl Saved {
     fn enter(ctx: &mut Ctx) -> Saved {
         let saved = Saved {
             db: ctx.client.db,
-            resp3: ctx.client.resp3,
             reply_mode: ctx.client.reply_mode,
             no_block: ctx.client.no_block,
             in_exec: ctx.st.in_exec,
@@ -238,7 +236,6 @@ impl Saved {
 
     fn leave(self, ctx: &mut Ctx) {
         ctx.client.db = self.db;
-        ctx.client.resp3 = self.resp3;
         ctx.client.reply_mode = self.reply_mode;
         ctx.client.no_block = self.no_block;
         ctx.st.in_exec = self.in_exec;
@@ -247,8 +244,8 @@ impl Saved {
     }
 }
 
-/// What a script's `redis.call` needs of the caller, shared by the call
-/// and pcall callbacks while the script runs.
+/// What a script's `redis.call` needs of the caller, reached by its
+/// worker through `Current` while the script runs.
 struct CallCtx<'a> {
     st: &'a mut State,
     client: &'a mut Client,
@@ -319,6 +316,7 @@ impl Scripting {
             .set_name("=cairn")
             .call::<()>(private.clone())?;
         let run = private.raw_get("run")?;
+        let env = private.raw_get("env")?;
         let watchdog = Arc::new(Watchdog::default());
         watchdog.arm(&lua)?;
         Ok(Scripting {
@@ -326,7 +324,7 @@ impl Scripting {
             watchdog,
             current,
             by_body: HashMap::new(),
-            private,
+            env,
             run,
             scripts: HashMap::new(),
             body_bytes: 0,
@@ -366,15 +364,11 @@ impl Scripting {
             if shebang.is_some() {
                 source[..2].copy_from_slice(b"--");
             }
-            let env: Table = self
-                .private
-                .raw_get("env")
-                .map_err(|e| CmdError::msg(format!("ERR {e}")))?;
             let func = self
                 .lua
                 .load(&source[..])
                 .set_name("@user_script")
-                .set_environment(env)
+                .set_environment(self.env.clone())
                 .into_function()
                 .map_err(|e| {
                     let msg = match e {
@@ -457,12 +451,6 @@ impl Scripting {
             Ok((false, e)) => Err(CmdError::msg(script_error(&e, sha))),
             Err(e) => Err(lua_err(e)),
         }
-    }
-
-    /// Drop every script and start a new Lua state (SCRIPT FLUSH).
-    pub fn flush(&mut self) -> Result<(), mlua::Error> {
-        *self = Scripting::new()?;
-        Ok(())
     }
 }
 
