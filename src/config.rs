@@ -214,8 +214,7 @@ static SPECS: &[Spec] = &[
         true,
         "3000",
     ),
-    spec("lua-time-limit", NONNEG, true, "5000"),
-    spec("busy-reply-threshold", NONNEG, true, "5000"),
+    alias("busy-reply-threshold", "lua-time-limit", NONNEG, "5000"),
 ];
 
 /// How the append-only log syncs (Redis `appendfsync`).
@@ -262,8 +261,7 @@ pub struct Settings {
     pub auto_aof_rewrite_min_size: u64,
     pub maxmemory_policy: String,
     /// Milliseconds a script may run without writing before the server
-    /// stops it (`busy-reply-threshold`, or its old name `lua-time-limit`
-    /// when only that one was changed; 0: never).
+    /// stops it (`busy-reply-threshold`, alias `lua-time-limit`; 0: never).
     pub busy_reply_threshold: u64,
     pub slowlog_log_slower_than: i64,
     pub slowlog_max_len: usize,
@@ -408,10 +406,7 @@ fn settings(v: &[String]) -> Settings {
             .map(|c| (c[0], c[1]))
             .collect(),
         maxmemory_policy: get(v, "maxmemory-policy"),
-        busy_reply_threshold: {
-            let (new, old) = (int("busy-reply-threshold"), int("lua-time-limit"));
-            (if new == 5000 { old } else { new }).max(0) as u64
-        },
+        busy_reply_threshold: int("busy-reply-threshold") as u64,
         slowlog_log_slower_than: int("slowlog-log-slower-than"),
         slowlog_max_len: int("slowlog-max-len") as usize,
         obuf_normal: obuf_class(&get(v, "client-output-buffer-limit"), "normal"),

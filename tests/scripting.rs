@@ -241,6 +241,11 @@ const FIXED: &[&[&str]] = &[
     &["eval_ro", "#!lua flags=no-writes\nreturn 1", "0"],
     &["script", "load", "#!lua flags=bogus\nreturn 1"],
     &["eval", "#!lua\nreturn redis.call('set', 'sb', '1')", "0"],
+    // lua-time-limit is busy-reply-threshold's old name.
+    &["config", "set", "lua-time-limit", "100"],
+    &["config", "get", "busy-reply-threshold"],
+    &["config", "get", "lua*"],
+    &["config", "set", "busy-reply-threshold", "5000"],
     // SELECT inside a script lasts until the script ends.
     &[
         r"eval",
