@@ -355,71 +355,25 @@ impl Decoder<'_> {
             return Err(self.expected("value", "T_END"));
         };
         match c {
-            b'{' => {
-                self.enter()?;
-                self.pos += 1;
-                let t = self.lua.create_table().map_err(Self::lua_err)?;
-                self.ws();
-                if self.s.get(self.pos) == Some(&b'}') {
-                    self.pos += 1;
-                    self.depth -= 1;
-                    return Ok(Value::Table(t));
+            b'{' => self.container(b'}', "comma or object end", |d, t, _| {
+                d.ws();
+                if d.s.get(d.pos) != Some(&b'"') {
+                    return Err(d.expected("object key string", d.token_name()));
                 }
-                loop {
-                    self.ws();
-                    if self.s.get(self.pos) != Some(&b'"') {
-                        return Err(self.expected("object key string", self.token_name()));
-                    }
-                    let k = self.string()?;
-                    self.ws();
-                    if self.s.get(self.pos) != Some(&b':') {
-                        return Err(self.expected("colon", self.token_name()));
-                    }
-                    self.pos += 1;
-                    let v = self.value()?;
-                    let k = self.lua.create_string(&k).map_err(Self::lua_err)?;
-                    t.raw_set(k, v).map_err(Self::lua_err)?;
-                    self.ws();
-                    match self.s.get(self.pos) {
-                        Some(b',') => self.pos += 1,
-                        Some(b'}') => {
-                            self.pos += 1;
-                            break;
-                        }
-                        _ => return Err(self.expected("comma or object end", self.token_name())),
-                    }
+                let k = d.string()?;
+                d.ws();
+                if d.s.get(d.pos) != Some(&b':') {
+                    return Err(d.expected("colon", d.token_name()));
                 }
-                self.depth -= 1;
-                Ok(Value::Table(t))
-            }
-            b'[' => {
-                self.enter()?;
-                self.pos += 1;
-                let t = self.lua.create_table().map_err(Self::lua_err)?;
-                self.ws();
-                if self.s.get(self.pos) == Some(&b']') {
-                    self.pos += 1;
-                    self.depth -= 1;
-                    return Ok(Value::Table(t));
-                }
-                let mut i = 1;
-                loop {
-                    let v = self.value()?;
-                    t.raw_set(i, v).map_err(Self::lua_err)?;
-                    i += 1;
-                    self.ws();
-                    match self.s.get(self.pos) {
-                        Some(b',') => self.pos += 1,
-                        Some(b']') => {
-                            self.pos += 1;
-                            break;
-                        }
-                        _ => return Err(self.expected("comma or array end", self.token_name())),
-                    }
-                }
-                self.depth -= 1;
-                Ok(Value::Table(t))
-            }
+                d.pos += 1;
+                let v = d.value()?;
+                let k = d.lua.create_string(&k).map_err(Self::lua_err)?;
+                t.raw_set(k, v).map_err(Self::lua_err)
+            }),
+            b'[' => self.container(b']', "comma or array end", |d, t, i| {
+                let v = d.value()?;
+                t.raw_set(i, v).map_err(Self::lua_err)
+            }),
             b'"' => {
                 let s = self.string()?;
                 Ok(Value::String(
@@ -459,6 +413,40 @@ impl Decoder<'_> {
             }
             _ => Err(self.expected("value", "invalid token")),
         }
+    }
+
+    /// An object or array at `pos` (on its opening bracket): `item` reads
+    /// the `n`th member (from 1) into the table, then a comma or `close`
+    /// must follow.
+    fn container(
+        &mut self,
+        close: u8,
+        what: &str,
+        mut item: impl FnMut(&mut Self, &Table, usize) -> Result<(), String>,
+    ) -> Result<Value, String> {
+        self.enter()?;
+        self.pos += 1;
+        let t = self.lua.create_table().map_err(Self::lua_err)?;
+        self.ws();
+        if self.s.get(self.pos) == Some(&close) {
+            self.pos += 1;
+            self.depth -= 1;
+            return Ok(Value::Table(t));
+        }
+        for n in 1.. {
+            item(self, &t, n)?;
+            self.ws();
+            match self.s.get(self.pos) {
+                Some(b',') => self.pos += 1,
+                Some(&c) if c == close => {
+                    self.pos += 1;
+                    break;
+                }
+                _ => return Err(self.expected(what, self.token_name())),
+            }
+        }
+        self.depth -= 1;
+        Ok(Value::Table(t))
     }
 
     fn enter(&mut self) -> Result<(), String> {
