@@ -241,6 +241,21 @@ const FIXED: &[&[&str]] = &[
     &["eval_ro", "#!lua flags=no-writes\nreturn 1", "0"],
     &["script", "load", "#!lua flags=bogus\nreturn 1"],
     &["eval", "#!lua\nreturn redis.call('set', 'sb', '1')", "0"],
+    // cjson.decode's errors name lua-cjson's tokens and positions.
+    &["eval", "return cjson.decode(ARGV[1])", "0", "[1 2]"],
+    &["eval", "return cjson.decode(ARGV[1])", "0", "[1 -]"],
+    &["eval", "return cjson.decode(ARGV[1])", "0", "]"],
+    &["eval", "return cjson.decode(ARGV[1])", "0", "[1] 2"],
+    &["eval", "return cjson.decode(ARGV[1])", "0", "1.2.3"],
+    &["eval", "return cjson.decode(ARGV[1])", "0", "[1e]"],
+    &["eval", "return cjson.decode(ARGV[1])", "0", "\"abc"],
+    &["eval", "return cjson.decode(ARGV[1])", "0", "\"a\\"],
+    &[
+        "eval",
+        "return cjson.decode(ARGV[1])",
+        "0",
+        "\"a\\ud800\\u12\"",
+    ],
     // lua-time-limit is busy-reply-threshold's old name.
     &["config", "set", "lua-time-limit", "100"],
     &["config", "get", "busy-reply-threshold"],

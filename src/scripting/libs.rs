@@ -313,7 +313,7 @@ impl Decoder<'_> {
         let v = self.value()?;
         self.ws();
         if self.pos < self.s.len() {
-            return Err(self.expected("the end", "trailing data"));
+            return Err(self.expected("the end", self.token_name()));
         }
         Ok(v)
     }
@@ -341,8 +341,26 @@ impl Decoder<'_> {
             Some(b',') => "T_COMMA",
             Some(b':') => "T_COLON",
             Some(b'"') => "T_STRING",
+            Some(b'-' | b'0'..=b'9') if self.number().is_some() => "T_NUMBER",
+            Some(b'-' | b'0'..=b'9') => "invalid number",
+            _ if self.s[self.pos..].starts_with(b"true") => "T_BOOLEAN",
+            _ if self.s[self.pos..].starts_with(b"false") => "T_BOOLEAN",
+            _ if self.s[self.pos..].starts_with(b"null") => "T_NULL",
             _ => "invalid token",
         }
+    }
+
+    /// The number at `pos` and its length: the longest prefix that parses,
+    /// as lua-cjson's `strtod` takes it ("1.2.3" is 1.2, then ".3" is left).
+    fn number(&self) -> Option<(f64, usize)> {
+        let run = self.s[self.pos..]
+            .iter()
+            .take_while(|b| matches!(b, b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9'))
+            .count();
+        let text = std::str::from_utf8(&self.s[self.pos..self.pos + run]).ok()?;
+        (1..=run)
+            .rev()
+            .find_map(|len| text[..len].parse::<f64>().ok().map(|n| (n, len)))
     }
 
     fn lua_err(e: mlua::Error) -> String {
@@ -392,26 +410,14 @@ impl Decoder<'_> {
                 self.pos += 4;
                 Ok(Value::LightUserData(LightUserData(std::ptr::null_mut())))
             }
-            b'-' | b'0'..=b'9' => {
-                let start = self.pos;
-                while self.pos < self.s.len()
-                    && matches!(
-                        self.s[self.pos],
-                        b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9'
-                    )
-                {
-                    self.pos += 1;
+            b'-' | b'0'..=b'9' => match self.number() {
+                Some((n, len)) => {
+                    self.pos += len;
+                    Ok(Value::Number(n))
                 }
-                let text = std::str::from_utf8(&self.s[start..self.pos]).unwrap_or("");
-                match text.parse::<f64>() {
-                    Ok(n) => Ok(Value::Number(n)),
-                    Err(_) => {
-                        self.pos = start;
-                        Err(self.expected("value", "invalid number"))
-                    }
-                }
-            }
-            _ => Err(self.expected("value", "invalid token")),
+                None => Err(self.expected("value", "invalid number")),
+            },
+            _ => Err(self.expected("value", self.token_name())),
         }
     }
 
@@ -467,14 +473,17 @@ impl Decoder<'_> {
         let mut out = Vec::new();
         loop {
             let Some(&c) = self.s.get(self.pos) else {
-                return Err(self.expected("value", "invalid token"));
+                return Err(self.expected("value", "unexpected end of string"));
             };
             self.pos += 1;
             match c {
                 b'"' => return Ok(out),
                 b'\\' => {
+                    // Escape errors point at the backslash (lua-cjson).
+                    let backslash = self.pos - 1;
                     let Some(&e) = self.s.get(self.pos) else {
-                        return Err(self.expected("value", "invalid token"));
+                        self.pos = backslash;
+                        return Err(self.expected("value", "invalid escape code"));
                     };
                     self.pos += 1;
                     match e {
@@ -485,12 +494,12 @@ impl Decoder<'_> {
                         b'r' => out.push(b'\r'),
                         b't' => out.push(b'\t'),
                         b'u' => {
-                            let mut cp = self.hex4()?;
+                            let mut cp = self.hex4(backslash)?;
                             if (0xD800..0xDC00).contains(&cp)
                                 && self.s[self.pos..].starts_with(b"\\u")
                             {
                                 self.pos += 2;
-                                let lo = self.hex4()?;
+                                let lo = self.hex4(backslash)?;
                                 cp = 0x10000
                                     + ((cp - 0xD800) << 10)
                                     + (lo.wrapping_sub(0xDC00) & 0x3ff);
@@ -499,7 +508,10 @@ impl Decoder<'_> {
                             let mut b = [0u8; 4];
                             out.extend_from_slice(ch.encode_utf8(&mut b).as_bytes());
                         }
-                        _ => return Err(self.expected("value", "invalid escape code")),
+                        _ => {
+                            self.pos = backslash;
+                            return Err(self.expected("value", "invalid escape code"));
+                        }
                     }
                 }
                 _ => out.push(c),
@@ -507,13 +519,18 @@ impl Decoder<'_> {
         }
     }
 
-    fn hex4(&mut self) -> Result<u32, String> {
-        let h = self
+    /// Four hex digits at `pos`; an error points at `backslash`, where the
+    /// escape began (lua-cjson).
+    fn hex4(&mut self, backslash: usize) -> Result<u32, String> {
+        let Some(h) = self
             .s
             .get(self.pos..self.pos + 4)
             .and_then(|h| std::str::from_utf8(h).ok())
             .and_then(|h| u32::from_str_radix(h, 16).ok())
-            .ok_or_else(|| self.expected("value", "invalid unicode escape code"))?;
+        else {
+            self.pos = backslash;
+            return Err(self.expected("value", "invalid unicode escape code"));
+        };
         self.pos += 4;
         Ok(h)
     }
