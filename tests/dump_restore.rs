@@ -8,7 +8,7 @@ mod common;
 
 use common::Rng;
 
-use common::{RedisServer, Resp, Server, bulk};
+use common::{Duo, RedisServer, Resp, Server, bulk};
 
 fn crc64(data: &[u8]) -> u64 {
     // Redis's crc64 (Jones polynomial, reflected), bit by bit.
@@ -73,29 +73,11 @@ fn contents(c: &mut common::Raw, key: &[u8]) -> Vec<Resp> {
     vec![t, c.cmd(&[b"OBJECT", b"ENCODING", key]), v]
 }
 
-struct Duo {
-    a: common::Raw,
-    r: common::Raw,
-    _c: Server,
-    _r: RedisServer,
-}
-
 impl Duo {
-    fn start() -> Option<Duo> {
-        let r = RedisServer::start()?;
-        let c = Server::start(&[]);
-        Some(Duo {
-            a: c.raw(),
-            r: common::Raw::connect(r.port),
-            _c: c,
-            _r: r,
-        })
-    }
-
     /// Run a command on both; the replies must be equal.
     fn both(&mut self, args: &[&[u8]]) -> Resp {
-        let x = self.a.cmd(args);
-        let y = self.r.cmd(args);
+        let x = self.cairn.cmd(args);
+        let y = self.redis.cmd(args);
         assert_eq!(
             x,
             y,
@@ -112,8 +94,8 @@ impl Duo {
     /// `same_bytes`: the two DUMPs must also be identical.
     fn cross(&mut self, key: &str, same_bytes: bool) {
         let k = key.as_bytes();
-        let from_cairn = payload_of(self.a.cmd(&[b"DUMP", k]));
-        let from_redis = payload_of(self.r.cmd(&[b"DUMP", k]));
+        let from_cairn = payload_of(self.cairn.cmd(&[b"DUMP", k]));
+        let from_redis = payload_of(self.redis.cmd(&[b"DUMP", k]));
         if same_bytes && from_cairn != from_redis {
             let at = from_cairn
                 .iter()
@@ -126,30 +108,30 @@ impl Duo {
                 from_redis.len()
             );
         }
-        let want = contents(&mut self.r, k);
-        assert_eq!(contents(&mut self.a, k), want, "{key} before");
+        let want = contents(&mut self.redis, k);
+        assert_eq!(contents(&mut self.cairn, k), want, "{key} before");
         let rk = format!("{key}:copy");
         let rk = rk.as_bytes();
         // Redis's payload into Cairn, Cairn's into Redis.
         assert_eq!(
-            self.a.cmd(&[b"RESTORE", rk, b"0", &from_redis]),
+            self.cairn.cmd(&[b"RESTORE", rk, b"0", &from_redis]),
             common::simple("OK"),
             "{key} into cairn"
         );
         assert_eq!(
-            self.r.cmd(&[b"RESTORE", rk, b"0", &from_cairn]),
+            self.redis.cmd(&[b"RESTORE", rk, b"0", &from_cairn]),
             common::simple("OK"),
             "{key} into redis"
         );
         let mut want_copy = want.clone();
-        want_copy[1] = self.r.cmd(&[b"OBJECT", b"ENCODING", rk]);
+        want_copy[1] = self.redis.cmd(&[b"OBJECT", b"ENCODING", rk]);
         assert_eq!(
-            contents(&mut self.r, rk),
+            contents(&mut self.redis, rk),
             want_copy,
             "{key}: cairn's payload restored in redis"
         );
         assert_eq!(
-            contents(&mut self.a, rk),
+            contents(&mut self.cairn, rk),
             want_copy,
             "{key}: redis's payload restored in cairn"
         );
@@ -511,8 +493,8 @@ fn old_encodings_load_like_redis() {
         let k = key.as_bytes();
         let r = d.both(&[b"RESTORE", k, b"0", p]);
         assert_eq!(r, common::simple("OK"), "{key}");
-        let want = contents(&mut d.r, k);
-        assert_eq!(contents(&mut d.a, k), want, "{key}");
+        let want = contents(&mut d.redis, k);
+        assert_eq!(contents(&mut d.cairn, k), want, "{key}");
     }
     // A set listpack (Redis 7.2's type 20): Cairn loads it; Redis 7.0
     // refuses it.
@@ -526,11 +508,11 @@ fn old_encodings_load_like_redis() {
     lp[4..6].copy_from_slice(&2u16.to_le_bytes());
     let p = obj(20, |o| rdb_str(o, &lp));
     assert_eq!(
-        d.a.cmd(&[b"RESTORE", b"set20", b"0", &p]),
+        d.cairn.cmd(&[b"RESTORE", b"set20", b"0", &p]),
         common::simple("OK")
     );
-    assert_eq!(d.a.cmd(&[b"SCARD", b"set20"]), Resp::Int(2));
-    assert_eq!(d.a.cmd(&[b"SISMEMBER", b"set20", b"5"]), Resp::Int(1));
+    assert_eq!(d.cairn.cmd(&[b"SCARD", b"set20"]), Resp::Int(2));
+    assert_eq!(d.cairn.cmd(&[b"SISMEMBER", b"set20", b"5"]), Resp::Int(1));
 }
 
 #[test]
@@ -538,8 +520,8 @@ fn errors_match_redis() {
     let Some(mut d) = Duo::start() else { return };
     run(&mut d, &["SET", "k", "v"]);
     run(&mut d, &["RPUSH", "l", "a", "b", "c"]);
-    let good = payload_of(d.r.cmd(&[b"DUMP", b"l"]));
-    let good_str = payload_of(d.r.cmd(&[b"DUMP", b"k"]));
+    let good = payload_of(d.redis.cmd(&[b"DUMP", b"l"]));
+    let good_str = payload_of(d.redis.cmd(&[b"DUMP", b"k"]));
     d.both(&[b"DUMP", b"nokey"]);
     d.both(&[b"DUMP"]);
     d.both(&[b"RESTORE", b"x", b"0"]);
@@ -588,18 +570,18 @@ fn errors_match_redis() {
         b"0",
         &seal(vec![0, 0xc3, 2, 5, 0x01, b'a'], 10),
     ]);
-    d.r.cmd(&[b"XADD", b"st", b"1-1", b"f", b"v"]);
-    let stream = payload_of(d.r.cmd(&[b"DUMP", b"st"]));
+    d.redis.cmd(&[b"XADD", b"st", b"1-1", b"f", b"v"]);
+    let stream = payload_of(d.redis.cmd(&[b"DUMP", b"st"]));
     // Streams: Redis loads them, Cairn refuses them with a clear error.
     assert_eq!(
-        d.r.cmd(&[b"RESTORE", b"t", b"0", &stream]),
+        d.redis.cmd(&[b"RESTORE", b"t", b"0", &stream]),
         common::simple("OK")
     );
     assert_eq!(
-        d.a.cmd(&[b"RESTORE", b"t", b"0", &stream]),
+        d.cairn.cmd(&[b"RESTORE", b"t", b"0", &stream]),
         common::err("ERR Bad data format: stream and module values are not supported")
     );
-    d.r.cmd(&[b"DEL", b"t"]);
+    d.redis.cmd(&[b"DEL", b"t"]);
     d.both(&[b"EXISTS", b"t"]);
     // Option errors and their order (BUSYKEY before TTL, TTL before the
     // payload).
@@ -650,7 +632,7 @@ fn errors_match_redis() {
     d.both(&[b"RESTORE", b"k", far, &good_str, b"ABSTTL"]);
     d.both(&[b"PEXPIRETIME", b"k"]);
     d.both(&[b"RESTORE", b"k2", b"100000", &good_str]);
-    for c in [&mut d.a, &mut d.r] {
+    for c in [&mut d.cairn, &mut d.redis] {
         match c.cmd(&[b"PTTL", b"k2"]) {
             Resp::Int(n) => assert!((90_000..=100_000).contains(&n), "PTTL {n}"),
             other => panic!("PTTL gave {other:?}"),
@@ -660,15 +642,15 @@ fn errors_match_redis() {
     d.both(&[b"TTL", b"k2"]);
     // IDLETIME: OBJECT IDLETIME reports it (allowing for a clock tick).
     d.both(&[b"RESTORE", b"idle", b"0", &good_str, b"IDLETIME", b"1000"]);
-    for c in [&mut d.a, &mut d.r] {
+    for c in [&mut d.cairn, &mut d.redis] {
         match c.cmd(&[b"OBJECT", b"IDLETIME", b"idle"]) {
             Resp::Int(n) => assert!((1000..=1002).contains(&n), "IDLETIME {n}"),
             other => panic!("OBJECT IDLETIME gave {other:?}"),
         }
     }
     // RESP3 replies.
-    d.a.cmd(&[b"HELLO", b"3"]);
-    d.r.cmd(&[b"HELLO", b"3"]);
+    d.cairn.cmd(&[b"HELLO", b"3"]);
+    d.redis.cmd(&[b"HELLO", b"3"]);
     d.both(&[b"DUMP", b"nokey"]);
     d.both(&[b"RESTORE", b"k", b"0", &good_str]);
     d.both(&[b"RESTORE", b"z", b"0", &bad_crc]);
@@ -790,7 +772,7 @@ fn random_values_cross_both_ways() {
         run(&mut d, &a);
         if step % 500 == 499 {
             for key in ["l", "h", "s", "z", "t"] {
-                if d.a.cmds(&["EXISTS", key]) == Resp::Int(1) {
+                if d.cairn.cmds(&["EXISTS", key]) == Resp::Int(1) {
                     d.both(&[b"DEL", format!("{key}:copy").as_bytes()]);
                     d.cross(key, false);
                 }

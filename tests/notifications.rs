@@ -120,6 +120,12 @@ const TEMPLATES: &[&str] = &[
     "ZINTERSTORE K 2 K K WEIGHTS 1 2",
     "ZDIFFSTORE K 2 K K",
     "ZRANGESTORE K K 0 -1",
+    // geo (sorted sets)
+    "GEOADD K 13.3 38.1 M 15 37.5 M",
+    "GEOADD K XX CH 14 37 M",
+    "GEORADIUS K 14 37 500 km STORE K",
+    "GEORADIUSBYMEMBER K M 500 km STOREDIST K",
+    "GEOSEARCHSTORE K K FROMLONLAT 14 37 BYRADIUS 500 km",
 ];
 
 fn fill(t: &str, r: &mut XorShift64) -> Vec<String> {

@@ -7,38 +7,30 @@ mod common;
 
 use common::Rng;
 
-use common::{RedisServer, Resp, Server};
+use common::{Resp, Server};
 
 /// Cairn and Redis side by side; every command goes to both and the
 /// parsed replies must be equal.
 struct Duo {
-    a: common::Raw,
-    b: common::Raw,
+    d: common::Duo,
     /// Replies that were not errors / were errors (the random streams must
     /// mostly exercise real work, not argument errors).
     oks: usize,
     errs: usize,
-    _c: Server,
-    _r: RedisServer,
 }
 
 impl Duo {
     fn start() -> Option<Duo> {
-        let r = RedisServer::start()?;
-        let c = Server::start(&[]);
         Some(Duo {
-            a: c.raw(),
-            b: common::Raw::connect(r.port),
+            d: common::Duo::start()?,
             oks: 0,
             errs: 0,
-            _c: c,
-            _r: r,
         })
     }
 
     fn run_b(&mut self, origin: &str, args: &[&[u8]]) -> Resp {
-        let a = self.a.cmd(args);
-        let b = self.b.cmd(args);
+        let a = self.d.cairn.cmd(args);
+        let b = self.d.redis.cmd(args);
         let shown: Vec<String> = args
             .iter()
             .map(|x| {
@@ -750,8 +742,8 @@ fn differential_bitmap_hll() {
     let Some(mut d) = Duo::start() else { return };
     for proto in ["2", "3"] {
         d.run("hello", &["FLUSHALL"]);
-        d.a.cmds(&["HELLO", proto]);
-        d.b.cmds(&["HELLO", proto]);
+        d.d.cairn.cmds(&["HELLO", proto]);
+        d.d.redis.cmds(&["HELLO", proto]);
         for (i, c) in TABLE.iter().enumerate() {
             d.run(&format!("resp{proto} table {i}"), c);
         }
@@ -763,8 +755,8 @@ fn differential_bitmap_hll() {
     (d.oks, d.errs) = (0, 0);
     for seed in 1..=4u64 {
         if seed == 3 {
-            d.a.cmds(&["HELLO", "2"]);
-            d.b.cmds(&["HELLO", "2"]);
+            d.d.cairn.cmds(&["HELLO", "2"]);
+            d.d.redis.cmds(&["HELLO", "2"]);
         }
         random_stream(&mut d, seed.wrapping_mul(0x9E37_79B9_7F4A_7C15), 1500);
     }

@@ -9,7 +9,7 @@ mod common;
 
 use common::Rng;
 
-use common::{RedisServer, Resp, Server};
+use common::{Duo, Resp, Server};
 
 const ORDER_FREE: &[&str] = &[
     "smembers", "sinter", "sunion", "sdiff", "hkeys", "hvals", "hgetall", "hscan", "sscan",
@@ -81,31 +81,13 @@ fn flat(r: &Resp, out: &mut Vec<Vec<u8>>) {
     }
 }
 
-struct Duo {
-    a: common::Raw,
-    b: common::Raw,
-    _c: Server,
-    _r: RedisServer,
-}
-
 impl Duo {
-    fn start() -> Option<Duo> {
-        let r = RedisServer::start()?;
-        let c = Server::start(&[]);
-        Some(Duo {
-            a: c.raw(),
-            b: common::Raw::connect(r.port),
-            _c: c,
-            _r: r,
-        })
-    }
-
     fn run(&mut self, origin: &str, args: &[&str]) {
         let cmd = args[0].to_ascii_lowercase();
         let key = args.get(1).copied().unwrap_or("");
         // Contents before, for membership checks of random replies.
-        let a = self.a.cmds(args);
-        let b = self.b.cmds(args);
+        let a = self.cairn.cmds(args);
+        let b = self.redis.cmds(args);
         let ctx = format!("{origin}: {args:?}\n cairn: {a:?}\n redis: {b:?}");
         if matches!(a, Resp::Error(_)) || matches!(b, Resp::Error(_)) {
             assert_eq!(a, b, "{ctx}");
@@ -117,9 +99,9 @@ impl Duo {
                 self.resync(key, "set");
             } else {
                 let all = if cmd == "hrandfield" {
-                    self.a.cmds(&["HGETALL", key])
+                    self.cairn.cmds(&["HGETALL", key])
                 } else {
-                    self.a.cmds(&["SMEMBERS", key])
+                    self.cairn.cmds(&["SMEMBERS", key])
                 };
                 let mut have = Vec::new();
                 flat(&all, &mut have);
@@ -140,16 +122,16 @@ impl Duo {
 
     /// After SPOP: make Redis hold Cairn's contents of `key`.
     fn resync(&mut self, key: &str, _t: &str) {
-        let a = self.a.cmds(&["SMEMBERS", key]);
+        let a = self.cairn.cmds(&["SMEMBERS", key]);
         let mut m = Vec::new();
         flat(&a, &mut m);
-        self.b.cmds(&["DEL", key]);
+        self.redis.cmds(&["DEL", key]);
         if !m.is_empty() {
             let mut args: Vec<&[u8]> = vec![b"SADD", key.as_bytes()];
             args.extend(m.iter().map(Vec::as_slice));
-            self.b.cmd(&args);
+            self.redis.cmd(&args);
         }
-        let b = self.b.cmds(&["SMEMBERS", key]);
+        let b = self.redis.cmds(&["SMEMBERS", key]);
         assert_eq!(norm("smembers", a), norm("smembers", b), "resync {key}");
     }
 }
@@ -382,8 +364,8 @@ fn differential_hash_set() {
     d.run("enc", &["SET", "str", "x"]);
     for seed in 1..=4u64 {
         if seed == 3 {
-            d.a.cmds(&["HELLO", "3"]);
-            d.b.cmds(&["HELLO", "3"]);
+            d.cairn.cmds(&["HELLO", "3"]);
+            d.redis.cmds(&["HELLO", "3"]);
             for (i, c) in TABLE.iter().enumerate() {
                 d.run(&format!("resp3 table {i}"), c);
             }

@@ -14,7 +14,7 @@ mod common;
 
 use common::Rng;
 
-use common::{RedisServer, Resp, Server};
+use common::{Duo, Resp, Server};
 
 fn flat(r: &Resp, out: &mut Vec<Vec<u8>>) {
     match r {
@@ -54,34 +54,17 @@ fn sorted_scan(r: Resp) -> Resp {
     }
 }
 
-struct Duo {
-    a: common::Raw,
-    b: common::Raw,
-    _c: Server,
-    _r: RedisServer,
-}
-
 impl Duo {
-    fn start() -> Option<Duo> {
-        let r = RedisServer::start()?;
-        let c = Server::start(&[]);
-        Some(Duo {
-            a: c.raw(),
-            b: common::Raw::connect(r.port),
-            _c: c,
-            _r: r,
-        })
-    }
-
     fn both(&mut self, args: &[&str]) -> (Resp, Resp) {
-        (self.a.cmds(args), self.b.cmds(args))
+        (self.cairn.cmds(args), self.redis.cmds(args))
     }
 
     fn run(&mut self, origin: &str, args: &[&str]) {
         let cmd = args[0].to_ascii_lowercase();
         let key = args.get(1).copied().unwrap_or("");
         if cmd == "zscan"
-            && self.a.cmds(&["OBJECT", "ENCODING", key]) == Resp::Bulk(Some(b"skiplist".to_vec()))
+            && self.cairn.cmds(&["OBJECT", "ENCODING", key])
+                == Resp::Bulk(Some(b"skiplist".to_vec()))
         {
             return self.full_scan(origin, args);
         }
@@ -89,7 +72,7 @@ impl Duo {
         let ctx = format!("{origin}: {args:?}\n cairn: {a:?}\n redis: {b:?}");
         if cmd == "zrandmember" && !matches!(a, Resp::Error(_)) {
             assert_eq!(shape(&a), shape(&b), "{ctx}");
-            let all = self.a.cmds(&["ZRANGE", key, "0", "-1", "WITHSCORES"]);
+            let all = self.cairn.cmds(&["ZRANGE", key, "0", "-1", "WITHSCORES"]);
             let mut have = Vec::new();
             flat(&all, &mut have);
             let mut got = Vec::new();
@@ -125,7 +108,7 @@ impl Duo {
     /// ZSCAN to the end on both servers; the pairs seen must match.
     fn full_scan(&mut self, origin: &str, args: &[&str]) {
         let mut sides = Vec::new();
-        for c in [&mut self.a, &mut self.b] {
+        for c in [&mut self.cairn, &mut self.redis] {
             let mut cursor = "0".to_string();
             let mut pairs = Vec::new();
             loop {

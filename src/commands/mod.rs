@@ -12,6 +12,8 @@
 //! * `hash.rs`    HSET HGET HGETALL HINCRBY HSCAN ...
 //! * `set.rs`     SADD SREM SMEMBERS SINTER SSCAN ...
 //! * `zset.rs`    ZADD ZRANGE ZRANK ZUNIONSTORE ZSCAN ...
+//! * `geo.rs`     GEOADD GEOPOS GEODIST GEOSEARCH GEORADIUS ... (positions
+//!   in sorted sets; the arithmetic in `geohash.rs`)
 //! * `bitmap.rs`  SETBIT GETBIT BITCOUNT BITPOS BITOP BITFIELD
 //! * `hll.rs`     PFADD PFCOUNT PFMERGE
 //! * `sort.rs`    SORT SORT_RO
@@ -28,6 +30,8 @@ pub mod bitmap;
 pub mod blocking;
 pub mod conn;
 pub mod dump;
+pub mod geo;
+pub mod geohash;
 pub mod hash;
 pub mod hll;
 pub mod keys;
@@ -217,6 +221,7 @@ pub fn table() -> &'static [&'static [Cmd]] {
         hash::COMMANDS,
         set::COMMANDS,
         zset::COMMANDS,
+        geo::COMMANDS,
         bitmap::COMMANDS,
         hll::COMMANDS,
         sort::COMMANDS,
@@ -250,6 +255,64 @@ pub fn key_args<'a>(c: &Cmd, argv: &[&'a [u8]]) -> Vec<&'a [u8]> {
         i += c.step.max(1);
     }
     keys
+}
+
+/// The keys of a command with movable keys, as Redis 7.0's COMMAND
+/// GETKEYS finds them (its key specs, or the command's own key finder);
+/// `None` where Redis answers "Invalid arguments specified for command"
+/// (a `numkeys` that is not a positive count of the arguments left).
+/// Commands with fixed key positions go through `key_args`.
+pub fn movable_keys<'a>(c: &Cmd, argv: &[&'a [u8]]) -> Option<Vec<&'a [u8]>> {
+    // `numkeys` at `at`, the keys after it.
+    let numkeys = |at: usize| -> Option<Vec<&'a [u8]>> {
+        let n = crate::util::parse_i64(argv.get(at)?)?;
+        let keys = argv.get(at + 1..)?;
+        (n > 0 && n as usize <= keys.len()).then(|| keys[..n as usize].to_vec())
+    };
+    // The argument after the first `word` from `from` on (not counting
+    // the last argument), as a keyword key spec finds it.
+    let after_keyword = |word: &[u8], from: usize| -> Option<&'a [u8]> {
+        (from..argv.len().saturating_sub(1))
+            .find(|&i| argv[i].eq_ignore_ascii_case(word))
+            .map(|i| argv[i + 1])
+    };
+    match c.name {
+        "zunionstore" | "zinterstore" | "zdiffstore" => {
+            let mut keys = vec![argv[1]];
+            keys.extend(numkeys(2)?);
+            Some(keys)
+        }
+        "zunion" | "zinter" | "zdiff" | "zintercard" | "sintercard" | "lmpop" | "zmpop" => {
+            numkeys(1)
+        }
+        "blmpop" | "bzmpop" => numkeys(2),
+        "sort" => {
+            // sortGetKeys: the last STORE with an argument after it,
+            // stepping over the arguments of LIMIT, GET and BY.
+            let mut store = None;
+            let mut i = 2;
+            while i < argv.len() {
+                let a = argv[i];
+                if a.eq_ignore_ascii_case(b"limit") {
+                    i += 2;
+                } else if a.eq_ignore_ascii_case(b"get") || a.eq_ignore_ascii_case(b"by") {
+                    i += 1;
+                } else if a.eq_ignore_ascii_case(b"store") && i + 1 < argv.len() {
+                    store = Some(argv[i + 1]);
+                }
+                i += 1;
+            }
+            Some(std::iter::once(argv[1]).chain(store).collect())
+        }
+        "georadius" | "georadiusbymember" => {
+            let from = if c.name == "georadius" { 6 } else { 5 };
+            let mut keys = vec![argv[1]];
+            keys.extend(after_keyword(b"store", from));
+            keys.extend(after_keyword(b"storedist", from));
+            Some(keys)
+        }
+        _ => Some(key_args(c, argv)),
+    }
 }
 
 /// Name → command, built once.

@@ -799,10 +799,14 @@ fn command_getkeys(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     }
     // Shard channel names sit in key positions (cluster routing) but are
     // flagged `not_key`: Redis reports no keys for them.
-    if c.first_key == 0 || c.flags & flag::PUBSUB != 0 {
+    let keys = if c.flags & flag::MOVABLEKEYS != 0 {
+        super::movable_keys(c, args)
+            .ok_or_else(|| CmdError::msg("ERR Invalid arguments specified for command"))?
+    } else if c.first_key == 0 || c.flags & flag::PUBSUB != 0 {
         return Err(CmdError::msg("ERR The command has no key arguments"));
-    }
-    let keys = super::key_args(c, args);
+    } else {
+        super::key_args(c, args)
+    };
     ctx.out.array(keys.len());
     for k in keys {
         ctx.out.bulk(k);

@@ -640,7 +640,7 @@ fn zincrby(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
 
 /// ZADD, and ZINCRBY as ZADD with INCR (Redis parses ZINCRBY's arguments
 /// with the same option loop, so `ZINCRBY k nx m` is a syntax error).
-fn zadd_generic(ctx: &mut Ctx, argv: &[&[u8]], mut incr: bool) -> CmdResult {
+pub(super) fn zadd_generic(ctx: &mut Ctx, argv: &[&[u8]], mut incr: bool) -> CmdResult {
     let (mut nx, mut xx, mut gt, mut lt, mut ch) = (false, false, false, false, false);
     let mut i = 2;
     while i < argv.len() {

@@ -130,13 +130,17 @@ impl Reply {
 
     /// A double, formatted like Redis 7.0 (`%.17g`, `inf`, `-inf`).
     pub fn double(&mut self, d: f64) {
-        let s = crate::util::fmt_double_g17(d);
+        self.double_text(crate::util::fmt_double_g17(d).as_bytes());
+    }
+
+    /// A double already formatted (RESP3 `,text`; RESP2 bulk).
+    pub fn double_text(&mut self, text: &[u8]) {
         if self.resp3 {
             self.buf.push(b',');
-            self.buf.extend_from_slice(s.as_bytes());
+            self.buf.extend_from_slice(text);
             self.buf.extend_from_slice(b"\r\n");
         } else {
-            self.bulk(s.as_bytes());
+            self.bulk(text);
         }
     }
 

@@ -18,6 +18,8 @@ unsafe extern "C" {
     fn cairn_fmt_g17(d: f64, out: *mut c_char, cap: usize) -> i32;
     fn cairn_fmt_g14(d: f64, out: *mut c_char, cap: usize) -> i32;
     fn cairn_sort_score(s: *const c_char, len: usize, out: *mut f64) -> i32;
+    fn cairn_fmt_human(d: f64, out: *mut c_char, cap: usize) -> i32;
+    fn cairn_fmt_fixed(d: f64, prec: i32, out: *mut c_char, cap: usize) -> i32;
 }
 
 /// Milliseconds since the Unix epoch.
@@ -149,6 +151,24 @@ pub fn fmt_double_g14(d: f64) -> String {
     let mut out = [0u8; 64];
     // SAFETY: writes at most 64 bytes into `out`.
     let n = unsafe { cairn_fmt_g14(d, out.as_mut_ptr() as *mut c_char, out.len()) };
+    String::from_utf8_lossy(&out[..n.max(0) as usize]).into_owned()
+}
+
+/// A double as Redis's `addReplyHumanLongDouble` prints it (`%.17Lf` of
+/// the value as a long double, trailing zeros and dot trimmed; `inf`):
+/// GEOPOS and WITHCOORD.
+pub fn fmt_double_human(d: f64) -> String {
+    let mut out = [0u8; 400];
+    // SAFETY: writes at most `out.len()` bytes into `out`.
+    let n = unsafe { cairn_fmt_human(d, out.as_mut_ptr() as *mut c_char, out.len()) };
+    String::from_utf8_lossy(&out[..n.max(0) as usize]).into_owned()
+}
+
+/// C's `%.<prec>f` (GEODIST's `%.4f`; `inf`, `nan` as C spells them).
+pub fn fmt_double_fixed(d: f64, prec: i32) -> String {
+    let mut out = [0u8; 400];
+    // SAFETY: writes at most `out.len()` bytes into `out`.
+    let n = unsafe { cairn_fmt_fixed(d, prec, out.as_mut_ptr() as *mut c_char, out.len()) };
     String::from_utf8_lossy(&out[..n.max(0) as usize]).into_owned()
 }
 

@@ -117,3 +117,17 @@ int cairn_sort_score(const char *s, size_t len, double *out) {
     free(buf);
     return ok;
 }
+
+/* A double as Redis's addReplyHumanLongDouble prints it: converted to long
+ * double (exactly), then ld2string(LD_STR_HUMAN). GEOPOS and WITHCOORD. */
+int cairn_fmt_human(double d, char *out, size_t cap) {
+    return ld_human((long double)d, out, cap);
+}
+
+/* printf's %.<prec>f: GEODIST and WITHDIST (%.4f), and the coordinates in
+ * GEOADD's range error (%f). */
+int cairn_fmt_fixed(double d, int prec, char *out, size_t cap) {
+    int l = snprintf(out, cap, "%.*f", prec, d);
+    if (l < 0 || (size_t)l >= cap) return -1;
+    return l;
+}

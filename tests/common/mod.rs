@@ -577,3 +577,26 @@ pub fn at_log_cuts(
     }
     (s, seen)
 }
+
+/// A Cairn server and a redis-server side by side, one connection to
+/// each, for differential tests (`start` is `None` without redis-server).
+/// Test files add their own comparison methods.
+pub struct Duo {
+    pub cairn: Raw,
+    pub redis: Raw,
+    _c: Server,
+    _r: RedisServer,
+}
+
+impl Duo {
+    pub fn start() -> Option<Duo> {
+        let r = RedisServer::start()?;
+        let c = Server::start(&[]);
+        Some(Duo {
+            cairn: c.raw(),
+            redis: Raw::connect(r.port),
+            _c: c,
+            _r: r,
+        })
+    }
+}
