@@ -8,8 +8,8 @@
 use anyhow::{Context, bail};
 use cairn::config::Config;
 use cairn::keyspace::cow::write_all;
-use cairn::server::load_log;
 use cairn::server::state::State;
+use cairn::server::{load_log, lock_dir};
 use cairn::storage::fs::RealFs;
 use cairn::storage::rewrite::compact_offline;
 
@@ -28,18 +28,7 @@ fn main() -> anyhow::Result<()> {
         bail!("{}: no MANIFEST: not a Cairn data dir", logdir.display());
     }
     // The server's lock: refuse to touch a dir a server is running on.
-    let lock = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(dir.join("cairn.lock"))?;
-    if lock.try_lock().is_err() {
-        bail!(
-            "{}: a cairn-server is running on this dir; stop it first",
-            dir.display()
-        );
-    }
+    let _lock = lock_dir(&dir)?;
     let compress = config.s.rdbcompression;
     let mut st = State::new(config);
     let seg = load_log(&mut st, &RealFs)?;

@@ -1,8 +1,8 @@
 //! The Redis RDB value codec: object type bytes, length and string
 //! encodings (integer and LZF forms), and the compact blobs Redis embeds in
 //! values (listpack, ziplist, intset, zipmap). DUMP/RESTORE use it through
-//! `payload`; reading whole RDB files for migration will reuse `Reader` and
-//! `decode_object`.
+//! `payload`; `file` reads whole RDB files for migration (`rdb-import`)
+//! with the same `Reader` and `decode_object`.
 //!
 //! Invariants:
 //! * Decoding is total: any byte string yields a value or an `RdbError`,
@@ -14,6 +14,7 @@
 //!   encoding (`encode_*`), so Redis RESTOREs it and, for values built the
 //!   same way, the bytes are equal.
 
+pub mod file;
 pub mod intset;
 pub mod listpack;
 pub mod lzf;

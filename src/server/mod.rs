@@ -259,7 +259,9 @@ impl Server {
 }
 
 /// Take the data dir's lock file (`cairn.lock`, holding the owner's pid).
-fn lock_dir(dir: &std::path::Path) -> Result<std::fs::File, ServerError> {
+/// The offline tools take it too, so they never work on a dir a server
+/// is running on (and a server never starts on a dir a tool works on).
+pub fn lock_dir(dir: &std::path::Path) -> Result<std::fs::File, ServerError> {
     use std::io::{Read, Seek, Write};
     let path = dir.join("cairn.lock");
     let mut f = std::fs::OpenOptions::new()

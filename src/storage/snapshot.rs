@@ -1055,7 +1055,7 @@ fn verify(path: &Path, b: &[u8]) -> Result<(Summary, Vec<BlockRef>), SnapshotErr
     }
     if &b[..8] != MAGIC {
         let what = if b.starts_with(b"REDIS") {
-            "a Redis RDB file, not a Cairn snapshot"
+            "a Redis RDB file, not a Cairn snapshot (import it into a new data dir with `rdb-import`)"
         } else {
             "bad magic (not a Cairn snapshot)"
         };

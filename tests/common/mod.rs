@@ -166,6 +166,9 @@ impl RedisServer {
                     "",
                     "--appendonly",
                     "no",
+                    // DEBUG RELOAD (tests/rdb_import.rs).
+                    "--enable-debug-command",
+                    "local",
                 ])
                 .arg("--dir")
                 .arg(dir.path())
@@ -184,6 +187,13 @@ impl RedisServer {
             let _ = child.wait();
         }
         panic!("redis-server did not start");
+    }
+}
+
+impl RedisServer {
+    /// Its data dir (where SAVE writes `dump.rdb`).
+    pub fn dir(&self) -> &Path {
+        self._dir.path()
     }
 }
 
