@@ -41,4 +41,6 @@ pub enum ServerError {
     Recovery(#[from] crate::storage::recovery::RecoveryError),
     #[error("cannot load the snapshot: {0}")]
     Snapshot(#[from] crate::storage::snapshot::SnapshotError),
+    #[error("cannot load the function libraries: {0}")]
+    Functions(String),
 }

@@ -23,6 +23,8 @@ fn backup_while_running_then_restore() {
     // Small segments: the backup spans several.
     let s = Server::start(&["--aof-segment-size", "16kb"]);
     let mut r = s.raw();
+    let lib = "#!lua name=bk\nredis.register_function('fbk', function() return 'kept' end)";
+    assert_eq!(r.cmds(&["FUNCTION", "LOAD", lib]), bulk("bk"));
     for i in 0..2000 {
         assert_eq!(
             r.cmds(&["SET", &format!("k{i}"), &format!("v{i}")]),
@@ -46,4 +48,6 @@ fn backup_while_running_then_restore() {
     assert_eq!(r.cmds(&["DBSIZE"]), Resp::Int(2000));
     assert_eq!(r.cmds(&["GET", "k1999"]), bulk("v1999"));
     assert_eq!(r.cmds(&["GET", "after"]), Resp::Bulk(None));
+    // The function libraries came along.
+    assert_eq!(r.cmds(&["FCALL", "fbk", "0"]), bulk("kept"));
 }

@@ -4,9 +4,9 @@
 //! the Cairn server started on that dir must hold the same keys, values,
 //! encodings and expiries as Redis after it reloads its own file (DEBUG
 //! RELOAD). Files written under LRU and LFU policies (IDLE and FREQ
-//! opcodes) import too. Damaged files, streams, function libraries,
-//! databases out of range and non-empty targets are refused, and a
-//! refused import leaves no data behind.
+//! opcodes) import too, and so do function libraries. Damaged files,
+//! streams, databases out of range and non-empty targets are refused, and
+//! a refused import leaves no data behind.
 
 mod common;
 
@@ -316,17 +316,23 @@ fn bad_files_are_refused_and_leave_no_data() {
     save(&mut r, &redis, &f);
     refused("stream", &std::fs::read(&f).unwrap(), &[], "\"stream\"");
     r.cmds(&["DEL", "stream"]);
+    // Function libraries are carried over (and must load).
     r.cmds(&[
         "FUNCTION",
         "LOAD",
-        "#!lua name=lib\nredis.register_function('f', function() return 1 end)",
+        "#!lua name=lib\nredis.register_function('f', function(keys) return redis.call('get', keys[1]) end)",
     ]);
     let f = work.path().join("function.rdb");
     save(&mut r, &redis, &f);
-    refused(
-        "function",
-        &std::fs::read(&f).unwrap(),
-        &[],
-        "function library",
+    let d = work.path().join("function");
+    let (ok, out) = import(&f, &d, &[]);
+    assert!(ok && out.contains("1 function libraries"), "{out}");
+    let s = Server::start_in(into_tempdir(&d), &[]);
+    let mut c = s.raw();
+    assert_eq!(
+        c.cmds(&["FCALL", "f", "1", "a"]),
+        Resp::Bulk(Some(b"1".to_vec()))
     );
+    assert_eq!(c.cmds(&["SELECT", "7"]), Resp::Simple(b"OK".to_vec()));
+    assert_eq!(c.cmds(&["LLEN", "l"]), Resp::Int(2));
 }

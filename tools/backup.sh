@@ -7,6 +7,7 @@
 # append-only and never rewritten, so the copy holds every record synced
 # before the copy started; a record half-copied from the end of the last
 # segment is a torn tail, which the server repairs when it starts on the copy.
+# The function libraries file (functions.cfn), if any, is copied too.
 set -euo pipefail
 [[ $# -eq 2 ]] || { echo "usage: $0 DATA_DIR DEST_DIR" >&2; exit 2; }
 name=${APPENDDIRNAME:-appendonlydir}
@@ -33,6 +34,11 @@ for attempt in 1 2 3 4 5; do
   done
   if [[ $ok -eq 1 ]]; then
     mv "$dst/MANIFEST.copying" "$dst/MANIFEST"
+    # Function libraries (FUNCTION LOAD) live beside the log; the file is
+    # only ever replaced whole (renamed into place).
+    if [[ -f "$1/functions.cfn" ]]; then
+      cp "$1/functions.cfn" "$2/functions.cfn"
+    fi
     sync
     echo "backed up ${base:+base $base and }$n segment(s) from $src to $dst"
     exit 0

@@ -19,5 +19,12 @@ if [[ -e "$dst" ]]; then
   echo "moved the old log to $aside"
 fi
 cp -r "$src" "$dst"
+# Function libraries: the backup's, or none if it had none.
+if [[ -f "$2/functions.cfn" ]]; then
+  mv "$2/functions.cfn" "$2/functions.cfn.before-restore.$(date +%s)"
+fi
+if [[ -f "$1/functions.cfn" ]]; then
+  cp "$1/functions.cfn" "$2/functions.cfn"
+fi
 sync
 echo "restored $src into $dst; start the server on $2"

@@ -8,10 +8,12 @@
 //! encodings the server would give them.
 //!
 //! Keys already expired are left out, as Redis leaves them out when it
-//! loads a file as a primary. Nothing is written unless the whole file
-//! reads cleanly: a damaged file (checksum, truncation), a stream, module
-//! or function library, a database index past `databases`, or a key twice
-//! in one database stops the import with the reason and the byte offset.
+//! loads a file as a primary. Function libraries are loaded (so a library
+//! that does not load stops the import) and written to the data dir's
+//! functions file. Nothing is written unless the whole file reads
+//! cleanly: a damaged file (checksum, truncation), a stream or module
+//! value, a database index past `databases`, or a key twice in one
+//! database stops the import with the reason and the byte offset.
 
 use anyhow::{Context, bail};
 use cairn::config::Config;
@@ -107,6 +109,20 @@ fn main() -> anyhow::Result<()> {
         Ok(())
     })
     .with_context(|| format!("reading {}", src.display()))?;
+    if !info.functions.is_empty() {
+        let mut eng = cairn::scripting::Scripting::new().context("starting Lua")?;
+        for code in &info.functions {
+            eng.load_library(code, false).map_err(|e| {
+                anyhow::anyhow!(
+                    "{}: a function library does not load: {}",
+                    src.display(),
+                    e.reply()
+                )
+            })?;
+        }
+        cairn::commands::scripting::save_functions(&RealFs, &dir, &info.functions)
+            .context("writing the function libraries")?;
+    }
     let target = match seg {
         Some(seg) => {
             drop(seg.file);
@@ -129,7 +145,7 @@ fn main() -> anyhow::Result<()> {
         }
     };
     println!(
-        "{}: RDB version {} (redis-ver {}), {} keys read, {} already expired left out; {} keys written to {}",
+        "{}: RDB version {} (redis-ver {}), {} keys read, {} already expired left out, {} function libraries; {} keys written to {}",
         src.display(),
         info.version,
         info.aux("redis-ver")
@@ -137,6 +153,7 @@ fn main() -> anyhow::Result<()> {
             .unwrap_or_else(|| "unknown".into()),
         info.keys,
         expired,
+        info.functions.len(),
         st.ks.total_keys(),
         target.display()
     );

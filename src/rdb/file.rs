@@ -15,8 +15,9 @@
 //! | 0xF8 | IDLE          | a length: the next key's LRU idle time       |
 //! | 0xF9 | FREQ          | one byte: the next key's LFU counter         |
 //! | 0xF4 | SLOT_INFO     | three lengths (Redis 7.4 cluster hint)       |
+//! | 0xF5 | FUNCTION2     | a function library's code (a string)         |
 //! | 0xF7 | MODULE_AUX    | module data: refused                          |
-//! | 0xF5, 0xF6 | FUNCTION2, FUNCTION | a function library: refused      |
+//! | 0xF6 | FUNCTION      | Redis 7.0 release candidates' form: refused   |
 //!
 //! Any other byte is a value type, followed by the key (a string) and the
 //! value (`decode_object`, the same decoder as RESTORE's).
@@ -25,7 +26,7 @@
 //! no more than the input can justify (`Reader::count`); the checksum is
 //! verified before anything is handed to the caller, so a damaged file
 //! loads nothing; anything this reader cannot carry over faithfully
-//! (streams, modules, functions, versions newer than it knows) is refused
+//! (streams, modules, versions newer than it knows) is refused
 //! with the key or opcode and its offset, not skipped.
 
 use super::payload::crc64;
@@ -68,6 +69,8 @@ pub struct FileInfo {
     pub keys: u64,
     /// Whether the file carried a checksum (0 means `rdbchecksum no`).
     pub checksummed: bool,
+    /// Function libraries' code (FUNCTION LOAD's argument), in file order.
+    pub functions: Vec<Vec<u8>>,
 }
 
 impl FileInfo {
@@ -196,10 +199,11 @@ pub fn read(
             op::MODULE_AUX => {
                 return Err(at(offset, "module data (MODULE_AUX) is not supported"));
             }
-            op::FUNCTION | op::FUNCTION2 => {
+            op::FUNCTION2 => info.functions.push(r.string().map_err(e)?),
+            op::FUNCTION => {
                 return Err(at(
                     offset,
-                    "the file holds a function library (FUNCTION LOAD), which Cairn does not support",
+                    "function library in the format of Redis 7.0's release candidates (not supported)",
                 ));
             }
             t if is_object_type(t) => {

@@ -173,3 +173,128 @@ setmetatable(G, {
 local env = proxy(G)
 rawset(G, '_G', env)
 priv.env = env
+
+-- Functions (FUNCTION LOAD, FCALL). A library's code is compiled with
+-- `priv.fenv`, whose globals resolve, as Redis 7.0's do, to the load API
+-- while the library's code runs (only `redis` with register_function,
+-- log and the version and LOG_* constants), and to the script API
+-- otherwise (without KEYS and ARGV: a function gets its keys and
+-- arguments as parameters). Nothing can be assigned to it.
+local function missing(k)
+  error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 3)
+end
+local load_redis = {}
+for _, name in ipairs({ 'log', 'REDIS_VERSION', 'REDIS_VERSION_NUM', 'LOG_DEBUG', 'LOG_VERBOSE',
+  'LOG_NOTICE', 'LOG_WARNING' }) do
+  load_redis[name] = redis[name]
+end
+local flag_names = { ['no-writes'] = true, ['allow-oom'] = true, ['allow-stale'] = true,
+  ['no-cluster'] = true, ['allow-cross-slot-keys'] = true }
+local registering = nil  -- the registrations of the library being loaded
+local function reg_error(msg) error({ err = 'ERR ' .. msg }, 0) end
+local function as_string(v)
+  local t = type(v)
+  if t == 'string' or t == 'number' then return tostring(v) end
+  return nil
+end
+load_redis.register_function = wrap(function(...)
+  local n = select('#', ...)
+  if n < 1 or n > 2 then reg_error('wrong number of arguments to redis.register_function') end
+  local name, callback, flags, desc
+  if n == 1 then
+    local t = ...
+    if type(t) ~= 'table' then
+      reg_error('calling redis.register_function with a single argument is only applicable to Lua table (representing named arguments).')
+    end
+    for k, v in next, t do
+      if type(k) ~= 'string' and type(k) ~= 'number' then
+        reg_error('named argument key given to redis.register_function is not a string')
+      end
+      local key = string.lower(tostring(k))
+      if key == 'function_name' then
+        name = as_string(v)
+        if not name then reg_error('function_name argument given to redis.register_function must be a string') end
+      elseif key == 'description' then
+        desc = as_string(v)
+        if not desc then reg_error('description argument given to redis.register_function must be a string') end
+      elseif key == 'callback' then
+        if type(v) ~= 'function' then reg_error('callback argument given to redis.register_function must be a function') end
+        callback = v
+      elseif key == 'flags' then
+        if type(v) ~= 'table' then reg_error('flags argument to redis.register_function must be a table representing function flags') end
+        flags = {}
+        for _, f in next, v do
+          if type(f) ~= 'string' or not flag_names[f] then reg_error('unknown flag given') end
+          flags[f] = true
+        end
+      else
+        reg_error('unknown argument given to redis.register_function')
+      end
+    end
+    if not name then reg_error('redis.register_function must get a function name argument') end
+    if not callback then reg_error('redis.register_function must get a callback argument') end
+  else
+    local a, b = ...
+    name = as_string(a)
+    if not name then reg_error('first argument to redis.register_function must be a string') end
+    if type(b) ~= 'function' then reg_error('second argument to redis.register_function must be a function') end
+    callback = b
+  end
+  if not registering then reg_error('redis.register_function can only be called on FUNCTION LOAD command') end
+  if name == '' or name:find('[^%w_]') then
+    reg_error('Library names can only contain letters, numbers, or underscores(_) and must be at least one character long')
+  end
+  for _, r in ipairs(registering) do
+    if r.name == name then reg_error('Function already exists in the library') end
+  end
+  registering[#registering + 1] = { name = name, callback = callback, flags = flags or {},
+    description = desc }
+end)
+-- Like the globals, the load API's `redis` errors on a missing name.
+local load_api = load_redis
+load_redis = setmetatable({}, {
+  __index = function(_, k)
+    local v = load_api[k]
+    if v == nil then missing(k) end
+    return v
+  end,
+  __newindex = ro_error,
+  __metatable = false,
+})
+readonly[load_redis] = true
+
+local loading = false
+priv.fenv = setmetatable({}, {
+  __index = function(_, k)
+    if loading then
+      if k == 'redis' then return load_redis end
+    elseif k ~= 'KEYS' and k ~= 'ARGV' then
+      local v = rawget(G, k)
+      if v ~= nil then return v end
+    end
+    missing(k)
+  end,
+  __newindex = function() error("Attempt to modify a readonly table", 2) end,
+  __metatable = false,
+})
+
+-- Run a library's compiled code in load mode: true and its registrations
+-- (a list of {name, callback, flags (a set), description}), or false and
+-- the error message.
+function priv.load_library(chunk)
+  registering, loading = {}, true
+  local ok, err = xpcall(chunk, function(e)
+    if type(e) == 'table' and type(e.err) == 'string' then return e.err end
+    if type(e) == 'userdata' then return 'ERR ' .. tostring(e):gsub('^runtime error: ', '') end
+    return 'ERR ' .. tostring(e)
+  end)
+  local regs = registering
+  registering, loading = nil, false
+  if ok then return true, regs end
+  return false, err
+end
+
+-- Call a function's callback with its keys and arguments, as priv.run.
+function priv.call_function(f, keys, args)
+  return xpcall(function() return f(keys, args) end, handler)
+end

@@ -22,13 +22,14 @@
 //!   restored when it ends (`Saved`), its protocol after each call.
 
 mod convert;
+pub mod functions;
 pub mod libs;
 
 use crate::commands::{self, CmdError, CmdResult, Ctx, flag};
 use crate::protocol::Reply;
 use crate::server::state::{Client, ReplyMode, State};
 use mlua::{Function, Lua, LuaOptions, MultiValue, StdLib, Table, Value};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
@@ -134,6 +135,19 @@ pub struct Scripting {
     scripts: HashMap<String, Script>,
     /// Bytes of script bodies in the cache (INFO `used_memory_scripts`).
     pub body_bytes: usize,
+    /// The environment function libraries are compiled with (`env.lua`'s
+    /// `priv.fenv`).
+    fenv: Table,
+    /// `priv.load_library`: runs a library's code in load mode.
+    load_lib: Function,
+    /// `priv.call_function`: calls a function's callback under the error
+    /// handler.
+    call_fn: Function,
+    /// Function libraries by name (`functions.rs`).
+    libraries: BTreeMap<String, functions::Library>,
+    /// Function name, lowercase (FCALL is case-insensitive) -> its library
+    /// and position in it.
+    functions: HashMap<String, (String, usize)>,
 }
 
 struct Script {
@@ -317,6 +331,9 @@ impl Scripting {
             .call::<()>(private.clone())?;
         let run = private.raw_get("run")?;
         let env = private.raw_get("env")?;
+        let fenv = private.raw_get("fenv")?;
+        let load_lib = private.raw_get("load_library")?;
+        let call_fn = private.raw_get("call_function")?;
         let watchdog = Arc::new(Watchdog::default());
         watchdog.arm(&lua)?;
         Ok(Scripting {
@@ -328,7 +345,20 @@ impl Scripting {
             run,
             scripts: HashMap::new(),
             body_bytes: 0,
+            fenv,
+            load_lib,
+            call_fn,
+            libraries: BTreeMap::new(),
+            functions: HashMap::new(),
         })
+    }
+
+    /// SCRIPT FLUSH: forget every cached script (function libraries stay).
+    pub fn flush_scripts(&mut self) {
+        self.scripts.clear();
+        self.by_body.clear();
+        self.body_bytes = 0;
+        let _ = self.lua.gc_collect();
     }
 
     pub fn len(&self) -> usize {
@@ -364,24 +394,35 @@ impl Scripting {
             if shebang.is_some() {
                 source[..2].copy_from_slice(b"--");
             }
-            let func = self
-                .lua
-                .load(&source[..])
-                .set_name("@user_script")
-                .set_environment(self.env.clone())
-                .into_function()
-                .map_err(|e| {
-                    let msg = match e {
-                        mlua::Error::SyntaxError { message, .. } => message,
-                        other => other.to_string(),
-                    };
-                    CmdError::msg(format!("ERR Error compiling script (new function): {msg}"))
-                })?;
+            let func = self.compile(&source, "@user_script", &self.env, "script (new function)")?;
             self.body_bytes += body.len();
             self.scripts.insert(sha.clone(), Script { func, shebang });
             self.by_body.insert(body.into(), sha.clone());
         }
         Ok(sha)
+    }
+
+    /// Compile Lua code as chunk `name` in `env`; a syntax error is
+    /// Redis's "Error compiling <what>".
+    fn compile(
+        &self,
+        source: &[u8],
+        name: &str,
+        env: &Table,
+        what: &str,
+    ) -> Result<Function, CmdError> {
+        self.lua
+            .load(source)
+            .set_name(name)
+            .set_environment(env.clone())
+            .into_function()
+            .map_err(|e| {
+                let msg = match e {
+                    mlua::Error::SyntaxError { message, .. } => message,
+                    other => other.to_string(),
+                };
+                CmdError::msg(format!("ERR Error compiling {what}: {msg}"))
+            })
     }
 
     /// Run the cached script `sha` for the command in `ctx` (EVAL and
@@ -411,24 +452,37 @@ impl Scripting {
         };
         let func = script.func.clone();
         let lua = &self.lua;
-        let lua_err = |e: mlua::Error| CmdError::msg(format!("ERR Error running script: {e}"));
         let g = lua.globals();
         g.raw_set("KEYS", strings(lua, keys).map_err(lua_err)?)
             .map_err(lua_err)?;
         g.raw_set("ARGV", strings(lua, args).map_err(lua_err)?)
             .map_err(lua_err)?;
-        self.current.resp3.store(false, Ordering::Relaxed);
+        let run = self.run.clone();
+        self.invoke(ctx, sha, read_only, move || run.call::<(bool, Value)>(func))
+    }
 
+    /// Run a script or function (`call`) for the command in `ctx`, with
+    /// the watchdog armed and `redis.call` pointed at the caller; its
+    /// result goes to `ctx.out`, its errors name it (`name`: the script's
+    /// SHA1 or the function's name).
+    fn invoke(
+        &mut self,
+        ctx: &mut Ctx,
+        name: &str,
+        read_only: bool,
+        call: impl FnOnce() -> mlua::Result<(bool, Value)>,
+    ) -> CmdResult {
+        self.current.resp3.store(false, Ordering::Relaxed);
         self.watchdog
             .limit_ms
             .store(ctx.st.config.s.busy_reply_threshold, Ordering::Relaxed);
         self.watchdog.wrote.store(false, Ordering::Relaxed);
         if self.watchdog.line_mode.load(Ordering::Relaxed) {
-            self.watchdog.arm(lua).map_err(lua_err)?;
+            self.watchdog.arm(&self.lua).map_err(lua_err)?;
         }
         *self.watchdog.start.lock() = Some(std::time::Instant::now());
         let saved = Saved::enter(ctx);
-        let mut call = CallCtx {
+        let mut cc = CallCtx {
             st: &mut *ctx.st,
             client: &mut *ctx.client,
             now: ctx.now,
@@ -437,8 +491,8 @@ impl Scripting {
         };
         self.current
             .ctx
-            .store(&mut call as *mut CallCtx as usize, Ordering::Release);
-        let result = self.run.call::<(bool, Value)>(func);
+            .store(&mut cc as *mut CallCtx as usize, Ordering::Release);
+        let result = call();
         self.current.ctx.store(0, Ordering::Release);
         *self.watchdog.start.lock() = None;
         saved.leave(ctx);
@@ -448,10 +502,14 @@ impl Scripting {
                 convert::lua_to_reply(ctx.out, &v, resp3_script, 0);
                 Ok(())
             }
-            Ok((false, e)) => Err(CmdError::msg(script_error(&e, sha))),
+            Ok((false, e)) => Err(CmdError::msg(script_error(&e, name))),
             Err(e) => Err(lua_err(e)),
         }
     }
+}
+
+fn lua_err(e: mlua::Error) -> CmdError {
+    CmdError::msg(format!("ERR Error running script: {e}"))
 }
 
 /// A C function that calls its upvalue (a Lua function of `env.lua`) with

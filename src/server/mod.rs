@@ -120,6 +120,11 @@ impl Server {
             persist::load_dump(&mut st)?;
             None
         };
+        match crate::commands::scripting::load_functions(&mut st) {
+            Ok(0) => {}
+            Ok(n) => tracing::info!("{n} function libraries loaded"),
+            Err(e) => return Err(ServerError::Functions(e)),
+        }
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let shared = Arc::new(Shared {
             state: StateLock::new(st),
