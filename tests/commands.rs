@@ -1040,6 +1040,19 @@ fn error_texts_match_redis() {
         &["config", "set", "hz", "10"],
         &["command", "getkeys", "get", "a", "b"],
         &["command", "getkeys", "ping", "x"],
+        // MEMORY (USAGE's figure itself is Cairn's own; see memory_usage).
+        &["memory", "usage", "nokey"],
+        &["set", "k", "v"],
+        &["memory", "usage", "k", "samples", "x"],
+        &["memory", "usage", "k", "samples", "-1"],
+        &["memory", "usage", "k", "foo", "1"],
+        &["memory", "usage", "k", "samples"],
+        &["memory", "usage"],
+        &["memory", "help"],
+        &["memory", "nosub"],
+        &["memory", "purge"],
+        &["memory", "malloc-stats", "x"],
+        &["command", "getkeys", "memory", "usage", "k"],
         // Movable keys: numkeys, SORT's STORE, GEORADIUS's STORE/STOREDIST.
         &["command", "getkeys", "zunionstore", "d", "2", "a", "b"],
         &["command", "getkeys", "zinter", "2", "a", "b"],
@@ -1799,4 +1812,31 @@ fn replayed_commands_are_not_counted_as_calls() {
     let entries: Vec<redis::Value> = q(&mut c, &["SLOWLOG", "GET", "100"]);
     let text = format!("{entries:?}");
     assert!(text.contains("DBSIZE") && !text.contains("k0"), "{text}");
+}
+
+/// MEMORY USAGE: nil for a missing key; a value's bytes plus the entry's
+/// for one that exists (Redis's own figure differs by its structures).
+#[test]
+fn memory_usage_counts_the_value() {
+    let s = Server::start(&[]);
+    let mut c = s.raw();
+    assert_eq!(c.cmds(&["MEMORY", "USAGE", "nokey"]), Resp::Bulk(None));
+    let big = "x".repeat(100_000);
+    c.cmds(&["SET", "big", &big]);
+    let Resp::Int(n) = c.cmds(&["MEMORY", "USAGE", "big", "SAMPLES", "0"]) else {
+        panic!()
+    };
+    assert!((100_000..120_000).contains(&n), "{n}");
+    for i in 0..1000 {
+        c.cmds(&["RPUSH", "l", &i.to_string()]);
+    }
+    let Resp::Int(n) = c.cmds(&["MEMORY", "USAGE", "l"]) else {
+        panic!()
+    };
+    assert!((2_000..20_000).contains(&n), "{n}");
+    let Resp::Array(Some(stats)) = c.cmds(&["MEMORY", "STATS"]) else {
+        panic!()
+    };
+    assert!(stats.contains(&Resp::Bulk(Some(b"keys.count".to_vec()))));
+    assert_eq!(c.cmds(&["MEMORY", "PURGE"]), Resp::Simple(b"OK".to_vec()));
 }

@@ -331,7 +331,10 @@ impl Duo {
         if args[0].eq_ignore_ascii_case("hello") {
             return a;
         }
-        if args.len() > 1 && args[0] == "function" && args[1] == "list" {
+        if args.len() > 1
+            && args[0].eq_ignore_ascii_case("function")
+            && args[1].eq_ignore_ascii_case("list")
+        {
             (a, b) = (canonical(a), canonical(b));
         }
         assert_eq!(a, b, "{origin}: {args:?}");

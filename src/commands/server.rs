@@ -296,6 +296,80 @@ pub static COMMANDS: &[Cmd] = &[
     ),
     with_subs(
         cmd(
+            "memory",
+            -2,
+            0,
+            NOKEYS,
+            "@slow",
+            "server",
+            "A container for memory diagnostics commands",
+            dispatch_sub,
+        ),
+        &[
+            cmd(
+                "memory|usage",
+                -3,
+                READONLY,
+                (2, 2, 1),
+                "@read @slow",
+                "server",
+                "Estimate the memory usage of a key",
+                memory_usage,
+            ),
+            cmd(
+                "memory|stats",
+                2,
+                0,
+                NOKEYS,
+                "@slow",
+                "server",
+                "Show memory usage details",
+                memory_stats,
+            ),
+            cmd(
+                "memory|doctor",
+                2,
+                0,
+                NOKEYS,
+                "@slow",
+                "server",
+                "Outputs memory problems report",
+                memory_doctor,
+            ),
+            cmd(
+                "memory|malloc-stats",
+                2,
+                0,
+                NOKEYS,
+                "@slow",
+                "server",
+                "Show allocator internal stats",
+                memory_malloc_stats,
+            ),
+            cmd(
+                "memory|purge",
+                2,
+                0,
+                NOKEYS,
+                "@slow",
+                "server",
+                "Ask the allocator to release memory",
+                memory_purge,
+            ),
+            cmd(
+                "memory|help",
+                2,
+                LOADING | STALE,
+                NOKEYS,
+                "@slow",
+                "server",
+                "Show helpful text about the different subcommands",
+                memory_help,
+            ),
+        ],
+    ),
+    with_subs(
+        cmd(
             "slowlog",
             -2,
             0,
@@ -1008,5 +1082,167 @@ fn info(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     }
     let text = crate::server::info::render(ctx.st, &want, ctx.now);
     ctx.out.verbatim(text.as_bytes());
+    Ok(())
+}
+
+// ---------------------------------------------------------------- MEMORY
+
+/// Bytes a key takes besides its value: the table entry and the key.
+fn entry_overhead(e: &crate::keyspace::Entry) -> usize {
+    std::mem::size_of::<crate::keyspace::Entry>() + e.key.heap_size()
+}
+
+/// MEMORY USAGE key [SAMPLES count]: the value's heap bytes (counted
+/// whole; SAMPLES is checked and has nothing to sample) plus the entry
+/// and the key. Redis's figure is its own structures' and differs.
+fn memory_usage(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
+    let mut j = 3;
+    while j < argv.len() {
+        if argv[j].eq_ignore_ascii_case(b"samples") && j + 1 < argv.len() {
+            if arg_i64(argv[j + 1])? < 0 {
+                return Err(CmdError::Syntax);
+            }
+            j += 2;
+        } else {
+            return Err(CmdError::Syntax);
+        }
+    }
+    let db = ctx.db();
+    match ctx.st.ks.peek(db, argv[2], ctx.now) {
+        Some(e) => {
+            let n = entry_overhead(e) + e.value.heap_size();
+            ctx.out.int(n as i64);
+        }
+        None => ctx.out.null(),
+    }
+    Ok(())
+}
+
+fn memory_stats(ctx: &mut Ctx, _argv: &[&[u8]]) -> CmdResult {
+    let allocated = crate::alloc::allocated();
+    let peak = crate::alloc::peak().max(allocated);
+    let rss = crate::alloc::rss();
+    let st = &*ctx.st;
+    let lua = st.scripting.as_ref().map_or(0, |e| e.body_bytes);
+    let funcs = st
+        .scripting
+        .as_ref()
+        .map_or(0, |e| e.libraries().map(|l| l.code.len()).sum::<usize>());
+    let dbs: Vec<(usize, usize, usize)> = st
+        .ks
+        .dbs
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| !d.is_empty())
+        .map(|(i, d)| (i, d.len(), d.expires))
+        .collect();
+    let keys: usize = dbs.iter().map(|d| d.1).sum();
+    // The tables' share: an entry per key (the rest is values).
+    let entry = std::mem::size_of::<crate::keyspace::Entry>();
+    let overhead: usize = dbs.iter().map(|d| d.1 * entry).sum();
+    let dataset = allocated.saturating_sub(overhead);
+    let pct = |a: usize, b: usize| {
+        if b == 0 {
+            0.0
+        } else {
+            a as f64 * 100.0 / b as f64
+        }
+    };
+    let ratio = |a: usize, b: usize| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+    let out = &mut *ctx.out;
+    out.map(27 + dbs.len());
+    let int = |out: &mut crate::protocol::Reply, k: &str, v: usize| {
+        out.bulk(k.as_bytes());
+        out.int(v as i64);
+    };
+    int(out, "peak.allocated", peak);
+    int(out, "total.allocated", allocated);
+    int(out, "startup.allocated", 0);
+    int(out, "replication.backlog", 0);
+    int(out, "clients.slaves", 0);
+    int(out, "clients.normal", 0);
+    int(out, "cluster.links", 0);
+    int(out, "aof.buffer", 0);
+    int(out, "lua.caches", lua);
+    int(out, "functions.caches", funcs);
+    for (i, n, volatile) in &dbs {
+        out.bulk(format!("db.{i}").as_bytes());
+        out.map(3);
+        int(out, "overhead.hashtable.main", n * entry);
+        int(out, "overhead.hashtable.expires", volatile * 8);
+        int(out, "overhead.hashtable.slot-to-keys", 0);
+    }
+    int(out, "overhead.total", overhead);
+    int(out, "keys.count", keys);
+    int(
+        out,
+        "keys.bytes-per-key",
+        allocated.checked_div(keys).unwrap_or(0),
+    );
+    int(out, "dataset.bytes", dataset);
+    out.bulk(b"dataset.percentage");
+    out.double(pct(dataset, allocated));
+    out.bulk(b"peak.percentage");
+    out.double(pct(allocated, peak));
+    int(out, "allocator.allocated", allocated);
+    int(out, "allocator.active", allocated);
+    int(out, "allocator.resident", rss);
+    out.bulk(b"allocator-fragmentation.ratio");
+    out.double(1.0);
+    int(out, "allocator-fragmentation.bytes", 0);
+    out.bulk(b"allocator-rss.ratio");
+    out.double(ratio(rss, allocated));
+    int(out, "allocator-rss.bytes", rss.saturating_sub(allocated));
+    out.bulk(b"rss-overhead.ratio");
+    out.double(1.0);
+    int(out, "rss-overhead.bytes", 0);
+    out.bulk(b"fragmentation");
+    out.double(ratio(rss, allocated));
+    int(out, "fragmentation.bytes", rss.saturating_sub(allocated));
+    Ok(())
+}
+
+fn memory_doctor(ctx: &mut Ctx, _argv: &[&[u8]]) -> CmdResult {
+    // Redis's empty-instance text below 5 MB; above, Cairn has no
+    // detector of its own to report from.
+    let text = if crate::alloc::allocated() < 5 << 20 {
+        "Hi Sam, this instance is empty or is using very little memory, my issues detector can't be used in these conditions. Please, leave for your mission on Earth and fill it with some data. The new Sam and I will be back to our programming as soon as I finished rebooting.\n"
+    } else {
+        "Hi Sam, I can't find any memory issue in your instance. I can only account for what occurs on this base.\n"
+    };
+    ctx.out.verbatim(text.as_bytes());
+    Ok(())
+}
+
+fn memory_malloc_stats(ctx: &mut Ctx, _argv: &[&[u8]]) -> CmdResult {
+    ctx.out
+        .bulk(b"Stats not supported for the current allocator");
+    Ok(())
+}
+
+fn memory_purge(ctx: &mut Ctx, _argv: &[&[u8]]) -> CmdResult {
+    crate::alloc::collect();
+    ctx.out.ok();
+    Ok(())
+}
+
+fn memory_help(ctx: &mut Ctx, _argv: &[&[u8]]) -> CmdResult {
+    help_reply(
+        ctx.out,
+        "memory",
+        &[
+            "DOCTOR",
+            "    Return memory problems reports.",
+            "MALLOC-STATS",
+            "    Return internal statistics report from the memory allocator.",
+            "PURGE",
+            "    Attempt to purge dirty pages for reclamation by the allocator.",
+            "STATS",
+            "    Return information about the memory usage of the server.",
+            "USAGE <key> [SAMPLES <count>]",
+            "    Return memory in bytes used by <key> and its value. Nested values are",
+            "    sampled up to <count> times (default: 5, 0 means sample all).",
+        ],
+    );
     Ok(())
 }

@@ -112,15 +112,31 @@ pub fn render(st: &State, want: &[String], now_ms: u64) -> String {
         kv!(o, "used_memory_peak", peak);
         kv!(o, "used_memory_peak_human", human(peak));
         kv!(o, "used_memory_dataset", used);
-        let (lua, scripts, cached) = st
-            .scripting
-            .as_ref()
-            .map_or((0, 0, 0), |e| (e.lua_memory(), e.body_bytes, e.len()));
+        // One Lua state runs scripts and functions: its memory is
+        // reported as the scripts' (Redis has a state for each).
+        let (lua, scripts, cached, funcs, code) =
+            st.scripting.as_ref().map_or((0, 0, 0, 0, 0), |e| {
+                let code: usize = e.libraries().map(|l| l.code.len()).sum();
+                (
+                    e.lua_memory(),
+                    e.body_bytes,
+                    e.len(),
+                    e.function_count(),
+                    code,
+                )
+            });
         kv!(o, "used_memory_lua", lua);
+        kv!(o, "used_memory_vm_eval", lua);
         kv!(o, "used_memory_lua_human", human(lua));
-        kv!(o, "used_memory_scripts", scripts);
-        kv!(o, "used_memory_scripts_human", human(scripts));
+        kv!(o, "used_memory_scripts_eval", scripts);
         kv!(o, "number_of_cached_scripts", cached);
+        kv!(o, "number_of_functions", funcs);
+        kv!(o, "used_memory_vm_functions", 0);
+        kv!(o, "used_memory_vm_total", lua);
+        kv!(o, "used_memory_vm_total_human", human(lua));
+        kv!(o, "used_memory_functions", code);
+        kv!(o, "used_memory_scripts", scripts + code);
+        kv!(o, "used_memory_scripts_human", human(scripts + code));
         kv!(
             o,
             "maxmemory",
