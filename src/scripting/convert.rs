@@ -16,88 +16,158 @@
 //! first nil.
 
 use crate::protocol::Reply;
-use mlua::{Lua, Table, Value};
+use mlua::{Table, Value, ffi};
 
 /// Tables nested deeper than this in a script's reply end in an error
 /// element (Redis stops at its Lua C-stack limit the same way).
 const MAX_DEPTH: usize = 1000;
 
-/// The Lua value of the reply starting at `buf[*pos]` (a reply our own
-/// encoder wrote, so well formed; anything else becomes nil).
-pub fn reply_to_lua(lua: &Lua, buf: &[u8], pos: &mut usize) -> mlua::Result<Value> {
-    let Some(&tag) = buf.get(*pos) else {
-        return Ok(Value::Nil);
-    };
-    let line = read_line(buf, pos);
-    let text = &line[1..];
-    let num = || -> i64 {
-        std::str::from_utf8(text)
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0)
-    };
-    Ok(match tag {
-        b'+' => single(lua, "ok", Value::String(lua.create_string(text)?))?,
-        b'-' => single(lua, "err", Value::String(lua.create_string(text)?))?,
-        b':' => Value::Integer(num()),
-        b'$' | b'=' => {
-            let n = num();
-            if n < 0 {
-                return Ok(Value::Boolean(false));
+/// Push the RESP reply at `buf[*pos..]` onto the Lua stack as Redis
+/// converts replies for scripts (RESP2 and RESP3 types), moving `*pos`
+/// past it. Works on the raw stack: `redis.call` runs once per command a
+/// script sends, and this is its reply path.
+///
+/// # Safety
+/// `l` is a valid Lua state, inside a C function Lua called (so its stack
+/// may grow); an allocation failure raises a Lua error (longjmp), as in
+/// any Lua C function.
+pub unsafe fn push_reply(l: *mut ffi::lua_State, buf: &[u8], pos: &mut usize) {
+    // SAFETY: per the function's contract; every push is preceded by
+    // enough stack (`lua_checkstack`), and tables are filled with raw sets
+    // on the table just made.
+    unsafe {
+        ffi::lua_checkstack(l, 4);
+        let Some(&tag) = buf.get(*pos) else {
+            ffi::lua_pushnil(l);
+            return;
+        };
+        let line = read_line(buf, pos);
+        let text = &line[1..];
+        let num = || -> i64 {
+            std::str::from_utf8(text)
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0)
+        };
+        let push_bytes = |b: &[u8]| ffi::lua_pushlstring(l, b.as_ptr() as *const _, b.len());
+        // `{key = <value on the stack top>}`.
+        let wrap = |key: &str| {
+            ffi::lua_createtable(l, 0, 1);
+            ffi::lua_pushlstring(l, key.as_ptr() as *const _, key.len());
+            ffi::lua_pushvalue(l, -3);
+            ffi::lua_rawset(l, -3);
+            ffi::lua_replace(l, -2);
+        };
+        match tag {
+            b'+' => {
+                push_bytes(text);
+                wrap("ok");
             }
-            let data = take(buf, pos, n as usize);
-            if tag == b'=' && data.len() >= 4 {
-                let v = lua.create_table()?;
-                v.raw_set("format", lua.create_string(&data[..3])?)?;
-                v.raw_set("string", lua.create_string(&data[4..])?)?;
-                single(lua, "verbatim_string", Value::Table(v))?
-            } else {
-                Value::String(lua.create_string(data)?)
+            b'-' => {
+                push_bytes(text);
+                wrap("err");
             }
+            b':' => ffi::lua_pushnumber(l, num() as f64),
+            b'$' | b'=' => {
+                let n = num();
+                if n < 0 {
+                    ffi::lua_pushboolean(l, 0);
+                    return;
+                }
+                let data = take(buf, pos, n as usize);
+                if tag == b'=' && data.len() >= 4 {
+                    ffi::lua_createtable(l, 0, 2);
+                    push_bytes(b"format");
+                    push_bytes(&data[..3]);
+                    ffi::lua_rawset(l, -3);
+                    push_bytes(b"string");
+                    push_bytes(&data[4..]);
+                    ffi::lua_rawset(l, -3);
+                    wrap("verbatim_string");
+                } else {
+                    push_bytes(data);
+                }
+            }
+            b'*' | b'>' => {
+                let n = num();
+                if n < 0 {
+                    ffi::lua_pushboolean(l, 0);
+                    return;
+                }
+                ffi::lua_createtable(l, n.min(1 << 20) as i32, 0);
+                for i in 1..=n {
+                    push_reply(l, buf, pos);
+                    ffi::lua_rawseti(l, -2, i);
+                }
+            }
+            b'%' => {
+                ffi::lua_createtable(l, 0, num().clamp(0, 1 << 20) as i32);
+                for _ in 0..num() {
+                    push_reply(l, buf, pos);
+                    push_reply(l, buf, pos);
+                    set_unless_nil_key(l);
+                }
+                wrap("map");
+            }
+            b'~' => {
+                ffi::lua_createtable(l, 0, num().clamp(0, 1 << 20) as i32);
+                for _ in 0..num() {
+                    push_reply(l, buf, pos);
+                    ffi::lua_pushboolean(l, 1);
+                    set_unless_nil_key(l);
+                }
+                wrap("set");
+            }
+            b',' => {
+                ffi::lua_pushnumber(l, crate::util::parse_f64(text).unwrap_or(0.0));
+                wrap("double");
+            }
+            b'#' => ffi::lua_pushboolean(l, (text == b"t") as i32),
+            b'(' => {
+                push_bytes(text);
+                wrap("big_number");
+            }
+            _ => ffi::lua_pushnil(l),
         }
-        b'*' | b'>' => {
-            let n = num();
-            if n < 0 {
-                return Ok(Value::Boolean(false));
-            }
-            let t = lua.create_table()?;
-            for i in 1..=n {
-                let v = reply_to_lua(lua, buf, pos)?;
-                t.raw_set(i, v)?;
-            }
-            Value::Table(t)
-        }
-        b'%' => {
-            let t = lua.create_table()?;
-            for _ in 0..num() {
-                let k = reply_to_lua(lua, buf, pos)?;
-                let v = reply_to_lua(lua, buf, pos)?;
-                t.raw_set(k, v)?;
-            }
-            single(lua, "map", Value::Table(t))?
-        }
-        b'~' => {
-            let t = lua.create_table()?;
-            for _ in 0..num() {
-                let k = reply_to_lua(lua, buf, pos)?;
-                t.raw_set(k, true)?;
-            }
-            single(lua, "set", Value::Table(t))?
-        }
-        b',' => {
-            let d = crate::util::parse_f64(text).unwrap_or(0.0);
-            single(lua, "double", Value::Number(d))?
-        }
-        b'#' => Value::Boolean(text == b"t"),
-        b'(' => single(lua, "big_number", Value::String(lua.create_string(text)?))?,
-        _ => Value::Nil,
-    })
+    }
 }
 
-fn single(lua: &Lua, key: &str, v: Value) -> mlua::Result<Value> {
-    let t = lua.create_table()?;
-    t.raw_set(key, v)?;
-    Ok(Value::Table(t))
+/// `t[k] = v` for the table, key and value on the stack top (popping the
+/// key and value); a nil key (a null element) sets nothing, as a raw set
+/// would raise.
+unsafe fn set_unless_nil_key(l: *mut ffi::lua_State) {
+    // SAFETY: the caller pushed a table, a key and a value.
+    unsafe {
+        if ffi::lua_type(l, -2) == ffi::LUA_TNIL {
+            ffi::lua_settop(l, -3);
+        } else {
+            ffi::lua_rawset(l, -3);
+        }
+    }
+}
+
+/// Push `{err = msg}` as Redis's `luaPushErrorBuff` makes it from an error
+/// reply's text (see `error_text`), with `ignore_error_stats_update` set
+/// when `counted`.
+///
+/// # Safety
+/// As `push_reply`.
+pub unsafe fn push_error_table(l: *mut ffi::lua_State, text: &[u8], counted: bool) {
+    let msg = error_text(text);
+    // SAFETY: per the function's contract.
+    unsafe {
+        ffi::lua_checkstack(l, 3);
+        ffi::lua_createtable(l, 0, 2);
+        ffi::lua_pushlstring(l, b"err".as_ptr() as *const _, 3);
+        ffi::lua_pushlstring(l, msg.as_ptr() as *const _, msg.len());
+        ffi::lua_rawset(l, -3);
+        if counted {
+            let k = b"ignore_error_stats_update";
+            ffi::lua_pushlstring(l, k.as_ptr() as *const _, k.len());
+            ffi::lua_pushboolean(l, 1);
+            ffi::lua_rawset(l, -3);
+        }
+    }
 }
 
 /// The line at `*pos` (without CRLF); moves past it.
@@ -119,17 +189,9 @@ fn take<'a>(buf: &'a [u8], pos: &mut usize, n: usize) -> &'a [u8] {
     &buf[start..end]
 }
 
-/// `{err = msg}` as Redis's `luaPushErrorBuff` makes it from an error
-/// reply's text: a leading '-' is dropped, a message without an error
-/// code (no space) gets "ERR ", trailing CR/LF are trimmed.
-pub fn error_table(lua: &Lua, text: &[u8]) -> mlua::Result<Value> {
-    single(
-        lua,
-        "err",
-        Value::String(lua.create_string(error_text(text))?),
-    )
-}
-
+/// The message of `{err = msg}` as Redis's `luaPushErrorBuff` makes it
+/// from an error reply's text: a leading '-' is dropped, a message without
+/// an error code (no space) gets "ERR ", trailing CR/LF are trimmed.
 fn error_text(text: &[u8]) -> Vec<u8> {
     let (code, msg): (&[u8], &[u8]) = match text.strip_prefix(b"-") {
         Some(rest) => match rest.iter().position(|&b| b == b' ') {
@@ -272,15 +334,26 @@ mod tests {
 
     #[test]
     fn replies_round_trip_through_lua() {
-        let lua = Lua::new();
-        let mut pos = 0;
-        let buf = b"*4\r\n:1\r\n$3\r\nabc\r\n$-1\r\n+OK\r\n";
-        let v = reply_to_lua(&lua, buf, &mut pos).unwrap();
-        assert_eq!(pos, buf.len());
-        let mut out = Reply::new(false);
-        lua_to_reply(&mut out, &v, false, 0);
-        // false (the null bulk) ends the array for Lua? No: false is a
-        // value, so it is kept and written as a null.
-        assert_eq!(out.buf, b"*4\r\n:1\r\n$3\r\nabc\r\n$-1\r\n+OK\r\n");
+        let lua = mlua::Lua::new();
+        let cases: &[&[u8]] = &[
+            b"*4\r\n:1\r\n$3\r\nabc\r\n$-1\r\n+OK\r\n",
+            b"*2\r\n*1\r\n:-7\r\n$0\r\n\r\n",
+        ];
+        for buf in cases {
+            let mut pos = 0;
+            // SAFETY: `exec_raw` hands over a valid state with room for
+            // the value pushed.
+            let v: Value = unsafe {
+                lua.exec_raw((), |l| {
+                    push_reply(l, buf, &mut pos);
+                })
+            }
+            .unwrap();
+            assert_eq!(pos, buf.len());
+            let mut out = Reply::new(false);
+            lua_to_reply(&mut out, &v, false, 0);
+            // The null bulk becomes false and is written back as a null.
+            assert_eq!(&out.buf, buf);
+        }
     }
 }

@@ -23,7 +23,7 @@
 //! A server refuses to start on a file that fails its checks or holds a
 //! library that does not load.
 
-use super::{Scripting, strings};
+use super::{Scripting, push_strings};
 use crate::commands::{CmdError, CmdResult, Ctx};
 use crate::rdb::payload;
 use mlua::{Function, Table, Value};
@@ -330,11 +330,19 @@ impl Scripting {
             ));
         }
         let (callback, fname) = (f.callback.clone(), f.name.clone());
-        let keys = strings(&self.lua, keys).map_err(super::lua_err)?;
-        let args = strings(&self.lua, args).map_err(super::lua_err)?;
         let call = self.call_fn.clone();
+        let lua = self.lua.clone();
         self.invoke(ctx, &fname, read_only || no_writes, move || {
-            call.call::<(bool, Value)>((callback, keys, args))
+            // SAFETY: the stack holds `call` and `callback` (pushed by
+            // `exec_raw`); the keys and arguments tables are pushed after
+            // them and `call` leaves its two results (see `Scripting::run`).
+            unsafe {
+                lua.exec_raw::<(bool, Value)>((call, callback), |l| {
+                    push_strings(l, keys);
+                    push_strings(l, args);
+                    mlua::ffi::lua_call(l, 3, 2);
+                })
+            }
         })
     }
 }

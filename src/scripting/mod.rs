@@ -24,11 +24,11 @@
 mod convert;
 pub mod functions;
 pub mod libs;
+mod rawcall;
 
-use crate::commands::{self, CmdError, CmdResult, Ctx, flag};
-use crate::protocol::Reply;
+use crate::commands::{CmdError, CmdResult, Ctx};
 use crate::server::state::{Client, ReplyMode, State};
-use mlua::{Function, Lua, LuaOptions, MultiValue, StdLib, Table, Value};
+use mlua::{Function, Lua, LuaOptions, StdLib, Table, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -292,21 +292,17 @@ impl Scripting {
         g.raw_set("cjson", libs::cjson(&lua)?)?;
         let private = lua.create_table()?;
         let current = Arc::new(Current::default());
-        let cur = current.clone();
-        let raw = lua.create_function(move |lua, args: MultiValue| {
-            let p = cur.ctx.load(Ordering::Acquire);
-            if p == 0 {
-                let e =
-                    convert::error_table(lua, b"-ERR redis.call is only available in a script")?;
-                return Ok((false, e));
-            }
-            // SAFETY: `run` stores a pointer to its live, otherwise unused
-            // `CallCtx` for exactly the duration of the script, and scripts
-            // never nest (EVAL is refused inside one), so this is the only
-            // reference to it.
-            let c = unsafe { &mut *(p as *mut CallCtx<'static>) };
-            raw_call(lua, c, args, cur.resp3.load(Ordering::Relaxed))
-        })?;
+        // redis.call's worker: a C function on the raw stack (the
+        // `Current` it reads is its upvalue; `Scripting` keeps the Arc
+        // alive longer than the Lua state, which it drops first).
+        let cur_ptr = Arc::as_ptr(&current) as *mut std::ffi::c_void;
+        // SAFETY: pushes a light userdata and makes a C closure of it.
+        let raw: Function = unsafe {
+            lua.exec_raw((), |state| {
+                mlua::ffi::lua_pushlightuserdata(state, cur_ptr);
+                mlua::ffi::lua_pushcclosure(state, rawcall::raw_call, 1);
+            })?
+        };
         private.raw_set("raw", raw)?;
         let cur = current.clone();
         private.raw_set(
@@ -451,14 +447,23 @@ impl Scripting {
             None => read_only,
         };
         let func = script.func.clone();
-        let lua = &self.lua;
-        let g = lua.globals();
-        g.raw_set("KEYS", strings(lua, keys).map_err(lua_err)?)
-            .map_err(lua_err)?;
-        g.raw_set("ARGV", strings(lua, args).map_err(lua_err)?)
-            .map_err(lua_err)?;
         let run = self.run.clone();
-        self.invoke(ctx, sha, read_only, move || run.call::<(bool, Value)>(func))
+        let lua = self.lua.clone();
+        self.invoke(ctx, sha, read_only, move || {
+            // SAFETY: the stack holds `run` and `func` (pushed by
+            // `exec_raw`); KEYS and ARGV are set with raw sets on the
+            // globals (their metatable refuses assignments), then `run`
+            // is called with `func` and leaves its two results. Errors
+            // (out of memory only: `run` catches the script's) are caught
+            // by `exec_raw`'s protected call.
+            unsafe {
+                lua.exec_raw::<(bool, Value)>((run, func), |l| {
+                    set_global_strings(l, c"KEYS", keys);
+                    set_global_strings(l, c"ARGV", args);
+                    mlua::ffi::lua_call(l, 1, 2);
+                })
+            }
+        })
     }
 
     /// Run a script or function (`call`) for the command in `ctx`, with
@@ -531,12 +536,34 @@ unsafe extern "C-unwind" fn trampoline(state: *mut mlua::ffi::lua_State) -> std:
     }
 }
 
-fn strings(lua: &Lua, items: &[&[u8]]) -> mlua::Result<Table> {
-    let t = lua.create_table_with_capacity(items.len(), 0)?;
-    for (i, it) in items.iter().enumerate() {
-        t.raw_set(i + 1, lua.create_string(it)?)?;
+/// Push a table of `items` (a Lua array of strings).
+///
+/// # Safety
+/// `l` is a valid Lua state with room for two more values.
+unsafe fn push_strings(l: *mut mlua::ffi::lua_State, items: &[&[u8]]) {
+    // SAFETY: per the function's contract.
+    unsafe {
+        use mlua::ffi;
+        ffi::lua_createtable(l, items.len().min(1 << 24) as i32, 0);
+        for (i, it) in items.iter().enumerate() {
+            ffi::lua_pushlstring(l, it.as_ptr() as *const _, it.len());
+            ffi::lua_rawseti(l, -2, i as i64 + 1);
+        }
     }
-    Ok(t)
+}
+
+/// `_G[name] = {items...}`, a raw set (scripts cannot assign globals).
+///
+/// # Safety
+/// As `push_strings`.
+unsafe fn set_global_strings(l: *mut mlua::ffi::lua_State, name: &std::ffi::CStr, items: &[&[u8]]) {
+    // SAFETY: per the function's contract.
+    unsafe {
+        use mlua::ffi;
+        ffi::lua_pushstring(l, name.as_ptr());
+        push_strings(l, items);
+        ffi::lua_rawset(l, ffi::LUA_GLOBALSINDEX);
+    }
 }
 
 /// The final message of a script error (Redis's `luaCallFunction`): the
@@ -555,87 +582,4 @@ fn script_error(e: &Value, sha: &str) -> String {
         (Some(s), Some(l)) => format!("{msg} script: {sha}, on {s}:{l}."),
         _ => format!("{msg} script: {sha}"),
     }
-}
-
-fn mark_counted(t: &Value) -> mlua::Result<()> {
-    if let Value::Table(t) = t {
-        t.raw_set("ignore_error_stats_update", true)?;
-    }
-    Ok(())
-}
-
-/// The worker of `redis.call`/`redis.pcall`: true and the reply, or
-/// false and an error table (call raises it, pcall returns it).
-fn raw_call(
-    lua: &Lua,
-    c: &mut CallCtx,
-    args: MultiValue,
-    resp3: bool,
-) -> mlua::Result<(bool, Value)> {
-    let fail = |msg: &str| {
-        Ok((
-            false,
-            convert::error_table(lua, format!("-{msg}").as_bytes())?,
-        ))
-    };
-    if args.is_empty() {
-        return fail("ERR Please specify at least one argument for this redis lib call");
-    }
-    let mut argv: Vec<Vec<u8>> = Vec::with_capacity(args.len());
-    for v in args.iter() {
-        match v {
-            Value::String(s) => argv.push(s.as_bytes().to_vec()),
-            // A Lua 5.1 number is a double, formatted as Redis does (%.17g);
-            // mlua hands integral ones over as integers.
-            Value::Integer(i) => argv.push(crate::util::fmt_double_g17(*i as f64).into_bytes()),
-            Value::Number(n) => argv.push(crate::util::fmt_double_g17(*n).into_bytes()),
-            _ => return fail("ERR Lua redis lib command arguments must be strings or integers"),
-        }
-    }
-    // Past the argument checks, errors are marked as already counted in
-    // the error statistics (Redis 7.0 sets the same field).
-    let refused = |msg: &str| {
-        let t = convert::error_table(lua, format!("-{msg}").as_bytes())?;
-        mark_counted(&t)?;
-        Ok((false, t))
-    };
-    let refs: Vec<&[u8]> = argv.iter().map(|a| a.as_slice()).collect();
-    let Some(mut cmd) = commands::lookup(refs[0]) else {
-        return refused("ERR Unknown Redis command called from script");
-    };
-    if !commands::arity_ok(cmd.arity, refs.len()) {
-        return refused("ERR Wrong number of args calling Redis command from script");
-    }
-    if !cmd.subs.is_empty()
-        && refs.len() > 1
-        && let Some(sub) = commands::lookup_sub(cmd, refs[1])
-    {
-        cmd = sub;
-    }
-    if cmd.flags & flag::NOSCRIPT != 0 {
-        return refused("ERR This Redis command is not allowed from script");
-    }
-    if c.read_only && cmd.is_write() {
-        return refused("ERR Write commands are not allowed from read-only scripts.");
-    }
-    if cmd.is_write() {
-        c.watchdog.wrote.store(true, Ordering::Relaxed);
-    }
-    // Most replies are short: no 1 KiB buffer per call (`Reply::new`).
-    let mut out = Reply {
-        buf: Vec::with_capacity(64),
-        resp3,
-    };
-    let caller_resp3 = c.client.resp3;
-    c.client.resp3 = resp3;
-    crate::server::exec::execute_at(c.st, c.client, &mut out, &refs, c.now);
-    c.client.resp3 = caller_resp3;
-    if out.buf.first() == Some(&b'-') {
-        let end = out.buf.len().saturating_sub(2);
-        let t = convert::error_table(lua, &out.buf[..end])?;
-        mark_counted(&t)?;
-        return Ok((false, t));
-    }
-    let mut pos = 0;
-    Ok((true, convert::reply_to_lua(lua, &out.buf, &mut pos)?))
 }
