@@ -26,7 +26,7 @@ use crate::keyspace::types::zset::Limits;
 use crate::keyspace::{Ttl, Value};
 use crate::server::notify;
 use crate::util::{eq_ic, fmt_double_fixed, fmt_double_g17, fmt_double_human, parse_f64};
-use std::cmp::Ordering::{Greater, Less};
+use std::cmp::Ordering::Equal;
 
 const W: u32 = WRITE | DENYOOM;
 const R: u32 = READONLY;
@@ -629,28 +629,21 @@ fn search(ctx: &mut Ctx, argv: &[&[u8]], kind: Kind) -> CmdResult {
     } else {
         points.len().min(q.count)
     };
-    // Redis's comparators (`sort_gp_asc`, `sort_gp_desc`).
-    let asc = |a: &Point, b: &Point| match a.dist.partial_cmp(&b.dist) {
-        Some(Greater) => 1,
-        Some(Less) => -1,
-        _ => 0,
-    };
+    // Redis's comparators (`sort_gp_asc`, `sort_gp_desc`): equal
+    // distances compare equal.
     let cmp = |a: &Point, b: &Point| {
-        if q.sort == Sort::Desc {
-            -asc(a, b)
-        } else {
-            asc(a, b)
-        }
+        let o = a.dist.partial_cmp(&b.dist).unwrap_or(Equal);
+        if q.sort == Sort::Desc { o.reverse() } else { o }
     };
     if q.sort != Sort::None {
         if returned == points.len() {
             // glibc's qsort is a merge sort: stable, as this one is.
-            points.sort_by(|a, b| cmp(a, b).cmp(&0));
+            points.sort_by(cmp);
         } else {
             // Redis sorts only the first `returned` places with its own
             // partial quicksort, whose order among equal distances decides
             // which of them make the cut: the same algorithm here.
-            pqsort(&mut points, &cmp, 0, returned - 1);
+            crate::util::pqsort::pqsort(&mut points, &cmp, 0, returned as i64 - 1);
         }
     }
     points.truncate(returned);
@@ -662,131 +655,6 @@ fn search(ctx: &mut Ctx, argv: &[&[u8]], kind: Kind) -> CmdResult {
         None => reply(ctx, &q, &points),
     }
     Ok(())
-}
-
-/// Redis 7.0's `pqsort` (NetBSD's qsort, Bentley and McIlroy's, without
-/// its switch to insertion sort after a pass with no swap, and with
-/// ranges outside `lrange..=rrange` left unsorted), step for step, so that
-/// elements that compare equal end up in the same places as in Redis.
-fn pqsort<T>(v: &mut [T], cmp: &impl Fn(&T, &T) -> i32, lrange: usize, rrange: usize) {
-    let n = v.len();
-    pqsort_at(v, 0, n, cmp, lrange, rrange);
-}
-
-fn med3<T>(v: &[T], a: usize, b: usize, c: usize, cmp: &impl Fn(&T, &T) -> i32) -> usize {
-    if cmp(&v[a], &v[b]) < 0 {
-        if cmp(&v[b], &v[c]) < 0 {
-            b
-        } else if cmp(&v[a], &v[c]) < 0 {
-            c
-        } else {
-            a
-        }
-    } else if cmp(&v[b], &v[c]) > 0 {
-        b
-    } else if cmp(&v[a], &v[c]) < 0 {
-        a
-    } else {
-        c
-    }
-}
-
-fn insertion<T>(v: &mut [T], a: usize, n: usize, cmp: &impl Fn(&T, &T) -> i32) {
-    for pm in a + 1..a + n {
-        let mut pl = pm;
-        while pl > a && cmp(&v[pl - 1], &v[pl]) > 0 {
-            v.swap(pl, pl - 1);
-            pl -= 1;
-        }
-    }
-}
-
-/// `_pqsort` on `v[a..a + n]` (indices are absolute, as C's pointers).
-fn pqsort_at<T>(
-    v: &mut [T],
-    mut a: usize,
-    mut n: usize,
-    cmp: &impl Fn(&T, &T) -> i32,
-    lrange: usize,
-    rrange: usize,
-) {
-    // Whether `v[lo..lo + m]` holds any of the places to sort.
-    let wanted = |lo: usize, m: usize| {
-        !((lrange < lo && rrange < lo) || (lrange >= lo + m && rrange >= lo + m))
-    };
-    loop {
-        if n < 7 {
-            insertion(v, a, n, cmp);
-            return;
-        }
-        let mut pm = a + n / 2;
-        if n > 7 {
-            let mut pl = a;
-            let mut pn = a + n - 1;
-            if n > 40 {
-                let d = n / 8;
-                pl = med3(v, pl, pl + d, pl + 2 * d, cmp);
-                pm = med3(v, pm - d, pm, pm + d, cmp);
-                pn = med3(v, pn - 2 * d, pn - d, pn, cmp);
-            }
-            pm = med3(v, pl, pm, pn, cmp);
-        }
-        v.swap(a, pm);
-        let (mut pa, mut pb) = (a + 1, a + 1);
-        let (mut pc, mut pd) = (a + n - 1, a + n - 1);
-        loop {
-            while pb <= pc {
-                let r = cmp(&v[pb], &v[a]);
-                if r > 0 {
-                    break;
-                }
-                if r == 0 {
-                    v.swap(pa, pb);
-                    pa += 1;
-                }
-                pb += 1;
-            }
-            while pb <= pc {
-                let r = cmp(&v[pc], &v[a]);
-                if r < 0 {
-                    break;
-                }
-                if r == 0 {
-                    v.swap(pc, pd);
-                    pd -= 1;
-                }
-                pc -= 1;
-            }
-            if pb > pc {
-                break;
-            }
-            v.swap(pb, pc);
-            pb += 1;
-            pc -= 1;
-        }
-        let pn = a + n;
-        let r = (pa - a).min(pb - pa);
-        for i in 0..r {
-            v.swap(a + i, pb - r + i);
-        }
-        let r = (pd - pc).min(pn - pd - 1);
-        for i in 0..r {
-            v.swap(pb + i, pn - r + i);
-        }
-        let r = pb - pa;
-        if r > 1 && wanted(a, r) {
-            pqsort_at(v, a, r, cmp, lrange, rrange);
-        }
-        let r = pd - pc;
-        if r > 1 {
-            a = pn - r;
-            n = r;
-            if wanted(a, n) {
-                continue;
-            }
-        }
-        return;
-    }
 }
 
 fn reply(ctx: &mut Ctx, q: &Query, points: &[Point]) {
@@ -860,34 +728,4 @@ fn store(ctx: &mut Ctx, dst: &[u8], points: &[Point], storedist: bool, kind: Kin
     };
     ctx.notify(notify::ZSET, event, dst);
     ctx.out.int(points.len() as i64);
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The places asked for hold what a full sort puts there.
-    #[test]
-    fn pqsort_sorts_the_range() {
-        let mut r = crate::util::XorShift64(0x5EED_0F_5EED);
-        for _ in 0..2000 {
-            let n = r.below(120) + 1;
-            let v: Vec<u64> = (0..n).map(|_| r.next() % 20).collect();
-            let (lo, hi) = {
-                let a = r.below(n);
-                let b = r.below(n);
-                (a.min(b), a.max(b))
-            };
-            let mut got = v.clone();
-            let cmp = |a: &u64, b: &u64| a.cmp(b) as i32;
-            pqsort(&mut got, &cmp, lo, hi);
-            let mut want = v.clone();
-            want.sort();
-            assert_eq!(got[lo..=hi], want[lo..=hi], "{v:?} {lo}..={hi}");
-            let (mut a, mut b) = (got.clone(), v.clone());
-            a.sort();
-            b.sort();
-            assert_eq!(a, b, "a permutation");
-        }
-    }
 }

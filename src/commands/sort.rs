@@ -286,7 +286,7 @@ fn sort_generic(ctx: &mut Ctx, argv: &[&[u8]], readonly: bool) -> CmdResult {
                 if desc { c.reverse() } else { c }
             };
             if by && (start != 0 || end != items.len() as i64 - 1) {
-                pqsort(&mut items, &cmp, start, end);
+                crate::util::pqsort::pqsort(&mut items, &cmp, start, end);
             } else {
                 // glibc's qsort, which Redis calls, is a stable merge sort.
                 items.sort_by(cmp);
@@ -328,139 +328,6 @@ fn sort_generic(ctx: &mut Ctx, argv: &[&[u8]], readonly: bool) -> CmdResult {
     store(ctx, dst, result);
     ctx.out.int(outputlen as i64);
     Ok(())
-}
-
-/// Redis's `pqsort` (NetBSD's Bentley-McIlroy quicksort that skips
-/// partitions outside positions `lo..=hi`), step for step: with BY and a
-/// LIMIT, elements that compare equal end up where Redis puts them.
-fn pqsort<T>(v: &mut [T], cmp: &impl Fn(&T, &T) -> Ordering, lo: i64, hi: i64) {
-    // Whether the partition [a, a+n) is outside the wanted range.
-    let skip = |a: usize, n: usize| {
-        let (a, e) = (a as i64, (a + n) as i64);
-        (lo < a && hi < a) || (lo >= e && hi >= e)
-    };
-    let med3 = |v: &[T], a: usize, b: usize, c: usize| {
-        if cmp(&v[a], &v[b]) == Ordering::Less {
-            if cmp(&v[b], &v[c]) == Ordering::Less {
-                b
-            } else if cmp(&v[a], &v[c]) == Ordering::Less {
-                c
-            } else {
-                a
-            }
-        } else if cmp(&v[b], &v[c]) == Ordering::Greater {
-            b
-        } else if cmp(&v[a], &v[c]) == Ordering::Less {
-            a
-        } else {
-            c
-        }
-    };
-    let insertion = |v: &mut [T], a: usize, n: usize| {
-        for m in a + 1..a + n {
-            let mut l = m;
-            while l > a && cmp(&v[l - 1], &v[l]) == Ordering::Greater {
-                v.swap(l, l - 1);
-                l -= 1;
-            }
-        }
-    };
-    let vecswap = |v: &mut [T], a: usize, b: usize, n: usize| {
-        for i in 0..n {
-            v.swap(a + i, b + i);
-        }
-    };
-    let (mut a, mut n) = (0usize, v.len());
-    loop {
-        if n < 7 {
-            insertion(v, a, n);
-            return;
-        }
-        let mut pm = a + n / 2;
-        if n > 7 {
-            let mut pl = a;
-            let mut pn = a + n - 1;
-            if n > 40 {
-                let d = n / 8;
-                pl = med3(v, pl, pl + d, pl + 2 * d);
-                pm = med3(v, pm - d, pm, pm + d);
-                pn = med3(v, pn - 2 * d, pn - d, pn);
-            }
-            pm = med3(v, pl, pm, pn);
-        }
-        v.swap(a, pm);
-        let mut swapped = false;
-        let (mut pa, mut pb) = (a + 1, a + 1);
-        let (mut pc, mut pd) = (a + n - 1, a + n - 1);
-        loop {
-            while pb <= pc {
-                let c = cmp(&v[pb], &v[a]);
-                if c == Ordering::Greater {
-                    break;
-                }
-                if c == Ordering::Equal {
-                    swapped = true;
-                    v.swap(pa, pb);
-                    pa += 1;
-                }
-                pb += 1;
-            }
-            while pb <= pc {
-                let c = cmp(&v[pc], &v[a]);
-                if c == Ordering::Less {
-                    break;
-                }
-                if c == Ordering::Equal {
-                    swapped = true;
-                    v.swap(pc, pd);
-                    pd -= 1;
-                }
-                pc -= 1;
-            }
-            if pb > pc {
-                break;
-            }
-            v.swap(pb, pc);
-            swapped = true;
-            pb += 1;
-            pc -= 1;
-        }
-        if !swapped {
-            insertion(v, a, n);
-            return;
-        }
-        let pn = a + n;
-        let r = (pa - a).min(pb - pa);
-        vecswap(v, a, pb - r, r);
-        let r = (pd - pc).min(pn - pd - 1);
-        vecswap(v, pb, pn - r, r);
-        let r = pb - pa;
-        if r > 1 && !skip(a, r) {
-            let (sa, sn) = (a, r);
-            pqsort_part(v, cmp, lo, hi, sa, sn);
-        }
-        let r = pd - pc;
-        if r > 1 {
-            a = pn - r;
-            n = r;
-            if !skip(a, n) {
-                continue;
-            }
-        }
-        return;
-    }
-}
-
-/// `pqsort` on the sub-slice [a, a+n) (positions stay absolute).
-fn pqsort_part<T>(
-    v: &mut [T],
-    cmp: &impl Fn(&T, &T) -> Ordering,
-    lo: i64,
-    hi: i64,
-    a: usize,
-    n: usize,
-) {
-    pqsort(&mut v[a..a + n], cmp, lo - a as i64, hi - a as i64);
 }
 
 /// Replace `dst` with the result as a list (missing GET values become

@@ -1,6 +1,8 @@
 //! Small helpers that must behave byte-for-byte like Redis's `util.c`:
 //! strict integer parsing, float parsing/formatting and glob matching.
 
+pub mod pqsort;
+
 use std::ffi::c_char;
 use std::time::{SystemTime, UNIX_EPOCH};
 
