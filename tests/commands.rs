@@ -1040,6 +1040,8 @@ fn error_texts_match_redis() {
         &["config", "set", "hz", "10"],
         &["command", "getkeys", "get", "a", "b"],
         &["command", "getkeys", "ping", "x"],
+        &["role"],
+        &["role", "x"],
         // MEMORY (USAGE's figure itself is Cairn's own; see memory_usage).
         &["memory", "usage", "nokey"],
         &["set", "k", "v"],

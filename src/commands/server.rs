@@ -3,7 +3,7 @@
 
 use super::{
     Cmd, CmdError, CmdResult, Ctx, NOKEYS, arg_i64, cmd, dispatch_sub, flag, flag::*, help_reply,
-    lookup, table, with_subs,
+    lookup, since, table, with_subs,
 };
 use crate::config::ConfigSetError;
 use crate::server::state::ShutdownMode;
@@ -71,6 +71,19 @@ pub static COMMANDS: &[Cmd] = &[
         "server",
         "Return the current server time",
         time,
+    ),
+    since(
+        cmd(
+            "role",
+            1,
+            NOSCRIPT | LOADING | STALE | FAST,
+            NOKEYS,
+            "@admin @fast @dangerous",
+            "server",
+            "Return the role of the instance in the context of replication",
+            role,
+        ),
+        "2.8.12",
     ),
     cmd(
         "lastsave",
@@ -1244,5 +1257,14 @@ fn memory_help(ctx: &mut Ctx, _argv: &[&[u8]]) -> CmdResult {
             "    sampled up to <count> times (default: 5, 0 means sample all).",
         ],
     );
+    Ok(())
+}
+
+/// ROLE: a primary with no replicas (Cairn has no replication yet).
+fn role(ctx: &mut Ctx, _argv: &[&[u8]]) -> CmdResult {
+    ctx.out.array(3);
+    ctx.out.bulk(b"master");
+    ctx.out.int(0);
+    ctx.out.array(0);
     Ok(())
 }
