@@ -513,8 +513,14 @@ fn validate(spec: &Spec, args: &[String]) -> Result<String, String> {
         }
         Kind::Str => Ok(one()?.clone()),
         Kind::Notify => {
+            // Kept lossless (`flags_to_string` shows no `n` next to `A`, as
+            // Redis's does); CONFIG GET shows Redis's form (`get`).
             let flags = crate::server::notify::parse_flags(one()?)?;
-            Ok(crate::server::notify::flags_to_string(flags))
+            let mut v = crate::server::notify::flags_to_string(flags);
+            if flags & crate::server::notify::NEW != 0 && !v.contains('n') {
+                v.push('n');
+            }
+            Ok(v)
         }
         Kind::Save => {
             let words: Vec<&str> = args.iter().flat_map(|a| a.split_whitespace()).collect();
@@ -715,7 +721,10 @@ impl Config {
 
     /// Current value of a directive.
     pub fn get(&self, name: &str) -> Option<String> {
-        find(name).map(|i| self.values[i].clone())
+        find(name).map(|i| match SPECS[i].kind {
+            Kind::Notify => crate::server::notify::flags_to_string(self.s.notify_flags),
+            _ => self.values[i].clone(),
+        })
     }
 
     /// CONFIG SET of one directive. Errors are Redis's reason text.

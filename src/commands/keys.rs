@@ -308,7 +308,7 @@ fn exists(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     let db = ctx.db();
     let n = argv[1..]
         .iter()
-        .filter(|k| ctx.st.ks.lookup_read(db, k, ctx.now).is_some())
+        .filter(|k| ctx.st.ks.lookup_read_notouch(db, k, ctx.now).is_some())
         .count();
     ctx.out.int(n as i64);
     Ok(())
@@ -316,7 +316,7 @@ fn exists(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
 
 fn type_cmd(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     let db = ctx.db();
-    let t = match ctx.st.ks.peek(db, argv[1], ctx.now) {
+    let t = match ctx.st.ks.lookup_read_notouch(db, argv[1], ctx.now) {
         Some(e) => e.value.value_type().name(),
         None => "none",
     };
@@ -415,7 +415,7 @@ fn pexpireat(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
 fn ttl_generic(ctx: &mut Ctx, key: &[u8], ms: bool, abs: bool) -> CmdResult {
     let db = ctx.db();
     let now = ctx.now as i64;
-    let Some(e) = ctx.st.ks.peek(db, key, ctx.now) else {
+    let Some(e) = ctx.st.ks.lookup_read_notouch(db, key, ctx.now) else {
         ctx.out.int(-2);
         return Ok(());
     };
@@ -642,7 +642,8 @@ fn copy(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     if src_db == dst_db && src == dst {
         return Err(CmdError::SameObject);
     }
-    let Some(e) = ctx.write(src).map(|e| e.clone()) else {
+    // A read lookup, as Redis's (hit/miss statistics, `keymiss`).
+    let Some(e) = ctx.read(src).cloned() else {
         ctx.out.int(0);
         return Ok(());
     };
@@ -695,7 +696,7 @@ fn touch(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     let db = ctx.db();
     let n = argv[1..]
         .iter()
-        .filter(|k| ctx.st.ks.lookup_read(db, k, ctx.now).is_some())
+        .filter(|k| ctx.st.ks.lookup_read_notouch(db, k, ctx.now).is_some())
         .count();
     ctx.out.int(n as i64);
     Ok(())

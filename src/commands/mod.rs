@@ -391,7 +391,7 @@ impl<'a> Ctx<'a> {
     #[inline]
     pub fn notify_db(&mut self, class: u32, event: &str, key: &[u8], db: usize) {
         if self.st.config.s.notify_flags & class != 0 {
-            crate::server::notify::emit(self.st, class, event, key, db, self.client.id, self.out);
+            crate::server::notify::emit(self.st, event, key, db, self.client.id, self.out);
         }
     }
 

@@ -657,7 +657,7 @@ fn config_set(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     }
     let level_changed = next.s.loglevel != ctx.st.config.s.loglevel;
     ctx.st.config = next;
-    ctx.st.ks.notify_expired = ctx.st.config.s.notify_flags & crate::server::notify::EXPIRED != 0;
+    crate::server::notify::sync_keyspace_flags(&mut ctx.st.ks, ctx.st.config.s.notify_flags);
     if let Some(log) = &ctx.st.log {
         log.set_policy(ctx.st.config.s.appendfsync);
     }

@@ -141,7 +141,22 @@ struct Item {
 /// The elements of the key to sort, in the order Redis loads them, or
 /// WRONGTYPE. A missing key sorts as an empty list.
 fn load(ctx: &mut Ctx, key: &[u8]) -> Result<(Kind, Vec<Vec<u8>>), CmdError> {
-    Ok(match ctx.read(key).map(|e| &e.value) {
+    // One read lookup (statistics, `keymiss`), as Redis's.
+    let compact_zset = match ctx.read(key).map(|e| &e.value) {
+        None => return Ok((Kind::List, Vec::new())),
+        Some(Value::ZSet(z)) => z.is_compact(),
+        Some(_) => false,
+    };
+    // Redis converts a sorted set it sorts to its full encoding, for good
+    // (a change of representation only: nothing to log).
+    if compact_zset
+        && let Some(e) = ctx.write(key)
+        && let Value::ZSet(z) = &mut e.value
+    {
+        z.convert();
+    }
+    let db = ctx.db();
+    Ok(match ctx.st.ks.peek(db, key, ctx.now).map(|e| &e.value) {
         None => (Kind::List, Vec::new()),
         Some(Value::List(l)) => (Kind::List, l.iter().map(|i| i.to_vec()).collect()),
         Some(Value::Set(s)) => {

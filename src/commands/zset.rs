@@ -1225,8 +1225,10 @@ pub(crate) fn mpop(ctx: &mut Ctx, args: &super::MpopArgs) -> Result<bool, CmdErr
     // The first key holding a non-empty zset (keys after it are not
     // type-checked, as in Redis).
     let mut found = None;
+    let db = ctx.db();
     for k in args.keys {
-        if read_z(ctx, k)?.is_some() {
+        // Redis looks the keys up for writing: no hit/miss statistics.
+        if zset_ref(ctx.st.ks.peek(db, k, ctx.now))?.is_some() {
             found = Some(*k);
             break;
         }

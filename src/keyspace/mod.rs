@@ -128,11 +128,27 @@ pub struct Keyspace {
     /// (`walk_tick`) and, when they are idle, by the snapshot thread.
     pub(crate) walk: Option<cow::Walk>,
     /// Keyspace notifications of class `x` are on: lazy expiry queues
-    /// the keys it removes in `expired_events` (`server::notify`).
+    /// the keys it removes in `events` (`server::notify`).
     pub notify_expired: bool,
-    /// Keys expired lazily since the server last published their
-    /// `expired` events (database, key).
-    pub expired_events: Vec<(usize, Vec<u8>)>,
+    /// Class `n` is on: a key added to a database is queued as `new`.
+    pub notify_new: bool,
+    /// Class `m` is on: a read lookup of a missing key is queued as
+    /// `keymiss`.
+    pub notify_miss: bool,
+    /// Events the keyspace raised since the server last published them, in
+    /// order: (event, database, key).
+    pub events: Vec<(KeyEvent, usize, Vec<u8>)>,
+}
+
+/// An event the keyspace itself raises (the commands raise the others).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyEvent {
+    /// Expired lazily (class `x`).
+    Expired,
+    /// Added to a database (class `n`, Redis's `dbAdd`).
+    New,
+    /// Missing when a read looked it up (class `m`).
+    KeyMiss,
 }
 
 #[inline]
@@ -156,7 +172,9 @@ impl Keyspace {
             expire_db: 0,
             walk: None,
             notify_expired: false,
-            expired_events: Vec::new(),
+            notify_new: false,
+            notify_miss: false,
+            events: Vec::new(),
         }
     }
 
@@ -211,7 +229,7 @@ impl Keyspace {
             self.stats.expired_keys += 1;
             self.journal.append(db, &[b"DEL", key]);
             if self.notify_expired {
-                self.expired_events.push((db, key.to_vec()));
+                self.events.push((KeyEvent::Expired, db, key.to_vec()));
             }
         }
         expired
@@ -227,6 +245,27 @@ impl Keyspace {
         self.lookup_read_hashed(db, h, key, now)
     }
 
+    /// `lookup_read` that leaves the LRU clock alone (Redis's
+    /// `LOOKUP_NOTOUCH`: EXISTS, TYPE, TTL): still expires lazily, counts
+    /// hits and misses and raises `keymiss`.
+    pub fn lookup_read_notouch(&mut self, db: usize, key: &[u8], now: u64) -> Option<&Entry> {
+        let h = self.dbs[db].table.hash(key);
+        self.expire_hashed(db, h, key, now);
+        match self.dbs[db].table.get_hashed(h, key) {
+            Some(e) => {
+                self.stats.hits += 1;
+                Some(e)
+            }
+            None => {
+                self.stats.misses += 1;
+                if self.notify_miss && !self.loading {
+                    self.events.push((KeyEvent::KeyMiss, db, key.to_vec()));
+                }
+                None
+            }
+        }
+    }
+
     /// `lookup_read` with the key's hash already computed.
     #[inline]
     fn lookup_read_hashed(&mut self, db: usize, h: u64, key: &[u8], now: u64) -> Option<&Entry> {
@@ -238,6 +277,9 @@ impl Keyspace {
             }
             None => {
                 self.stats.misses += 1;
+                if self.notify_miss && !self.loading {
+                    self.events.push((KeyEvent::KeyMiss, db, key.to_vec()));
+                }
                 None
             }
         }
@@ -285,6 +327,15 @@ impl Keyspace {
         });
         if let Some(v) = value {
             d.set_new(h, key, v, ttl, now);
+            self.added(db, key);
+        }
+    }
+
+    /// A key was added to `db` (Redis's `dbAdd`): a `new` event if asked.
+    #[inline]
+    fn added(&mut self, db: usize, key: &[u8]) {
+        if self.notify_new && !self.loading {
+            self.events.push((KeyEvent::New, db, key.to_vec()));
         }
     }
 
@@ -307,6 +358,7 @@ impl Keyspace {
         });
         if !found {
             d.set_new(h, key, Value::string(bytes), ttl, now);
+            self.added(db, key);
         }
     }
 
@@ -344,6 +396,9 @@ impl Keyspace {
 
     /// Insert a whole entry (RENAME, MOVE, COPY). The key must be absent.
     pub fn insert_entry(&mut self, db: usize, e: Entry) {
+        if self.notify_new && !self.loading {
+            self.events.push((KeyEvent::New, db, e.key.to_vec()));
+        }
         let d = &mut self.dbs[db];
         if e.expire_at != 0 {
             d.expires += 1;

@@ -178,7 +178,7 @@ fn run(
         (cmd.handler)(&mut ctx, argv)
     };
     // Keys the command found expired announce it (keyspace notifications).
-    if !st.ks.expired_events.is_empty() {
+    if !st.ks.events.is_empty() {
         super::notify::flush_expired(st, client.id, out);
     }
     // The batch's effects become one log record (atomic on replay), sealed

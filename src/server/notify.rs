@@ -13,9 +13,12 @@
 //! command that found them expired. The active expiry cycle publishes its
 //! own.
 //!
-//! Not sent: `n` (new key) and `m` (key miss); setting them is refused.
-//! `e` (evicted), `t` (stream) and `d` (module) are accepted and never
-//! fire: Cairn has no eviction, streams or modules.
+//! The keyspace raises three kinds itself, queued in `Keyspace::events`:
+//! `expired` (lazy expiry), `new` (class `n`: a key added to a database,
+//! where Redis's `dbAdd` raises it) and `keymiss` (class `m`: a read
+//! lookup of a missing key). `e` (evicted), `t` (stream) and `d` (module)
+//! are accepted and never fire: Cairn has no eviction, streams or
+//! modules.
 
 use super::pubsub::Kind;
 use super::state::State;
@@ -62,11 +65,6 @@ pub fn parse_flags(s: &str) -> Result<u32, String> {
             _ => return Err("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.".into()),
         };
     }
-    if f & (KEY_MISS | NEW) != 0 {
-        return Err(
-            "Cairn does not send key-miss (m) or new-key (n) events; the other classes work".into(),
-        );
-    }
     Ok(f)
 }
 
@@ -105,22 +103,13 @@ pub fn flags_to_string(f: u32) -> String {
 /// Publish one event (the caller checked that its class is enabled; see
 /// `Ctx::notify`). `me` and `out` are the client running the command, who
 /// gets its own copy in its reply buffer if it listens.
-pub fn emit(
-    st: &mut State,
-    class: u32,
-    event: &str,
-    key: &[u8],
-    db: usize,
-    me: u64,
-    out: &mut Reply,
-) {
+pub fn emit(st: &mut State, event: &str, key: &[u8], db: usize, me: u64, out: &mut Reply) {
     // Replaying the log at start-up: nobody is connected yet.
     if st.replaying {
         return;
     }
-    if class != EXPIRED {
-        flush_expired(st, me, out);
-    }
+    // The keyspace's own events came first.
+    flush_expired(st, me, out);
     publish(st, event, key, db, me, out);
 }
 
@@ -139,17 +128,31 @@ fn publish(st: &mut State, event: &str, key: &[u8], db: usize, me: u64, out: &mu
     }
 }
 
-/// Publish the `expired` events of keys the keyspace expired lazily.
+/// Publish the events the keyspace queued (`Keyspace::events`), in order.
 pub fn flush_expired(st: &mut State, me: u64, out: &mut Reply) {
-    if st.ks.expired_events.is_empty() {
+    if st.ks.events.is_empty() {
         return;
     }
-    let events = std::mem::take(&mut st.ks.expired_events);
-    if st.config.s.notify_flags & EXPIRED != 0 {
-        for (db, key) in &events {
-            publish(st, "expired", key, *db, me, out);
+    let events = std::mem::take(&mut st.ks.events);
+    let flags = st.config.s.notify_flags;
+    for (ev, db, key) in &events {
+        use crate::keyspace::KeyEvent;
+        let (class, name) = match ev {
+            KeyEvent::Expired => (EXPIRED, "expired"),
+            KeyEvent::New => (NEW, "new"),
+            KeyEvent::KeyMiss => (KEY_MISS, "keymiss"),
+        };
+        if flags & class != 0 {
+            publish(st, name, key, *db, me, out);
         }
     }
+}
+
+/// Turn the keyspace's own events on or off from `notify-keyspace-events`.
+pub fn sync_keyspace_flags(ks: &mut crate::keyspace::Keyspace, flags: u32) {
+    ks.notify_expired = flags & EXPIRED != 0;
+    ks.notify_new = flags & NEW != 0;
+    ks.notify_miss = flags & KEY_MISS != 0;
 }
 
 /// An `expired` event for a key the active expiry cycle removed. No
@@ -184,7 +187,8 @@ mod tests {
                 .unwrap_err()
                 .starts_with("Invalid event class")
         );
-        assert!(parse_flags("KEn").is_err());
-        assert!(parse_flags("Em").is_err());
+        // Redis's form drops `n` next to `A` (its flags keep it).
+        assert_eq!(flags_to_string(parse_flags("KEAnm").unwrap()), "AKEm");
+        assert_eq!(flags_to_string(parse_flags("Kgn").unwrap()), "gnK");
     }
 }

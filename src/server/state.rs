@@ -301,7 +301,7 @@ impl State {
             })
             .collect();
         let mut ks = Keyspace::new(config.s.databases);
-        ks.notify_expired = config.s.notify_flags & super::notify::EXPIRED != 0;
+        super::notify::sync_keyspace_flags(&mut ks, config.s.notify_flags);
         State {
             ks,
             tcp_port: config.s.port,

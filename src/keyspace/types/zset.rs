@@ -360,8 +360,10 @@ impl ZSet {
         self.add(m, score, Limits::default()) == Added::New
     }
 
-    /// Switch to the full encoding (one way).
-    fn convert(&mut self) {
+    /// Switch to the full encoding (one way). SORT does this to the sorted
+    /// set it sorts, as Redis's does ("destructively convert encoded sorted
+    /// sets for SORT"): OBJECT ENCODING and DUMP show it.
+    pub fn convert(&mut self) {
         if let Repr::Compact(v) = &mut self.repr {
             let v = std::mem::take(v);
             let mut full = Full {
