@@ -250,27 +250,35 @@ impl Keyspace {
     /// hits and misses and raises `keymiss`.
     pub fn lookup_read_notouch(&mut self, db: usize, key: &[u8], now: u64) -> Option<&Entry> {
         let h = self.dbs[db].table.hash(key);
-        self.expire_hashed(db, h, key, now);
-        match self.dbs[db].table.get_hashed(h, key) {
-            Some(e) => {
-                self.stats.hits += 1;
-                Some(e)
-            }
-            None => {
-                self.stats.misses += 1;
-                if self.notify_miss && !self.loading {
-                    self.events.push((KeyEvent::KeyMiss, db, key.to_vec()));
-                }
-                None
-            }
-        }
+        self.read_probe(db, h, key, now, false)
     }
 
     /// `lookup_read` with the key's hash already computed.
     #[inline]
     fn lookup_read_hashed(&mut self, db: usize, h: u64, key: &[u8], now: u64) -> Option<&Entry> {
+        self.read_probe(db, h, key, now, true)
+    }
+
+    /// A read lookup: lazy expiry, then the probe (touching the LRU clock
+    /// if `touch`), counted as a hit or a miss; a miss raises `keymiss`
+    /// when asked.
+    #[inline]
+    fn read_probe(
+        &mut self,
+        db: usize,
+        h: u64,
+        key: &[u8],
+        now: u64,
+        touch: bool,
+    ) -> Option<&Entry> {
         self.expire_hashed(db, h, key, now);
-        match self.dbs[db].table.get_touch_hashed(h, key, lru_clock(now)) {
+        let table = &mut self.dbs[db].table;
+        let found = if touch {
+            table.get_touch_hashed(h, key, lru_clock(now))
+        } else {
+            table.get_hashed(h, key)
+        };
+        match found {
             Some(e) => {
                 self.stats.hits += 1;
                 Some(e)
