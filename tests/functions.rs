@@ -20,6 +20,8 @@ use std::process::Command;
 
 /// Library errors, registration rules, listing and deletion.
 const LOADS: &[&[&str]] = &[
+    // Code that runs past the load timeout (500 ms) is stopped.
+    &["function", "load", "#!lua name=loop\nwhile true do end"],
     &["function", "flush"],
     &[
         "function",

@@ -153,20 +153,23 @@ impl Scripting {
         if wd.line_mode.load(std::sync::atomic::Ordering::Relaxed) {
             wd.arm(&self.lua).map_err(super::lua_err)?;
         }
-        *wd.start.lock() = Some(std::time::Instant::now());
+        let started = std::time::Instant::now();
+        *wd.start.lock() = Some(started);
         let r = self.load_lib.call::<(bool, Value)>(chunk);
         *self.watchdog.start.lock() = None;
-        let regs = match r.map_err(super::lua_err)? {
-            (true, Value::Table(t)) => t,
-            (_, e) => {
-                let msg = match e {
-                    Value::String(s) => String::from_utf8_lossy(&s.as_bytes()).into_owned(),
-                    other => format!("{other:?}"),
-                };
-                return Err(CmdError::msg(format!(
-                    "ERR Error registering functions: {msg}"
-                )));
+        let failed = |msg: &str| CmdError::msg(format!("ERR Error registering functions: {msg}"));
+        let regs = match r {
+            Ok((true, Value::Table(t))) => t,
+            // The watchdog stopped code that ran too long (its error may
+            // come out of the error handler itself, which it also stops).
+            _ if started.elapsed().as_millis() as u64 >= LOAD_TIMEOUT_MS => {
+                return Err(failed("ERR FUNCTION LOAD timeout"));
             }
+            Ok((_, Value::String(s))) => {
+                return Err(failed(&String::from_utf8_lossy(&s.as_bytes())));
+            }
+            Ok((_, other)) => return Err(failed(&format!("{other:?}"))),
+            Err(e) => return Err(super::lua_err(e)),
         };
         let mut functions = Vec::new();
         for r in regs.sequence_values::<Table>() {
