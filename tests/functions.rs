@@ -20,6 +20,9 @@ use std::process::Command;
 
 /// Library errors, registration rules, listing and deletion.
 const LOADS: &[&[&str]] = &[
+    // Shebang bytes that are not ASCII.
+    &["function", "load", "#!lua abcd\u{e9}\nx"],
+    &["function", "load", "#!lua name=\u{e9}t\nx"],
     // Code that runs past the load timeout (500 ms) is stopped.
     &["function", "load", "#!lua name=loop\nwhile true do end"],
     &["function", "flush"],
@@ -272,6 +275,11 @@ const CALLS: &[&[&str]] = &[
     &["fcall", "f3", "0"],
     &["function", "list"],
     &["function", "stats"],
+    // A load stopped by its timeout leaves functions their script API.
+    &["function", "load", "#!lua name=loop3\nwhile true do end"],
+    &["fcall", "f3", "0"],
+    &["fcall", "nosuch", "x"],
+    &["fcall", "nosuch", "-1"],
 ];
 
 /// FUNCTION LIST with libraries, and each library's functions, sorted by

@@ -73,7 +73,8 @@ fn main() -> anyhow::Result<()> {
         None
     };
     let has_log_data = seg.as_ref().is_some_and(|s| s.last_lsn > 0);
-    if st.ks.total_keys() > 0 || has_log_data || (!appendonly && dump.exists()) {
+    let has_functions = dir.join(cairn::scripting::functions::FILE).exists();
+    if st.ks.total_keys() > 0 || has_log_data || (!appendonly && dump.exists()) || has_functions {
         bail!(
             "{} already holds data: import into a new, empty data dir",
             dir.display()
@@ -109,6 +110,7 @@ fn main() -> anyhow::Result<()> {
         Ok(())
     })
     .with_context(|| format!("reading {}", src.display()))?;
+    // The libraries must load before anything is written.
     if !info.functions.is_empty() {
         let mut eng = cairn::scripting::Scripting::new().context("starting Lua")?;
         for code in &info.functions {
@@ -120,8 +122,6 @@ fn main() -> anyhow::Result<()> {
                 )
             })?;
         }
-        cairn::commands::scripting::save_functions(&RealFs, &dir, &info.functions)
-            .context("writing the function libraries")?;
     }
     let target = match seg {
         Some(seg) => {
@@ -144,6 +144,12 @@ fn main() -> anyhow::Result<()> {
             dump
         }
     };
+    // Last, the function libraries (a dir whose data could not be written
+    // holds none).
+    if !info.functions.is_empty() {
+        cairn::commands::scripting::save_functions(&RealFs, &dir, &info.functions)
+            .context("writing the function libraries")?;
+    }
     println!(
         "{}: RDB version {} (redis-ver {}), {} keys read, {} already expired left out, {} function libraries; {} keys written to {}",
         src.display(),

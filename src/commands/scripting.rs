@@ -419,6 +419,15 @@ fn fcall_generic(ctx: &mut Ctx, argv: &[&[u8]], read_only: bool) -> CmdResult {
     if !ctx.st.monitors.is_empty() {
         crate::server::exec::feed_monitors(ctx.st, ctx.client, ctx.cmd, argv);
     }
+    // Redis looks the function up before it reads the key count.
+    if !ctx
+        .st
+        .scripting
+        .as_ref()
+        .is_some_and(|e| e.has_function(argv[1]))
+    {
+        return Err(CmdError::msg("ERR Function not found"));
+    }
     // A count that is no integer has FCALL's own message.
     if crate::util::parse_i64(argv[2]).is_none() {
         return Err(CmdError::msg("ERR Bad number of keys provided"));

@@ -22,6 +22,35 @@ use mlua::{Table, Value, ffi};
 /// element (Redis stops at its Lua C-stack limit the same way).
 const MAX_DEPTH: usize = 1000;
 
+/// The most elements a Lua 5.1 table can hold in its array part
+/// (`MAXASIZE`); a reply with an aggregate longer than this would make
+/// Lua raise "table overflow" while it is converted.
+const MAX_LUA_ELEMENTS: i64 = 1 << 26;
+
+/// Whether the RESP reply in `buf` has an aggregate too long to become a
+/// Lua table (`push_reply` must not be called on it: it would raise a Lua
+/// error across Rust frames). Walks the headers, skipping bulk data.
+pub fn too_big_for_lua(buf: &[u8]) -> bool {
+    let mut pos = 0;
+    while pos < buf.len() {
+        let tag = buf[pos];
+        let line = read_line(buf, &mut pos);
+        let n: i64 = std::str::from_utf8(line.get(1..).unwrap_or_default())
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        match tag {
+            b'*' | b'>' | b'~' | b'%' if n > MAX_LUA_ELEMENTS => return true,
+            // The data line (possibly empty) is skipped whole.
+            b'$' | b'=' if n >= 0 => {
+                take(buf, &mut pos, n as usize);
+            }
+            _ => {}
+        }
+    }
+    false
+}
+
 /// Push the RESP reply at `buf[*pos..]` onto the Lua stack as Redis
 /// converts replies for scripts (RESP2 and RESP3 types), moving `*pos`
 /// past it. Works on the raw stack: `redis.call` runs once per command a
@@ -29,8 +58,10 @@ const MAX_DEPTH: usize = 1000;
 ///
 /// # Safety
 /// `l` is a valid Lua state, inside a C function Lua called (so its stack
-/// may grow); an allocation failure raises a Lua error (longjmp), as in
-/// any Lua C function.
+/// may grow), and the reply passed `too_big_for_lua`. Lua raises an error
+/// (a longjmp) only when it runs out of memory, which mlua turns into an
+/// abort (no memory limit is set). Nesting is that of command replies (a
+/// few levels), well within the stack `lua_checkstack` grows.
 pub unsafe fn push_reply(l: *mut ffi::lua_State, buf: &[u8], pos: &mut usize) {
     // SAFETY: per the function's contract; every push is preceded by
     // enough stack (`lua_checkstack`), and tables are filled with raw sets
@@ -355,5 +386,15 @@ mod tests {
             // The null bulk becomes false and is written back as a null.
             assert_eq!(&out.buf, buf);
         }
+    }
+
+    #[test]
+    fn replies_too_long_for_lua_are_spotted() {
+        assert!(!too_big_for_lua(b"*2\r\n:1\r\n$3\r\nabc\r\n"));
+        assert!(too_big_for_lua(b"*67108865\r\n"));
+        assert!(too_big_for_lua(b"*1\r\n%67108865\r\n"));
+        // Bulk data that looks like a header is skipped.
+        assert!(!too_big_for_lua(b"$11\r\n*99999999\r\n\r\n"));
+        assert!(!too_big_for_lua(b"*3\r\n$0\r\n\r\n$-1\r\n+OK\r\n"));
     }
 }

@@ -294,6 +294,12 @@ function priv.load_library(chunk)
   return false, err
 end
 
+-- Leave load mode. Rust calls it after every load: an error raised while
+-- the handler above runs (the watchdog's) skips its own reset.
+function priv.end_load()
+  registering, loading = nil, false
+end
+
 -- Call a function's callback with its keys and arguments, as priv.run.
 function priv.call_function(f, keys, args)
   return xpcall(function() return f(keys, args) end, handler)

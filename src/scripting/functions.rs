@@ -27,6 +27,7 @@ use super::{Scripting, push_strings};
 use crate::commands::{CmdError, CmdResult, Ctx};
 use crate::rdb::payload;
 use mlua::{Function, Table, Value};
+use std::collections::HashMap;
 
 /// Function flags in the order Redis lists them (FUNCTION LIST).
 pub const FLAGS: &[&str] = &[
@@ -80,7 +81,12 @@ fn metadata(code: &[u8]) -> Result<(String, usize), CmdError> {
     let engine = parts.next().unwrap_or("#!").trim_start_matches("#!");
     let mut name: Option<String> = None;
     for part in parts {
-        if part.len() >= 5 && part[..5].eq_ignore_ascii_case("name=") {
+        // Bytes, not chars: the line may hold any bytes.
+        if part
+            .as_bytes()
+            .get(..5)
+            .is_some_and(|p| p.eq_ignore_ascii_case(b"name="))
+        {
             if name.is_some() {
                 return Err(CmdError::msg(
                     "ERR Invalid metadata value, name argument was given multiple times",
@@ -156,7 +162,11 @@ impl Scripting {
         let started = std::time::Instant::now();
         *wd.start.lock() = Some(started);
         let r = self.load_lib.call::<(bool, Value)>(chunk);
+        // Watchdog off first, then load mode off: an error that escaped the
+        // load handler (the watchdog's) must not leave functions resolving
+        // their globals to the load API.
         *self.watchdog.start.lock() = None;
+        self.end_load.call::<()>(()).map_err(super::lua_err)?;
         let failed = |msg: &str| CmdError::msg(format!("ERR Error registering functions: {msg}"));
         let regs = match r {
             Ok((true, Value::Table(t))) => t,
@@ -265,7 +275,9 @@ impl Scripting {
         replace: bool,
     ) -> Result<(), CmdError> {
         let mut incoming: std::collections::BTreeMap<String, Library> = Default::default();
-        let mut names = std::collections::HashSet::new();
+        // Function name (lowercase) -> its library: names clash across
+        // libraries, not within one (FUNCTION LOAD's rule).
+        let mut names: HashMap<String, String> = HashMap::new();
         for code in codes {
             let (name, end) = metadata(code)?;
             if incoming.contains_key(&name) {
@@ -275,7 +287,10 @@ impl Scripting {
             }
             let lib = self.compile_library(&name, code, end)?;
             for f in &lib.functions {
-                if !names.insert(f.name.to_ascii_lowercase()) {
+                let owner = names
+                    .entry(f.name.to_ascii_lowercase())
+                    .or_insert_with(|| name.clone());
+                if *owner != name {
                     return Err(CmdError::msg(format!(
                         "ERR Function {} already exists",
                         f.name
@@ -299,7 +314,7 @@ impl Scripting {
         }
         for l in next.values() {
             for f in &l.functions {
-                if names.contains(&f.name.to_ascii_lowercase()) {
+                if names.contains_key(&f.name.to_ascii_lowercase()) {
                     return Err(CmdError::msg(format!(
                         "ERR Function {} already exists",
                         f.name
@@ -310,6 +325,12 @@ impl Scripting {
         next.extend(incoming);
         self.restore_libraries(next);
         Ok(())
+    }
+
+    /// Whether FCALL would find a function of this name.
+    pub fn has_function(&self, name: &[u8]) -> bool {
+        self.functions
+            .contains_key(&String::from_utf8_lossy(name).to_ascii_lowercase())
     }
 
     /// FCALL and FCALL_RO.

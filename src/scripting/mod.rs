@@ -140,6 +140,8 @@ pub struct Scripting {
     fenv: Table,
     /// `priv.load_library`: runs a library's code in load mode.
     load_lib: Function,
+    /// `priv.end_load`: leaves load mode (however the load ended).
+    end_load: Function,
     /// `priv.call_function`: calls a function's callback under the error
     /// handler.
     call_fn: Function,
@@ -329,6 +331,7 @@ impl Scripting {
         let env = private.raw_get("env")?;
         let fenv = private.raw_get("fenv")?;
         let load_lib = private.raw_get("load_library")?;
+        let end_load = private.raw_get("end_load")?;
         let call_fn = private.raw_get("call_function")?;
         let watchdog = Arc::new(Watchdog::default());
         watchdog.arm(&lua)?;
@@ -343,6 +346,7 @@ impl Scripting {
             body_bytes: 0,
             fenv,
             load_lib,
+            end_load,
             call_fn,
             libraries: BTreeMap::new(),
             functions: HashMap::new(),

@@ -6,8 +6,10 @@
 //! the mlua closure it replaced, see the README's scripting figures.
 //!
 //! It returns `true, reply` or `false, error table` (`env.lua`'s
-//! `redis.call` raises the table, `redis.pcall` returns it), and never
-//! raises a Lua error itself.
+//! `redis.call` raises the table, `redis.pcall` returns it), and raises no
+//! Lua error itself: a reply too long for a Lua table is refused before
+//! any of it is pushed (`convert::too_big_for_lua`), and running out of
+//! memory aborts (mlua, no memory limit), as Redis does.
 
 use super::{CallCtx, Current, convert};
 use crate::commands::{self, flag};
@@ -148,6 +150,15 @@ unsafe fn call(l: *mut ffi::lua_State, cur: &Current) {
             let end = out.buf.len().saturating_sub(2);
             ffi::lua_pushboolean(l, 0);
             convert::push_error_table(l, &out.buf[..end], true);
+            return;
+        }
+        if convert::too_big_for_lua(&out.buf) {
+            ffi::lua_pushboolean(l, 0);
+            convert::push_error_table(
+                l,
+                b"-ERR reply too long to become a Lua table (over 2^26 elements)",
+                true,
+            );
             return;
         }
         ffi::lua_pushboolean(l, 1);
