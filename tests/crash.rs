@@ -423,3 +423,31 @@ fn clean_shutdown_keeps_everything_and_restarts_fast() {
     assert_eq!(r.cmds(&["SELECT", "3"]), simple("OK"));
     assert_eq!(r.cmds(&["GET", "in3"]), bulk("yes"));
 }
+
+/// A panic in a command stops the server (fail-stop) instead of leaving it
+/// serving state the log may not hold; a restart has every acknowledged
+/// write.
+#[test]
+fn a_panicking_command_stops_the_server_and_loses_nothing() {
+    let mut s = Server::start(&["--appendfsync", "always"]);
+    let mut c = s.raw();
+    for i in 0..100 {
+        assert_eq!(
+            c.cmds(&["SET", &format!("k{i}"), &i.to_string()]),
+            simple("OK")
+        );
+    }
+    assert_eq!(c.cmds(&["INCR", "n"]), Resp::Int(1));
+    // DEBUG PANIC panics inside the command, as Redis's crashes.
+    let _ = c.try_read_after(&encode(&[b"DEBUG", b"PANIC"]));
+    let status = s
+        .wait_exit(Duration::from_secs(10))
+        .expect("the server stops after a panic");
+    assert!(!status.success(), "{status:?}");
+    drop(c);
+    let s = s.restart(&[]);
+    let mut c = s.raw();
+    assert_eq!(c.cmds(&["DBSIZE"]), Resp::Int(101));
+    assert_eq!(c.cmds(&["GET", "k99"]), bulk("99"));
+    assert_eq!(c.cmds(&["INCR", "n"]), Resp::Int(2));
+}

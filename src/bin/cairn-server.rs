@@ -82,6 +82,7 @@ fn main() -> anyhow::Result<()> {
     // `io-threads` (Redis's directive) sets the worker threads that run
     // connections. 1, Redis's default, measured fastest on 2 cores where the
     // clients share the machine (ARCHITECTURE.md).
+    fail_stop_on_panic();
     let mut builder = tokio::runtime::Builder::new_multi_thread();
     builder.worker_threads(config.s.io_threads.max(1));
     let rt = park
@@ -96,4 +97,25 @@ fn main() -> anyhow::Result<()> {
         anyhow::Ok(())
     })?;
     Ok(())
+}
+
+/// A panic anywhere but in a background job that reports its own failure
+/// (snapshot, log rewrite, compression) stops the process. A command that
+/// panicked may have changed memory without logging it; carrying on would
+/// serve state the log does not hold. Stopping is what Redis does on an
+/// assertion, and recovery from the log gives back every acknowledged
+/// write.
+fn fail_stop_on_panic() {
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        default_hook(info);
+        let thread = std::thread::current();
+        let name = thread.name().unwrap_or("");
+        if !matches!(name, "cairn-bgsave" | "cairn-rewrite" | "cairn-compress") {
+            eprintln!(
+                "Cairn panicked on thread '{name}' and stops now: the log holds every acknowledged write; restart to recover"
+            );
+            std::process::abort();
+        }
+    }));
 }

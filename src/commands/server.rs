@@ -276,6 +276,16 @@ pub static COMMANDS: &[Cmd] = &[
                 debug_sleep,
             ),
             cmd(
+                "debug|panic",
+                2,
+                ADM,
+                NOKEYS,
+                "@admin @slow @dangerous",
+                "server",
+                "Crash the server (to test recovery)",
+                debug_panic,
+            ),
+            cmd(
                 "debug|log",
                 3,
                 ADM,
@@ -935,6 +945,16 @@ fn debug_sleep(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     Ok(())
 }
 
+/// DEBUG PANIC: panic in a command, as Redis's crashes the server. The
+/// binary's panic hook stops the process (fail-stop: the log holds every
+/// acknowledged write; memory may hold a half-done command).
+fn debug_panic(_ctx: &mut Ctx, _argv: &[&[u8]]) -> CmdResult {
+    panic!(
+        "DEBUG PANIC called at Unix time {}",
+        crate::util::now_ms() / 1000
+    );
+}
+
 fn debug_log(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     tracing::warn!("DEBUG LOG: {}", String::from_utf8_lossy(argv[2]));
     ctx.out.ok();
@@ -953,6 +973,8 @@ fn debug_help(ctx: &mut Ctx, _argv: &[&[u8]]) -> CmdResult {
         ctx.out,
         "debug",
         &[
+            "PANIC",
+            "    Crash the server (the log keeps every acknowledged write).",
             "LOG <message>",
             "    Write <message> to the server log.",
             "SET-ACTIVE-EXPIRE <0|1>",
