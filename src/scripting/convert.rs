@@ -73,7 +73,7 @@ pub unsafe fn push_reply(l: *mut ffi::lua_State, buf: &[u8], pos: &mut usize) {
             return;
         };
         let line = read_line(buf, pos);
-        let text = &line[1..];
+        let text = line.get(1..).unwrap_or_default();
         let num = || -> i64 {
             std::str::from_utf8(text)
                 .ok()

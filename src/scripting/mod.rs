@@ -27,6 +27,7 @@ pub mod libs;
 mod rawcall;
 
 use crate::commands::{CmdError, CmdResult, Ctx};
+use crate::protocol::Reply;
 use crate::server::state::{Client, ReplyMode, State};
 use mlua::{Function, Lua, LuaOptions, StdLib, Table, Value};
 use std::collections::{BTreeMap, HashMap};
@@ -519,6 +520,34 @@ impl Scripting {
 
 fn lua_err(e: mlua::Error) -> CmdError {
     CmdError::msg(format!("ERR Error running script: {e}"))
+}
+
+/// For the `lua_reply` fuzz target: a RESP reply pushed onto the raw Lua
+/// stack as `redis.call` pushes it (`convert::push_reply`), then written
+/// back as a script's result (`convert::lua_to_reply`): `None` when the
+/// reply is refused as too long for a Lua table, the bytes otherwise. Any
+/// bytes are accepted, well-formed RESP or not.
+pub fn reply_round_trip(buf: &[u8], resp3: bool) -> Option<Vec<u8>> {
+    thread_local! {
+        static LUA: Lua = Lua::new();
+    }
+    if convert::too_big_for_lua(buf) {
+        return None;
+    }
+    LUA.with(|lua| {
+        let mut pos = 0;
+        // SAFETY: `exec_raw` hands over a valid state and runs the closure
+        // protected; the reply passed `too_big_for_lua`.
+        let v: Value = unsafe {
+            lua.exec_raw((), |l| {
+                convert::push_reply(l, buf, &mut pos);
+            })
+        }
+        .ok()?;
+        let mut out = Reply::new(resp3);
+        convert::lua_to_reply(&mut out, &v, resp3, 0);
+        Some(out.buf)
+    })
 }
 
 /// A C function that calls its upvalue (a Lua function of `env.lua`) with
