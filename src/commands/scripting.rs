@@ -456,13 +456,7 @@ pub fn save_functions(
         }
         return Ok(());
     }
-    let tmp = dir.join(format!("{FUNCTIONS_FILE}.tmp"));
-    let mut f = fs.create(&tmp)?;
-    f.write_all(&functions::encode_file(codes))?;
-    f.sync_data()?;
-    drop(f);
-    fs.rename(&tmp, &path)?;
-    fs.sync_dir(dir)
+    crate::storage::fs::replace_file(fs, &path, &functions::encode_file(codes))
 }
 
 /// Apply a change to the libraries (`change`), then save them; if they

@@ -14,6 +14,21 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+/// Durably replace the small file `path` with `data`: a temp file beside
+/// it (`<name>.tmp`) written and synced, renamed over it, the directory
+/// synced. A crash at any point leaves the old file or the new one.
+pub fn replace_file(fs: &dyn Fs, path: &Path, data: &[u8]) -> io::Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    let mut f = fs.create(&tmp)?;
+    f.write_all(data)?;
+    f.sync_data()?;
+    drop(f);
+    fs.rename(&tmp, path)?;
+    fs.sync_dir(path.parent().unwrap_or(Path::new(".")))
+}
+
 /// An open file, written sequentially: each write goes at the position
 /// where the previous one ended (over preallocated zeros, if any).
 pub trait FsFile: Send {

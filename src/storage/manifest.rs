@@ -102,13 +102,7 @@ impl Manifest {
 
     /// Durably replace the manifest in `dir` (temp, sync, rename, sync dir).
     pub fn store(&self, fs: &dyn Fs, dir: &Path) -> std::io::Result<()> {
-        let tmp = dir.join(format!("{MANIFEST}.tmp"));
-        let mut f = fs.create(&tmp)?;
-        f.write_all(self.encode().as_bytes())?;
-        f.sync_data()?;
-        drop(f);
-        fs.rename(&tmp, &dir.join(MANIFEST))?;
-        fs.sync_dir(dir)
+        super::fs::replace_file(fs, &dir.join(MANIFEST), self.encode().as_bytes())
     }
 }
 
