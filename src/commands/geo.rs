@@ -18,11 +18,9 @@
 //! depend on).
 
 use super::geohash::{self, Search, Shape};
-use super::{
-    Cmd, CmdError, CmdResult, Ctx, KEY1, arg_i64, cmd, flag::*, since, zset::zadd_generic, zset_ref,
-};
+use super::zset::{limits, read_z, zadd_generic};
+use super::{Cmd, CmdError, CmdResult, Ctx, KEY1, arg_i64, cmd, flag::*, since};
 use crate::keyspace::types::ZSet;
-use crate::keyspace::types::zset::Limits;
 use crate::keyspace::{Ttl, Value};
 use crate::server::notify;
 use crate::util::{eq_ic, fmt_double_fixed, fmt_double_g17, fmt_double_human, parse_f64};
@@ -257,10 +255,6 @@ fn geoadd(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
         zargv.push(t[2]);
     }
     zadd_generic(ctx, &zargv, false)
-}
-
-fn read_z<'c>(ctx: &'c mut Ctx, key: &[u8]) -> Result<Option<&'c ZSet>, CmdError> {
-    zset_ref(ctx.read(key))
 }
 
 /// GEODIST key member1 member2 [unit]
@@ -692,11 +686,7 @@ fn store(ctx: &mut Ctx, dst: &[u8], points: &[Point], storedist: bool, kind: Kin
         ctx.out.int(0);
         return;
     }
-    let s = &ctx.st.config.s;
-    let lim = Limits {
-        max_entries: s.zset_max_listpack_entries,
-        max_value: s.zset_max_listpack_value,
-    };
+    let lim = limits(ctx);
     let max_len = points.iter().map(|p| p.member.len()).max().unwrap_or(0);
     let mut z = ZSet::with_hint(points.len(), max_len, lim);
     let score = |p: &Point| if storedist { p.dist } else { p.score };

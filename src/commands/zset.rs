@@ -453,7 +453,7 @@ pub static COMMANDS: &[Cmd] = &[
 // ---------------------------------------------------------------- helpers
 
 /// zset-max-listpack-entries / zset-max-listpack-value from the config.
-fn limits(ctx: &Ctx) -> Limits {
+pub(super) fn limits(ctx: &Ctx) -> Limits {
     let s = &ctx.st.config.s;
     Limits {
         max_entries: s.zset_max_listpack_entries,
@@ -461,7 +461,7 @@ fn limits(ctx: &Ctx) -> Limits {
     }
 }
 
-fn read_z<'c>(ctx: &'c mut Ctx, key: &[u8]) -> Result<Option<&'c ZSet>, CmdError> {
+pub(super) fn read_z<'c>(ctx: &'c mut Ctx, key: &[u8]) -> Result<Option<&'c ZSet>, CmdError> {
     zset_ref(ctx.read(key))
 }
 
