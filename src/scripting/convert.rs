@@ -27,42 +27,22 @@ const MAX_DEPTH: usize = 1000;
 /// Lua raise "table overflow" while it is converted.
 const MAX_LUA_ELEMENTS: i64 = 1 << 26;
 
-/// Whether the RESP reply in `buf` has an aggregate too long to become a
-/// Lua table (`push_reply` must not be called on it: it would raise a Lua
-/// error across Rust frames). Walks the headers, skipping bulk data.
-pub fn too_big_for_lua(buf: &[u8]) -> bool {
-    let mut pos = 0;
-    while pos < buf.len() {
-        let tag = buf[pos];
-        let line = read_line(buf, &mut pos);
-        let n: i64 = std::str::from_utf8(line.get(1..).unwrap_or_default())
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0);
-        match tag {
-            b'*' | b'>' | b'~' | b'%' if n > MAX_LUA_ELEMENTS => return true,
-            // The data line (possibly empty) is skipped whole.
-            b'$' | b'=' if n >= 0 => {
-                take(buf, &mut pos, n as usize);
-            }
-            _ => {}
-        }
-    }
-    false
-}
-
 /// Push the RESP reply at `buf[*pos..]` onto the Lua stack as Redis
 /// converts replies for scripts (RESP2 and RESP3 types), moving `*pos`
 /// past it. Works on the raw stack: `redis.call` runs once per command a
-/// script sends, and this is its reply path.
+/// script sends, and this is its reply path. False, with partial values
+/// left on the stack for the caller to drop, if an aggregate is longer
+/// than a Lua table can hold: checked before the table is made, so Lua
+/// never raises "table overflow" across Rust frames.
 ///
 /// # Safety
 /// `l` is a valid Lua state, inside a C function Lua called (so its stack
-/// may grow), and the reply passed `too_big_for_lua`. Lua raises an error
+/// may grow). Lua raises an error
 /// (a longjmp) only when it runs out of memory, which mlua turns into an
 /// abort (no memory limit is set). Nesting is that of command replies (a
 /// few levels), well within the stack `lua_checkstack` grows.
-pub unsafe fn push_reply(l: *mut ffi::lua_State, buf: &[u8], pos: &mut usize) {
+#[must_use]
+pub unsafe fn push_reply(l: *mut ffi::lua_State, buf: &[u8], pos: &mut usize) -> bool {
     // SAFETY: per the function's contract; every push is preceded by
     // enough stack (`lua_checkstack`), and tables are filled with raw sets
     // on the table just made.
@@ -70,7 +50,7 @@ pub unsafe fn push_reply(l: *mut ffi::lua_State, buf: &[u8], pos: &mut usize) {
         ffi::lua_checkstack(l, 4);
         let Some(&tag) = buf.get(*pos) else {
             ffi::lua_pushnil(l);
-            return;
+            return true;
         };
         let line = read_line(buf, pos);
         let text = line.get(1..).unwrap_or_default();
@@ -103,7 +83,7 @@ pub unsafe fn push_reply(l: *mut ffi::lua_State, buf: &[u8], pos: &mut usize) {
                 let n = num();
                 if n < 0 {
                     ffi::lua_pushboolean(l, 0);
-                    return;
+                    return true;
                 }
                 let data = take(buf, pos, n as usize);
                 if tag == b'=' && data.len() >= 4 {
@@ -119,23 +99,27 @@ pub unsafe fn push_reply(l: *mut ffi::lua_State, buf: &[u8], pos: &mut usize) {
                     push_bytes(data);
                 }
             }
+            b'*' | b'>' | b'%' | b'~' if num() > MAX_LUA_ELEMENTS => return false,
             b'*' | b'>' => {
                 let n = num();
                 if n < 0 {
                     ffi::lua_pushboolean(l, 0);
-                    return;
+                    return true;
                 }
                 ffi::lua_createtable(l, n.min(1 << 20) as i32, 0);
                 for i in 1..=n {
-                    push_reply(l, buf, pos);
+                    if !push_reply(l, buf, pos) {
+                        return false;
+                    }
                     ffi::lua_rawseti(l, -2, i);
                 }
             }
             b'%' => {
                 ffi::lua_createtable(l, 0, num().clamp(0, 1 << 20) as i32);
                 for _ in 0..num() {
-                    push_reply(l, buf, pos);
-                    push_reply(l, buf, pos);
+                    if !push_reply(l, buf, pos) || !push_reply(l, buf, pos) {
+                        return false;
+                    }
                     set_unless_nil_key(l);
                 }
                 wrap("map");
@@ -143,7 +127,9 @@ pub unsafe fn push_reply(l: *mut ffi::lua_State, buf: &[u8], pos: &mut usize) {
             b'~' => {
                 ffi::lua_createtable(l, 0, num().clamp(0, 1 << 20) as i32);
                 for _ in 0..num() {
-                    push_reply(l, buf, pos);
+                    if !push_reply(l, buf, pos) {
+                        return false;
+                    }
                     ffi::lua_pushboolean(l, 1);
                     set_unless_nil_key(l);
                 }
@@ -160,6 +146,7 @@ pub unsafe fn push_reply(l: *mut ffi::lua_State, buf: &[u8], pos: &mut usize) {
             }
             _ => ffi::lua_pushnil(l),
         }
+        true
     }
 }
 
@@ -376,7 +363,7 @@ mod tests {
             // the value pushed.
             let v: Value = unsafe {
                 lua.exec_raw((), |l| {
-                    push_reply(l, buf, &mut pos);
+                    assert!(push_reply(l, buf, &mut pos));
                 })
             }
             .unwrap();
@@ -390,6 +377,21 @@ mod tests {
 
     #[test]
     fn replies_too_long_for_lua_are_spotted() {
+        let lua = mlua::Lua::new();
+        let too_big_for_lua = |buf: &[u8]| {
+            let mut pos = 0;
+            let mut ok = true;
+            // SAFETY: `exec_raw` hands over a valid state and drops what
+            // the closure leaves on the stack.
+            unsafe {
+                lua.exec_raw::<()>((), |l| {
+                    ok = push_reply(l, buf, &mut pos);
+                    mlua::ffi::lua_settop(l, 0);
+                })
+            }
+            .unwrap();
+            !ok
+        };
         assert!(!too_big_for_lua(b"*2\r\n:1\r\n$3\r\nabc\r\n"));
         assert!(too_big_for_lua(b"*67108865\r\n"));
         assert!(too_big_for_lua(b"*1\r\n%67108865\r\n"));

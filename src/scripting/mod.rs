@@ -531,19 +531,24 @@ pub fn reply_round_trip(buf: &[u8], resp3: bool) -> Option<Vec<u8>> {
     thread_local! {
         static LUA: Lua = Lua::new();
     }
-    if convert::too_big_for_lua(buf) {
-        return None;
-    }
     LUA.with(|lua| {
         let mut pos = 0;
+        let mut fits = true;
         // SAFETY: `exec_raw` hands over a valid state and runs the closure
-        // protected; the reply passed `too_big_for_lua`.
+        // protected; what a refused reply left on the stack is dropped.
         let v: Value = unsafe {
             lua.exec_raw((), |l| {
-                convert::push_reply(l, buf, &mut pos);
+                fits = convert::push_reply(l, buf, &mut pos);
+                if !fits {
+                    mlua::ffi::lua_settop(l, 0);
+                    mlua::ffi::lua_pushnil(l);
+                }
             })
         }
         .ok()?;
+        if !fits {
+            return None;
+        }
         let mut out = Reply::new(resp3);
         convert::lua_to_reply(&mut out, &v, resp3, 0);
         Some(out.buf)

@@ -8,7 +8,7 @@
 //! It returns `true, reply` or `false, error table` (`env.lua`'s
 //! `redis.call` raises the table, `redis.pcall` returns it), and raises no
 //! Lua error itself: a reply too long for a Lua table is refused before
-//! any of it is pushed (`convert::too_big_for_lua`), and running out of
+//! its table is made (`convert::push_reply`), and running out of
 //! memory aborts (mlua, no memory limit), as Redis does.
 
 use super::{CallCtx, Current, convert};
@@ -152,17 +152,14 @@ unsafe fn call(l: *mut ffi::lua_State, cur: &Current) {
             convert::push_error_table(l, &out.buf[..end], true);
             return;
         }
-        if convert::too_big_for_lua(&out.buf) {
-            ffi::lua_pushboolean(l, 0);
-            convert::push_error_table(
-                l,
-                b"-ERR reply too long to become a Lua table (over 2^26 elements)",
-                true,
-            );
-            return;
-        }
         ffi::lua_pushboolean(l, 1);
         let mut pos = 0;
-        convert::push_reply(l, &out.buf, &mut pos);
+        if !convert::push_reply(l, &out.buf, &mut pos) {
+            fail(
+                l,
+                "ERR reply too long to become a Lua table (over 2^26 elements)",
+                true,
+            );
+        }
     }
 }
