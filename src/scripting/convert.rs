@@ -107,7 +107,12 @@ pub unsafe fn push_reply(l: *mut ffi::lua_State, buf: &[u8], pos: &mut usize) ->
                     return true;
                 }
                 ffi::lua_createtable(l, n.min(1 << 20) as i32, 0);
+                // A count past the buffer's end (malformed input only)
+                // stops with the buffer.
                 for i in 1..=n {
+                    if *pos >= buf.len() {
+                        break;
+                    }
                     if !push_reply(l, buf, pos) {
                         return false;
                     }
@@ -117,6 +122,9 @@ pub unsafe fn push_reply(l: *mut ffi::lua_State, buf: &[u8], pos: &mut usize) ->
             b'%' => {
                 ffi::lua_createtable(l, 0, num().clamp(0, 1 << 20) as i32);
                 for _ in 0..num() {
+                    if *pos >= buf.len() {
+                        break;
+                    }
                     if !push_reply(l, buf, pos) || !push_reply(l, buf, pos) {
                         return false;
                     }
@@ -127,6 +135,9 @@ pub unsafe fn push_reply(l: *mut ffi::lua_State, buf: &[u8], pos: &mut usize) ->
             b'~' => {
                 ffi::lua_createtable(l, 0, num().clamp(0, 1 << 20) as i32);
                 for _ in 0..num() {
+                    if *pos >= buf.len() {
+                        break;
+                    }
                     if !push_reply(l, buf, pos) {
                         return false;
                     }
