@@ -7,11 +7,9 @@
 
 use anyhow::{Context, bail};
 use cairn::config::Config;
-use cairn::keyspace::cow::write_all;
 use cairn::server::state::State;
-use cairn::server::{load_log, lock_dir};
+use cairn::server::{load_log, lock_dir, write_base_offline};
 use cairn::storage::fs::RealFs;
-use cairn::storage::rewrite::compact_offline;
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -29,23 +27,15 @@ fn main() -> anyhow::Result<()> {
     }
     // The server's lock: refuse to touch a dir a server is running on.
     let _lock = lock_dir(&dir)?;
-    let compress = config.s.rdbcompression;
     let mut st = State::new(config);
     let seg = load_log(&mut st, &RealFs)?;
     let before: u64 = std::fs::read_dir(&logdir)?
         .filter_map(|e| e.ok()?.metadata().ok())
         .map(|m| m.len())
         .sum();
-    drop(seg.file);
-    let m = compact_offline(
-        &RealFs,
-        &logdir,
-        &seg.manifest,
-        seg.last_lsn,
-        compress,
-        |w| write_all(&st.ks, w),
-    )
-    .with_context(|| format!("rewriting {}", logdir.display()))?;
+    let last_lsn = seg.last_lsn;
+    let m = write_base_offline(&st, &RealFs, seg)
+        .with_context(|| format!("rewriting {}", logdir.display()))?;
     let after: u64 = std::fs::read_dir(&logdir)?
         .filter_map(|e| e.ok()?.metadata().ok())
         .map(|m| m.len())
@@ -55,7 +45,7 @@ fn main() -> anyhow::Result<()> {
         logdir.display(),
         st.ks.total_keys(),
         m.base.as_ref().map(|b| b.0.as_str()).unwrap_or("none"),
-        seg.last_lsn
+        last_lsn
     );
     Ok(())
 }

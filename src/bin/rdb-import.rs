@@ -22,9 +22,9 @@ use cairn::keyspace::{Ttl, Value};
 use cairn::rdb::file;
 use cairn::rdb::value::{Limits, into_value};
 use cairn::server::state::State;
-use cairn::server::{load_log, lock_dir};
+use cairn::server::{load_log, lock_dir, write_base_offline};
 use cairn::storage::fs::RealFs;
-use cairn::storage::rewrite::{compact_offline, save_snapshot};
+use cairn::storage::rewrite::save_snapshot;
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -125,17 +125,9 @@ fn main() -> anyhow::Result<()> {
     }
     let target = match seg {
         Some(seg) => {
-            drop(seg.file);
             let logdir = dir.join(&st.config.s.appenddirname);
-            compact_offline(
-                &RealFs,
-                &logdir,
-                &seg.manifest,
-                seg.last_lsn,
-                compress,
-                |w| write_all(&st.ks, w),
-            )
-            .with_context(|| format!("writing the log base in {}", logdir.display()))?;
+            write_base_offline(&st, &RealFs, seg)
+                .with_context(|| format!("writing the log base in {}", logdir.display()))?;
             logdir
         }
         None => {

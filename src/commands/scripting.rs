@@ -253,12 +253,8 @@ pub static COMMANDS: &[Cmd] = &[
 
 /// The engine, created on first use.
 fn engine(ctx: &mut Ctx) -> Result<Box<Scripting>, CmdError> {
-    match ctx.st.scripting.take() {
-        Some(e) => Ok(e),
-        None => Scripting::new()
-            .map(Box::new)
-            .map_err(|e| CmdError::msg(format!("ERR cannot start Lua: {e}"))),
-    }
+    Scripting::take_or_start(&mut ctx.st.scripting)
+        .map_err(|e| CmdError::msg(format!("ERR cannot start Lua: {e}")))
 }
 
 fn eval(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
@@ -714,10 +710,8 @@ pub fn load_functions(st: &mut crate::server::state::State) -> Result<usize, Str
         .read(&path)
         .map_err(|e| format!("{}: {e}", path.display()))?;
     let codes = functions::decode_file(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
-    let mut eng = match st.scripting.take() {
-        Some(e) => e,
-        None => Box::new(Scripting::new().map_err(|e| format!("cannot start Lua: {e}"))?),
-    };
+    let mut eng = Scripting::take_or_start(&mut st.scripting)
+        .map_err(|e| format!("cannot start Lua: {e}"))?;
     let r = codes.iter().try_for_each(|c| {
         eng.load_library(c, false)
             .map(|_| ())

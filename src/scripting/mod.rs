@@ -354,6 +354,15 @@ impl Scripting {
         })
     }
 
+    /// The engine in `slot` (taken out: a script runs with it out of the
+    /// state), or a new one.
+    pub fn take_or_start(slot: &mut Option<Box<Scripting>>) -> Result<Box<Scripting>, mlua::Error> {
+        match slot.take() {
+            Some(e) => Ok(e),
+            None => Scripting::new().map(Box::new),
+        }
+    }
+
     /// SCRIPT FLUSH: forget every cached script (function libraries stay).
     pub fn flush_scripts(&mut self) {
         self.scripts.clear();

@@ -367,6 +367,26 @@ pub fn load_log(
     Ok(seg)
 }
 
+/// Offline (the tools): write `st`'s data as the data dir's new log base
+/// after `load_log` opened the log at `seg` (compact, switch the MANIFEST,
+/// delete what it no longer names). The new MANIFEST.
+pub fn write_base_offline(
+    st: &State,
+    fs: &dyn crate::storage::fs::Fs,
+    seg: crate::storage::log::OpenSegment,
+) -> std::io::Result<crate::storage::manifest::Manifest> {
+    let logdir = st.config.s.dir.join(&st.config.s.appenddirname);
+    drop(seg.file);
+    crate::storage::rewrite::compact_offline(
+        fs,
+        &logdir,
+        &seg.manifest,
+        seg.last_lsn,
+        st.config.s.rdbcompression,
+        |w| crate::keyspace::cow::write_all(&st.ks, w),
+    )
+}
+
 async fn shutdown_signal() {
     use tokio::signal::unix::{SignalKind, signal};
     let (Ok(mut term), Ok(mut int)) = (
