@@ -404,9 +404,7 @@ impl Keyspace {
 
     /// Insert a whole entry (RENAME, MOVE, COPY). The key must be absent.
     pub fn insert_entry(&mut self, db: usize, e: Entry) {
-        if self.notify_new && !self.loading {
-            self.events.push((KeyEvent::New, db, e.key.to_vec()));
-        }
+        self.added(db, &e.key);
         let d = &mut self.dbs[db];
         if e.expire_at != 0 {
             d.expires += 1;

@@ -177,9 +177,9 @@ fn run(
         };
         (cmd.handler)(&mut ctx, argv)
     };
-    // Keys the command found expired announce it (keyspace notifications).
+    // The keyspace's own events (expired, new, keymiss) are published.
     if !st.ks.events.is_empty() {
-        super::notify::flush_expired(st, client.id, out);
+        super::notify::flush_keyspace_events(st, client.id, out);
     }
     // The batch's effects become one log record (atomic on replay), sealed
     // by whoever ran the batch (`State::flush_journal`); a record is only

@@ -6,19 +6,16 @@
 //! (message: the key; `E`).
 //!
 //! Handlers call `Ctx::notify` where Redis calls `notifyKeyspaceEvent`,
-//! with the same names, after the change and before their reply. Keys
-//! expired lazily inside the keyspace are queued there
-//! (`Keyspace::expired_events`) and published before the next event and
-//! after every command, so they keep their place before the events of the
-//! command that found them expired. The active expiry cycle publishes its
-//! own.
+//! with the same names, after the change and before their reply.
 //!
 //! The keyspace raises three kinds itself, queued in `Keyspace::events`:
 //! `expired` (lazy expiry), `new` (class `n`: a key added to a database,
 //! where Redis's `dbAdd` raises it) and `keymiss` (class `m`: a read
-//! lookup of a missing key). `e` (evicted), `t` (stream) and `d` (module)
-//! are accepted and never fire: Cairn has no eviction, streams or
-//! modules.
+//! lookup of a missing key). The queue is published before the next event
+//! and after every command, so each keeps its place before the events of
+//! the command that raised it. The active expiry cycle publishes its own.
+//! `e` (evicted), `t` (stream) and `d` (module) are accepted and never
+//! fire: Cairn has no eviction, streams or modules.
 
 use super::pubsub::Kind;
 use super::state::State;
@@ -109,7 +106,7 @@ pub fn emit(st: &mut State, event: &str, key: &[u8], db: usize, me: u64, out: &m
         return;
     }
     // The keyspace's own events came first.
-    flush_expired(st, me, out);
+    flush_keyspace_events(st, me, out);
     publish(st, event, key, db, me, out);
 }
 
@@ -129,7 +126,7 @@ fn publish(st: &mut State, event: &str, key: &[u8], db: usize, me: u64, out: &mu
 }
 
 /// Publish the events the keyspace queued (`Keyspace::events`), in order.
-pub fn flush_expired(st: &mut State, me: u64, out: &mut Reply) {
+pub fn flush_keyspace_events(st: &mut State, me: u64, out: &mut Reply) {
     if st.ks.events.is_empty() {
         return;
     }
