@@ -142,10 +142,25 @@ struct Item {
 /// WRONGTYPE. A missing key sorts as an empty list.
 fn load(ctx: &mut Ctx, key: &[u8]) -> Result<(Kind, Vec<Vec<u8>>), CmdError> {
     // One read lookup (statistics, `keymiss`), as Redis's.
-    let compact_zset = match ctx.read(key).map(|e| &e.value) {
+    let (kind, items, compact_zset) = match ctx.read(key).map(|e| &e.value) {
         None => return Ok((Kind::List, Vec::new())),
-        Some(Value::ZSet(z)) => z.is_compact(),
-        Some(_) => false,
+        Some(Value::List(l)) => (Kind::List, l.iter().map(|i| i.to_vec()).collect(), false),
+        Some(Value::Set(s)) => {
+            let mut v: Vec<Vec<u8>> = s.iter().map(|m| m.to_vec()).collect();
+            if s.is_compact() {
+                // Redis iterates an intset in ascending numeric order.
+                v.sort_by_cached_key(|m| crate::util::parse_i64(m).unwrap_or(0));
+            }
+            (Kind::Set, v, false)
+        }
+        // Ascending by score: Redis's order with BY nosort; when sorting,
+        // equal keys keep this order (Redis's is its dict's).
+        Some(Value::ZSet(z)) => (
+            Kind::ZSet,
+            z.iter().map(|(m, _)| m.to_vec()).collect(),
+            z.is_compact(),
+        ),
+        Some(_) => return Err(CmdError::WrongType),
     };
     // Redis converts a sorted set it sorts to its full encoding, for good
     // (a change of representation only: nothing to log).
@@ -155,23 +170,7 @@ fn load(ctx: &mut Ctx, key: &[u8]) -> Result<(Kind, Vec<Vec<u8>>), CmdError> {
     {
         z.convert();
     }
-    let db = ctx.db();
-    Ok(match ctx.st.ks.peek(db, key, ctx.now).map(|e| &e.value) {
-        None => (Kind::List, Vec::new()),
-        Some(Value::List(l)) => (Kind::List, l.iter().map(|i| i.to_vec()).collect()),
-        Some(Value::Set(s)) => {
-            let mut v: Vec<Vec<u8>> = s.iter().map(|m| m.to_vec()).collect();
-            if s.is_compact() {
-                // Redis iterates an intset in ascending numeric order.
-                v.sort_by_cached_key(|m| crate::util::parse_i64(m).unwrap_or(0));
-            }
-            (Kind::Set, v)
-        }
-        // Ascending by score: Redis's order with BY nosort; when sorting,
-        // equal keys keep this order (Redis's is its dict's).
-        Some(Value::ZSet(z)) => (Kind::ZSet, z.iter().map(|(m, _)| m.to_vec()).collect()),
-        Some(_) => return Err(CmdError::WrongType),
-    })
+    Ok((kind, items))
 }
 
 /// `lookupKeyByPattern`: "#" is the element itself; otherwise the first
