@@ -704,14 +704,14 @@ impl Config {
                     continue;
                 }
                 if let Some(i) = find(&name) {
-                    out.push((name, self.values[i].clone()));
+                    out.push((name, self.shown(i)));
                 }
                 continue;
             }
             for (i, s) in SPECS.iter().enumerate() {
                 for name in std::iter::once(s.name).chain(s.alias) {
                     if !seen(&out, name) && crate::util::glob_match(p, name.as_bytes(), true) {
-                        out.push((name.to_string(), self.values[i].clone()));
+                        out.push((name.to_string(), self.shown(i)));
                     }
                 }
             }
@@ -721,10 +721,17 @@ impl Config {
 
     /// Current value of a directive.
     pub fn get(&self, name: &str) -> Option<String> {
-        find(name).map(|i| match SPECS[i].kind {
+        find(name).map(|i| self.shown(i))
+    }
+
+    /// A directive's value as CONFIG GET shows it: the stored value, but
+    /// `notify-keyspace-events` as Redis prints it (`n` is dropped next to
+    /// `A`; the stored form keeps it).
+    fn shown(&self, i: usize) -> String {
+        match SPECS[i].kind {
             Kind::Notify => crate::server::notify::flags_to_string(self.s.notify_flags),
             _ => self.values[i].clone(),
-        })
+        }
     }
 
     /// CONFIG SET of one directive. Errors are Redis's reason text.

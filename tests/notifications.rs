@@ -230,6 +230,11 @@ fn keyspace_events_match_redis() {
     for (cmd, sub) in [(&mut r, &mut rs), (&mut c, &mut cs)] {
         let on = cmd.cmds(&["CONFIG", "SET", "notify-keyspace-events", "KEAnm"]);
         assert_eq!(on, simple("OK"));
+        // Shown as Redis shows it: no `n` next to `A`.
+        assert_eq!(
+            cmd.cmds(&["CONFIG", "GET", "notify-keyspace-events"]),
+            Resp::Array(Some(vec![bulk("notify-keyspace-events"), bulk("AKEm")]))
+        );
         sub.cmds(&["PSUBSCRIBE", "__key*__:*"]);
     }
     let mut mismatches = Vec::new();
