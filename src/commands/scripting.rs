@@ -415,24 +415,17 @@ fn fcall_generic(ctx: &mut Ctx, argv: &[&[u8]], read_only: bool) -> CmdResult {
     if !ctx.st.monitors.is_empty() {
         crate::server::exec::feed_monitors(ctx.st, ctx.client, ctx.cmd, argv);
     }
-    // Redis looks the function up before it reads the key count.
-    if !ctx
-        .st
-        .scripting
-        .as_ref()
-        .is_some_and(|e| e.has_function(argv[1]))
-    {
-        return Err(CmdError::msg("ERR Function not found"));
-    }
-    // A count that is no integer has FCALL's own message.
-    if crate::util::parse_i64(argv[2]).is_none() {
-        return Err(CmdError::msg("ERR Bad number of keys provided"));
-    }
-    let (keys, args) = keys_and_args(argv)?;
     let Some(mut eng) = ctx.st.scripting.take() else {
         return Err(CmdError::msg("ERR Function not found"));
     };
-    let r = eng.fcall(ctx, argv[1], keys, args, read_only);
+    let keys = || {
+        // A count that is no integer has FCALL's own message.
+        if crate::util::parse_i64(argv[2]).is_none() {
+            return Err(CmdError::msg("ERR Bad number of keys provided"));
+        }
+        keys_and_args(argv)
+    };
+    let r = eng.fcall(ctx, argv[1], keys, read_only);
     ctx.st.scripting = Some(eng);
     r
 }

@@ -327,25 +327,21 @@ impl Scripting {
         Ok(())
     }
 
-    /// Whether FCALL would find a function of this name.
-    pub fn has_function(&self, name: &[u8]) -> bool {
-        self.functions
-            .contains_key(&String::from_utf8_lossy(name).to_ascii_lowercase())
-    }
-
-    /// FCALL and FCALL_RO.
-    pub fn fcall(
+    /// FCALL and FCALL_RO. `keys_and_args` reads the command's key count
+    /// and splits its arguments; it runs once the function is found, as
+    /// Redis checks them in that order.
+    pub fn fcall<'a>(
         &mut self,
         ctx: &mut Ctx,
         name: &[u8],
-        keys: &[&[u8]],
-        args: &[&[u8]],
+        keys_and_args: impl FnOnce() -> Result<(&'a [&'a [u8]], &'a [&'a [u8]]), CmdError>,
         read_only: bool,
     ) -> CmdResult {
         let key = String::from_utf8_lossy(name).to_ascii_lowercase();
         let Some((lib, i)) = self.functions.get(&key) else {
             return Err(CmdError::msg("ERR Function not found"));
         };
+        let (keys, args) = keys_and_args()?;
         let f = &self.libraries[lib].functions[*i];
         let no_writes = f.flags.contains(&"no-writes");
         if read_only && !no_writes {
