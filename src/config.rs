@@ -161,6 +161,8 @@ static SPECS: &[Spec] = &[
     spec("maxmemory-samples", Kind::Int(1, 64), true, "5"),
     spec("maxmemory-eviction-tenacity", Kind::Int(0, 100), true, "10"),
     spec("maxmemory-clients", Kind::Mem(u64::MAX), true, "0"),
+    spec("lfu-log-factor", Kind::Int(0, i32::MAX as i64), true, "10"),
+    spec("lfu-decay-time", Kind::Int(0, i32::MAX as i64), true, "1"),
     spec("lazyfree-lazy-eviction", YESNO, true, "no"),
     spec("lazyfree-lazy-expire", YESNO, true, "no"),
     spec("lazyfree-lazy-server-del", YESNO, true, "no"),
@@ -259,7 +261,14 @@ pub struct Settings {
     pub stop_writes_on_bgsave_error: bool,
     pub auto_aof_rewrite_percentage: u64,
     pub auto_aof_rewrite_min_size: u64,
+    /// Bytes of memory past which keys are evicted or writes refused
+    /// (0: no limit; `server::evict`).
+    pub maxmemory: u64,
     pub maxmemory_policy: String,
+    pub maxmemory_samples: usize,
+    pub maxmemory_eviction_tenacity: u64,
+    pub lfu_log_factor: u64,
+    pub lfu_decay_time: u64,
     /// Milliseconds a script may run without writing before the server
     /// stops it (`busy-reply-threshold`, alias `lua-time-limit`; 0: never).
     pub busy_reply_threshold: u64,
@@ -405,7 +414,12 @@ fn settings(v: &[String]) -> Settings {
             .filter(|c| c.len() == 2)
             .map(|c| (c[0], c[1]))
             .collect(),
+        maxmemory: parse_memory(&get(v, "maxmemory")).unwrap_or(0),
         maxmemory_policy: get(v, "maxmemory-policy"),
+        maxmemory_samples: int("maxmemory-samples").max(1) as usize,
+        maxmemory_eviction_tenacity: int("maxmemory-eviction-tenacity").max(0) as u64,
+        lfu_log_factor: int("lfu-log-factor").max(0) as u64,
+        lfu_decay_time: int("lfu-decay-time").max(0) as u64,
         busy_reply_threshold: int("busy-reply-threshold") as u64,
         slowlog_log_slower_than: int("slowlog-log-slower-than"),
         slowlog_max_len: int("slowlog-max-len") as usize,

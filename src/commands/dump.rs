@@ -96,8 +96,6 @@ fn restore(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
                     "ERR Invalid FREQ value, must be >= 0 and <= 255",
                 ));
             }
-            // Cairn does not track LFU counters (OBJECT FREQ is always 0):
-            // the value is validated and dropped.
             freq = Some(v);
             j += 1;
         } else {
@@ -152,12 +150,20 @@ fn restore(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
         Ttl::At(ttl as u64)
     };
     ctx.st.ks.set(db, key, value, t, now);
+    // As Redis's `objectSetLRUOrLFU`: FREQ counts under an LFU policy,
+    // IDLETIME under the others.
+    let lfu = ctx.st.ks.access.is_lfu();
+    let stamp = match (idle, freq) {
+        (Some(idle), _) if !lfu => Some(lru_clock(now).wrapping_sub(redis_idle(now, idle) as u32)),
+        (_, Some(f)) if lfu => Some(crate::keyspace::Access::lfu_stamp(now, f as u8)),
+        _ => None,
+    };
     let table = &mut ctx.st.ks.dbs[db].table;
     let h = table.hash(key);
-    if let Some(idle) = idle
+    if let Some(stamp) = stamp
         && let Some((e, _)) = table.get_mut_hashed(h, key)
     {
-        e.lru = lru_clock(now).wrapping_sub(redis_idle(now, idle) as u32);
+        e.lru = stamp;
     }
     // The effect: the same payload, absolute TTL, REPLACE (the access
     // time is not part of the replayed state).

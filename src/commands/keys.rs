@@ -721,16 +721,17 @@ fn lfu(ctx: &Ctx) -> bool {
 
 fn object_freq(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     let db = ctx.db();
-    if ctx.st.ks.peek(db, argv[2], ctx.now).is_none() {
+    let Some(stamp) = ctx.st.ks.peek(db, argv[2], ctx.now).map(|e| e.lru) else {
         ctx.out.null();
         return Ok(());
-    }
+    };
     if !lfu(ctx) {
         return Err(CmdError::msg(
             "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.",
         ));
     }
-    ctx.out.int(0);
+    let counter = ctx.st.ks.access.counter(stamp, ctx.now);
+    ctx.out.int(counter as i64);
     Ok(())
 }
 

@@ -666,13 +666,27 @@ fn config_set(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
         }
     }
     let level_changed = next.s.loglevel != ctx.st.config.s.loglevel;
+    let max = next.s.maxmemory;
+    let lowered = max != ctx.st.config.s.maxmemory && max > 0;
     ctx.st.config = next;
+    if lowered {
+        let used = crate::server::evict::used(ctx.st);
+        if max < used {
+            tracing::warn!(
+                "WARNING: the new maxmemory value set via CONFIG SET ({max}) is smaller than the current memory usage ({used}). This will result in key eviction and/or the inability to accept new write commands depending on the maxmemory-policy."
+            );
+        }
+    }
     crate::server::notify::sync_keyspace_flags(&mut ctx.st.ks, ctx.st.config.s.notify_flags);
+    crate::server::evict::sync_config(&mut ctx.st.ks, &ctx.st.config.s);
     if let Some(log) = &ctx.st.log {
         log.set_policy(ctx.st.config.s.appendfsync);
     }
     if level_changed {
         crate::server::set_log_level(&ctx.st.config.s.loglevel);
+    }
+    if lowered {
+        crate::server::evict::perform(ctx.st);
     }
     ctx.out.ok();
     Ok(())

@@ -674,7 +674,8 @@ pub fn load_into(
     now: u64,
 ) -> Result<crate::storage::snapshot::Summary, crate::storage::snapshot::SnapshotError> {
     use std::hash::BuildHasher;
-    let lru = super::lru_clock(now);
+    // Loaded keys start as new ones (Redis's objects made by its loader).
+    let lru = ks.access.fresh(now);
     let hashers: Vec<foldhash::fast::RandomState> =
         ks.dbs.iter().map(|d| d.table.hash_builder()).collect();
     let hash = |db: u32, key: &[u8]| {

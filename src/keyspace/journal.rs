@@ -128,6 +128,12 @@ impl Journal {
         true
     }
 
+    /// Bytes the journal's buffer holds (eviction leaves them out of the
+    /// memory it compares with `maxmemory`).
+    pub fn buffered_bytes(&self) -> usize {
+        self.buf.capacity()
+    }
+
     /// Hand the sealed records to the log writer (call with the state
     /// lock held, so submission order is LSN order). `buf` keeps its
     /// memory for the next batch unless it served a burst.

@@ -7,8 +7,11 @@
 //! dropped in place: sending them would cost more than freeing them.
 //!
 //! Cairn does this for every deletion (DEL, UNLINK, overwrite, expiry,
-//! FLUSH*): nothing observable depends on when memory is returned, so
-//! there is no reason to make it a setting.
+//! eviction, FLUSH*), so there is no setting for it. The one thing that
+//! watches memory, eviction (`server::evict`), frees through
+//! `free_counted`: the bytes still waiting for the thread are left out of
+//! the memory it compares with `maxmemory` (`pending_bytes`), so it does
+//! not evict again for memory already on its way back.
 
 use super::{Db, Value};
 use std::sync::OnceLock;
@@ -22,6 +25,8 @@ pub const LAZYFREE_THRESHOLD: usize = 64;
 type Garbage = Box<dyn Send>;
 
 static PENDING: AtomicU64 = AtomicU64::new(0);
+/// Estimated heap bytes of the values `free_counted` sent, not yet freed.
+static PENDING_BYTES: AtomicU64 = AtomicU64::new(0);
 static FREED: AtomicU64 = AtomicU64::new(0);
 
 fn sender() -> &'static Sender<Garbage> {
@@ -68,6 +73,44 @@ pub fn free(v: Value) {
     if free_effort(&v) > LAZYFREE_THRESHOLD {
         send(Box::new(v));
     }
+}
+
+/// A value whose bytes count as pending until the thread has dropped it.
+struct Counted {
+    value: Option<Value>,
+    bytes: u64,
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        drop(self.value.take());
+        PENDING_BYTES.fetch_sub(self.bytes, Ordering::Relaxed);
+    }
+}
+
+/// `free`, for eviction: returns the value's estimated heap bytes if it
+/// went to the background thread (they count in `pending_bytes` until it
+/// is dropped), 0 if it was dropped here (the allocator's count already
+/// shows those).
+pub fn free_counted(v: Value) -> u64 {
+    if free_effort(&v) > LAZYFREE_THRESHOLD {
+        let bytes = v.heap_size() as u64;
+        PENDING_BYTES.fetch_add(bytes, Ordering::Relaxed);
+        send(Box::new(Counted {
+            value: Some(v),
+            bytes,
+        }));
+        bytes
+    } else {
+        drop(v);
+        0
+    }
+}
+
+/// Estimated bytes `free_counted` handed to the thread that it has not
+/// freed yet.
+pub fn pending_bytes() -> u64 {
+    PENDING_BYTES.load(Ordering::Relaxed)
 }
 
 /// Drop a flushed database, in the background unless it is small.

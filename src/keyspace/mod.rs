@@ -12,6 +12,7 @@
 //!   the command that made it journals its effect right after; the journal
 //!   order is the execution order.
 
+pub mod access;
 pub mod compact;
 pub mod cow;
 pub mod entry;
@@ -21,6 +22,7 @@ pub mod lazyfree;
 pub mod table;
 pub mod types;
 
+pub use access::Access;
 pub use compact::CompactBytes;
 pub use entry::{Entry, Value, ValueType};
 pub use journal::Journal;
@@ -45,14 +47,16 @@ impl Db {
         h: u64,
         key: &[u8],
         ttl: Ttl,
-        now: u64,
+        stamp: impl FnOnce(u32) -> u32,
         put: impl FnOnce(&mut Value),
     ) -> bool {
         let Some((e, seg)) = self.table.get_mut_hashed(h, key) else {
             return false;
         };
         put(&mut e.value);
-        e.lru = lru_clock(now);
+        // Redis looks the key up for writing (an access), then keeps the
+        // old LFU stamp or takes a new LRU one: an access either way.
+        e.lru = stamp(e.lru);
         let was = e.expire_at != 0;
         match ttl {
             Ttl::Keep => {}
@@ -65,9 +69,9 @@ impl Db {
     }
 
     /// `Keyspace::set` of an absent `key` (hash `h`).
-    fn set_new(&mut self, h: u64, key: &[u8], value: Value, ttl: Ttl, now: u64) {
+    fn set_new(&mut self, h: u64, key: &[u8], value: Value, ttl: Ttl, now: u64, access: Access) {
         let mut e = Entry::new(key, value);
-        e.lru = lru_clock(now);
+        e.lru = access.fresh(now);
         if let Ttl::At(t) = ttl {
             e.expire_at = t;
             self.expires += 1;
@@ -138,6 +142,34 @@ pub struct Keyspace {
     /// Events the keyspace raised since the server last published them, in
     /// order: (event, database, key).
     pub events: Vec<(KeyEvent, usize, Vec<u8>)>,
+    /// What `Entry::lru` holds (LRU clock or LFU counter), from
+    /// `maxmemory-policy` and the `lfu-*` settings.
+    pub access: Access,
+    /// The key (database, hash) whose access the running command already
+    /// counted: handlers that look a key up twice (a check, then the
+    /// change) count one LFU access, as Redis's single lookup does.
+    /// Cleared as each command starts (`command_start`).
+    touched: Option<(usize, u64)>,
+}
+
+/// The access stamp after an access to key `h` of `db` (see
+/// `Keyspace::touched`).
+#[inline]
+fn stamp(
+    access: Access,
+    touched: &mut Option<(usize, u64)>,
+    db: usize,
+    h: u64,
+    old: u32,
+    now: u64,
+) -> u32 {
+    if access.is_lfu() {
+        if *touched == Some((db, h)) {
+            return old;
+        }
+        *touched = Some((db, h));
+    }
+    access.touch(old, now)
 }
 
 /// An event the keyspace itself raises (the commands raise the others).
@@ -175,6 +207,8 @@ impl Keyspace {
             notify_new: false,
             notify_miss: false,
             events: Vec::new(),
+            access: Access::Lru,
+            touched: None,
         }
     }
 
@@ -192,6 +226,12 @@ impl Keyspace {
         {
             e.value.prefetch_member(m);
         }
+    }
+
+    /// A command starts: its first access to each key counts (LFU).
+    #[inline]
+    pub fn command_start(&mut self) {
+        self.touched = None;
     }
 
     /// End of a command batch (under the lock): one step of a running
@@ -274,7 +314,8 @@ impl Keyspace {
         self.expire_hashed(db, h, key, now);
         let table = &mut self.dbs[db].table;
         let found = if touch {
-            table.get_touch_hashed(h, key, lru_clock(now))
+            let (access, touched) = (self.access, &mut self.touched);
+            table.get_touch_hashed(h, key, |old| stamp(access, touched, db, h, old, now))
         } else {
             table.get_hashed(h, key)
         };
@@ -309,7 +350,7 @@ impl Keyspace {
         let h = self.dbs[db].table.hash(key);
         self.expire_hashed(db, h, key, now);
         let (e, _) = self.dbs[db].table.get_mut_hashed(h, key)?;
-        e.lru = lru_clock(now);
+        e.lru = stamp(self.access, &mut self.touched, db, h, e.lru, now);
         Some(e)
     }
 
@@ -326,15 +367,20 @@ impl Keyspace {
     /// Store `value` at `key` (creating or overwriting). Does not journal.
     pub fn set(&mut self, db: usize, key: &[u8], value: Value, ttl: Ttl, now: u64) {
         self.expire_before_overwrite(db, key, now);
+        let (access, touched) = (self.access, &mut self.touched);
         let d = &mut self.dbs[db];
         let h = d.table.hash(key);
+        let stamp = |old| stamp(access, touched, db, h, old, now);
         // Taken only if the key exists: still here, it goes in new.
         let mut value = Some(value);
-        d.set_existing(h, key, ttl, now, |old| {
+        d.set_existing(h, key, ttl, stamp, |old| {
             lazyfree::free(std::mem::replace(old, value.take().expect("once")));
         });
         if let Some(v) = value {
-            d.set_new(h, key, v, ttl, now);
+            d.set_new(h, key, v, ttl, now, access);
+            // Its creation is its access: a lookup right after (handlers
+            // that create, then look up) does not count another.
+            self.touched = Some((db, h));
             self.added(db, key);
         }
     }
@@ -356,16 +402,19 @@ impl Keyspace {
     /// miss the copy pays once instead).
     pub fn set_string(&mut self, db: usize, key: &[u8], bytes: &[u8], ttl: Ttl, now: u64) {
         self.expire_before_overwrite(db, key, now);
+        let (access, touched) = (self.access, &mut self.touched);
         let d = &mut self.dbs[db];
         let h = d.table.hash(key);
-        let found = d.set_existing(h, key, ttl, now, |old| match old {
+        let stamp = |old| stamp(access, touched, db, h, old, now);
+        let found = d.set_existing(h, key, ttl, stamp, |old| match old {
             // Longer than any inline or integer string, so `Value::string`
             // would make exactly this.
             Value::Str(CompactBytes::Heap(b)) if b.len() == bytes.len() => b.copy_from_slice(bytes),
             old => lazyfree::free(std::mem::replace(old, Value::string(bytes))),
         });
         if !found {
-            d.set_new(h, key, Value::string(bytes), ttl, now);
+            d.set_new(h, key, Value::string(bytes), ttl, now, access);
+            self.touched = Some((db, h));
             self.added(db, key);
         }
     }

@@ -351,6 +351,22 @@ impl Table {
         &self.segs
     }
 
+    /// Bytes of entry slots allocated but empty (each segment's vector
+    /// and index past its entries): room new keys take without
+    /// allocating. Segments never shrink, so a key deleted leaves its slot
+    /// here; eviction counts these bytes as free (`server::evict`).
+    /// O(segments): at most 896 entries each.
+    pub fn slack_bytes(&self) -> usize {
+        self.segs
+            .iter()
+            .map(|s| {
+                (s.entries.capacity() - s.entries.len()) * std::mem::size_of::<Entry>()
+                    + s.index.capacity().saturating_sub(s.entries.len())
+                        * (std::mem::size_of::<Pos>() + 1)
+            })
+            .sum()
+    }
+
     #[inline]
     pub fn get(&self, key: &[u8]) -> Option<&Entry> {
         self.get_hashed(self.hash(key), key)
@@ -389,15 +405,21 @@ impl Table {
         Some((e, s))
     }
 
-    /// A read's lookup: sets the entry's LRU clock and returns it shared.
-    /// No copy-on-write hook: the LRU clock is not part of a snapshot's
-    /// image, and nothing else changes.
-    pub fn get_touch_hashed(&mut self, h: u64, key: &[u8], lru: u32) -> Option<&Entry> {
+    /// A read's lookup: sets the entry's access clock to `touch(old)`
+    /// and returns it shared. No copy-on-write hook: the access clock is
+    /// not part of a snapshot's image, and nothing else changes.
+    #[inline]
+    pub fn get_touch_hashed(
+        &mut self,
+        h: u64,
+        key: &[u8],
+        touch: impl FnOnce(u32) -> u32,
+    ) -> Option<&Entry> {
         let s = self.seg_of(h);
         let seg = &mut self.segs[s];
         let i = seg.find(h, key)?;
         let e = &mut seg.entries[i];
-        e.lru = lru;
+        e.lru = touch(e.lru);
         Some(e)
     }
 
@@ -677,6 +699,45 @@ impl Table {
             cursor = (prefix + 1) << (64 - ld);
             if emitted >= count {
                 return cursor;
+            }
+        }
+    }
+
+    /// Call `f` for up to `count` entries (only those with an expire time
+    /// if `volatile`): consecutive ones from a random place in a random
+    /// segment, then the next segments. Eviction's sample (Redis's
+    /// `dictGetSomeKeys`): cheap, not uniform. Finds at least one entry
+    /// whenever the table holds one that qualifies.
+    pub fn sample(
+        &self,
+        count: usize,
+        volatile: bool,
+        mut rnd: impl FnMut(usize) -> usize,
+        mut f: impl FnMut(&Entry),
+    ) {
+        let n = self.segs.len();
+        if self.len == 0 || count == 0 || n == 0 {
+            return;
+        }
+        let first = rnd(n);
+        let mut got = 0;
+        for i in 0..n {
+            let seg = &self.segs[(first + i) % n];
+            let m = seg.entries.len();
+            if m == 0 || (volatile && seg.volatile == 0) {
+                continue;
+            }
+            let off = rnd(m);
+            for j in 0..m {
+                let e = &seg.entries[(off + j) % m];
+                if volatile && e.expire_at == 0 {
+                    continue;
+                }
+                f(e);
+                got += 1;
+                if got >= count {
+                    return;
+                }
             }
         }
     }

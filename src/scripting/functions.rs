@@ -327,6 +327,20 @@ impl Scripting {
         Ok(())
     }
 
+    /// For the memory check before FCALL: whether function `name` exists
+    /// and its flags make it denyoom (a function always declares flags,
+    /// none meaning it may write and may not run out of memory).
+    pub fn function_denies_oom(&self, name: &[u8]) -> bool {
+        let key = String::from_utf8_lossy(name).to_ascii_lowercase();
+        self.functions.get(&key).is_some_and(|(lib, i)| {
+            let f = &self.libraries[lib].functions[*i];
+            super::flags_deny_oom(
+                f.flags.contains(&"no-writes"),
+                f.flags.contains(&"allow-oom"),
+            )
+        })
+    }
+
     /// FCALL and FCALL_RO. `keys_and_args` reads the command's key count
     /// and splits its arguments; it runs once the function is found, as
     /// Redis checks them in that order.
@@ -349,10 +363,11 @@ impl Scripting {
                 "ERR Can not execute a script with write flag using *_ro command.",
             ));
         }
+        let allow_oom = f.flags.contains(&"allow-oom");
         let (callback, fname) = (f.callback.clone(), f.name.clone());
         let call = self.call_fn.clone();
         let lua = self.lua.clone();
-        self.invoke(ctx, &fname, read_only || no_writes, move || {
+        self.invoke(ctx, &fname, read_only || no_writes, allow_oom, move || {
             // SAFETY: the stack holds `call` and `callback` (pushed by
             // `exec_raw`); the keys and arguments tables are pushed after
             // them and `call` leaves its two results (see `Scripting::run`).

@@ -160,12 +160,28 @@ struct Script {
 }
 
 /// The flags of a Redis 7.0 script shebang that change how Cairn runs the
-/// script. The others (allow-oom, allow-stale, no-cluster,
-/// allow-cross-slot-keys) are accepted: they concern eviction, replicas
-/// and cluster, none of which Cairn has.
+/// script. The others (allow-stale, no-cluster, allow-cross-slot-keys)
+/// are accepted: they concern replicas and cluster, which Cairn has not.
 #[derive(Clone, Copy, Debug, PartialEq)]
 struct Shebang {
     no_writes: bool,
+    /// May write when memory is full (`server::evict`).
+    allow_oom: bool,
+}
+
+/// A script that declared flags without `allow-oom` or `no-writes` is
+/// refused as a whole when memory is full (Redis's `scriptFlagsToCmdFlags`
+/// makes its command denyoom); one without a shebang is checked at each
+/// call instead (`rawcall`).
+pub fn flags_deny_oom(no_writes: bool, allow_oom: bool) -> bool {
+    !no_writes && !allow_oom
+}
+
+/// For the memory check before EVAL: whether `body`'s shebang makes the
+/// command denyoom (false without a shebang, or with a bad one: EVAL
+/// refuses that itself).
+pub fn body_denies_oom(body: &[u8]) -> bool {
+    matches!(parse_shebang(body), Ok(Some(s)) if flags_deny_oom(s.no_writes, s.allow_oom))
 }
 
 const SHEBANG_FLAGS: &[&str] = &[
@@ -193,7 +209,10 @@ fn parse_shebang(body: &[u8]) -> Result<Option<Shebang>, CmdError> {
             "ERR Unexpected engine in script shebang: {engine}"
         )));
     }
-    let mut flags = Shebang { no_writes: false };
+    let mut flags = Shebang {
+        no_writes: false,
+        allow_oom: false,
+    };
     for part in parts {
         let Some(list) = part.strip_prefix("flags=") else {
             return Err(CmdError::msg(format!(
@@ -210,6 +229,7 @@ fn parse_shebang(body: &[u8]) -> Result<Option<Shebang>, CmdError> {
                 )));
             }
             flags.no_writes |= flag == "no-writes";
+            flags.allow_oom |= flag == "allow-oom";
         }
     }
     Ok(Some(flags))
@@ -268,6 +288,9 @@ struct CallCtx<'a> {
     client: &'a mut Client,
     now: u64,
     read_only: bool,
+    /// Declared `allow-oom`: its calls are not refused when memory is
+    /// full.
+    allow_oom: bool,
     watchdog: &'a Watchdog,
 }
 
@@ -363,6 +386,15 @@ impl Scripting {
         }
     }
 
+    /// For the memory check before EVALSHA: whether the cached script
+    /// `sha` (lowercase) declared flags that make it denyoom.
+    pub fn script_denies_oom(&self, sha: &str) -> bool {
+        self.scripts
+            .get(sha)
+            .and_then(|s| s.shebang)
+            .is_some_and(|s| flags_deny_oom(s.no_writes, s.allow_oom))
+    }
+
     /// SCRIPT FLUSH: forget every cached script (function libraries stay).
     pub fn flush_scripts(&mut self) {
         self.scripts.clear();
@@ -452,18 +484,21 @@ impl Scripting {
         // refuse one that does not say no-writes, and no-writes makes any
         // script read-only.
         let read_only = match script.shebang {
-            Some(Shebang { no_writes: false }) if read_only => {
+            Some(Shebang {
+                no_writes: false, ..
+            }) if read_only => {
                 return Err(CmdError::msg(
                     "ERR Can not execute a script with write flag using *_ro command.",
                 ));
             }
-            Some(Shebang { no_writes }) => read_only || no_writes,
+            Some(Shebang { no_writes, .. }) => read_only || no_writes,
             None => read_only,
         };
+        let allow_oom = script.shebang.is_some_and(|s| s.allow_oom);
         let func = script.func.clone();
         let run = self.run.clone();
         let lua = self.lua.clone();
-        self.invoke(ctx, sha, read_only, move || {
+        self.invoke(ctx, sha, read_only, allow_oom, move || {
             // SAFETY: the stack holds `run` and `func` (pushed by
             // `exec_raw`); KEYS and ARGV are set with raw sets on the
             // globals (their metatable refuses assignments), then `run`
@@ -489,6 +524,7 @@ impl Scripting {
         ctx: &mut Ctx,
         name: &str,
         read_only: bool,
+        allow_oom: bool,
         call: impl FnOnce() -> mlua::Result<(bool, Value)>,
     ) -> CmdResult {
         self.current.resp3.store(false, Ordering::Relaxed);
@@ -506,6 +542,7 @@ impl Scripting {
             client: &mut *ctx.client,
             now: ctx.now,
             read_only,
+            allow_oom,
             watchdog: &self.watchdog,
         };
         self.current

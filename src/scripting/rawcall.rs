@@ -130,6 +130,17 @@ unsafe fn call(l: *mut ffi::lua_State, cur: &Current) {
                 true,
             );
         }
+        // Memory was full when the script started (`server::evict`): a
+        // script that declared no `allow-oom` may not begin writing with
+        // a command that may add memory (Redis's `scriptVerifyOOM`).
+        if c.st.evict.oom
+            && c.st.config.s.maxmemory > 0
+            && !c.allow_oom
+            && cmd.flags & flag::DENYOOM != 0
+            && !c.watchdog.wrote.load(Ordering::Relaxed)
+        {
+            return fail(l, crate::server::evict::OOM_ERROR, true);
+        }
         if cmd.is_write() {
             c.watchdog.wrote.store(true, Ordering::Relaxed);
         }

@@ -63,6 +63,8 @@ fn admit(
         } else {
             Some("NOAUTH Authentication required.".into())
         }
+    } else if refused_for_memory(st, client, cmd, argv) {
+        Some(super::evict::OOM_ERROR.into())
     } else if cmd.is_write() && log_failed(st) {
         let why = st
             .log
@@ -93,6 +95,60 @@ fn admit(
             Err(msg)
         }
         None => Ok(cmd),
+    }
+}
+
+/// Redis's `maxmemory` step of `processCommand`: before a client's
+/// command (not one EXEC or a script runs, not replay), evict as the
+/// policy says (`evict::perform`); if memory stays full, refuse the
+/// commands that may add memory and any command queued in MULTI. The
+/// outcome is kept for the scripts the command runs (`Evictor::oom`).
+fn refused_for_memory(
+    st: &mut State,
+    client: &Client,
+    cmd: &'static commands::Cmd,
+    argv: &[&[u8]],
+) -> bool {
+    if st.config.s.maxmemory == 0 || st.in_exec || st.in_script || st.replaying {
+        return false;
+    }
+    let oom = super::evict::perform(st) == super::evict::Outcome::Fail;
+    st.evict.oom = oom;
+    if !oom {
+        return false;
+    }
+    // Queuing may take any amount of memory; EXEC is judged by what it
+    // would run.
+    let queuing =
+        client.multi.is_some() && !matches!(cmd.name, "exec" | "discard" | "quit" | "reset");
+    queuing
+        || denies_oom(st, cmd, argv)
+        || (cmd.name == "exec"
+            && client.multi.as_ref().is_some_and(|m| {
+                m.queue.iter().any(|q| {
+                    let refs: Vec<&[u8]> = q.iter().map(|a| a.as_slice()).collect();
+                    commands::lookup(&q[0]).is_some_and(|c| denies_oom(st, c, &refs))
+                })
+            }))
+}
+
+/// The command may add memory (Redis's `denyoom` flag; for EVAL, EVALSHA
+/// and FCALL, what their script's declared flags make of them).
+fn denies_oom(st: &State, cmd: &'static commands::Cmd, argv: &[&[u8]]) -> bool {
+    if effective(cmd, argv).flags & flag::DENYOOM != 0 {
+        return true;
+    }
+    let Some(arg) = argv.get(1) else {
+        return false;
+    };
+    let engine = st.scripting.as_deref();
+    match cmd.name {
+        "eval" | "eval_ro" => crate::scripting::body_denies_oom(arg),
+        "evalsha" | "evalsha_ro" => engine.is_some_and(|e| {
+            e.script_denies_oom(&String::from_utf8_lossy(arg).to_ascii_lowercase())
+        }),
+        "fcall" | "fcall_ro" => engine.is_some_and(|e| e.function_denies_oom(arg)),
+        _ => false,
     }
 }
 
@@ -159,6 +215,7 @@ fn run(
         Some(st.clock.take().unwrap_or_else(Instant::now))
     };
     let effects_before = st.ks.journal.effects;
+    st.ks.command_start();
     // FLUSHDB/FLUSHALL/SWAPDB change every key of their databases: the
     // watchers of keys that exist now are marked if the command runs.
     let flushed_watchers =

@@ -142,6 +142,7 @@ pub fn render(st: &State, want: &[String], now_ms: u64) -> String {
             "maxmemory",
             st.config.get("maxmemory").unwrap_or_default()
         );
+        kv!(o, "maxmemory_human", human(st.config.s.maxmemory as usize));
         kv!(o, "maxmemory_policy", st.config.s.maxmemory_policy);
         kv!(
             o,
@@ -154,6 +155,16 @@ pub fn render(st: &State, want: &[String], now_ms: u64) -> String {
                     0.0
                 }
             )
+        );
+        kv!(
+            o,
+            "mem_not_counted_for_evict",
+            super::evict::not_counted(st)
+        );
+        kv!(
+            o,
+            "mem_aof_buffer",
+            st.log.as_ref().map_or(0, |l| l.buffered_bytes())
         );
         kv!(o, "mem_allocator", "mimalloc");
         kv!(
@@ -287,10 +298,11 @@ pub fn render(st: &State, want: &[String], now_ms: u64) -> String {
             st.ks.stats.expired_time_cap_reached
         );
         kv!(o, "expire_cycle_cpu_milliseconds", 0);
-        kv!(o, "evicted_keys", 0);
+        kv!(o, "evicted_keys", st.evict.evicted_keys);
         kv!(o, "evicted_clients", 0);
-        kv!(o, "total_eviction_exceeded_time", 0);
-        kv!(o, "current_eviction_exceeded_time", 0);
+        let (total, current) = st.evict.exceeded_ms();
+        kv!(o, "total_eviction_exceeded_time", total);
+        kv!(o, "current_eviction_exceeded_time", current);
         kv!(o, "keyspace_hits", st.ks.stats.hits);
         kv!(o, "keyspace_misses", st.ks.stats.misses);
         let (channels, patterns, shard) = st.pubsub.counts();

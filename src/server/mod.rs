@@ -9,6 +9,7 @@
 
 pub mod blocking;
 pub mod connection;
+pub mod evict;
 pub mod exec;
 pub mod idle_spin;
 pub mod info;
@@ -431,6 +432,12 @@ async fn cron(shared: Arc<Shared>) {
             for (db, k) in expired {
                 notify::expired_by_cycle(st, db, &k);
             }
+            st.flush_journal();
+        }
+        // Go on with an eviction the commands left unfinished (or that a
+        // lower `maxmemory` asked for while no command comes).
+        if st.config.s.maxmemory > 0 {
+            evict::perform(&mut st);
             st.flush_journal();
         }
         let timeout = st.config.s.timeout_secs;

@@ -289,6 +289,8 @@ pub struct State {
     /// A script is running (its commands show as "lua" in MONITOR and
     /// stay out of the slow log).
     pub in_script: bool,
+    /// `maxmemory` eviction (`evict.rs`).
+    pub evict: super::evict::Evictor,
 }
 
 impl State {
@@ -302,6 +304,7 @@ impl State {
             .collect();
         let mut ks = Keyspace::new(config.s.databases);
         super::notify::sync_keyspace_flags(&mut ks, config.s.notify_flags);
+        super::evict::sync_config(&mut ks, &config.s);
         State {
             ks,
             tcp_port: config.s.port,
@@ -331,6 +334,7 @@ impl State {
             persist: Default::default(),
             scripting: None,
             in_script: false,
+            evict: Default::default(),
             executable: std::env::current_exe()
                 .map(|p| p.display().to_string())
                 .unwrap_or_default(),

@@ -143,6 +143,9 @@ pub struct LogShared {
     /// worker syncs them (`sync_deferred`), or `kick` hands them over.
     /// Cleared whenever the pending records are taken.
     deferred: AtomicBool,
+    /// The writer's own buffers' capacity (the spare batch buffer and the
+    /// unsynced copy) as of its last batch (`buffered_bytes`).
+    buffered: AtomicU64,
 }
 
 impl LogShared {
@@ -234,6 +237,14 @@ impl LogShared {
         if self.deferred.load(Ordering::Relaxed) && self.deferred.swap(false, Ordering::Relaxed) {
             self.cv.notify_one();
         }
+    }
+
+    /// Bytes the log's buffers hold (Redis leaves its AOF buffer out of
+    /// the memory it compares with `maxmemory`; so does eviction here):
+    /// the pending records' buffer now, the writer's as of its last batch
+    /// (a batch being written is off by its own buffer meanwhile).
+    pub fn buffered_bytes(&self) -> usize {
+        self.buffered.load(Ordering::Relaxed) as usize + self.pending.lock().buf.capacity()
     }
 
     pub fn subscribe(&self) -> watch::Receiver<u64> {
@@ -470,6 +481,7 @@ impl LogHandle {
             inline: AtomicBool::new(false),
             lone: AtomicBool::new(true),
             deferred: AtomicBool::new(false),
+            buffered: AtomicU64::new(0),
         });
         let thread = std::thread::Builder::new()
             .name("cairn-log".into())
@@ -627,6 +639,7 @@ impl Writer {
         let used = batch.len();
         self.spare = batch;
         self.spare_trim.after(&mut self.spare, used);
+
         if !sh.is_failed() {
             let policy = sh.policy();
             let due = match policy {
@@ -670,6 +683,10 @@ impl Writer {
         } else if roll {
             sh.roll_failed.store(true, Ordering::Release);
         }
+        sh.buffered.store(
+            (self.spare.capacity() + self.unsynced.capacity()) as u64,
+            Ordering::Relaxed,
+        );
         if stop {
             if !sh.is_failed() {
                 self.finish(sh);
