@@ -329,7 +329,12 @@ fn writes_stay_under_the_limit_under_every_policy() {
         "volatile-random",
         "volatile-ttl",
     ] {
-        let s = Server::start(&["--maxmemory-policy", policy]);
+        let s = Server::start(&[
+            "--maxmemory-policy",
+            policy,
+            "--maxmemory-eviction-tenacity",
+            "100",
+        ]);
         let mut r = s.raw();
         let limit = used(&mut r) + 4_000_000;
         r.cmds(&["CONFIG", "SET", "maxmemory", &limit.to_string()]);
@@ -358,7 +363,12 @@ fn writes_stay_under_the_limit_under_every_policy() {
 #[test]
 fn each_policy_evicts_its_own_candidates_first() {
     // LRU: keys restored with a long idle time go before fresh ones.
-    let s = Server::start(&["--maxmemory-policy", "allkeys-lru"]);
+    let s = Server::start(&[
+        "--maxmemory-policy",
+        "allkeys-lru",
+        "--maxmemory-eviction-tenacity",
+        "100",
+    ]);
     let mut r = s.raw();
     r.cmds(&["SET", "proto", &"v".repeat(1000)]);
     let Resp::Bulk(Some(payload)) = r.cmds(&["DUMP", "proto"]) else {
@@ -387,7 +397,14 @@ fn each_policy_evicts_its_own_candidates_first() {
     assert!(new >= 950, "LRU: {new} of 1000 fresh keys left");
 
     // LFU: keys read often stay.
-    let s = Server::start(&["--maxmemory-policy", "allkeys-lfu", "--lfu-log-factor", "0"]);
+    let s = Server::start(&[
+        "--maxmemory-policy",
+        "allkeys-lfu",
+        "--lfu-log-factor",
+        "0",
+        "--maxmemory-eviction-tenacity",
+        "100",
+    ]);
     let mut r = s.raw();
     fill(&mut r, "cold", 1000, 1000, 0);
     fill(&mut r, "hot", 1000, 1000, 0);
@@ -405,7 +422,12 @@ fn each_policy_evicts_its_own_candidates_first() {
     assert!(hot >= 950, "LFU: {hot} of 1000 hot keys left");
 
     // TTL: the soonest to expire go first; keys without a TTL never.
-    let s = Server::start(&["--maxmemory-policy", "volatile-ttl"]);
+    let s = Server::start(&[
+        "--maxmemory-policy",
+        "volatile-ttl",
+        "--maxmemory-eviction-tenacity",
+        "100",
+    ]);
     let mut r = s.raw();
     fill(&mut r, "keep", 1000, 1000, 0);
     fill(&mut r, "soon", 1000, 1000, 1000);
@@ -430,7 +452,8 @@ fn each_policy_evicts_its_own_candidates_first() {
 }
 
 /// Set `maxmemory` to `bytes` below what is used now (the CONFIG SET
-/// itself evicts).
+/// itself evicts; the tests that call this run with no time limit on
+/// eviction, `maxmemory-eviction-tenacity 100`).
 fn shrink_by(r: &mut Raw, bytes: u64) {
     let limit = used(r).saturating_sub(bytes).max(1);
     assert_eq!(
@@ -447,6 +470,8 @@ fn evictions_survive_kill_and_restart() {
         "always",
         "--maxmemory-policy",
         "allkeys-random",
+        "--maxmemory-eviction-tenacity",
+        "100",
     ]);
     let mut r = s.raw();
     let limit = used(&mut r) + 2_000_000;
@@ -471,7 +496,14 @@ fn evictions_survive_kill_and_restart() {
 
 #[test]
 fn info_reports_the_limit_and_evictions() {
-    let s = Server::start(&["--maxmemory", "100mb", "--maxmemory-policy", "allkeys-lru"]);
+    let s = Server::start(&[
+        "--maxmemory",
+        "100mb",
+        "--maxmemory-policy",
+        "allkeys-lru",
+        "--maxmemory-eviction-tenacity",
+        "100",
+    ]);
     let mut r = s.raw();
     assert_eq!(r.info("memory", "maxmemory").unwrap(), "104857600");
     assert_eq!(r.info("memory", "maxmemory_human").unwrap(), "100.00M");
@@ -489,7 +521,12 @@ fn small_keys_make_room_one_for_one() {
     // A small key frees little heap (its slot in the table stays
     // allocated, for the next key): eviction must still count it as room,
     // not go on until the keyspace is empty.
-    let s = Server::start(&["--maxmemory-policy", "allkeys-lru"]);
+    let s = Server::start(&[
+        "--maxmemory-policy",
+        "allkeys-lru",
+        "--maxmemory-eviction-tenacity",
+        "100",
+    ]);
     let mut r = s.raw();
     fill(&mut r, "a", 50_000, 8, 0);
     let limit = used(&mut r) - 200_000;
@@ -502,4 +539,37 @@ fn small_keys_make_room_one_for_one() {
     assert!(left > 45_000, "{left} keys left, {evicted} evicted");
     assert!((20_000..40_000).contains(&evicted), "{evicted} evicted");
     assert!(used(&mut r) <= limit + 100_000);
+}
+
+#[test]
+fn eviction_out_of_time_goes_on_in_the_background() {
+    // Tenacity 0: each command evicts at most a slice of keys; the rest
+    // goes on without any command, and clients are served meanwhile.
+    let s = Server::start(&[
+        "--maxmemory-policy",
+        "allkeys-random",
+        "--maxmemory-eviction-tenacity",
+        "0",
+    ]);
+    let mut r = s.raw();
+    fill(&mut r, "k", 20_000, 100, 0);
+    assert_eq!(r.cmds(&["CONFIG", "SET", "maxmemory", "1"]), simple("OK"));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        if r.cmds(&["DBSIZE"]) == Resp::Int(0) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "eviction did not finish"
+        );
+        // Each DBSIZE evicts 16 keys at most itself: at this pace the
+        // commands alone would take a minute.
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(r.info("stats", "evicted_keys").unwrap(), "20000");
+    assert_eq!(
+        r.cmds(&["SET", "x", "y"]),
+        err("OOM command not allowed when used memory > 'maxmemory'.")
+    );
 }

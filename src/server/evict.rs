@@ -60,6 +60,9 @@ pub struct Evictor {
     /// and nothing to evict (Redis's `pre_command_oom_state`): a script's
     /// first denyoom call is refused.
     pub oom: bool,
+    /// Wakes the background eviction task (`run_background`) when a
+    /// `perform` ran out of time (Redis's eviction time event).
+    wake: std::sync::Arc<tokio::sync::Notify>,
 }
 
 struct Candidate {
@@ -203,6 +206,7 @@ pub fn perform(st: &mut State) -> Outcome {
                 break;
             }
             if limit.is_some_and(|l| start.elapsed() > l) {
+                st.evict.wake.notify_one();
                 return Outcome::Running;
             }
         }
@@ -300,6 +304,29 @@ fn offer(pool: &mut Vec<Candidate>, score: u64, db: usize, key: &[u8]) {
     );
     if pool.len() > POOL_SIZE {
         pool.remove(0);
+    }
+}
+
+/// Go on evicting in slices of `perform`'s time budget, off the client
+/// commands, while a `perform` left memory over the limit for lack of
+/// time (Redis runs `performEvictions` from a time event then). Between
+/// slices the lock is free and other tasks run.
+pub async fn run_background(state: &super::statelock::StateLock) {
+    let wake = state.lock().evict.wake.clone();
+    loop {
+        wake.notified().await;
+        loop {
+            let out = {
+                let mut st = state.lock();
+                let out = perform(&mut st);
+                st.flush_journal();
+                out
+            };
+            if out != Outcome::Running {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
     }
 }
 

@@ -208,6 +208,10 @@ impl Server {
             }));
         }
         tasks.push(tokio::spawn(cron(shared.clone())));
+        let sh = shared.clone();
+        tasks.push(tokio::spawn(async move {
+            evict::run_background(&sh.state).await;
+        }));
 
         let signals = shutdown_signal();
         tokio::select! {
