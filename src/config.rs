@@ -161,6 +161,18 @@ static SPECS: &[Spec] = &[
     spec("maxmemory-samples", Kind::Int(1, 64), true, "5"),
     spec("maxmemory-eviction-tenacity", Kind::Int(0, 100), true, "10"),
     spec("maxmemory-clients", Kind::Mem(u64::MAX), true, "0"),
+    spec(
+        "stream-node-max-bytes",
+        Kind::Mem(i64::MAX as u64),
+        true,
+        "4096",
+    ),
+    spec(
+        "stream-node-max-entries",
+        Kind::Int(0, i64::MAX),
+        true,
+        "100",
+    ),
     spec("lfu-log-factor", Kind::Int(0, i32::MAX as i64), true, "10"),
     spec("lfu-decay-time", Kind::Int(0, i32::MAX as i64), true, "1"),
     spec("lazyfree-lazy-eviction", YESNO, true, "no"),

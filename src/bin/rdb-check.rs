@@ -2,7 +2,6 @@
 //! checksum and contents, trailer counts, whole-file checksum) and print a
 //! summary. Exit status 0 if the file is sound, 1 if not, 2 on usage.
 
-use cairn::keyspace::Value;
 use cairn::storage::snapshot::check;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -25,13 +24,7 @@ fn main() {
     let mut dbs: BTreeMap<u32, u64> = BTreeMap::new();
     let mut volatile = 0u64;
     let r = check(path, &bytes, |d| {
-        let t = match &d.entry.value {
-            Value::Str(_) | Value::Raw(_) | Value::Int(_) => "string",
-            Value::List(_) => "list",
-            Value::Hash(_) => "hash",
-            Value::Set(_) => "set",
-            Value::ZSet(_) => "zset",
-        };
+        let t = d.entry.value.value_type().name();
         *types.entry(t).or_default() += 1;
         *dbs.entry(d.db).or_default() += 1;
         if d.entry.expire_at() != 0 {

@@ -153,6 +153,7 @@ pub fn block_or_timeout(ctx: &mut Ctx, keys: &[&[u8]], deadline: u64) -> CmdResu
         ctx.client.block = Some(BlockRequest {
             keys: keys.iter().map(|k| k.to_vec()).collect(),
             deadline,
+            argv: None,
         });
     }
     Ok(())

@@ -43,7 +43,14 @@ fn dump(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     let limits = Limits::from_config(&ctx.st.config);
     let (e, out) = ctx.read_with_out(argv[1]);
     match e {
-        Some(e) => out.bulk(&payload::seal(encode(&e.value, &limits))),
+        Some(e) => match encode(&e.value, &limits) {
+            Some(v) => out.bulk(&payload::seal(v)),
+            None => {
+                return Err(CmdError::msg(
+                    "ERR DUMP of a stream is not supported by Cairn yet",
+                ));
+            }
+        },
         None => out.null(),
     }
     Ok(())

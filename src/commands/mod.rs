@@ -43,6 +43,7 @@ pub mod scripting;
 pub mod server;
 pub mod set;
 pub mod sort;
+pub mod stream;
 pub mod string;
 pub mod zset;
 
@@ -225,6 +226,7 @@ pub fn table() -> &'static [&'static [Cmd]] {
         bitmap::COMMANDS,
         hll::COMMANDS,
         sort::COMMANDS,
+        stream::COMMANDS,
         dump::COMMANDS,
         conn::COMMANDS,
         server::COMMANDS,
@@ -286,6 +288,12 @@ pub fn movable_keys<'a>(c: &Cmd, argv: &[&'a [u8]]) -> Option<Vec<&'a [u8]>> {
             numkeys(1)
         }
         "blmpop" | "bzmpop" => numkeys(2),
+        "xread" => {
+            // The first half of what follows STREAMS.
+            let at = (1..argv.len()).find(|&i| argv[i].eq_ignore_ascii_case(b"streams"))?;
+            let rest = &argv[at + 1..];
+            Some(rest[..rest.len() / 2].to_vec())
+        }
         "sort" => {
             // sortGetKeys: the last STORE with an argument after it,
             // stepping over the arguments of LIMIT, GET and BY.

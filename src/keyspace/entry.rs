@@ -1,7 +1,7 @@
 //! One key and its value.
 
 use super::compact::CompactBytes;
-use super::types::{Hash, List, Set, ZSet};
+use super::types::{Hash, List, Set, Stream, ZSet};
 
 /// A stored value. Strings that are canonical 64-bit integers are kept as
 /// `Int` (Redis's "int" encoding); other strings as bytes.
@@ -22,6 +22,7 @@ pub enum Value {
     Hash(Box<Hash>),
     Set(Box<Set>),
     ZSet(Box<ZSet>),
+    Stream(Box<Stream>),
 }
 
 /// Redis type names as TYPE reports them.
@@ -32,6 +33,7 @@ pub enum ValueType {
     Hash,
     Set,
     ZSet,
+    Stream,
 }
 
 impl ValueType {
@@ -42,6 +44,7 @@ impl ValueType {
             ValueType::Hash => "hash",
             ValueType::Set => "set",
             ValueType::ZSet => "zset",
+            ValueType::Stream => "stream",
         }
     }
 
@@ -52,6 +55,7 @@ impl ValueType {
             ValueType::Hash,
             ValueType::Set,
             ValueType::ZSet,
+            ValueType::Stream,
         ]
         .into_iter()
         .find(|t| s.eq_ignore_ascii_case(t.name().as_bytes()))
@@ -71,6 +75,7 @@ impl Value {
             Value::Hash(h) => crate::util::prefetch(&**h),
             Value::Set(s) => crate::util::prefetch(&**s),
             Value::ZSet(z) => crate::util::prefetch(&**z),
+            Value::Stream(x) => crate::util::prefetch(&**x),
         }
     }
 
@@ -108,6 +113,7 @@ impl Value {
             Value::Hash(_) => ValueType::Hash,
             Value::Set(_) => ValueType::Set,
             Value::ZSet(_) => ValueType::ZSet,
+            Value::Stream(_) => ValueType::Stream,
         }
     }
 
@@ -121,6 +127,7 @@ impl Value {
             Value::Hash(h) => h.encoding(),
             Value::Set(s) => s.encoding(),
             Value::ZSet(z) => z.encoding(),
+            Value::Stream(_) => "stream",
         }
     }
 
@@ -131,7 +138,8 @@ impl Value {
             Value::Hash(h) => h.is_empty(),
             Value::Set(s) => s.is_empty(),
             Value::ZSet(z) => z.is_empty(),
-            Value::Str(_) | Value::Int(_) | Value::Raw(_) => false,
+            // Redis keeps a stream its entries were deleted from.
+            Value::Str(_) | Value::Int(_) | Value::Raw(_) | Value::Stream(_) => false,
         }
     }
 
@@ -145,6 +153,7 @@ impl Value {
             Value::Hash(h) => std::mem::size_of::<Hash>() + h.heap_size(),
             Value::Set(s) => std::mem::size_of::<Set>() + s.heap_size(),
             Value::ZSet(z) => std::mem::size_of::<ZSet>() + z.heap_size(),
+            Value::Stream(x) => std::mem::size_of::<Stream>() + x.heap_size(),
         }
     }
 }

@@ -57,8 +57,9 @@ impl Limits {
     }
 }
 
-/// The RDB object (type byte + value) for a stored value.
-pub fn encode(v: &Value, l: &Limits) -> Vec<u8> {
+/// The RDB object (type byte + value) for a stored value; None for a
+/// stream (not written yet).
+pub fn encode(v: &Value, l: &Limits) -> Option<Vec<u8>> {
     let mut out = Vec::new();
     match v {
         Value::Str(b) => encode_string(&mut out, b, l.compress),
@@ -84,8 +85,9 @@ pub fn encode(v: &Value, l: &Limits) -> Vec<u8> {
                 l.compress,
             )
         }
+        Value::Stream(_) => return None,
     }
-    out
+    Some(out)
 }
 
 /// The keyspace value for a decoded RDB value, in the encoding Redis 7.0

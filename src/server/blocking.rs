@@ -40,6 +40,9 @@ pub struct BlockRequest {
     pub keys: Vec<Vec<u8>>,
     /// Absolute deadline in Unix ms; 0 = wait forever.
     pub deadline: u64,
+    /// The command to run again when a key is touched, if not the one
+    /// that blocked (XREAD with its "$" IDs resolved).
+    pub argv: Option<Vec<Vec<u8>>>,
 }
 
 /// How the wait ended.
@@ -125,7 +128,9 @@ impl Blocking {
             Blocked {
                 db,
                 keys: req.keys,
-                argv: argv.iter().map(|a| a.to_vec()).collect(),
+                argv: req
+                    .argv
+                    .unwrap_or_else(|| argv.iter().map(|a| a.to_vec()).collect()),
                 resp3,
                 slot: slot.clone(),
             },

@@ -50,6 +50,7 @@ const T_LIST_PART: u8 = 10;
 const T_HASH_PART: u8 = 11;
 const T_SET_PART: u8 = 12;
 const T_ZSET_PART: u8 = 13;
+const T_STREAM: u8 = 14;
 
 /// Encoded element bytes after which a collection's entry is cut and goes
 /// on in a part (FORMAT.md, "Split values"): a big value is written and
@@ -112,6 +113,10 @@ pub fn encode_entry(out: &mut Vec<u8>, db: u32, e: &Entry) {
             out.push(T_INT);
             put_varint(out, ((n << 1) ^ (n >> 63)) as u64);
         }
+        Value::Stream(x) => {
+            out.push(T_STREAM);
+            put_stream(out, x);
+        }
         v => {
             let (tag, _, len) = collection_tags(v).expect("a collection");
             out.push(tag);
@@ -133,7 +138,7 @@ fn collection_tags(v: &Value) -> Option<(u8, Option<u8>, usize)> {
         Value::Set(s) => (T_SET_BIG, Some(T_SET_PART), s.len()),
         Value::ZSet(z) if z.is_compact() => (T_ZSET, None, z.len()),
         Value::ZSet(z) => (T_ZSET_BIG, Some(T_ZSET_PART), z.len()),
-        Value::Str(_) | Value::Raw(_) | Value::Int(_) => return None,
+        Value::Str(_) | Value::Raw(_) | Value::Int(_) | Value::Stream(_) => return None,
     })
 }
 
@@ -173,9 +178,110 @@ fn put_elems<E>(
                 each(out)?;
             }
         }
-        Value::Str(_) | Value::Raw(_) | Value::Int(_) => {}
+        Value::Str(_) | Value::Raw(_) | Value::Int(_) | Value::Stream(_) => {}
     }
     Ok(())
+}
+
+/// A stream (tag 14, FORMAT.md): its metadata, then its nodes as they
+/// are laid out, deleted entries included.
+fn put_stream(out: &mut Vec<u8>, x: &crate::keyspace::types::Stream) {
+    for v in [
+        x.last_id.ms,
+        x.last_id.seq,
+        x.max_deleted_id.ms,
+        x.max_deleted_id.seq,
+        x.entries_added,
+        x.node_count() as u64,
+    ] {
+        put_varint(out, v);
+    }
+    for n in x.nodes() {
+        put_varint(out, n.master_fields.len() as u64);
+        for f in &n.master_fields {
+            put_bytes(out, f);
+        }
+        put_varint(out, n.items.len() as u64);
+        for it in &n.items {
+            out.push(it.deleted as u8 | (it.fields.is_some() as u8) << 1);
+            put_varint(out, it.id.ms);
+            put_varint(out, it.id.seq);
+            if let Some(f) = &it.fields {
+                put_varint(out, f.len() as u64);
+                for f in f {
+                    put_bytes(out, f);
+                }
+            }
+            for v in &it.values {
+                put_bytes(out, v);
+            }
+        }
+    }
+}
+
+fn decode_stream(r: &mut Reader) -> R<Value> {
+    use crate::keyspace::types::stream::{Item, Stream, StreamId};
+    let mut x = Stream::new();
+    let last = StreamId::new(r.varint()?, r.varint()?);
+    let max_deleted = StreamId::new(r.varint()?, r.varint()?);
+    let added = r.varint()?;
+    let at = r.pos;
+    let nodes = r.varint()?;
+    if nodes > (r.b.len() - r.pos) as u64 {
+        return Err((at, "node count past the end of the block"));
+    }
+    let boxed = |b: &[u8]| b.to_vec().into_boxed_slice();
+    for _ in 0..nodes {
+        let nf = r.count()?;
+        let mut master = Vec::with_capacity(nf);
+        for _ in 0..nf {
+            master.push(boxed(r.bytes()?));
+        }
+        let ni = r.count()?;
+        let mut items = Vec::with_capacity(ni);
+        for _ in 0..ni {
+            let at = r.pos;
+            let flags = r.byte()?;
+            if flags > 3 {
+                return Err((at, "bad stream entry flags"));
+            }
+            let id = StreamId::new(r.varint()?, r.varint()?);
+            let fields = if flags & 2 != 0 {
+                let n = r.count()?;
+                let mut f = Vec::with_capacity(n);
+                for _ in 0..n {
+                    f.push(boxed(r.bytes()?));
+                }
+                Some(f)
+            } else {
+                None
+            };
+            let n = fields.as_ref().map_or(nf, |f| f.len());
+            let mut values = Vec::with_capacity(n);
+            for _ in 0..n {
+                values.push(boxed(r.bytes()?));
+            }
+            items.push(Item {
+                id,
+                fields,
+                values,
+                deleted: flags & 1 != 0,
+            });
+        }
+        let at = r.pos;
+        x.push_loaded_node(master, items).map_err(|m| (at, m))?;
+    }
+    if x.nodes()
+        .last()
+        .and_then(|n| n.items.last())
+        .is_some_and(|i| i.id > last)
+    {
+        return Err((at, "stream entry past its last ID"));
+    }
+    x.last_id = last;
+    x.max_deleted_id = max_deleted;
+    x.entries_added = added;
+    Ok(Value::Stream(Box::new(x)))
 }
 
 /// A cursor over a raw block that fails (never panics) past its end.
@@ -272,6 +378,7 @@ fn decode_value(r: &mut Reader) -> R<Value> {
         T_SET | T_SET_BIG => Value::Set(Box::new(Set::new())),
         T_ZSET => Value::ZSet(Box::new(ZSet::new())),
         T_ZSET_BIG => Value::ZSet(Box::new(ZSet::new_full())),
+        T_STREAM => return decode_stream(r),
         _ => return Err((at, "unknown value type")),
     };
     let big = matches!(r.b[at], T_HASH_BIG | T_SET_BIG);

@@ -10,9 +10,11 @@ pub mod pair;
 pub mod posindex;
 pub mod ranktree;
 pub mod set;
+pub mod stream;
 pub mod zset;
 
 pub use hash::Hash;
 pub use list::List;
 pub use set::Set;
+pub use stream::Stream;
 pub use zset::ZSet;
