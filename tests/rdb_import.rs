@@ -72,6 +72,9 @@ fn contents(c: &mut common::Raw) -> Vec<String> {
                     .collect(),
                 "set" => list(c.cmd(&[b"SMEMBERS", k])),
                 "zset" => list(c.cmd(&[b"ZRANGE", k, b"0", b"-1", b"WITHSCORES"])),
+                // DUMP holds the entries, the node layout and the metadata
+                // (Cairn's payload is Redis's, byte for byte).
+                "stream" => vec![format!("{:?}", c.cmd(&[b"DUMP", k]))],
                 other => panic!("type {other}"),
             };
             if t == "hash" || t == "set" {
@@ -132,6 +135,27 @@ fn fill(r: &mut common::Raw) {
             a.extend(items.iter().map(|s| s.as_str()));
             r.cmds(&a);
         }
+        r.cmds(&["XADD", "stream-small", "1-1", "f", "v", "n", "12"]);
+        for i in 1..=260 {
+            let (f, v) = if i % 9 == 0 {
+                ("other", "x")
+            } else {
+                ("f", "12345")
+            };
+            r.cmds(&[
+                "XADD",
+                "stream-big",
+                &format!("{i}-{i}"),
+                f,
+                v,
+                "pad",
+                &"p".repeat(i % 40),
+            ]);
+        }
+        r.cmds(&["XDEL", "stream-big", "3-3", "4-4", "250-250"]);
+        r.cmds(&["XTRIM", "stream-big", "MAXLEN", "233"]);
+        r.cmds(&["XADD", "stream-emptied", "5-5", "f", "v"]);
+        r.cmds(&["XDEL", "stream-emptied", "5-5"]);
         r.cmds(&["SET", "volatile", "v", "EX", "100000"]);
         r.cmds(&["HSET", "volatile-hash", "f", "v"]);
         r.cmds(&["EXPIRE", "volatile-hash", "100000"]);
@@ -312,9 +336,15 @@ fn bad_files_are_refused_and_leave_no_data() {
     refused("dbs", &bytes, &["--databases", "4"], "database 7");
 
     r.cmds(&["XADD", "stream", "1-1", "f", "v"]);
+    r.cmds(&["XGROUP", "CREATE", "stream", "g", "0"]);
     let f = work.path().join("stream.rdb");
     save(&mut r, &redis, &f);
-    refused("stream", &std::fs::read(&f).unwrap(), &[], "\"stream\"");
+    refused(
+        "stream",
+        &std::fs::read(&f).unwrap(),
+        &[],
+        "consumer groups",
+    );
     r.cmds(&["DEL", "stream"]);
     // Function libraries are carried over (and must load).
     r.cmds(&[

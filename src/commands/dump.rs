@@ -43,14 +43,7 @@ fn dump(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     let limits = Limits::from_config(&ctx.st.config);
     let (e, out) = ctx.read_with_out(argv[1]);
     match e {
-        Some(e) => match encode(&e.value, &limits) {
-            Some(v) => out.bulk(&payload::seal(v)),
-            None => {
-                return Err(CmdError::msg(
-                    "ERR DUMP of a stream is not supported by Cairn yet",
-                ));
-            }
-        },
+        Some(e) => out.bulk(&payload::seal(encode(&e.value, &limits))),
         None => out.null(),
     }
     Ok(())
@@ -128,7 +121,12 @@ fn restore(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
         }
         Err(PayloadError::Bad(RdbError::Unsupported(_))) => {
             return Err(CmdError::msg(
-                "ERR Bad data format: stream and module values are not supported",
+                "ERR Bad data format: module values are not supported",
+            ));
+        }
+        Err(PayloadError::Bad(RdbError::StreamGroups)) => {
+            return Err(CmdError::msg(
+                "ERR Bad data format: stream consumer groups are not supported yet",
             ));
         }
         Err(PayloadError::Bad(_)) => return Err(CmdError::msg("ERR Bad data format")),

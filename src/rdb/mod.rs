@@ -76,8 +76,10 @@ pub enum RdbError {
     Empty,
     #[error("unknown RDB object type {0}")]
     UnknownType(u8),
-    #[error("RDB object type {0} (stream or module) is not supported")]
+    #[error("RDB object type {0} (module) is not supported")]
     Unsupported(u8),
+    #[error("stream consumer groups are not supported")]
+    StreamGroups,
 }
 
 pub type Result<T> = std::result::Result<T, RdbError>;
@@ -105,6 +107,8 @@ pub enum RdbValue {
         pairs: Vec<(Vec<u8>, f64)>,
         compact: bool,
     },
+    /// A stream, its node layout kept (checked as it was built).
+    Stream(Box<crate::keyspace::types::Stream>),
 }
 
 /// A cursor over RDB bytes.
@@ -347,11 +351,207 @@ pub fn decode_object(t: u8, r: &mut Reader) -> Result<RdbValue> {
             }
             non_empty_list(items)
         }
-        ty::MODULE | ty::MODULE_2 | ty::STREAM_LISTPACKS | ty::STREAM_LISTPACKS_2 => {
-            Err(RdbError::Unsupported(t))
+        ty::MODULE | ty::MODULE_2 => Err(RdbError::Unsupported(t)),
+        ty::STREAM_LISTPACKS | ty::STREAM_LISTPACKS_2 | ty::STREAM_LISTPACKS_3 => {
+            decode_stream(t, r)
         }
-        ty::STREAM_LISTPACKS_3 => Err(RdbError::Unsupported(t)),
         _ => Err(RdbError::UnknownType(t)),
+    }
+}
+
+/// A stream (`rdbLoadObject`'s RDB_TYPE_STREAM_LISTPACKS*): its listpack
+/// nodes, each keyed by its master ID, then its metadata and consumer
+/// groups (refused unless there are none).
+fn decode_stream(t: u8, r: &mut Reader) -> Result<RdbValue> {
+    use crate::keyspace::types::stream::{Item, Stream, StreamId};
+    let bad = RdbError::Corrupt;
+    let nodes = r.count(2)?;
+    let mut x = Stream::new();
+    for _ in 0..nodes {
+        let key = r.string()?;
+        let key: [u8; 16] = key.try_into().map_err(|_| bad("stream node key"))?;
+        let master = StreamId::new(
+            u64::from_be_bytes(key[..8].try_into().expect("8 bytes")),
+            u64::from_be_bytes(key[8..].try_into().expect("8 bytes")),
+        );
+        let mut el = listpack::decode(&r.string()?)?.into_iter();
+        let next_int = |el: &mut std::vec::IntoIter<Vec<u8>>| -> Result<i64> {
+            el.next()
+                .and_then(|e| crate::util::parse_i64(&e))
+                .ok_or(bad("stream entry"))
+        };
+        let count = next_int(&mut el)?;
+        let deleted = next_int(&mut el)?;
+        let nf = next_int(&mut el)?;
+        if nf <= 0 || nf as usize > el.len() {
+            return Err(bad("stream master entry"));
+        }
+        let master_fields: Vec<Box<[u8]>> = (0..nf)
+            .map(|_| {
+                el.next()
+                    .map(Vec::into_boxed_slice)
+                    .ok_or(bad("stream master entry"))
+            })
+            .collect::<Result<_>>()?;
+        if next_int(&mut el)? != 0 {
+            return Err(bad("stream master entry"));
+        }
+        let mut items = Vec::new();
+        let (mut live, mut dead) = (0i64, 0i64);
+        while el.len() > 0 {
+            let flags = next_int(&mut el)?;
+            if !(0..=3).contains(&flags) {
+                return Err(bad("stream entry flags"));
+            }
+            let id = StreamId::new(
+                master.ms.wrapping_add(next_int(&mut el)? as u64),
+                master.seq.wrapping_add(next_int(&mut el)? as u64),
+            );
+            let (fields, values, lp_count) = if flags & 2 != 0 {
+                if (nf as usize) > el.len() {
+                    return Err(bad("stream entry"));
+                }
+                let v: Vec<Box<[u8]>> = el
+                    .by_ref()
+                    .take(nf as usize)
+                    .map(Vec::into_boxed_slice)
+                    .collect();
+                (None, v, nf + 3)
+            } else {
+                let n = next_int(&mut el)?;
+                if n <= 0 || (n as usize).saturating_mul(2) > el.len() {
+                    return Err(bad("stream entry"));
+                }
+                let (mut f, mut v) = (Vec::new(), Vec::new());
+                for _ in 0..n {
+                    f.push(
+                        el.next()
+                            .map(Vec::into_boxed_slice)
+                            .ok_or(bad("stream entry"))?,
+                    );
+                    v.push(
+                        el.next()
+                            .map(Vec::into_boxed_slice)
+                            .ok_or(bad("stream entry"))?,
+                    );
+                }
+                (Some(f), v, 2 * n + 4)
+            };
+            if next_int(&mut el)? != lp_count {
+                return Err(bad("stream entry count"));
+            }
+            if flags & 1 != 0 {
+                dead += 1;
+            } else {
+                live += 1;
+            }
+            items.push(Item {
+                id,
+                fields,
+                values,
+                deleted: flags & 1 != 0,
+            });
+        }
+        if (live, dead) != (count, deleted) || items.first().is_none_or(|i| i.id != master) {
+            return Err(bad("stream node counts"));
+        }
+        x.push_loaded_node(master_fields, items).map_err(bad)?;
+    }
+    let length = r.length()?;
+    let last = StreamId::new(r.length()?, r.length()?);
+    let (max_deleted, added) = if t == ty::STREAM_LISTPACKS {
+        (StreamId::MIN, length)
+    } else {
+        // (The recorded first ID is recomputed from the entries.)
+        let _first = StreamId::new(r.length()?, r.length()?);
+        (StreamId::new(r.length()?, r.length()?), r.length()?)
+    };
+    if length != x.len() as u64 {
+        return Err(bad("stream length"));
+    }
+    if x.edge(true).is_some_and(|e| e.0 > last)
+        || x.nodes()
+            .last()
+            .and_then(|n| n.items.last())
+            .is_some_and(|i| i.id > last)
+    {
+        return Err(bad("stream last ID"));
+    }
+    if r.length()? != 0 {
+        return Err(RdbError::StreamGroups);
+    }
+    x.last_id = last;
+    x.max_deleted_id = max_deleted;
+    x.entries_added = added;
+    Ok(RdbValue::Stream(Box::new(x)))
+}
+
+/// A stream as RDB_TYPE_STREAM_LISTPACKS_2 (what Redis 7.0 writes): its
+/// nodes as listpacks, then its metadata and no consumer groups.
+pub fn encode_stream(out: &mut Vec<u8>, x: &crate::keyspace::types::Stream, compress: bool) {
+    out.push(ty::STREAM_LISTPACKS_2);
+    put_len(out, x.node_count() as u64);
+    let mut b = itoa::Buffer::new();
+    for n in x.nodes() {
+        let Some(first) = n.items.first() else {
+            continue;
+        };
+        let mut key = [0u8; 16];
+        key[..8].copy_from_slice(&first.id.ms.to_be_bytes());
+        key[8..].copy_from_slice(&first.id.seq.to_be_bytes());
+        put_string(out, &key, compress);
+        let mut lp = listpack::Builder::new();
+        let live = n.items.iter().filter(|i| !i.deleted).count();
+        lp.push(b.format(live).as_bytes());
+        lp.push(b.format(n.items.len() - live).as_bytes());
+        lp.push(b.format(n.master_fields.len()).as_bytes());
+        for f in &n.master_fields {
+            lp.push(f);
+        }
+        lp.push(b"0");
+        for it in &n.items {
+            let flags = (it.deleted as u8) | if it.fields.is_none() { 2 } else { 0 };
+            lp.push(b.format(flags).as_bytes());
+            lp.push(
+                b.format(it.id.ms.wrapping_sub(first.id.ms) as i64)
+                    .as_bytes(),
+            );
+            lp.push(
+                b.format(it.id.seq.wrapping_sub(first.id.seq) as i64)
+                    .as_bytes(),
+            );
+            let nf = it.values.len();
+            match &it.fields {
+                None => {
+                    for v in &it.values {
+                        lp.push(v);
+                    }
+                    lp.push(b.format(nf + 3).as_bytes());
+                }
+                Some(f) => {
+                    lp.push(b.format(nf).as_bytes());
+                    for (f, v) in f.iter().zip(&it.values) {
+                        lp.push(f);
+                        lp.push(v);
+                    }
+                    lp.push(b.format(2 * nf + 4).as_bytes());
+                }
+            }
+        }
+        put_string(out, &lp.finish(), compress);
+    }
+    put_len(out, x.len() as u64);
+    for v in [
+        x.last_id.ms,
+        x.last_id.seq,
+        x.first_id.ms,
+        x.first_id.seq,
+        x.max_deleted_id.ms,
+        x.max_deleted_id.seq,
+        x.entries_added,
+        0,
+    ] {
+        put_len(out, v);
     }
 }
 

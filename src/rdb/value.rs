@@ -57,9 +57,8 @@ impl Limits {
     }
 }
 
-/// The RDB object (type byte + value) for a stored value; None for a
-/// stream (not written yet).
-pub fn encode(v: &Value, l: &Limits) -> Option<Vec<u8>> {
+/// The RDB object (type byte + value) for a stored value.
+pub fn encode(v: &Value, l: &Limits) -> Vec<u8> {
     let mut out = Vec::new();
     match v {
         Value::Str(b) => encode_string(&mut out, b, l.compress),
@@ -85,9 +84,9 @@ pub fn encode(v: &Value, l: &Limits) -> Option<Vec<u8>> {
                 l.compress,
             )
         }
-        Value::Stream(_) => return None,
+        Value::Stream(x) => super::encode_stream(&mut out, x, l.compress),
     }
-    Some(out)
+    out
 }
 
 /// The keyspace value for a decoded RDB value, in the encoding Redis 7.0
@@ -131,6 +130,7 @@ pub fn into_value(r: RdbValue, l: &Limits) -> Value {
             h.convert_if_needed(l.hash_max_entries, l.hash_max_value, &[longest]);
             Value::Hash(Box::new(h))
         }
+        RdbValue::Stream(x) => Value::Stream(x),
         RdbValue::ZSet { pairs, compact } => {
             // A compact blob converts on its size alone; a ZSET record
             // becomes a listpack only if small in count and member length.
