@@ -87,6 +87,21 @@ const COUNTERS: &[CounterOp] = &[
         read: |t| strs(&["BITCOUNT", &format!("bits{t}")]),
     },
     CounterOp {
+        // Stream entries with explicit, growing IDs (`n` is one more
+        // than the count recovered so far).
+        cmd: |t, n| {
+            vec![strs(&[
+                "XADD",
+                &format!("x{t}"),
+                &format!("{n}-1"),
+                "f",
+                &n.to_string(),
+            ])]
+        },
+        ack: |r, n| *r == Resp::Bulk(Some(format!("{n}-1").into_bytes())),
+        read: |t| strs(&["XLEN", &format!("x{t}")]),
+    },
+    CounterOp {
         cmd: |t, _| vec![strs(&["ZINCRBY", &format!("zi{t}"), "1", "m"])],
         ack: |r, n| *r == Resp::Bulk(Some(n.to_string().into_bytes())),
         read: |t| strs(&["ZSCORE", &format!("zi{t}"), "m"]),

@@ -589,9 +589,12 @@ fn xread(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     let (keys, id_args) = rest.split_at(n);
     // Resolve the IDs first ("$": the stream's last ID now).
     let mut ids = Vec::with_capacity(n);
+    // Every key is looked up here and again below, as Redis does (two
+    // hits or two key-miss events per key).
     for (k, a) in keys.iter().zip(id_args) {
+        let last = stream_ref(ctx.read(k))?.map_or(StreamId::MIN, |x| x.last_id);
         let id = if *a == b"$" {
-            stream_ref(ctx.read(k))?.map_or(StreamId::MIN, |x| x.last_id)
+            last
         } else if *a == b">" {
             return Err(CmdError::msg(
                 "ERR The > ID can be specified only when calling XREADGROUP using the GROUP <group> <consumer> option.",
