@@ -1,7 +1,7 @@
 //! Streams against a real redis-server, and through restarts.
 //!
-//! * A table of XADD, XLEN, XRANGE, XREVRANGE, XDEL, XTRIM, XREAD and
-//!   XSETID cases (errors, ID forms, exclusive ranges, trimming by MAXLEN
+//! * A table of XADD, XLEN, XRANGE, XREVRANGE, XDEL, XTRIM, XREAD,
+//!   XSETID and XINFO cases (errors, ID forms, exclusive ranges, trimming by MAXLEN
 //!   and MINID, exact and approximate) must answer byte for byte as Redis
 //!   does, in RESP2 and RESP3.
 //! * Random streams of those commands, with small node limits so that
@@ -129,6 +129,21 @@ const TABLE: &[&str] = &[
     "LPUSH l x",
     "XRANGE l - +",
     "COMMAND GETKEYS XREAD COUNT 2 STREAMS a b 0 0",
+    "XINFO STREAM s",
+    "XINFO STREAM s FULL",
+    "XINFO STREAM s FULL COUNT 1",
+    "XINFO STREAM s FULL COUNT 0",
+    "XINFO STREAM s FULL COUNT x",
+    "XINFO STREAM s foo",
+    "XINFO STREAM nokey",
+    "XINFO STREAM str",
+    "XINFO GROUPS s",
+    "XINFO GROUPS nokey",
+    "XINFO CONSUMERS s g",
+    "XINFO CONSUMERS nokey g",
+    "XINFO HELP",
+    "XINFO foo",
+    "XINFO",
     "COMMAND GETKEYS XADD s * a 1",
 ];
 
@@ -175,6 +190,8 @@ fn commands_match_redis() {
             "XRANGE big (250-1 +",
             "XREAD COUNT 2 STREAMS big big 249-1 0",
             "XREAD STREAMS big nokey 300-2 0",
+            "XINFO STREAM big",
+            "XINFO STREAM big FULL COUNT 3",
         ] {
             let args: Vec<&str> = line.split(' ').collect();
             both(&mut d, &args);
@@ -223,7 +240,7 @@ fn random_command(rng: &mut XorShift64, next_ms: &mut u64) -> Vec<String> {
         v
     };
     let mut c: Vec<String> = Vec::new();
-    match rng.below64(12) {
+    match rng.below64(14) {
         0..=4 => {
             *next_ms += rng.below64(3);
             c.extend(["XADD".into(), key]);
@@ -290,7 +307,16 @@ fn random_command(rng: &mut XorShift64, next_ms: &mut u64) -> Vec<String> {
             id(rng, *next_ms),
             "$".into(),
         ]),
-        _ => c.extend(["XSETID".into(), key, id(rng, *next_ms + 5)]),
+        11 => c.extend(["XSETID".into(), key, id(rng, *next_ms + 5)]),
+        12 => c.extend(["XINFO".into(), "STREAM".into(), key]),
+        _ => c.extend([
+            "XINFO".into(),
+            "STREAM".into(),
+            key,
+            "FULL".into(),
+            "COUNT".into(),
+            rng.below64(4).to_string(),
+        ]),
     }
     c
 }

@@ -1,4 +1,5 @@
-//! Stream commands: XADD XLEN XRANGE XREVRANGE XDEL XTRIM XREAD XSETID.
+//! Stream commands: XADD XLEN XRANGE XREVRANGE XDEL XTRIM XREAD XSETID
+//! XINFO.
 //! (Consumer groups are not served yet.)
 //!
 //! Replies and errors are Redis 7.0's (`t_stream.c`). Effects are logged
@@ -9,7 +10,10 @@
 //! as given. A node layout replayed from the same history is the same, so
 //! the exact trim removes exactly what the approximate one did.
 
-use super::{Cmd, CmdError, CmdResult, Ctx, KEY1, arg_i64, cmd, flag::*, since};
+use super::{
+    Cmd, CmdError, CmdResult, Ctx, KEY1, NOKEYS, arg_i64, cmd, dispatch_sub, flag::*, help_reply,
+    since, with_subs,
+};
 use crate::keyspace::types::Stream;
 use crate::keyspace::types::stream::{EntryView, NodeLimits, StreamId, Trim};
 use crate::keyspace::{Ttl, Value};
@@ -105,6 +109,63 @@ pub static COMMANDS: &[Cmd] = &[
             "stream",
             "Return never seen elements in multiple streams, with IDs greater than the ones reported by the caller for each stream. Can block.",
             xread,
+        ),
+        "5.0.0",
+    ),
+    since(
+        with_subs(
+            cmd(
+                "xinfo",
+                -2,
+                0,
+                NOKEYS,
+                "@slow",
+                "stream",
+                "A container for stream introspection commands",
+                dispatch_sub,
+            ),
+            &[
+                cmd(
+                    "xinfo|consumers",
+                    4,
+                    READONLY,
+                    (2, 2, 1),
+                    "@read @stream @slow",
+                    "stream",
+                    "List the consumers in a consumer group",
+                    xinfo_consumers,
+                ),
+                cmd(
+                    "xinfo|groups",
+                    3,
+                    READONLY,
+                    (2, 2, 1),
+                    "@read @stream @slow",
+                    "stream",
+                    "List the consumer groups of a stream",
+                    xinfo_groups,
+                ),
+                cmd(
+                    "xinfo|help",
+                    2,
+                    LOADING | STALE,
+                    NOKEYS,
+                    "@stream @slow",
+                    "stream",
+                    "Show helpful text about the different subcommands",
+                    xinfo_help,
+                ),
+                cmd(
+                    "xinfo|stream",
+                    -3,
+                    READONLY,
+                    (2, 2, 1),
+                    "@read @stream @slow",
+                    "stream",
+                    "Get information about a stream",
+                    xinfo_stream,
+                ),
+            ],
         ),
         "5.0.0",
     ),
@@ -400,14 +461,8 @@ fn xlen(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
 /// Write entries as Redis does: [id, [field, value, ...]] each.
 fn reply_entries(out: &mut crate::protocol::Reply, entries: &[EntryView]) {
     out.array(entries.len());
-    for (id, pairs) in entries {
-        out.array(2);
-        out.bulk(&id.to_bytes());
-        out.array(pairs.len() * 2);
-        for (f, v) in pairs {
-            out.bulk(f);
-            out.bulk(v);
-        }
+    for e in entries {
+        reply_entries_one(out, e);
     }
 }
 
@@ -656,6 +711,107 @@ fn xread(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     }
     ctx.out.buf.extend_from_slice(&body.buf);
     Ok(())
+}
+
+fn xinfo_help(ctx: &mut Ctx, _argv: &[&[u8]]) -> CmdResult {
+    help_reply(
+        ctx.out,
+        "xinfo",
+        &[
+            "CONSUMERS <key> <groupname>",
+            "    Show consumers of <groupname>.",
+            "GROUPS <key>",
+            "    Show the stream consumer groups.",
+            "STREAM <key> [FULL [COUNT <count>]",
+            "    Show information about the stream.",
+        ],
+    );
+    Ok(())
+}
+
+fn no_such_key() -> CmdError {
+    CmdError::msg("ERR no such key")
+}
+
+/// XINFO GROUPS: a stream has no consumer groups here (not served yet).
+fn xinfo_groups(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
+    stream_ref(ctx.read(argv[2]))?.ok_or_else(no_such_key)?;
+    ctx.out.array(0);
+    Ok(())
+}
+
+fn xinfo_consumers(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
+    stream_ref(ctx.read(argv[2]))?.ok_or_else(no_such_key)?;
+    Err(CmdError::Msg(format!(
+        "NOGROUP No such consumer group '{}' for key name '{}'",
+        String::from_utf8_lossy(argv[3]),
+        String::from_utf8_lossy(argv[2])
+    )))
+}
+
+fn xinfo_stream(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
+    // [FULL [COUNT n]]: COUNT 0 shows every entry, default 10.
+    let full = match argv.len() {
+        3 => None,
+        4 if argv[3].eq_ignore_ascii_case(b"full") => Some(10),
+        6 if argv[3].eq_ignore_ascii_case(b"full") && argv[4].eq_ignore_ascii_case(b"count") => {
+            Some(arg_i64(argv[5])?.max(0) as usize)
+        }
+        _ => {
+            return Err(CmdError::Msg(format!(
+                "ERR unknown subcommand or wrong number of arguments for '{}'. Try XINFO HELP.",
+                String::from_utf8_lossy(argv[1])
+            )));
+        }
+    };
+    let (e, out) = ctx.read_with_out(argv[2]);
+    let x = stream_ref(e)?.ok_or_else(no_such_key)?;
+    let id = |out: &mut crate::protocol::Reply, k: &str, id: StreamId| {
+        out.bulk(k.as_bytes());
+        out.bulk(&id.to_bytes());
+    };
+    let num = |out: &mut crate::protocol::Reply, k: &str, n: u64| {
+        out.bulk(k.as_bytes());
+        out.int(n as i64);
+    };
+    out.map(if full.is_some() { 9 } else { 10 });
+    num(out, "length", x.len() as u64);
+    num(out, "radix-tree-keys", x.node_count() as u64);
+    num(out, "radix-tree-nodes", x.rax_node_count() as u64);
+    id(out, "last-generated-id", x.last_id);
+    id(out, "max-deleted-entry-id", x.max_deleted_id);
+    num(out, "entries-added", x.entries_added);
+    id(out, "recorded-first-entry-id", x.first_id);
+    match full {
+        Some(count) => {
+            out.bulk(b"entries");
+            reply_entries(out, &x.range(StreamId::MIN, StreamId::MAX, count, false));
+            out.bulk(b"groups");
+            out.array(0);
+        }
+        None => {
+            num(out, "groups", 0);
+            for (name, last) in [("first-entry", false), ("last-entry", true)] {
+                out.bulk(name.as_bytes());
+                match x.edge(last) {
+                    Some(e) => reply_entries_one(out, &e),
+                    None => out.null(),
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One entry as [id, [field, value, ...]].
+fn reply_entries_one(out: &mut crate::protocol::Reply, e: &EntryView) {
+    out.array(2);
+    out.bulk(&e.0.to_bytes());
+    out.array(e.1.len() * 2);
+    for (f, v) in &e.1 {
+        out.bulk(f);
+        out.bulk(v);
+    }
 }
 
 #[cfg(test)]

@@ -530,6 +530,28 @@ impl Stream {
         Ok(())
     }
 
+    /// The nodes Redis's radix tree would have for this stream's node
+    /// keys (XINFO's radix-tree-nodes): the path-compressed trie of the
+    /// 16-byte big-endian master IDs, one rax node per branch point, per
+    /// run of single-child characters and per key end (`rax_nodes`).
+    pub fn rax_node_count(&self) -> usize {
+        let keys: Vec<[u8; 16]> = self
+            .nodes
+            .keys()
+            .map(|id| {
+                let mut k = [0u8; 16];
+                k[..8].copy_from_slice(&id.ms.to_be_bytes());
+                k[8..].copy_from_slice(&id.seq.to_be_bytes());
+                k
+            })
+            .collect();
+        if keys.is_empty() {
+            1
+        } else {
+            rax_nodes(&keys, 0)
+        }
+    }
+
     /// Heap bytes, roughly (MEMORY USAGE, lazyfree).
     pub fn heap_size(&self) -> usize {
         self.nodes
@@ -553,6 +575,31 @@ impl Stream {
     pub fn items(&self) -> usize {
         self.nodes.values().map(|n| n.items.len()).sum()
     }
+}
+
+/// Rax nodes below depth `d` for sorted, distinct, equal-length `keys`
+/// sharing their first `d` bytes: a key end is a node; one key left is a
+/// node for its remaining bytes (if any) and its end; several keys are a
+/// node for their common bytes (if any) and then a branch node with the
+/// subtrees of each next byte.
+fn rax_nodes(keys: &[[u8; 16]], d: usize) -> usize {
+    if keys.len() == 1 {
+        return if d == 16 { 1 } else { 2 };
+    }
+    let (first, last) = (&keys[0], &keys[keys.len() - 1]);
+    let common = (d..16).take_while(|&i| first[i] == last[i]).count();
+    if common > 0 {
+        return 1 + rax_nodes(keys, d + common);
+    }
+    let mut n = 1;
+    let mut start = 0;
+    for i in 1..=keys.len() {
+        if i == keys.len() || keys[i][d] != keys[start][d] {
+            n += rax_nodes(&keys[start..i], d + 1);
+            start = i;
+        }
+    }
+    n
 }
 
 /// An item as (ID, field-value pairs).
