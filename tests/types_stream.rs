@@ -180,7 +180,7 @@ fn commands_match_redis() {
             "XRANGE big - + COUNT 2",
             "XTRIM big MINID 200",
             "XLEN big",
-            "XADD big MAXLEN ~ 10 * f v",
+            "XADD big MAXLEN ~ 10 260-* f v",
             "XLEN big",
             "XDEL big 201-1 202-1",
             "XTRIM big MINID ~ 230",

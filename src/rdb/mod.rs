@@ -469,12 +469,7 @@ fn decode_stream(t: u8, r: &mut Reader) -> Result<RdbValue> {
     if length != x.len() as u64 {
         return Err(bad("stream length"));
     }
-    if x.edge(true).is_some_and(|e| e.0 > last)
-        || x.nodes()
-            .last()
-            .and_then(|n| n.items.last())
-            .is_some_and(|i| i.id > last)
-    {
+    if x.nodes().last().is_some_and(|n| n.last_id() > last) {
         return Err(bad("stream last ID"));
     }
     if r.length()? != 0 {
@@ -493,31 +488,26 @@ pub fn encode_stream(out: &mut Vec<u8>, x: &crate::keyspace::types::Stream, comp
     put_len(out, x.node_count() as u64);
     let mut b = itoa::Buffer::new();
     for n in x.nodes() {
-        let Some(first) = n.items.first() else {
-            continue;
-        };
+        let first = n.first_id();
         let mut key = [0u8; 16];
-        key[..8].copy_from_slice(&first.id.ms.to_be_bytes());
-        key[8..].copy_from_slice(&first.id.seq.to_be_bytes());
+        key[..8].copy_from_slice(&first.ms.to_be_bytes());
+        key[8..].copy_from_slice(&first.seq.to_be_bytes());
         put_string(out, &key, compress);
         let mut lp = listpack::Builder::new();
-        let live = n.items.iter().filter(|i| !i.deleted).count();
+        let live = n.items().filter(|i| !i.deleted).count();
         lp.push(b.format(live).as_bytes());
-        lp.push(b.format(n.items.len() - live).as_bytes());
-        lp.push(b.format(n.master_fields.len()).as_bytes());
-        for f in &n.master_fields {
+        lp.push(b.format(n.item_count() - live).as_bytes());
+        lp.push(b.format(n.master_fields().len()).as_bytes());
+        for f in n.master_fields() {
             lp.push(f);
         }
         lp.push(b"0");
-        for it in &n.items {
+        for it in n.items() {
             let flags = (it.deleted as u8) | if it.fields.is_none() { 2 } else { 0 };
             lp.push(b.format(flags).as_bytes());
+            lp.push(b.format(it.id.ms.wrapping_sub(first.ms) as i64).as_bytes());
             lp.push(
-                b.format(it.id.ms.wrapping_sub(first.id.ms) as i64)
-                    .as_bytes(),
-            );
-            lp.push(
-                b.format(it.id.seq.wrapping_sub(first.id.seq) as i64)
+                b.format(it.id.seq.wrapping_sub(first.seq) as i64)
                     .as_bytes(),
             );
             let nf = it.values.len();

@@ -197,12 +197,12 @@ fn put_stream(out: &mut Vec<u8>, x: &crate::keyspace::types::Stream) {
         put_varint(out, v);
     }
     for n in x.nodes() {
-        put_varint(out, n.master_fields.len() as u64);
-        for f in &n.master_fields {
+        put_varint(out, n.master_fields().len() as u64);
+        for f in n.master_fields() {
             put_bytes(out, f);
         }
-        put_varint(out, n.items.len() as u64);
-        for it in &n.items {
+        put_varint(out, n.item_count() as u64);
+        for it in n.items() {
             out.push(it.deleted as u8 | (it.fields.is_some() as u8) << 1);
             put_varint(out, it.id.ms);
             put_varint(out, it.id.seq);
@@ -271,11 +271,7 @@ fn decode_stream(r: &mut Reader) -> R<Value> {
         let at = r.pos;
         x.push_loaded_node(master, items).map_err(|m| (at, m))?;
     }
-    if x.nodes()
-        .last()
-        .and_then(|n| n.items.last())
-        .is_some_and(|i| i.id > last)
-    {
+    if x.nodes().last().is_some_and(|n| n.last_id() > last) {
         return Err((at, "stream entry past its last ID"));
     }
     x.last_id = last;

@@ -79,7 +79,7 @@ pub type Bytes = Box<[u8]>;
 /// An entry as commands see it: its ID and (field, value) pairs.
 pub type EntryView<'a> = (StreamId, Vec<(&'a [u8], &'a [u8])>);
 
-/// One entry as stored in a node.
+/// An entry as a loader hands it over (`Stream::push_loaded_node`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Item {
     pub id: StreamId,
@@ -89,15 +89,211 @@ pub struct Item {
     pub deleted: bool,
 }
 
-/// A run of entries: one listpack of Redis's radix tree.
+/// An entry read from a node (`Node::items`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ItemRef<'a> {
+    pub id: StreamId,
+    pub deleted: bool,
+    /// The field names, unless they are the node's master fields.
+    pub fields: Option<Vec<&'a [u8]>>,
+    pub values: Vec<&'a [u8]>,
+    /// Where its flags byte is in the node's buffer.
+    at: usize,
+}
+
+/// A run of entries: one listpack of Redis's radix tree, and packed about
+/// as tightly (`buf`), so that a stream takes memory on Redis's scale.
+///
+/// `buf` holds each entry as: flags (u8: bit 0 deleted, bit 1 the node's
+/// master fields, as Redis's flags), the ID's ms and seq as varint
+/// differences from the node's first ID, then either the values (one per
+/// master field) or a varint count and that many field-value pairs;
+/// strings are a varint length and the bytes.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Node {
-    pub master_fields: Vec<Bytes>,
-    pub items: Vec<Item>,
+    master_fields: Vec<Bytes>,
+    buf: Vec<u8>,
+    /// The first entry's ID (the node's key) and the last one's.
+    first: StreamId,
+    last: StreamId,
     live: usize,
     deleted: usize,
     /// The size of Redis's listpack for this node.
     bytes: usize,
+}
+
+fn put_varint(buf: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        buf.push(v as u8 | 0x80);
+        v >>= 7;
+    }
+    buf.push(v as u8);
+}
+
+fn put_str(buf: &mut Vec<u8>, s: &[u8]) {
+    put_varint(buf, s.len() as u64);
+    buf.extend_from_slice(s);
+}
+
+/// A reader over a node's own buffer (written by `put_*` only: a short
+/// read ends the iteration, it cannot happen).
+struct Cursor<'a> {
+    b: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn varint(&mut self) -> Option<u64> {
+        let mut v = 0u64;
+        for shift in (0..64).step_by(7) {
+            let byte = *self.b.get(self.pos)?;
+            self.pos += 1;
+            v |= ((byte & 0x7f) as u64) << shift;
+            if byte & 0x80 == 0 {
+                return Some(v);
+            }
+        }
+        None
+    }
+
+    fn str(&mut self) -> Option<&'a [u8]> {
+        let n = self.varint()? as usize;
+        let s = self.b.get(self.pos..self.pos.checked_add(n)?)?;
+        self.pos += n;
+        Some(s)
+    }
+}
+
+impl Node {
+    fn new(first: StreamId, master_fields: Vec<Bytes>) -> Node {
+        let bytes = LP_OVERHEAD
+            + Node::counters_size(0, 0)
+            + lp_int_size(master_fields.len() as i64)
+            + master_fields.iter().map(|f| lp_str_size(f)).sum::<usize>()
+            + lp_int_size(0);
+        Node {
+            master_fields,
+            buf: Vec::new(),
+            first,
+            last: first,
+            live: 0,
+            deleted: 0,
+            bytes,
+        }
+    }
+
+    pub fn master_fields(&self) -> &[Bytes] {
+        &self.master_fields
+    }
+
+    /// The first entry's ID (the node's key).
+    pub fn first_id(&self) -> StreamId {
+        self.first
+    }
+
+    pub fn last_id(&self) -> StreamId {
+        self.last
+    }
+
+    /// Entries, deleted ones included.
+    pub fn item_count(&self) -> usize {
+        self.live + self.deleted
+    }
+
+    /// Append an entry; `fields` None: the master fields. Returns the
+    /// bytes its listpack form takes (Redis's `streamAppendItem`).
+    fn push_item(
+        &mut self,
+        id: StreamId,
+        fields: Option<&[&[u8]]>,
+        values: &[&[u8]],
+        deleted: bool,
+    ) {
+        let n = values.len();
+        let same = fields.is_none();
+        let flags =
+            (if deleted { FLAG_DELETED } else { 0 }) | if same { FLAG_SAMEFIELDS } else { 0 };
+        self.buf.push(flags);
+        put_varint(&mut self.buf, id.ms.wrapping_sub(self.first.ms));
+        put_varint(&mut self.buf, id.seq.wrapping_sub(self.first.seq));
+        let mut size = lp_int_size(flags as i64)
+            + lp_int_size(id.ms.wrapping_sub(self.first.ms) as i64)
+            + lp_int_size(id.seq.wrapping_sub(self.first.seq) as i64)
+            + values.iter().map(|v| lp_str_size(v)).sum::<usize>();
+        let mut lp_count = n + 3;
+        match fields {
+            None => {
+                for v in values {
+                    put_str(&mut self.buf, v);
+                }
+            }
+            Some(f) => {
+                put_varint(&mut self.buf, n as u64);
+                for (f, v) in f.iter().zip(values) {
+                    put_str(&mut self.buf, f);
+                    put_str(&mut self.buf, v);
+                }
+                size += lp_int_size(n as i64) + f.iter().map(|f| lp_str_size(f)).sum::<usize>();
+                lp_count += n + 1;
+            }
+        }
+        size += lp_int_size(lp_count as i64);
+        self.bytes += size;
+        let (live, dead) = if deleted {
+            (self.live, self.deleted + 1)
+        } else {
+            (self.live + 1, self.deleted)
+        };
+        self.set_counters(live, dead);
+        self.last = id;
+    }
+
+    /// Every entry, deleted ones included, in ID order.
+    pub fn items(&self) -> impl Iterator<Item = ItemRef<'_>> + '_ {
+        let mut c = Cursor {
+            b: &self.buf,
+            pos: 0,
+        };
+        let nf = self.master_fields.len();
+        std::iter::from_fn(move || {
+            let at = c.pos;
+            let flags = *c.b.get(at)?;
+            c.pos += 1;
+            let id = StreamId::new(
+                self.first.ms.wrapping_add(c.varint()?),
+                self.first.seq.wrapping_add(c.varint()?),
+            );
+            let (fields, values) = if flags & FLAG_SAMEFIELDS != 0 {
+                let mut v = Vec::with_capacity(nf);
+                for _ in 0..nf {
+                    v.push(c.str()?);
+                }
+                (None, v)
+            } else {
+                let n = c.varint()? as usize;
+                let (mut f, mut v) = (Vec::with_capacity(n), Vec::with_capacity(n));
+                for _ in 0..n {
+                    f.push(c.str()?);
+                    v.push(c.str()?);
+                }
+                (Some(f), v)
+            };
+            Some(ItemRef {
+                id,
+                deleted: flags & FLAG_DELETED != 0,
+                fields,
+                values,
+                at,
+            })
+        })
+    }
+
+    /// Mark the entry whose flags are at `at` deleted.
+    fn mark_deleted(&mut self, at: usize) {
+        self.buf[at] |= FLAG_DELETED;
+        let (live, deleted) = (self.live - 1, self.deleted + 1);
+        self.set_counters(live, deleted);
+    }
 }
 
 /// Size of one listpack element holding `s` (`lpAppend`: canonical
@@ -153,19 +349,8 @@ const LP_OVERHEAD: usize = 7;
 /// Redis's `STREAM_LISTPACK_MAX_SIZE`: the node byte limit's ceiling.
 const LISTPACK_MAX_SIZE: usize = 1 << 30;
 
-const FLAG_DELETED: i64 = 1;
-const FLAG_SAMEFIELDS: i64 = 2;
-
-impl Item {
-    fn flags(&self) -> i64 {
-        (if self.deleted { FLAG_DELETED } else { 0 })
-            | (if self.fields.is_none() {
-                FLAG_SAMEFIELDS
-            } else {
-                0
-            })
-    }
-}
+const FLAG_DELETED: u8 = 1;
+const FLAG_SAMEFIELDS: u8 = 2;
 
 impl Node {
     /// The listpack's size for the counters `live` and `deleted`: the
@@ -243,14 +428,8 @@ impl Stream {
     /// `streamAppendItem` lays it out.
     pub fn append(&mut self, id: StreamId, pairs: &[&[u8]], limits: NodeLimits) {
         debug_assert!(id > self.last_id || (self.last_id == StreamId::MIN && self.len == 0));
-        let nfields = pairs.len() / 2;
-        let fields = || {
-            pairs
-                .chunks(2)
-                .map(|p| Bytes::from(p[0]))
-                .collect::<Vec<_>>()
-        };
-        let values: Vec<Bytes> = pairs.chunks(2).map(|p| Bytes::from(p[1])).collect();
+        let fields: Vec<&[u8]> = pairs.chunks(2).map(|p| p[0]).collect();
+        let values: Vec<&[u8]> = pairs.chunks(2).map(|p| p[1]).collect();
         let payload: usize = pairs.iter().map(|p| p.len()).sum();
         let max_bytes = if limits.max_bytes == 0 || limits.max_bytes > LISTPACK_MAX_SIZE {
             LISTPACK_MAX_SIZE
@@ -259,54 +438,25 @@ impl Stream {
         };
         let fits = self.nodes.last_key_value().is_some_and(|(_, n)| {
             n.bytes + payload < max_bytes
-                && (limits.max_entries == 0 || n.live + n.deleted < limits.max_entries)
+                && (limits.max_entries == 0 || n.item_count() < limits.max_entries)
         });
         if !fits {
+            // The node before is full: give its buffer's spare room back.
+            if let Some(mut last) = self.nodes.last_entry() {
+                last.get_mut().buf.shrink_to_fit();
+            }
             // A new node: its master entry is this entry's fields.
-            let master_fields = fields();
-            let bytes = LP_OVERHEAD
-                + Node::counters_size(0, 0)
-                + lp_int_size(nfields as i64)
-                + master_fields.iter().map(|f| lp_str_size(f)).sum::<usize>()
-                + lp_int_size(0);
-            self.nodes.insert(
-                id,
-                Node {
-                    master_fields,
-                    items: Vec::new(),
-                    live: 0,
-                    deleted: 0,
-                    bytes,
-                },
-            );
+            let master = fields.iter().map(|f| Bytes::from(*f)).collect();
+            self.nodes.insert(id, Node::new(id, master));
         }
-        let (master, node) = self.nodes.last_key_value_mut_compat();
-        let same = node.master_fields.len() == nfields
+        let node = self.nodes.last_entry().expect("a node exists").into_mut();
+        let same = node.master_fields.len() == fields.len()
             && node
                 .master_fields
                 .iter()
-                .zip(pairs.chunks(2))
-                .all(|(m, p)| &**m == p[0]);
-        let item = Item {
-            id,
-            fields: if same { None } else { Some(fields()) },
-            values,
-            deleted: false,
-        };
-        let mut size = lp_int_size(item.flags())
-            + lp_int_size(id.ms.wrapping_sub(master.ms) as i64)
-            + lp_int_size(id.seq.wrapping_sub(master.seq) as i64)
-            + item.values.iter().map(|v| lp_str_size(v)).sum::<usize>();
-        let mut lp_count = nfields + 3;
-        if let Some(f) = &item.fields {
-            size += lp_int_size(nfields as i64) + f.iter().map(|f| lp_str_size(f)).sum::<usize>();
-            lp_count += nfields + 1;
-        }
-        size += lp_int_size(lp_count as i64);
-        node.bytes += size;
-        let (live, deleted) = (node.live + 1, node.deleted);
-        node.set_counters(live, deleted);
-        node.items.push(item);
+                .zip(&fields)
+                .all(|(m, f)| **m == **f);
+        node.push_item(id, if same { None } else { Some(&fields) }, &values, false);
         self.len += 1;
         if self.len == 1 {
             self.first_id = id;
@@ -336,23 +486,24 @@ impl Stream {
             .map(|(k, _)| *k)
             .unwrap_or(start);
         let nodes = self.nodes.range(first_key..=end);
-        let wanted = |it: &Item| !it.deleted && it.id >= start && it.id <= end;
+        let wanted = |it: &ItemRef| !it.deleted && it.id >= start && it.id <= end;
         let full = |out: &Vec<_>| count != 0 && out.len() >= count;
         if rev {
-            'outer: for (_, n) in nodes.rev() {
-                for it in n.items.iter().rev().filter(|it| wanted(it)) {
+            for (_, n) in nodes.rev() {
+                let items: Vec<ItemRef> = n.items().filter(|it| wanted(it)).collect();
+                for it in items.into_iter().rev() {
                     out.push(entry_of(n, it));
                     if full(&out) {
-                        break 'outer;
+                        return out;
                     }
                 }
             }
         } else {
-            'outer: for (_, n) in nodes {
-                for it in n.items.iter().filter(|it| wanted(it)) {
+            for (_, n) in nodes {
+                for it in n.items().filter(|it| wanted(it)) {
                     out.push(entry_of(n, it));
                     if full(&out) {
-                        break 'outer;
+                        return out;
                     }
                 }
             }
@@ -372,16 +523,15 @@ impl Stream {
             return false;
         };
         let node = self.nodes.get_mut(&key).expect("found");
-        let Ok(i) = node.items.binary_search_by(|it| it.id.cmp(&id)) else {
+        let Some(at) = node
+            .items()
+            .find(|it| it.id == id && !it.deleted)
+            .map(|it| it.at)
+        else {
             return false;
         };
-        if node.items[i].deleted {
-            return false;
-        }
-        node.items[i].deleted = true;
-        let (live, deleted) = (node.live - 1, node.deleted + 1);
-        node.set_counters(live, deleted);
-        if live == 0 {
+        node.mark_deleted(at);
+        if node.live == 0 {
             self.nodes.remove(&key);
         }
         self.len -= 1;
@@ -412,7 +562,7 @@ impl Stream {
             }
             let whole = match trim {
                 Trim::MaxLen(max) => self.len as u64 - entries >= max,
-                Trim::MinId(min) => node.items.last().is_some_and(|it| it.id < min),
+                Trim::MinId(min) => node.last < min,
             };
             if whole {
                 entry.remove();
@@ -424,24 +574,26 @@ impl Stream {
                 break;
             }
             // Mark entries of this node deleted, from its first.
-            let mut here = 0;
-            for it in node.items.iter_mut() {
+            let mut marks = Vec::new();
+            let mut len = self.len as u64;
+            for it in node.items() {
                 let stop = match trim {
-                    Trim::MaxLen(max) => self.len as u64 <= max,
+                    Trim::MaxLen(max) => len <= max,
                     Trim::MinId(min) => it.id >= min,
                 };
                 if stop {
                     break;
                 }
                 if !it.deleted {
-                    it.deleted = true;
-                    here += 1;
-                    self.len -= 1;
+                    marks.push(it.at);
+                    len -= 1;
                 }
             }
-            let (live, deleted) = (node.live - here, node.deleted + here);
-            node.set_counters(live, deleted);
-            removed += here as u64;
+            for at in &marks {
+                node.mark_deleted(*at);
+            }
+            self.len -= marks.len();
+            removed += marks.len() as u64;
             break;
         }
         self.first_id = self.edge(false).map_or(StreamId::MIN, |e| e.0);
@@ -451,8 +603,7 @@ impl Stream {
     /// Every live entry, in order (snapshots, DUMP).
     pub fn iter(&self) -> impl Iterator<Item = EntryView<'_>> + '_ {
         self.nodes.values().flat_map(|n| {
-            n.items
-                .iter()
+            n.items()
                 .filter(|it| !it.deleted)
                 .map(move |it| entry_of(n, it))
         })
@@ -476,56 +627,28 @@ impl Stream {
         let Some(first) = items.first() else {
             return Err("stream node without entries");
         };
-        let mut prev = self
-            .nodes
-            .last_key_value()
-            .and_then(|(_, n)| n.items.last().map(|i| i.id));
-        let mut bytes = LP_OVERHEAD
-            + lp_int_size(master_fields.len() as i64)
-            + master_fields.iter().map(|f| lp_str_size(f)).sum::<usize>()
-            + lp_int_size(0);
-        let (mut live, mut deleted) = (0, 0);
+        let mut prev = self.nodes.last_key_value().map(|(_, n)| n.last);
+        let mut node = Node::new(first.id, master_fields);
         for it in &items {
             if prev.is_some_and(|p| it.id <= p) {
                 return Err("stream entries out of order");
             }
             prev = Some(it.id);
             let n = match &it.fields {
-                None => master_fields.len(),
+                None => node.master_fields.len(),
                 Some(f) => f.len(),
             };
             if it.values.len() != n || n == 0 {
                 return Err("stream entry fields and values differ in number");
             }
-            let mut size = lp_int_size(it.flags())
-                + lp_int_size(it.id.ms.wrapping_sub(first.id.ms) as i64)
-                + lp_int_size(it.id.seq.wrapping_sub(first.id.seq) as i64)
-                + it.values.iter().map(|v| lp_str_size(v)).sum::<usize>();
-            let mut lp_count = n + 3;
-            if let Some(f) = &it.fields {
-                size += lp_int_size(n as i64) + f.iter().map(|f| lp_str_size(f)).sum::<usize>();
-                lp_count += n + 1;
-            }
-            bytes += size + lp_int_size(lp_count as i64);
-            if it.deleted {
-                deleted += 1;
-            } else {
-                live += 1;
-            }
+            let values: Vec<&[u8]> = it.values.iter().map(|v| &**v).collect();
+            let fields: Option<Vec<&[u8]>> =
+                it.fields.as_ref().map(|f| f.iter().map(|f| &**f).collect());
+            node.push_item(it.id, fields.as_deref(), &values, it.deleted);
         }
-        bytes += Node::counters_size(live, deleted);
-        self.len += live;
-        let key = first.id;
-        self.nodes.insert(
-            key,
-            Node {
-                master_fields,
-                items,
-                live,
-                deleted,
-                bytes,
-            },
-        );
+        node.buf.shrink_to_fit();
+        self.len += node.live;
+        self.nodes.insert(node.first, node);
         self.first_id = self.edge(false).map_or(StreamId::MIN, |e| e.0);
         Ok(())
     }
@@ -552,28 +675,22 @@ impl Stream {
         }
     }
 
-    /// Heap bytes, roughly (MEMORY USAGE, lazyfree).
+    /// Heap bytes (MEMORY USAGE, lazyfree).
     pub fn heap_size(&self) -> usize {
         self.nodes
             .values()
             .map(|n| {
-                64 + n.master_fields.iter().map(|f| f.len() + 16).sum::<usize>()
-                    + n.items
-                        .iter()
-                        .map(|it| {
-                            56 + it.values.iter().map(|v| v.len() + 16).sum::<usize>()
-                                + it.fields
-                                    .as_ref()
-                                    .map_or(0, |f| f.iter().map(|f| f.len() + 16).sum())
-                        })
-                        .sum::<usize>()
+                // A B-tree slot (key and node) and the node's buffers.
+                std::mem::size_of::<(StreamId, Node)>()
+                    + n.buf.capacity()
+                    + n.master_fields.iter().map(|f| f.len() + 16).sum::<usize>()
             })
             .sum()
     }
 
-    /// Items stored, deleted ones included (free effort).
+    /// Entries stored, deleted ones included (free effort).
     pub fn items(&self) -> usize {
-        self.nodes.values().map(|n| n.items.len()).sum()
+        self.nodes.values().map(|n| n.item_count()).sum()
     }
 }
 
@@ -603,28 +720,13 @@ fn rax_nodes(keys: &[[u8; 16]], d: usize) -> usize {
 }
 
 /// An item as (ID, field-value pairs).
-fn entry_of<'a>(n: &'a Node, it: &'a Item) -> EntryView<'a> {
-    let fields = it.fields.as_ref().unwrap_or(&n.master_fields);
-    (
-        it.id,
-        fields
-            .iter()
-            .zip(&it.values)
-            .map(|(f, v)| (&**f, &**v))
-            .collect(),
-    )
-}
-
-trait LastMut {
-    fn last_key_value_mut_compat(&mut self) -> (StreamId, &mut Node);
-}
-
-impl LastMut for BTreeMap<StreamId, Node> {
-    fn last_key_value_mut_compat(&mut self) -> (StreamId, &mut Node) {
-        let e = self.last_entry().expect("a node exists");
-        let k = *e.key();
-        (k, e.into_mut())
-    }
+fn entry_of<'a>(n: &'a Node, it: ItemRef<'a>) -> EntryView<'a> {
+    let values = it.values;
+    let pairs = match it.fields {
+        Some(f) => f.into_iter().zip(values).collect(),
+        None => n.master_fields.iter().map(|f| &**f).zip(values).collect(),
+    };
+    (it.id, pairs)
 }
 
 #[cfg(test)]
