@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{Raw, RedisServer, Resp, Server};
+use common::{Duo, Raw, RedisServer, Resp, Server, encode, err};
 use std::time::{Duration, Instant};
 
 /// One step of a scenario.
@@ -441,4 +441,47 @@ fn every_element_delivered_once() {
     assert_eq!(all, want);
     let mut c = Raw::connect(port);
     assert_eq!(c.cmds(&["EXISTS", "w1", "w2"]), Resp::Int(0));
+}
+
+#[test]
+fn wait_answers_that_no_replica_acknowledged() {
+    // Cairn has no replicas: WAIT answers 0, at once when it asks for none
+    // or may not block (MULTI), else when its timeout passes or CLIENT
+    // UNBLOCK ends it; as redis-server without replicas.
+    let Some(mut d) = Duo::start() else { return };
+    for args in [
+        &["WAIT", "0", "0"][..],
+        &["WAIT", "-1", "0"],
+        &["WAIT", "1", "-1"],
+        &["WAIT", "a", "0"],
+        &["WAIT", "1", "a"],
+        &["WAIT", "1", "1.5"],
+        &["WAIT", "1", "30"],
+        &["EVAL", "return redis.call('wait', 0, 0)", "0"],
+        &["MULTI"],
+        &["WAIT", "1", "0"],
+        &["EXEC"],
+    ] {
+        assert_eq!(d.cairn.cmds(args), d.redis.cmds(args), "{args:?}");
+    }
+    let s = Server::start(&[]);
+    let mut a = s.raw();
+    let mut b = s.raw();
+    let Resp::Int(id) = a.cmds(&["CLIENT", "ID"]) else {
+        panic!()
+    };
+    a.send(&encode(&[b"WAIT", b"1", b"0"]));
+    assert!(a.silent_for(Duration::from_millis(100)));
+    assert_eq!(
+        b.cmds(&["CLIENT", "UNBLOCK", &id.to_string()]),
+        Resp::Int(1)
+    );
+    assert_eq!(a.read(), Resp::Int(0));
+    a.send(&encode(&[b"WAIT", b"1", b"0"]));
+    assert!(a.silent_for(Duration::from_millis(50)));
+    b.cmds(&["CLIENT", "UNBLOCK", &id.to_string(), "ERROR"]);
+    assert_eq!(
+        a.read(),
+        err("UNBLOCKED client unblocked via CLIENT UNBLOCK")
+    );
 }

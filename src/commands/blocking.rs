@@ -154,6 +154,7 @@ pub fn block_or_timeout(ctx: &mut Ctx, keys: &[&[u8]], deadline: u64) -> CmdResu
             keys: keys.iter().map(|k| k.to_vec()).collect(),
             deadline,
             argv: None,
+            timeout_reply: None,
         });
     }
     Ok(())

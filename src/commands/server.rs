@@ -74,6 +74,19 @@ pub static COMMANDS: &[Cmd] = &[
     ),
     since(
         cmd(
+            "wait",
+            3,
+            NOSCRIPT,
+            NOKEYS,
+            "@slow @connection",
+            "generic",
+            "Wait for the synchronous replication of all the write commands sent in the context of the current connection",
+            wait,
+        ),
+        "3.0.0",
+    ),
+    since(
+        cmd(
             "role",
             1,
             NOSCRIPT | LOADING | STALE | FAST,
@@ -1297,6 +1310,34 @@ fn memory_help(ctx: &mut Ctx, _argv: &[&[u8]]) -> CmdResult {
 }
 
 /// ROLE: a primary with no replicas (Cairn has no replication yet).
+/// WAIT numreplicas timeout: Cairn has no replicas, so no write is ever
+/// acknowledged by one. As Redis answers without replicas: 0 at once when
+/// asked for none (or where a client may not block: MULTI, scripts),
+/// else 0 once `timeout` milliseconds have passed (0: never).
+fn wait(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
+    let wanted = arg_i64(argv[1])?;
+    let ms = crate::util::parse_i64(argv[2])
+        .ok_or_else(|| CmdError::msg("ERR timeout is not an integer or out of range"))?;
+    if ms < 0 {
+        return Err(CmdError::msg("ERR timeout is negative"));
+    }
+    if wanted <= 0 || ctx.client.no_block {
+        ctx.out.int(0);
+        return Ok(());
+    }
+    ctx.client.block = Some(crate::server::blocking::BlockRequest {
+        keys: Vec::new(),
+        deadline: if ms == 0 {
+            0
+        } else {
+            ctx.now.saturating_add(ms as u64)
+        },
+        argv: None,
+        timeout_reply: Some(b":0\r\n".to_vec()),
+    });
+    Ok(())
+}
+
 fn role(ctx: &mut Ctx, _argv: &[&[u8]]) -> CmdResult {
     ctx.out.array(3);
     ctx.out.bulk(b"master");

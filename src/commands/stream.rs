@@ -698,6 +698,7 @@ fn xread(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
                         ctx.now.saturating_add(ms)
                     },
                     argv: Some(again),
+                    timeout_reply: None,
                 });
             }
             _ => ctx.out.null_array(),

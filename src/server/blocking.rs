@@ -43,6 +43,8 @@ pub struct BlockRequest {
     /// The command to run again when a key is touched, if not the one
     /// that blocked (XREAD with its "$" IDs resolved).
     pub argv: Option<Vec<Vec<u8>>>,
+    /// The reply at the deadline, if not a null array (WAIT's `:0`).
+    pub timeout_reply: Option<Vec<u8>>,
 }
 
 /// How the wait ended.
@@ -81,6 +83,7 @@ struct Blocked {
     keys: Vec<Vec<u8>>,
     argv: Vec<Vec<u8>>,
     resp3: bool,
+    timeout_reply: Option<Vec<u8>>,
     slot: Arc<BlockSlot>,
 }
 
@@ -132,6 +135,7 @@ impl Blocking {
                     .argv
                     .unwrap_or_else(|| argv.iter().map(|a| a.to_vec()).collect()),
                 resp3,
+                timeout_reply: req.timeout_reply,
                 slot: slot.clone(),
             },
         );
@@ -167,9 +171,10 @@ impl Blocking {
             return false;
         };
         let mut out = Reply::new(b.resp3);
-        match error {
-            Some(e) => out.error(e),
-            None => out.null_array(),
+        match (error, b.timeout_reply) {
+            (Some(e), _) => out.error(e),
+            (None, Some(r)) => out.buf.extend_from_slice(&r),
+            (None, None) => out.null_array(),
         }
         *b.slot.outcome.lock() = Some(Outcome::Unblocked { reply: out.buf });
         b.slot.notify.notify_one();
