@@ -26,6 +26,7 @@
 //! `ctx.propagate` once it has changed data; it returns `Err` only before
 //! writing anything, and the dispatcher turns the error into a reply.
 
+pub mod acl;
 pub mod bitmap;
 pub mod blocking;
 pub mod conn;
@@ -216,6 +217,7 @@ pub const KEY1: (i32, i32, i32) = (1, 1, 1);
 pub fn table() -> &'static [&'static [Cmd]] {
     static FAMILIES: &[&[Cmd]] = &[
         string::COMMANDS,
+        acl::COMMANDS,
         blocking::COMMANDS,
         keys::COMMANDS,
         list::COMMANDS,
