@@ -573,3 +573,27 @@ fn eviction_out_of_time_goes_on_in_the_background() {
         err("OOM command not allowed when used memory > 'maxmemory'.")
     );
 }
+
+#[test]
+fn a_blocked_client_is_served_though_memory_is_full() {
+    // Redis serves a blocked command without the memory check its
+    // arrival had: a RENAME (not denyoom) that fills the list wakes a
+    // BLMOVE (denyoom) even at the limit. Both servers the same way.
+    let Some(d) = Duo::start() else { return };
+    let ports = [
+        d.cairn.stream.peer_addr().unwrap().port(),
+        d.redis.stream.peer_addr().unwrap().port(),
+    ];
+    for port in ports {
+        let (mut a, mut b) = (Raw::connect(port), Raw::connect(port));
+        b.cmds(&["RPUSH", "x", "a"]);
+        a.send(&encode(&[
+            b"BLMOVE", b"src", b"dst", b"LEFT", b"RIGHT", b"0",
+        ]));
+        assert!(a.silent_for(std::time::Duration::from_millis(100)));
+        b.cmds(&["CONFIG", "SET", "maxmemory", "1"]);
+        assert_eq!(b.cmds(&["RENAME", "x", "src"]), simple("OK"), "port {port}");
+        assert_eq!(a.read(), bulk("a"), "port {port}");
+        b.cmds(&["CONFIG", "SET", "maxmemory", "0"]);
+    }
+}

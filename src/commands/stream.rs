@@ -3,12 +3,11 @@
 //! (Consumer groups are not served yet.)
 //!
 //! Replies and errors are Redis 7.0's (`t_stream.c`). Effects are logged
-//! so that replay needs no clock and no knowledge of node layout: XADD
-//! with the ID it generated and without its trimming options, followed by
-//! `XTRIM key MAXLEN = <length left>` when it trimmed (Redis rewrites `~`
-//! to `=` for its replicas the same way); XTRIM likewise; XDEL and XSETID
-//! as given. A node layout replayed from the same history is the same, so
-//! the exact trim removes exactly what the approximate one did.
+//! so that replay needs no clock: XADD with the ID it generated and
+//! without its trimming options, followed by an exact XTRIM when it
+//! trimmed (`trim_and_log`: `~` becomes `=` with the length or first ID
+//! left, as Redis rewrites it for its replicas); XTRIM likewise; XDEL and
+//! XSETID as given.
 
 use super::{
     Cmd, CmdError, CmdResult, Ctx, KEY1, NOKEYS, arg_i64, cmd, dispatch_sub, flag::*, help_reply,
@@ -273,6 +272,11 @@ fn parse_add_trim(ctx: &Ctx, argv: &[&[u8]], xadd: bool) -> Result<AddTrim, CmdE
         if xadd && opt == b"*" {
             break;
         } else if (eq("maxlen") || eq("minid")) && more > 0 {
+            if a.trim.is_some() {
+                return Err(CmdError::msg(
+                    "ERR syntax error, MAXLEN and MINID options at the same time are not compatible",
+                ));
+            }
             let maxlen = eq("maxlen");
             let next = argv[i + 1];
             if next == b"~" && more >= 2 {
@@ -328,12 +332,12 @@ fn parse_add_trim(ctx: &Ctx, argv: &[&[u8]], xadd: bool) -> Result<AddTrim, CmdE
             ));
         }
     } else if a.approx {
+        // Redis: 100 nodes' worth, or 10000 when that is not positive.
         let per_node = node_limits(ctx).max_entries as u64;
-        a.limit = if per_node == 0 {
-            10_000
-        } else {
-            100 * per_node
-        };
+        a.limit = per_node
+            .checked_mul(100)
+            .filter(|l| *l > 0 && *l <= i64::MAX as u64)
+            .unwrap_or(10_000);
     }
     Ok(a)
 }
@@ -353,8 +357,10 @@ fn node_limits(ctx: &Ctx) -> NodeLimits {
     }
 }
 
-/// Trim as `a` says; log the result as an exact MAXLEN (see the module
-/// comment) and announce it. Returns the entries removed.
+/// Trim as `a` says, log it and announce it. Returns the entries removed.
+/// The log gets an exact trim, as Redis propagates one: an exact trim as
+/// given; an approximate one as MAXLEN = the length left, or MINID = the
+/// first entry left (so replay needs no node layout to decide).
 fn trim_and_log(ctx: &mut Ctx, key: &[u8], a: &AddTrim) -> Result<u64, CmdError> {
     let Some(trim) = a.trim else { return Ok(0) };
     let Some(x) = stream_in(ctx.write(key))? else {
@@ -362,8 +368,16 @@ fn trim_and_log(ctx: &mut Ctx, key: &[u8], a: &AddTrim) -> Result<u64, CmdError>
     };
     let removed = x.trim(trim, a.approx, a.limit);
     if removed > 0 {
-        let left = x.len().to_string();
-        ctx.propagate(&[b"XTRIM", key, b"MAXLEN", b"=", left.as_bytes()]);
+        let (strategy, threshold): (&[u8], Vec<u8>) = match (trim, a.approx) {
+            (Trim::MaxLen(n), false) => (b"MAXLEN", n.to_string().into_bytes()),
+            (Trim::MinId(id), false) => (b"MINID", id.to_bytes()),
+            (Trim::MaxLen(_), true) => (b"MAXLEN", x.len().to_string().into_bytes()),
+            (Trim::MinId(_), true) => (
+                b"MINID",
+                x.edge(false).map_or(StreamId::MAX, |e| e.0).to_bytes(),
+            ),
+        };
+        ctx.propagate(&[b"XTRIM", key, strategy, b"=", &threshold]);
         ctx.notify(notify::STREAM, "xtrim", key);
     }
     Ok(removed)
@@ -576,20 +590,27 @@ fn xsetid(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     let Some(x) = stream_in(ctx.write(argv[1]))? else {
         return Err(CmdError::msg("ERR no such key"));
     };
-    if let Some(n) = added
-        && (x.len() as u64) > n
-    {
-        return Err(CmdError::msg(
-            "ERR The entries_added specified in XSETID is smaller than the target stream length",
-        ));
-    }
+    let top = || {
+        CmdError::msg("ERR The ID specified in XSETID is smaller than the target stream top item")
+    };
     if !x.is_empty() {
         let last = x.edge(true).map_or(StreamId::MIN, |e| e.0);
         if id < last {
+            return Err(top());
+        }
+        if let Some(n) = added
+            && (x.len() as u64) > n
+        {
             return Err(CmdError::msg(
-                "ERR The ID specified in XSETID is smaller than the target stream top item",
+                "ERR The entries_added specified in XSETID is smaller than the target stream length",
             ));
         }
+    }
+    // Cairn also refuses an ID below a deleted entry still stored in the
+    // last node (Redis 7.0 accepts it): the next XADD would put an entry
+    // after a greater ID in that node, and entries stay in ID order here.
+    if x.nodes().last().is_some_and(|n| id < n.last_id()) {
+        return Err(top());
     }
     x.last_id = id;
     if let Some(n) = added {
@@ -756,7 +777,9 @@ fn xinfo_stream(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
         3 => None,
         4 if argv[3].eq_ignore_ascii_case(b"full") => Some(10),
         6 if argv[3].eq_ignore_ascii_case(b"full") && argv[4].eq_ignore_ascii_case(b"count") => {
-            Some(arg_i64(argv[5])?.max(0) as usize)
+            // A negative COUNT means the default (Redis).
+            let n = arg_i64(argv[5])?;
+            Some(if n < 0 { 10 } else { n as usize })
         }
         _ => {
             return Err(CmdError::Msg(format!(

@@ -56,6 +56,11 @@ pub struct Evictor {
     /// Time over the limit before that (INFO
     /// `total_eviction_exceeded_time`).
     exceeded: Duration,
+    /// Estimated bytes of keys evicted while a snapshot or log rewrite
+    /// runs: a key the snapshot has not written yet moves into its queue
+    /// rather than being freed, so its memory comes back only as the
+    /// snapshot writes it. Left out of `used` until the job ends.
+    snapshot_credit: u64,
     /// The check before the client's current command found memory full
     /// and nothing to evict (Redis's `pre_command_oom_state`): a script's
     /// first denyoom call is refused.
@@ -133,7 +138,15 @@ impl Evictor {
 pub fn not_counted(st: &State) -> u64 {
     let log = st.log.as_ref().map_or(0, |l| l.buffered_bytes()) as u64;
     let slack: usize = st.ks.dbs.iter().map(|d| d.table.slack_bytes()).sum();
-    log + st.ks.journal.buffered_bytes() as u64 + lazyfree::pending_bytes() + slack as u64
+    let snapshot = if st.persist.job.is_some() {
+        st.evict.snapshot_credit
+    } else {
+        0
+    };
+    log + st.ks.journal.buffered_bytes() as u64
+        + lazyfree::pending_bytes()
+        + slack as u64
+        + snapshot
 }
 
 /// What removing one key frees besides its heap bytes: its slot in the
@@ -162,6 +175,9 @@ fn time_limit(tenacity: u64) -> Option<Duration> {
 /// comment).
 pub fn perform(st: &mut State) -> Outcome {
     let max = st.config.s.maxmemory;
+    if st.persist.job.is_none() {
+        st.evict.snapshot_credit = 0;
+    }
     if max == 0 || st.ks.loading || st.replaying {
         st.evict.over(false);
         return Outcome::Ok;
@@ -190,14 +206,26 @@ pub fn perform(st: &mut State) -> Outcome {
         let Some((db, key)) = pick(st, rank, volatile, now) else {
             return Outcome::Fail;
         };
+        let snapshot = st.persist.job.is_some();
         let before = crate::alloc::allocated() as u64;
         let Some(e) = st.ks.remove(db, &key) else {
             continue;
         };
+        let estimate = if snapshot {
+            (std::mem::size_of::<Entry>() + e.key.heap_size() + e.value.heap_size()) as u64
+        } else {
+            0
+        };
         let Entry { key: k, value, .. } = e;
         drop(k);
         let lazy = lazyfree::free_counted(value);
-        freed += before.saturating_sub(crate::alloc::allocated() as u64) + lazy + SLOT_BYTES;
+        let mut got = before.saturating_sub(crate::alloc::allocated() as u64) + lazy;
+        if got < estimate {
+            // Held by the snapshot until it writes it (`snapshot_credit`).
+            st.evict.snapshot_credit += estimate - got;
+            got = estimate;
+        }
+        freed += got + SLOT_BYTES;
         evicted(st, db, &key);
         keys += 1;
         if keys.is_multiple_of(16) {

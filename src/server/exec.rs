@@ -109,7 +109,8 @@ fn refused_for_memory(
     cmd: &'static commands::Cmd,
     argv: &[&[u8]],
 ) -> bool {
-    if st.config.s.maxmemory == 0 || st.in_exec || st.in_script || st.replaying {
+    // (A blocked client being served is not checked again, as in Redis.)
+    if st.config.s.maxmemory == 0 || st.in_exec || st.in_script || st.replaying || client.serving {
         return false;
     }
     let oom = super::evict::perform(st) == super::evict::Outcome::Fail;
