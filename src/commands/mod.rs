@@ -48,7 +48,7 @@ pub mod stream;
 pub mod string;
 pub mod zset;
 
-use crate::keyspace::types::{Hash, Set, ZSet};
+use crate::keyspace::types::{Hash, Set, Stream, ZSet};
 use crate::keyspace::{Entry, Value};
 use crate::protocol::Reply;
 use crate::server::state::{Client, State};
@@ -465,6 +465,7 @@ macro_rules! typed_lookup {
 typed_lookup!(hash_in, hash_ref, Hash, Hash);
 typed_lookup!(set_in, set_ref, Set, Set);
 typed_lookup!(zset_in, zset_ref, ZSet, ZSet);
+typed_lookup!(stream_in, stream_ref, Stream, Stream);
 
 /// Delete `key` if it holds a collection that became empty, as Redis does
 /// after every removal.

@@ -11,9 +11,8 @@
 
 use super::{
     Cmd, CmdError, CmdResult, Ctx, KEY1, NOKEYS, arg_i64, cmd, dispatch_sub, flag::*, help_reply,
-    since, with_subs,
+    since, stream_in, stream_ref, with_subs,
 };
-use crate::keyspace::types::Stream;
 use crate::keyspace::types::stream::{EntryView, NodeLimits, StreamId, Trim};
 use crate::keyspace::{Ttl, Value};
 use crate::server::blocking::BlockRequest;
@@ -230,22 +229,6 @@ fn parse_id(
 
 fn strict_id(s: &[u8]) -> Result<StreamId, CmdError> {
     Ok(parse_id(s, 0, true, false)?.0)
-}
-
-fn stream_in(e: Option<&mut crate::keyspace::Entry>) -> Result<Option<&mut Stream>, CmdError> {
-    match e.map(|e| &mut e.value) {
-        None => Ok(None),
-        Some(Value::Stream(x)) => Ok(Some(x)),
-        Some(_) => Err(CmdError::WrongType),
-    }
-}
-
-fn stream_ref(e: Option<&crate::keyspace::Entry>) -> Result<Option<&Stream>, CmdError> {
-    match e.map(|e| &e.value) {
-        None => Ok(None),
-        Some(Value::Stream(x)) => Ok(Some(x)),
-        Some(_) => Err(CmdError::WrongType),
-    }
 }
 
 /// Trimming options of XADD and XTRIM (`streamParseAddOrTrimArgsOrReply`).
