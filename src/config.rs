@@ -281,6 +281,8 @@ pub struct Settings {
     pub maxmemory_eviction_tenacity: u64,
     pub lfu_log_factor: u64,
     pub lfu_decay_time: u64,
+    /// `stream-node-max-entries` and `stream-node-max-bytes`.
+    pub stream_nodes: crate::keyspace::types::stream::NodeLimits,
     /// Milliseconds a script may run without writing before the server
     /// stops it (`busy-reply-threshold`, alias `lua-time-limit`; 0: never).
     pub busy_reply_threshold: u64,
@@ -432,6 +434,10 @@ fn settings(v: &[String]) -> Settings {
         maxmemory_eviction_tenacity: int("maxmemory-eviction-tenacity").max(0) as u64,
         lfu_log_factor: int("lfu-log-factor").max(0) as u64,
         lfu_decay_time: int("lfu-decay-time").max(0) as u64,
+        stream_nodes: crate::keyspace::types::stream::NodeLimits {
+            max_entries: int("stream-node-max-entries").max(0) as usize,
+            max_bytes: parse_memory(&get(v, "stream-node-max-bytes")).unwrap_or(0) as usize,
+        },
         busy_reply_threshold: int("busy-reply-threshold") as u64,
         slowlog_log_slower_than: int("slowlog-log-slower-than"),
         slowlog_max_len: int("slowlog-max-len") as usize,

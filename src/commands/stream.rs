@@ -13,7 +13,7 @@ use super::{
     Cmd, CmdError, CmdResult, Ctx, KEY1, NOKEYS, arg_i64, cmd, dispatch_sub, flag::*, help_reply,
     since, stream_in, stream_ref, with_subs,
 };
-use crate::keyspace::types::stream::{EntryView, NodeLimits, StreamId, Trim};
+use crate::keyspace::types::stream::{EntryView, StreamId, Trim};
 use crate::keyspace::{Ttl, Value};
 use crate::server::blocking::BlockRequest;
 use crate::server::notify;
@@ -316,28 +316,13 @@ fn parse_add_trim(ctx: &Ctx, argv: &[&[u8]], xadd: bool) -> Result<AddTrim, CmdE
         }
     } else if a.approx {
         // Redis: 100 nodes' worth, or 10000 when that is not positive.
-        let per_node = node_limits(ctx).max_entries as u64;
+        let per_node = ctx.st.config.s.stream_nodes.max_entries as u64;
         a.limit = per_node
             .checked_mul(100)
             .filter(|l| *l > 0 && *l <= i64::MAX as u64)
             .unwrap_or(10_000);
     }
     Ok(a)
-}
-
-fn node_limits(ctx: &Ctx) -> NodeLimits {
-    let num = |n: &str, d: usize| {
-        ctx.st
-            .config
-            .get(n)
-            .and_then(|v| v.parse::<usize>().ok())
-            .unwrap_or(d)
-    };
-    let d = NodeLimits::default();
-    NodeLimits {
-        max_entries: num("stream-node-max-entries", d.max_entries),
-        max_bytes: num("stream-node-max-bytes", d.max_bytes),
-    }
 }
 
 /// Trim as `a` says, log it and announce it. Returns the entries removed.
@@ -382,7 +367,7 @@ fn xadd(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
         ));
     }
     let key = argv[1];
-    let limits = node_limits(ctx);
+    let limits = ctx.st.config.s.stream_nodes;
     let (db, now) = (ctx.db(), ctx.now);
     if stream_in(ctx.write(key))?.is_none() {
         if a.no_mkstream {
