@@ -113,6 +113,54 @@ fn put_backlen(buf: &mut Vec<u8>, l: u64) {
     }
 }
 
+/// Bytes `Builder::push(s)` adds for `s` (encoding, data, back-length):
+/// what a listpack grows by, without building it (streams keep their
+/// nodes' listpack sizes with it). `int_element_size` for an integer.
+pub fn element_size(s: &[u8]) -> usize {
+    match crate::util::parse_i64(s) {
+        Some(v) => int_element_size(v),
+        None => {
+            let n = s.len();
+            let enc = if n < 64 {
+                1 + n
+            } else if n < 4096 {
+                2 + n
+            } else {
+                5 + n
+            };
+            enc + backlen_size(enc)
+        }
+    }
+}
+
+/// Size of one listpack element holding the integer `v`.
+pub fn int_element_size(v: i64) -> usize {
+    let enc = if (0..=127).contains(&v) {
+        1
+    } else if (-4096..=4095).contains(&v) {
+        2
+    } else if i16::try_from(v).is_ok() {
+        3
+    } else if (-(1 << 23)..(1 << 23)).contains(&v) {
+        4
+    } else if i32::try_from(v).is_ok() {
+        5
+    } else {
+        9
+    };
+    enc + backlen_size(enc)
+}
+
+fn backlen_size(l: usize) -> usize {
+    match l {
+        0..=127 => 1,
+        128..=16382 => 2,
+        16383..=2097150 => 3,
+        2097151..=268435454 => 4,
+        _ => 5,
+    }
+}
+
 /// The elements of a listpack; an empty one is an error.
 pub fn decode(blob: &[u8]) -> Result<Vec<Vec<u8>>> {
     let v = decode_allow_empty(blob)?;
@@ -272,6 +320,30 @@ mod tests {
         // never a panic.
         for cut in 0..lp.len().min(200) {
             let _ = decode(&lp[..cut]);
+        }
+    }
+
+    #[test]
+    fn element_sizes_match_the_encoder() {
+        for s in [
+            &b"0"[..],
+            b"127",
+            b"128",
+            b"-4096",
+            b"70000",
+            b"x",
+            &[b'y'; 100],
+            &[b'z'; 5000],
+        ] {
+            let mut b = Builder::new();
+            let before = b.bytes();
+            b.push(s);
+            assert_eq!(
+                b.bytes() - before,
+                element_size(s),
+                "{:?}",
+                String::from_utf8_lossy(s)
+            );
         }
     }
 }
