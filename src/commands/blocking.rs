@@ -144,18 +144,29 @@ pub fn parse_timeout(a: &[u8], now: u64) -> Result<u64, CmdError> {
     Ok(if ms == 0 { 0 } else { now.saturating_add(ms) })
 }
 
+/// A timeout in milliseconds (XREAD BLOCK, WAIT; Redis's
+/// `getTimeoutFromObjectOrReply` in milliseconds: an integer) as an
+/// absolute deadline in Unix ms, 0 meaning forever.
+pub fn parse_timeout_ms(a: &[u8], now: u64) -> Result<u64, CmdError> {
+    let ms = crate::util::parse_i64(a)
+        .ok_or_else(|| CmdError::msg("ERR timeout is not an integer or out of range"))?;
+    if ms < 0 {
+        return Err(CmdError::msg("ERR timeout is negative"));
+    }
+    Ok(if ms == 0 {
+        0
+    } else {
+        now.saturating_add(ms as u64)
+    })
+}
+
 /// Nothing to pop: block, or (where blocking is not allowed) reply as a
 /// timeout does.
 pub fn block_or_timeout(ctx: &mut Ctx, keys: &[&[u8]], deadline: u64) -> CmdResult {
     if ctx.client.no_block {
         ctx.out.null_array();
     } else {
-        ctx.client.block = Some(BlockRequest {
-            keys: keys.iter().map(|k| k.to_vec()).collect(),
-            deadline,
-            argv: None,
-            timeout_reply: None,
-        });
+        ctx.client.block = Some(BlockRequest::new(keys, deadline));
     }
     Ok(())
 }

@@ -1316,24 +1316,14 @@ fn memory_help(ctx: &mut Ctx, _argv: &[&[u8]]) -> CmdResult {
 /// else 0 once `timeout` milliseconds have passed (0: never).
 fn wait(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     let wanted = arg_i64(argv[1])?;
-    let ms = crate::util::parse_i64(argv[2])
-        .ok_or_else(|| CmdError::msg("ERR timeout is not an integer or out of range"))?;
-    if ms < 0 {
-        return Err(CmdError::msg("ERR timeout is negative"));
-    }
+    let deadline = super::blocking::parse_timeout_ms(argv[2], ctx.now)?;
     if wanted <= 0 || ctx.client.no_block {
         ctx.out.int(0);
         return Ok(());
     }
     ctx.client.block = Some(crate::server::blocking::BlockRequest {
-        keys: Vec::new(),
-        deadline: if ms == 0 {
-            0
-        } else {
-            ctx.now.saturating_add(ms as u64)
-        },
-        argv: None,
         timeout_reply: Some(b":0\r\n".to_vec()),
+        ..crate::server::blocking::BlockRequest::new(&[], deadline)
     });
     Ok(())
 }

@@ -602,12 +602,7 @@ fn xread(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
         let more = argv.len() - 1 - j;
         let a = argv[j];
         if a.eq_ignore_ascii_case(b"block") && more > 0 {
-            let ms = crate::util::parse_i64(argv[j + 1])
-                .ok_or_else(|| CmdError::msg("ERR timeout is not an integer or out of range"))?;
-            if ms < 0 {
-                return Err(CmdError::msg("ERR timeout is negative"));
-            }
-            block = Some(ms as u64);
+            block = Some(super::blocking::parse_timeout_ms(argv[j + 1], ctx.now)?);
             j += 1;
         } else if a.eq_ignore_ascii_case(b"count") && more > 0 {
             count = arg_i64(argv[j + 1])?.max(0) as usize;
@@ -673,21 +668,15 @@ fn xread(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     }
     if found == 0 {
         match block {
-            Some(ms) if !ctx.client.no_block => {
+            Some(deadline) if !ctx.client.no_block => {
                 // Wait with the IDs resolved: a "$" must not move on to
                 // the entry that wakes the client.
                 let mut again: Vec<Vec<u8>> = argv[..first].iter().map(|a| a.to_vec()).collect();
                 again.extend(keys.iter().map(|k| k.to_vec()));
                 again.extend(ids.iter().map(|id| id.to_bytes()));
                 ctx.client.block = Some(BlockRequest {
-                    keys: keys.iter().map(|k| k.to_vec()).collect(),
-                    deadline: if ms == 0 {
-                        0
-                    } else {
-                        ctx.now.saturating_add(ms)
-                    },
                     argv: Some(again),
-                    timeout_reply: None,
+                    ..BlockRequest::new(keys, deadline)
                 });
             }
             _ => ctx.out.null_array(),

@@ -47,6 +47,20 @@ pub struct BlockRequest {
     pub timeout_reply: Option<Vec<u8>>,
 }
 
+impl BlockRequest {
+    /// Wait on `keys` (none: only the deadline or CLIENT UNBLOCK ends it)
+    /// until `deadline` (Unix ms, 0 = forever), to run the same command
+    /// again and answer a null array at the deadline.
+    pub fn new(keys: &[&[u8]], deadline: u64) -> BlockRequest {
+        BlockRequest {
+            keys: keys.iter().map(|k| k.to_vec()).collect(),
+            deadline,
+            argv: None,
+            timeout_reply: None,
+        }
+    }
+}
+
 /// How the wait ended.
 #[derive(Debug)]
 pub enum Outcome {
