@@ -690,11 +690,7 @@ fn config_set(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
             );
         }
     }
-    crate::server::notify::sync_keyspace_flags(&mut ctx.st.ks, ctx.st.config.s.notify_flags);
-    crate::server::evict::sync_config(&mut ctx.st.ks, &ctx.st.config.s);
-    if let Some(log) = &ctx.st.log {
-        log.set_policy(ctx.st.config.s.appendfsync);
-    }
+    ctx.st.apply_settings();
     if level_changed {
         crate::server::set_log_level(&ctx.st.config.s.loglevel);
     }

@@ -32,7 +32,7 @@
 
 use super::notify;
 use super::state::State;
-use crate::keyspace::{Access, Entry, lazyfree};
+use crate::keyspace::{Entry, lazyfree};
 use crate::protocol::Reply;
 use std::time::{Duration, Instant};
 
@@ -356,12 +356,6 @@ pub async fn run_background(state: &super::statelock::StateLock) {
             tokio::task::yield_now().await;
         }
     }
-}
-
-/// Apply `maxmemory-policy` and the `lfu-*` settings to the keyspace's
-/// access clocks (at start-up and after CONFIG SET).
-pub fn sync_config(ks: &mut crate::keyspace::Keyspace, s: &crate::config::Settings) {
-    ks.access = Access::from_config(&s.maxmemory_policy, s.lfu_log_factor, s.lfu_decay_time);
 }
 
 #[cfg(test)]

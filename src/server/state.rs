@@ -302,10 +302,8 @@ impl State {
                 std::char::from_digit(n, 16).unwrap_or('0')
             })
             .collect();
-        let mut ks = Keyspace::new(config.s.databases);
-        super::notify::sync_keyspace_flags(&mut ks, config.s.notify_flags);
-        super::evict::sync_config(&mut ks, &config.s);
-        State {
+        let ks = Keyspace::new(config.s.databases);
+        let mut st = State {
             ks,
             tcp_port: config.s.port,
             config,
@@ -338,6 +336,24 @@ impl State {
             executable: std::env::current_exe()
                 .map(|p| p.display().to_string())
                 .unwrap_or_default(),
+        };
+        st.apply_settings();
+        st
+    }
+
+    /// Carry the settings into the parts that keep their own copy (the
+    /// keyspace's notification switches and access clocks, the log's
+    /// fsync policy): at start-up and after each CONFIG SET.
+    pub fn apply_settings(&mut self) {
+        let s = &self.config.s;
+        super::notify::sync_keyspace_flags(&mut self.ks, s.notify_flags);
+        self.ks.access = crate::keyspace::Access::from_config(
+            &s.maxmemory_policy,
+            s.lfu_log_factor,
+            s.lfu_decay_time,
+        );
+        if let Some(log) = &self.log {
+            log.set_policy(s.appendfsync);
         }
     }
 
