@@ -715,8 +715,9 @@ fn object_encoding(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     Ok(())
 }
 
+/// An LFU policy is on: the keyspace's clocks are LFU counters.
 fn lfu(ctx: &Ctx) -> bool {
-    ctx.st.config.s.maxmemory_policy.contains("lfu")
+    ctx.st.ks.access.is_lfu()
 }
 
 fn object_freq(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
