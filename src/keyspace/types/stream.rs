@@ -8,7 +8,8 @@
 //! new entries until it holds `stream-node-max-entries` (live and deleted)
 //! or its listpack would reach `stream-node-max-bytes`; `Node::bytes` is
 //! that listpack's size, computed with the listpack encoding's element
-//! sizes (`lp_size`) as entries are added and marked deleted.
+//! sizes (`rdb::listpack::element_size`) as entries are added and marked
+//! deleted.
 //!
 //! A node's first entry fixes its *master fields*; an entry with the same
 //! field names stores only its values (Redis's SAMEFIELDS flag), here as
@@ -204,8 +205,8 @@ impl Node {
         self.live + self.deleted
     }
 
-    /// Append an entry; `fields` None: the master fields. Returns the
-    /// bytes its listpack form takes (Redis's `streamAppendItem`).
+    /// Append an entry (`fields` None: the master fields), adding what its
+    /// listpack form takes to `bytes` (Redis's `streamAppendItem`).
     fn push_item(
         &mut self,
         id: StreamId,
