@@ -329,12 +329,7 @@ fn writes_stay_under_the_limit_under_every_policy() {
         "volatile-random",
         "volatile-ttl",
     ] {
-        let s = Server::start(&[
-            "--maxmemory-policy",
-            policy,
-            "--maxmemory-eviction-tenacity",
-            "100",
-        ]);
+        let s = evicting(policy, &[]);
         let mut r = s.raw();
         let limit = used(&mut r) + 4_000_000;
         r.cmds(&["CONFIG", "SET", "maxmemory", &limit.to_string()]);
@@ -363,12 +358,7 @@ fn writes_stay_under_the_limit_under_every_policy() {
 #[test]
 fn each_policy_evicts_its_own_candidates_first() {
     // LRU: keys restored with a long idle time go before fresh ones.
-    let s = Server::start(&[
-        "--maxmemory-policy",
-        "allkeys-lru",
-        "--maxmemory-eviction-tenacity",
-        "100",
-    ]);
+    let s = evicting("allkeys-lru", &[]);
     let mut r = s.raw();
     r.cmds(&["SET", "proto", &"v".repeat(1000)]);
     let Resp::Bulk(Some(payload)) = r.cmds(&["DUMP", "proto"]) else {
@@ -389,22 +379,10 @@ fn each_policy_evicts_its_own_candidates_first() {
     }
     fill(&mut r, "new", 1000, 1000, 0);
     shrink_by(&mut r, 600_000);
-    let (old, new) = (
-        count_existing(&mut r, "old", 1000),
-        count_existing(&mut r, "new", 1000),
-    );
-    assert!(old < 700, "LRU: {old} idle keys left");
-    assert!(new >= 950, "LRU: {new} of 1000 fresh keys left");
+    evicted_first(&mut r, "old", "new", "LRU");
 
     // LFU: keys read often stay.
-    let s = Server::start(&[
-        "--maxmemory-policy",
-        "allkeys-lfu",
-        "--lfu-log-factor",
-        "0",
-        "--maxmemory-eviction-tenacity",
-        "100",
-    ]);
+    let s = evicting("allkeys-lfu", &["--lfu-log-factor", "0"]);
     let mut r = s.raw();
     fill(&mut r, "cold", 1000, 1000, 0);
     fill(&mut r, "hot", 1000, 1000, 0);
@@ -414,29 +392,16 @@ fn each_policy_evicts_its_own_candidates_first() {
         }
     }
     shrink_by(&mut r, 600_000);
-    let (cold, hot) = (
-        count_existing(&mut r, "cold", 1000),
-        count_existing(&mut r, "hot", 1000),
-    );
-    assert!(cold < 700, "LFU: {cold} cold keys left");
-    assert!(hot >= 950, "LFU: {hot} of 1000 hot keys left");
+    evicted_first(&mut r, "cold", "hot", "LFU");
 
     // TTL: the soonest to expire go first; keys without a TTL never.
-    let s = Server::start(&[
-        "--maxmemory-policy",
-        "volatile-ttl",
-        "--maxmemory-eviction-tenacity",
-        "100",
-    ]);
+    let s = evicting("volatile-ttl", &[]);
     let mut r = s.raw();
     fill(&mut r, "keep", 1000, 1000, 0);
     fill(&mut r, "soon", 1000, 1000, 1000);
     fill(&mut r, "late", 1000, 1000, 100_000);
     shrink_by(&mut r, 600_000);
-    let soon = count_existing(&mut r, "soon", 1000);
-    let late = count_existing(&mut r, "late", 1000);
-    assert!(soon < 700, "TTL: {soon} soon-expiring keys left");
-    assert!(late >= 950, "TTL: {late} of 1000 late keys left");
+    evicted_first(&mut r, "soon", "late", "TTL");
     assert_eq!(count_existing(&mut r, "keep", 1000), 1000);
     // Past every volatile key, writes are refused; the others stay.
     shrink_by(&mut r, 5_000_000);
@@ -449,6 +414,28 @@ fn each_policy_evicts_its_own_candidates_first() {
         count_existing(&mut r, "soon", 1000) + count_existing(&mut r, "late", 1000),
         0
     );
+}
+
+/// A server evicting by `policy` (and `extra` arguments), with no time
+/// limit on eviction: the tests that count keys need every eviction done
+/// by the time a command returns.
+fn evicting(policy: &str, extra: &[&str]) -> Server {
+    let mut args = vec![
+        "--maxmemory-policy",
+        policy,
+        "--maxmemory-eviction-tenacity",
+        "100",
+    ];
+    args.extend_from_slice(extra);
+    Server::start(&args)
+}
+
+/// After `shrink_by(600_000)` (about 600 keys of 1000 bytes): the 1000
+/// `gone` keys went first, and nearly all of the 1000 `kept` ones stayed.
+fn evicted_first(r: &mut Raw, gone: &str, kept: &str, policy: &str) {
+    let (g, k) = (count_existing(r, gone, 1000), count_existing(r, kept, 1000));
+    assert!(g < 700, "{policy}: {g} {gone} keys left");
+    assert!(k >= 950, "{policy}: {k} of 1000 {kept} keys left");
 }
 
 /// Set `maxmemory` to `bytes` below what is used now (the CONFIG SET
@@ -465,14 +452,7 @@ fn shrink_by(r: &mut Raw, bytes: u64) {
 
 #[test]
 fn evictions_survive_kill_and_restart() {
-    let mut s = Server::start(&[
-        "--appendfsync",
-        "always",
-        "--maxmemory-policy",
-        "allkeys-random",
-        "--maxmemory-eviction-tenacity",
-        "100",
-    ]);
+    let mut s = evicting("allkeys-random", &["--appendfsync", "always"]);
     let mut r = s.raw();
     let limit = used(&mut r) + 2_000_000;
     r.cmds(&["CONFIG", "SET", "maxmemory", &limit.to_string()]);
@@ -496,14 +476,7 @@ fn evictions_survive_kill_and_restart() {
 
 #[test]
 fn info_reports_the_limit_and_evictions() {
-    let s = Server::start(&[
-        "--maxmemory",
-        "100mb",
-        "--maxmemory-policy",
-        "allkeys-lru",
-        "--maxmemory-eviction-tenacity",
-        "100",
-    ]);
+    let s = evicting("allkeys-lru", &["--maxmemory", "100mb"]);
     let mut r = s.raw();
     assert_eq!(r.info("memory", "maxmemory").unwrap(), "104857600");
     assert_eq!(r.info("memory", "maxmemory_human").unwrap(), "100.00M");
@@ -521,12 +494,7 @@ fn small_keys_make_room_one_for_one() {
     // A small key frees little heap (its slot in the table stays
     // allocated, for the next key): eviction must still count it as room,
     // not go on until the keyspace is empty.
-    let s = Server::start(&[
-        "--maxmemory-policy",
-        "allkeys-lru",
-        "--maxmemory-eviction-tenacity",
-        "100",
-    ]);
+    let s = evicting("allkeys-lru", &[]);
     let mut r = s.raw();
     fill(&mut r, "a", 50_000, 8, 0);
     let limit = used(&mut r) - 200_000;
