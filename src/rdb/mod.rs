@@ -469,15 +469,10 @@ fn decode_stream(t: u8, r: &mut Reader) -> Result<RdbValue> {
     if length != x.len() as u64 {
         return Err(bad("stream length"));
     }
-    if x.nodes().last().is_some_and(|n| n.last_id() > last) {
-        return Err(bad("stream last ID"));
-    }
+    x.set_loaded_meta(last, max_deleted, added).map_err(bad)?;
     if r.length()? != 0 {
         return Err(RdbError::StreamGroups);
     }
-    x.last_id = last;
-    x.max_deleted_id = max_deleted;
-    x.entries_added = added;
     Ok(RdbValue::Stream(Box::new(x)))
 }
 

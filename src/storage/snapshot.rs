@@ -271,12 +271,8 @@ fn decode_stream(r: &mut Reader) -> R<Value> {
         let at = r.pos;
         x.push_loaded_node(master, items).map_err(|m| (at, m))?;
     }
-    if x.nodes().last().is_some_and(|n| n.last_id() > last) {
-        return Err((at, "stream entry past its last ID"));
-    }
-    x.last_id = last;
-    x.max_deleted_id = max_deleted;
-    x.entries_added = added;
+    x.set_loaded_meta(last, max_deleted, added)
+        .map_err(|m| (at, m))?;
     Ok(Value::Stream(Box::new(x)))
 }
 

@@ -634,6 +634,27 @@ impl Stream {
         }
     }
 
+    /// Finish a load (after `push_loaded_node`): the stream's own
+    /// metadata, refused if an entry lies past `last`.
+    pub fn set_loaded_meta(
+        &mut self,
+        last: StreamId,
+        max_deleted: StreamId,
+        entries_added: u64,
+    ) -> Result<(), &'static str> {
+        if self
+            .nodes
+            .last_key_value()
+            .is_some_and(|(_, n)| n.last > last)
+        {
+            return Err("stream entry past its last ID");
+        }
+        self.last_id = last;
+        self.max_deleted_id = max_deleted;
+        self.entries_added = entries_added;
+        Ok(())
+    }
+
     /// Heap bytes (MEMORY USAGE, lazyfree).
     pub fn heap_size(&self) -> usize {
         self.nodes
