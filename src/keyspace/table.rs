@@ -704,10 +704,15 @@ impl Table {
     }
 
     /// Call `f` for up to `count` entries (only those with an expire time
-    /// if `volatile`): consecutive ones from a random place in a random
-    /// segment, then the next segments. Eviction's sample (Redis's
-    /// `dictGetSomeKeys`): cheap, not uniform. Finds at least one entry
-    /// whenever the table holds one that qualifies.
+    /// if `volatile`), each picked at its own random place: a uniformly
+    /// chosen directory slot's segment, then a random entry of it.
+    /// Eviction's sample (Redis's `dictGetSomeKeys`). Not a run of
+    /// neighbours, as Redis's buckets are: Redis's buckets follow the hash,
+    /// but a segment keeps its entries in insertion order, so neighbours
+    /// are keys written together, of one age, and five of them rank like
+    /// one. Finds at least one entry whenever the table
+    /// holds one that qualifies (scanning when random picks keep missing,
+    /// as with few volatile keys among many).
     pub fn sample(
         &self,
         count: usize,
@@ -715,29 +720,38 @@ impl Table {
         mut rnd: impl FnMut(usize) -> usize,
         mut f: impl FnMut(&Entry),
     ) {
-        let n = self.segs.len();
-        if self.len == 0 || count == 0 || n == 0 {
+        if self.len == 0 || count == 0 {
             return;
         }
-        let first = rnd(n);
         let mut got = 0;
-        for i in 0..n {
-            let seg = &self.segs[(first + i) % n];
-            let m = seg.entries.len();
-            if m == 0 || (volatile && seg.volatile == 0) {
+        for _ in 0..count * 4 {
+            let seg = &self.segs[self.dir[rnd(self.dir.len())] as usize];
+            if seg.entries.is_empty() || (volatile && seg.volatile == 0) {
                 continue;
             }
-            let off = rnd(m);
-            for j in 0..m {
-                let e = &seg.entries[(off + j) % m];
-                if volatile && e.expire_at == 0 {
-                    continue;
-                }
+            let e = &seg.entries[rnd(seg.entries.len())];
+            if volatile && e.expire_at == 0 {
+                continue;
+            }
+            f(e);
+            got += 1;
+            if got == count {
+                return;
+            }
+        }
+        if got > 0 {
+            return;
+        }
+        let n = self.segs.len();
+        let first = rnd(n);
+        for i in 0..n {
+            let seg = &self.segs[(first + i) % n];
+            if volatile && seg.volatile == 0 {
+                continue;
+            }
+            if let Some(e) = seg.entries.iter().find(|e| !volatile || e.expire_at != 0) {
                 f(e);
-                got += 1;
-                if got >= count {
-                    return;
-                }
+                return;
             }
         }
     }
