@@ -191,6 +191,45 @@ fn fsync_failure_refuses_until_a_retry_succeeds() {
     }
 }
 
+/// Under `everysec` many batches are written between syncs, and the writer
+/// keeps each batch's buffer until one succeeds: a failed sync, and
+/// batches taken while the log is failed, are rewritten whole and in order.
+#[test]
+fn a_failed_sync_rewrites_every_batch_since_the_last_one() {
+    let fs = SimFs::new();
+    let mut h = Harness::open(fs.clone(), FsyncPolicy::EverySec, 1 << 20);
+    h.put_durable("before");
+    fs.inject(Fault::Sync(5));
+    let mut want = vec!["before".to_string()];
+    for i in 0..6 {
+        let v = format!("batch-{i}-{}", "z".repeat(i * 50));
+        h.put(&v);
+        want.push(v);
+        // The writer polls every few milliseconds: one batch each.
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !h.log.shared.is_failed() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    assert!(h.log.shared.is_failed(), "the sync failure is reported");
+    // Nothing after "before" was acknowledged, and a power cut keeps only it.
+    let (vals, _) = recover(&fs.crash(Tear::Drop), CorruptPolicy::Refuse).unwrap();
+    assert_eq!(vals, vec!["before".to_string()]);
+    // Batches taken while failed join the run to retry.
+    let mut last = 0;
+    for i in 0..3 {
+        let v = format!("while-failed-{i}");
+        last = h.put(&v);
+        want.push(v);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    fs.clear_faults();
+    assert!(h.wait_durable(last), "retry did not succeed");
+    let (vals, _) = recover(&fs.crash(Tear::Drop), CorruptPolicy::Refuse).unwrap();
+    assert_eq!(vals, want);
+}
+
 #[test]
 fn crash_at_every_step_of_segment_rolls() {
     // Find how many fs operations a run takes, then crash after each.
