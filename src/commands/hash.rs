@@ -218,9 +218,14 @@ fn hset(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
         added += h.insert(pair[0], pair[1]) as i64;
     }
     h.convert_if_needed(me, mv, &[]);
-    let mut args: Vec<&[u8]> = argv.to_vec();
-    args[0] = b"HSET";
-    ctx.propagate(&args);
+    if is_hmset {
+        // Logged as HSET (Redis rewrites it for its AOF and replicas too).
+        let mut args: Vec<&[u8]> = argv.to_vec();
+        args[0] = b"HSET";
+        ctx.propagate(&args);
+    } else {
+        ctx.propagate(argv);
+    }
     ctx.notify(notify::HASH, "hset", argv[1]);
     if is_hmset {
         ctx.out.ok();
