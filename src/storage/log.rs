@@ -34,8 +34,8 @@ use tokio::sync::watch;
 /// Unsynced bytes after which even `appendfsync no` syncs (in the
 /// background, never on the reply path).
 ///
-/// The writer keeps every unsynced byte in memory (a failed fsync must be
-/// retried from memory), so this also bounds what it keeps, under `everysec`
+/// The writer keeps a copy of every unsynced byte (a failed fsync must be
+/// retried from memory), so this also bounds that copy, under `everysec`
 /// too: syncing earlier than the policy requires only makes it safer.
 const UNSYNCED_LIMIT: usize = 8 << 20;
 /// Under `always` the writer keeps the segment file this much longer than
@@ -392,8 +392,12 @@ struct Writer {
     synced_len: u64,
     /// The segment file's length: `seg_len` plus preallocated zeros.
     alloc_len: u64,
-    /// Batches written since the last successful sync (kept for retries).
-    unsynced: Unsynced,
+    /// Bytes written since the last successful sync (kept for retries).
+    /// A copy: keeping the batch buffers themselves instead saved the log
+    /// thread the copy (1.3% of the server's samples at HSET -P1) but
+    /// rotated the pending side through up to 8 MB of cold buffers, and
+    /// LPUSH -P16 cost the server about 5% more CPU a request.
+    unsynced: Vec<u8>,
     /// LSN of the last byte written.
     written_lsn: u64,
     segment_size: u64,
@@ -446,7 +450,7 @@ impl LogHandle {
             seg_len: seg.len,
             synced_len: seg.len,
             alloc_len: seg.len,
-            unsynced: Unsynced::default(),
+            unsynced: Vec::new(),
             written_lsn: seg.last_lsn,
             segment_size: segment_size.max(64),
             last_sync: Instant::now(),
@@ -633,10 +637,9 @@ impl Writer {
         }
         if sh.is_failed() {
             // Keep everything in memory; retry the whole unsynced run.
+            self.unsynced.extend_from_slice(&batch);
             if !batch.is_empty() {
                 self.written_lsn = last_lsn;
-                self.unsynced.push(batch);
-                self.spare = self.unsynced.take_free();
             }
             self.retry(sh);
             if stop && !sh.is_failed() {
@@ -651,15 +654,11 @@ impl Writer {
             }
             return false;
         }
+        if !batch.is_empty() {
+            self.write(sh, &batch, last_lsn);
+        }
         let used = batch.len();
-        self.spare = if batch.is_empty() {
-            batch
-        } else {
-            self.write(sh, batch, last_lsn);
-            // The batch's buffer is kept until synced; the pending side
-            // gets one a sync freed.
-            self.unsynced.take_free()
-        };
+        self.spare = batch;
         self.spare_trim.after(&mut self.spare, used);
 
         if !sh.is_failed() {
@@ -751,8 +750,9 @@ impl Writer {
         sh.durable_tx.send_modify(|_| {});
     }
 
-    /// Write one batch; its buffer joins the unsynced ones.
-    fn write(&mut self, sh: &LogShared, batch: Vec<u8>, last_lsn: u64) {
+    fn write(&mut self, sh: &LogShared, batch: &[u8], last_lsn: u64) {
+        self.unsynced.extend_from_slice(batch);
+        self.publish_buffers(sh, batch.len());
         self.written_lsn = last_lsn;
         let end = self.seg_len + batch.len() as u64;
         if end > self.alloc_len && sh.policy() == FsyncPolicy::Always {
@@ -766,15 +766,11 @@ impl Writer {
                 self.alloc_len = target;
             }
         }
-        let r = self.file.write_all(&batch);
-        let n = batch.len() as u64;
-        self.unsynced.push(batch);
-        self.publish_buffers(sh, 0);
-        match r {
+        match self.file.write_all(batch) {
             Ok(()) => {
                 self.seg_len = end;
                 self.alloc_len = self.alloc_len.max(end);
-                sh.stats.lock().current_size += n;
+                sh.stats.lock().current_size += batch.len() as u64;
             }
             Err(e) => self.fail(sh, "write", e),
         }
@@ -802,6 +798,13 @@ impl Writer {
             Ok(()) => {
                 self.synced_len = self.seg_len;
                 self.unsynced.clear();
+                // Keep the capacity (at most ~UNSYNCED_LIMIT plus a batch
+                // in steady state): regrowing it from nothing after every
+                // sync copied up to 8 MB and faulted in fresh pages each
+                // time, CPU the command thread lost on a busy machine.
+                if self.unsynced.capacity() > 2 * UNSYNCED_LIMIT {
+                    self.unsynced.shrink_to(UNSYNCED_LIMIT);
+                }
                 self.last_sync = Instant::now();
                 sh.stats.lock().fsyncs += 1;
                 sh.publish(self.written_lsn);
@@ -820,7 +823,7 @@ impl Writer {
         let r = self
             .file
             .truncate(self.synced_len)
-            .and_then(|_| self.unsynced.write_to(&mut *self.file))
+            .and_then(|_| self.file.write_all(&self.unsynced))
             .and_then(|_| self.file.sync_data());
         match r {
             Ok(()) => {
@@ -892,7 +895,7 @@ impl Writer {
         encode_record(&mut mark, KIND_SYNC_MARK, 0, lsn, self.written_lsn, &[]);
         // The mark takes an LSN; recovery continues numbering after it.
         let last = lsn;
-        self.write(sh, mark, last);
+        self.write(sh, &mark, last);
         self.sync(sh);
         if !sh.is_failed()
             && let Err(e) = self.trim()
@@ -900,74 +903,6 @@ impl Writer {
             // The zeros stay; recovery cuts them.
             tracing::warn!("Cannot cut preallocated space off the log: {e}");
         }
-    }
-}
-
-/// The batches written since the last successful sync, in order: the
-/// batch buffers themselves, handed over instead of copied (a copy of
-/// every logged byte was 1.3% of the server's CPU at HSET -P1). After a
-/// sync they are cleared into `free`, where the next pending buffers come
-/// from. Invariant: `len` is the bytes in `bufs`; `cap` the capacity of
-/// `bufs` and `free` together.
-#[derive(Default)]
-struct Unsynced {
-    bufs: Vec<Vec<u8>>,
-    free: Vec<Vec<u8>>,
-    len: usize,
-    cap: usize,
-}
-
-impl Unsynced {
-    fn push(&mut self, b: Vec<u8>) {
-        self.len += b.len();
-        self.cap += b.capacity();
-        self.bufs.push(b);
-    }
-
-    fn len(&self) -> usize {
-        self.len
-    }
-
-    fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    /// Bytes held, synced or not.
-    fn capacity(&self) -> usize {
-        self.cap
-    }
-
-    /// Everything is synced: keep the buffers for reuse, up to about
-    /// `UNSYNCED_LIMIT` (what `appendfsync no` and `everysec` gather
-    /// between syncs), so a steady load allocates none.
-    fn clear(&mut self) {
-        let mut kept: usize = self.free.iter().map(Vec::capacity).sum();
-        for mut b in self.bufs.drain(..) {
-            if kept + b.capacity() > UNSYNCED_LIMIT {
-                self.cap -= b.capacity();
-                continue;
-            }
-            kept += b.capacity();
-            b.clear();
-            self.free.push(b);
-        }
-        self.len = 0;
-    }
-
-    /// An empty buffer for the next batch (one a sync freed if any).
-    fn take_free(&mut self) -> Vec<u8> {
-        match self.free.pop() {
-            Some(b) => {
-                self.cap -= b.capacity();
-                b
-            }
-            None => Vec::new(),
-        }
-    }
-
-    /// Write every unsynced byte again, in order (a retry after a failure).
-    fn write_to(&self, f: &mut dyn FsFile) -> std::io::Result<()> {
-        self.bufs.iter().try_for_each(|b| f.write_all(b))
     }
 }
 
