@@ -124,11 +124,6 @@ fn restore(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
                 "ERR Bad data format: module values are not supported",
             ));
         }
-        Err(PayloadError::Bad(RdbError::StreamGroups)) => {
-            return Err(CmdError::msg(
-                "ERR Bad data format: stream consumer groups are not supported yet",
-            ));
-        }
         Err(PayloadError::Bad(_)) => return Err(CmdError::msg("ERR Bad data format")),
     };
     let db = ctx.db();

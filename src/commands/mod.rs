@@ -45,6 +45,7 @@ pub mod server;
 pub mod set;
 pub mod sort;
 pub mod stream;
+pub mod stream_group;
 pub mod string;
 pub mod zset;
 
@@ -229,6 +230,7 @@ pub fn table() -> &'static [&'static [Cmd]] {
         hll::COMMANDS,
         sort::COMMANDS,
         stream::COMMANDS,
+        stream_group::COMMANDS,
         dump::COMMANDS,
         conn::COMMANDS,
         server::COMMANDS,
@@ -290,7 +292,7 @@ pub fn movable_keys<'a>(c: &Cmd, argv: &[&'a [u8]]) -> Option<Vec<&'a [u8]>> {
             numkeys(1)
         }
         "blmpop" | "bzmpop" => numkeys(2),
-        "xread" => {
+        "xread" | "xreadgroup" => {
             // The first half of what follows STREAMS.
             let at = (1..argv.len()).find(|&i| argv[i].eq_ignore_ascii_case(b"streams"))?;
             let rest = &argv[at + 1..];

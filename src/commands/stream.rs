@@ -1,6 +1,5 @@
 //! Stream commands: XADD XLEN XRANGE XREVRANGE XDEL XTRIM XREAD XSETID
-//! XINFO.
-//! (Consumer groups are not served yet.)
+//! XINFO. (Consumer groups: `stream_group`.)
 //!
 //! Replies and errors are Redis 7.0's (`t_stream.c`). Effects are logged
 //! so that replay needs no clock: XADD with the ID it generated and
@@ -182,12 +181,12 @@ pub static COMMANDS: &[Cmd] = &[
     ),
 ];
 
-const INVALID_ID: &str = "ERR Invalid stream ID specified as stream command argument";
+pub(super) const INVALID_ID: &str = "ERR Invalid stream ID specified as stream command argument";
 
 /// Parse a stream ID (`streamGenericParseIDOrReply`): "ms-seq", or "ms"
 /// with `missing_seq`; "-" and "+" unless `strict`. With `auto_seq`,
 /// "ms-*" parses with `seq_given` false. Returns (id, seq_given).
-fn parse_id(
+pub(super) fn parse_id(
     s: &[u8],
     missing_seq: u64,
     strict: bool,
@@ -227,7 +226,7 @@ fn parse_id(
     }
 }
 
-fn strict_id(s: &[u8]) -> Result<StreamId, CmdError> {
+pub(super) fn strict_id(s: &[u8]) -> Result<StreamId, CmdError> {
     Ok(parse_id(s, 0, true, false)?.0)
 }
 
@@ -444,7 +443,7 @@ fn xlen(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
 fn reply_entries(out: &mut crate::protocol::Reply, entries: &[EntryView]) {
     out.array(entries.len());
     for e in entries {
-        reply_entries_one(out, e);
+        reply_entry(out, e);
     }
 }
 
@@ -593,37 +592,81 @@ fn xsetid(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     Ok(())
 }
 
-fn xread(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
-    let mut count: usize = 0;
-    let mut block: Option<u64> = None;
-    let mut streams_at = None;
+/// XREAD's and XREADGROUP's options (`xreadCommand`).
+pub(super) struct ReadArgs<'a> {
+    pub count: usize,
+    /// BLOCK's deadline (Unix ms, 0: forever).
+    pub block: Option<u64>,
+    pub noack: bool,
+    /// XREADGROUP's group and consumer.
+    pub group: Option<(&'a [u8], &'a [u8])>,
+    /// Where the keys start (after STREAMS).
+    pub streams_at: usize,
+}
+
+pub(super) fn parse_read<'a>(
+    ctx: &Ctx,
+    argv: &[&'a [u8]],
+    xreadgroup: bool,
+) -> Result<ReadArgs<'a>, CmdError> {
+    let mut a = ReadArgs {
+        count: 0,
+        block: None,
+        noack: false,
+        group: None,
+        streams_at: 0,
+    };
     let mut j = 1;
     while j < argv.len() {
         let more = argv.len() - 1 - j;
-        let a = argv[j];
-        if a.eq_ignore_ascii_case(b"block") && more > 0 {
-            block = Some(super::blocking::parse_timeout_ms(argv[j + 1], ctx.now)?);
+        let o = argv[j];
+        if o.eq_ignore_ascii_case(b"block") && more > 0 {
+            a.block = Some(super::blocking::parse_timeout_ms(argv[j + 1], ctx.now)?);
             j += 1;
-        } else if a.eq_ignore_ascii_case(b"count") && more > 0 {
-            count = arg_i64(argv[j + 1])?.max(0) as usize;
+        } else if o.eq_ignore_ascii_case(b"count") && more > 0 {
+            a.count = arg_i64(argv[j + 1])?.max(0) as usize;
             j += 1;
-        } else if a.eq_ignore_ascii_case(b"streams") && more > 0 {
-            streams_at = Some(j + 1);
+        } else if o.eq_ignore_ascii_case(b"streams") && more > 0 {
+            a.streams_at = j + 1;
             break;
+        } else if o.eq_ignore_ascii_case(b"group") && more >= 2 {
+            if !xreadgroup {
+                return Err(CmdError::msg(
+                    "ERR The GROUP option is only supported by XREADGROUP. You called XREAD instead.",
+                ));
+            }
+            a.group = Some((argv[j + 1], argv[j + 2]));
+            j += 2;
+        } else if o.eq_ignore_ascii_case(b"noack") {
+            if !xreadgroup {
+                return Err(CmdError::msg(
+                    "ERR The NOACK option is only supported by XREADGROUP. You called XREAD instead.",
+                ));
+            }
+            a.noack = true;
         } else {
             return Err(CmdError::Syntax);
         }
         j += 1;
     }
-    let Some(first) = streams_at else {
+    if a.streams_at == 0 {
         return Err(CmdError::Syntax);
-    };
-    let rest = &argv[first..];
-    if rest.len() % 2 == 1 {
+    }
+    if (argv.len() - a.streams_at) % 2 == 1 {
         return Err(CmdError::msg(
             "ERR Unbalanced XREAD list of streams: for each stream key an ID or '$' must be specified.",
         ));
     }
+    if xreadgroup && a.group.is_none() {
+        return Err(CmdError::msg("ERR Missing GROUP option for XREADGROUP"));
+    }
+    Ok(a)
+}
+
+fn xread(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
+    let a = parse_read(ctx, argv, false)?;
+    let (count, block, first) = (a.count, a.block, a.streams_at);
+    let rest = &argv[first..];
     let n = rest.len() / 2;
     let (keys, id_args) = rest.split_at(n);
     // Resolve the IDs first ("$": the stream's last ID now).
@@ -683,13 +726,23 @@ fn xread(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
         }
         return Ok(());
     }
-    if ctx.out.resp3 {
-        ctx.out.map(found);
-    } else {
-        ctx.out.array(found);
-    }
-    ctx.out.buf.extend_from_slice(&body.buf);
+    reply_streams(ctx.out, found, &body);
     Ok(())
+}
+
+/// XREAD's and XREADGROUP's reply: `found` streams (key and entries each,
+/// already in `body`), as an array (RESP2) or a map (RESP3).
+pub(super) fn reply_streams(
+    out: &mut crate::protocol::Reply,
+    found: usize,
+    body: &crate::protocol::Reply,
+) {
+    if out.resp3 {
+        out.map(found);
+    } else {
+        out.array(found);
+    }
+    out.buf.extend_from_slice(&body.buf);
 }
 
 fn xinfo_help(ctx: &mut Ctx, _argv: &[&[u8]]) -> CmdResult {
@@ -712,21 +765,7 @@ fn no_such_key() -> CmdError {
     CmdError::msg("ERR no such key")
 }
 
-/// XINFO GROUPS: a stream has no consumer groups here (not served yet).
-fn xinfo_groups(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
-    stream_ref(ctx.read(argv[2]))?.ok_or_else(no_such_key)?;
-    ctx.out.array(0);
-    Ok(())
-}
-
-fn xinfo_consumers(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
-    stream_ref(ctx.read(argv[2]))?.ok_or_else(no_such_key)?;
-    Err(CmdError::Msg(format!(
-        "NOGROUP No such consumer group '{}' for key name '{}'",
-        String::from_utf8_lossy(argv[3]),
-        String::from_utf8_lossy(argv[2])
-    )))
-}
+use super::stream_group::{xinfo_consumers, xinfo_groups};
 
 fn xinfo_stream(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     // [FULL [COUNT n]]: COUNT 0 shows every entry, default 10.
@@ -768,14 +807,14 @@ fn xinfo_stream(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
             out.bulk(b"entries");
             reply_entries(out, &x.range(StreamId::MIN, StreamId::MAX, count, false));
             out.bulk(b"groups");
-            out.array(0);
+            super::stream_group::xinfo_full_groups(out, x, count);
         }
         None => {
-            num(out, "groups", 0);
+            num(out, "groups", x.groups.len() as u64);
             for (name, last) in [("first-entry", false), ("last-entry", true)] {
                 out.bulk(name.as_bytes());
                 match x.edge(last) {
-                    Some(e) => reply_entries_one(out, &e),
+                    Some(e) => reply_entry(out, &e),
                     None => out.null(),
                 }
             }
@@ -785,7 +824,7 @@ fn xinfo_stream(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
 }
 
 /// One entry as [id, [field, value, ...]].
-fn reply_entries_one(out: &mut crate::protocol::Reply, e: &EntryView) {
+pub(super) fn reply_entry(out: &mut crate::protocol::Reply, e: &EntryView) {
     out.array(2);
     out.bulk(&e.0.to_bytes());
     out.array(e.1.len() * 2);

@@ -78,8 +78,6 @@ pub enum RdbError {
     UnknownType(u8),
     #[error("RDB object type {0} (module) is not supported")]
     Unsupported(u8),
-    #[error("stream consumer groups are not supported")]
-    StreamGroups,
 }
 
 pub type Result<T> = std::result::Result<T, RdbError>;
@@ -470,14 +468,95 @@ fn decode_stream(t: u8, r: &mut Reader) -> Result<RdbValue> {
         return Err(bad("stream length"));
     }
     x.set_loaded_meta(last, max_deleted, added).map_err(bad)?;
-    if r.length()? != 0 {
-        return Err(RdbError::StreamGroups);
-    }
+    decode_groups(t, r, &mut x)?;
     Ok(RdbValue::Stream(Box::new(x)))
 }
 
+fn raw_id(r: &mut Reader) -> Result<crate::keyspace::types::stream::StreamId> {
+    let b: [u8; 16] = r.array()?;
+    Ok(crate::keyspace::types::stream::StreamId::new(
+        u64::from_be_bytes(b[..8].try_into().expect("8 bytes")),
+        u64::from_be_bytes(b[8..].try_into().expect("8 bytes")),
+    ))
+}
+
+/// A stream's consumer groups (`rdbLoadObject`): per group its name, last
+/// ID, read counter (types 19 and 21; estimated for 15), its PEL (raw ID,
+/// delivery time, delivery count) and its consumers (name, seen time, a
+/// type 21 active time, and the raw IDs of their pending entries, which
+/// must be in the group's PEL and owned by no other consumer).
+fn decode_groups(t: u8, r: &mut Reader, x: &mut crate::keyspace::types::Stream) -> Result<()> {
+    use crate::keyspace::types::cgroup::{Consumer, Group, Meta, Nack};
+    let bad = RdbError::Corrupt;
+    let groups = r.count(4)?;
+    for _ in 0..groups {
+        let name: Box<[u8]> = r.string()?.into();
+        let last = crate::keyspace::types::stream::StreamId::new(r.length()?, r.length()?);
+        let entries_read = if t == ty::STREAM_LISTPACKS {
+            Meta::of(x).distance(last)
+        } else {
+            r.length()? as i64
+        };
+        let mut g = Group::new(last, entries_read);
+        let n = r.count(16 + 8 + 1)?;
+        let mut owners: std::collections::BTreeMap<_, Option<Box<[u8]>>> = Default::default();
+        let mut times = std::collections::BTreeMap::new();
+        for _ in 0..n {
+            let id = raw_id(r)?;
+            let time = i64::from_le_bytes(r.array()?);
+            let count = r.length()?;
+            if owners.insert(id, None).is_some() {
+                return Err(RdbError::Duplicate("stream PEL"));
+            }
+            times.insert(id, (time, count));
+        }
+        let nc = r.count(1 + 8 + 1)?;
+        for _ in 0..nc {
+            let cname: Box<[u8]> = r.string()?.into();
+            let seen_time = i64::from_le_bytes(r.array()?);
+            if t == ty::STREAM_LISTPACKS_3 {
+                let _active_time: [u8; 8] = r.array()?;
+            }
+            let mut c = Consumer {
+                seen_time,
+                pel: Default::default(),
+            };
+            let n = r.count(16)?;
+            for _ in 0..n {
+                let id = raw_id(r)?;
+                match owners.get_mut(&id) {
+                    Some(o @ None) => *o = Some(cname.clone()),
+                    _ => return Err(bad("stream consumer PEL entry")),
+                }
+                c.pel.insert(id);
+            }
+            if g.consumers.insert(cname, c).is_some() {
+                return Err(RdbError::Duplicate("stream consumer"));
+            }
+        }
+        for (id, owner) in owners {
+            let Some(consumer) = owner else {
+                return Err(bad("stream PEL entry without consumer"));
+            };
+            let (delivery_time, delivery_count) = times[&id];
+            g.pel.insert(
+                id,
+                Nack {
+                    delivery_time,
+                    delivery_count,
+                    consumer,
+                },
+            );
+        }
+        if x.groups.insert(name, g).is_some() {
+            return Err(RdbError::Duplicate("stream group"));
+        }
+    }
+    Ok(())
+}
+
 /// A stream as RDB_TYPE_STREAM_LISTPACKS_2 (what Redis 7.0 writes): its
-/// nodes as listpacks, then its metadata and no consumer groups.
+/// nodes as listpacks, then its metadata and consumer groups.
 pub fn encode_stream(out: &mut Vec<u8>, x: &crate::keyspace::types::Stream, compress: bool) {
     out.push(ty::STREAM_LISTPACKS_2);
     put_len(out, x.node_count() as u64);
@@ -534,9 +613,34 @@ pub fn encode_stream(out: &mut Vec<u8>, x: &crate::keyspace::types::Stream, comp
         x.max_deleted_id.ms,
         x.max_deleted_id.seq,
         x.entries_added,
-        0,
     ] {
         put_len(out, v);
+    }
+    put_len(out, x.groups.len() as u64);
+    let raw = |out: &mut Vec<u8>, id: &crate::keyspace::types::stream::StreamId| {
+        out.extend_from_slice(&id.ms.to_be_bytes());
+        out.extend_from_slice(&id.seq.to_be_bytes());
+    };
+    for (name, g) in &x.groups {
+        put_string(out, name, compress);
+        put_len(out, g.last_id.ms);
+        put_len(out, g.last_id.seq);
+        put_len(out, g.entries_read as u64);
+        put_len(out, g.pel.len() as u64);
+        for (id, n) in &g.pel {
+            raw(out, id);
+            out.extend_from_slice(&n.delivery_time.to_le_bytes());
+            put_len(out, n.delivery_count);
+        }
+        put_len(out, g.consumers.len() as u64);
+        for (cname, c) in &g.consumers {
+            put_string(out, cname, compress);
+            out.extend_from_slice(&c.seen_time.to_le_bytes());
+            put_len(out, c.pel.len() as u64);
+            for id in &c.pel {
+                raw(out, id);
+            }
+        }
     }
 }
 

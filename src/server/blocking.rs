@@ -247,7 +247,8 @@ pub fn serve(st: &mut State, now: u64) -> bool {
             let last = st.ks.journal.last_lsn();
             // An error that changed nothing (a key of another type, MISCONF)
             // leaves the client blocked, as Redis 7.0 does.
-            let failed = out.buf.first() == Some(&b'-') && last == lsn_before;
+            let failed =
+                out.buf.first() == Some(&b'-') && last == lsn_before && !client.final_error;
             if client.block.take().is_some() || failed {
                 // Drained, or not servable: the rest of the queue keeps
                 // waiting, in order.

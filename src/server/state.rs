@@ -83,6 +83,10 @@ pub struct Client {
     /// The command is being re-executed to serve a blocked client: keys of
     /// the wrong type count as empty (Redis 7.0 keeps such clients blocked).
     pub serving: bool,
+    /// Set by a handler re-executed to serve a blocked client whose error
+    /// reply ends the wait (XREADGROUP when its stream or group is gone);
+    /// other errors keep the client blocked.
+    pub final_error: bool,
     /// Inside MULTI: the queued commands (`commands/multi.rs`).
     pub multi: Option<Multi>,
     /// Keys this client WATCHes (database, key).
@@ -154,6 +158,7 @@ impl Client {
             blocked: None,
             no_block: false,
             serving: false,
+            final_error: false,
             multi: None,
             watched: Vec::new(),
         }

@@ -51,6 +51,8 @@ const T_HASH_PART: u8 = 11;
 const T_SET_PART: u8 = 12;
 const T_ZSET_PART: u8 = 13;
 const T_STREAM: u8 = 14;
+/// A stream with consumer groups: tag 14's fields, then the groups.
+const T_STREAM_GROUPS: u8 = 15;
 
 /// Encoded element bytes after which a collection's entry is cut and goes
 /// on in a part (FORMAT.md, "Split values"): a big value is written and
@@ -114,8 +116,14 @@ pub fn encode_entry(out: &mut Vec<u8>, db: u32, e: &Entry) {
             put_varint(out, ((n << 1) ^ (n >> 63)) as u64);
         }
         Value::Stream(x) => {
-            out.push(T_STREAM);
-            put_stream(out, x);
+            if x.groups.is_empty() {
+                out.push(T_STREAM);
+                put_stream(out, x);
+            } else {
+                out.push(T_STREAM_GROUPS);
+                put_stream(out, x);
+                put_groups(out, x);
+            }
         }
         v => {
             let (tag, _, len) = collection_tags(v).expect("a collection");
@@ -217,6 +225,114 @@ fn put_stream(out: &mut Vec<u8>, x: &crate::keyspace::types::Stream) {
             }
         }
     }
+}
+
+fn zigzag(n: i64) -> u64 {
+    ((n << 1) ^ (n >> 63)) as u64
+}
+
+fn unzigzag(z: u64) -> i64 {
+    ((z >> 1) as i64) ^ -((z & 1) as i64)
+}
+
+/// A stream's consumer groups (tag 15, FORMAT.md): each group's name, last
+/// ID, read counter, consumers (name, seen time) and pending entries
+/// (ID, delivery time, delivery count, owner's index among the consumers).
+fn put_groups(out: &mut Vec<u8>, x: &crate::keyspace::types::Stream) {
+    put_varint(out, x.groups.len() as u64);
+    for (name, g) in &x.groups {
+        put_bytes(out, name);
+        put_varint(out, g.last_id.ms);
+        put_varint(out, g.last_id.seq);
+        put_varint(out, zigzag(g.entries_read));
+        put_varint(out, g.consumers.len() as u64);
+        let names: Vec<&[u8]> = g.consumers.keys().map(|k| &k[..]).collect();
+        for (cname, c) in &g.consumers {
+            put_bytes(out, cname);
+            put_varint(out, zigzag(c.seen_time));
+        }
+        put_varint(out, g.pel.len() as u64);
+        for (id, n) in &g.pel {
+            put_varint(out, id.ms);
+            put_varint(out, id.seq);
+            put_varint(out, zigzag(n.delivery_time));
+            put_varint(out, n.delivery_count);
+            let owner = names
+                .binary_search(&&n.consumer[..])
+                .expect("a pending entry's consumer exists");
+            put_varint(out, owner as u64);
+        }
+    }
+}
+
+fn decode_groups(r: &mut Reader, x: &mut crate::keyspace::types::Stream) -> R<()> {
+    use crate::keyspace::types::cgroup::{Consumer, Group, Nack};
+    use crate::keyspace::types::stream::StreamId;
+    // A count of items of at least one byte each, 0 allowed.
+    let count0 = |r: &mut Reader| -> R<usize> {
+        let at = r.pos;
+        let n = r.varint()?;
+        if n > (r.b.len() - r.pos) as u64 {
+            return Err((at, "count past the end of the block"));
+        }
+        Ok(n as usize)
+    };
+    let at = r.pos;
+    let groups = r.count()?;
+    let _ = at;
+    for _ in 0..groups {
+        let at = r.pos;
+        let name: Box<[u8]> = r.bytes()?.into();
+        if x.groups.last_key_value().is_some_and(|(k, _)| *k >= name) {
+            return Err((at, "stream groups out of order"));
+        }
+        let last = StreamId::new(r.varint()?, r.varint()?);
+        let mut g = Group::new(last, unzigzag(r.varint()?));
+        let nc = count0(r)?;
+        let mut names: Vec<Box<[u8]>> = Vec::with_capacity(nc);
+        for _ in 0..nc {
+            let at = r.pos;
+            let cname: Box<[u8]> = r.bytes()?.into();
+            if names.last().is_some_and(|p| *p >= cname) {
+                return Err((at, "stream consumers out of order"));
+            }
+            let seen_time = unzigzag(r.varint()?);
+            g.consumers.insert(
+                cname.clone(),
+                Consumer {
+                    seen_time,
+                    pel: Default::default(),
+                },
+            );
+            names.push(cname);
+        }
+        let np = count0(r)?;
+        for _ in 0..np {
+            let at = r.pos;
+            let id = StreamId::new(r.varint()?, r.varint()?);
+            if g.pel.last_key_value().is_some_and(|(k, _)| *k >= id) {
+                return Err((at, "pending entries out of order"));
+            }
+            let delivery_time = unzigzag(r.varint()?);
+            let delivery_count = r.varint()?;
+            let at = r.pos;
+            let owner = r.varint()?;
+            let Some(cname) = names.get(owner as usize) else {
+                return Err((at, "pending entry of no consumer"));
+            };
+            g.consumers.get_mut(cname).expect("listed").pel.insert(id);
+            g.pel.insert(
+                id,
+                Nack {
+                    delivery_time,
+                    delivery_count,
+                    consumer: cname.clone(),
+                },
+            );
+        }
+        x.groups.insert(name, g);
+    }
+    Ok(())
 }
 
 fn decode_stream(r: &mut Reader) -> R<Value> {
@@ -371,6 +487,13 @@ fn decode_value(r: &mut Reader) -> R<Value> {
         T_ZSET => Value::ZSet(Box::new(ZSet::new())),
         T_ZSET_BIG => Value::ZSet(Box::new(ZSet::new_full())),
         T_STREAM => return decode_stream(r),
+        T_STREAM_GROUPS => {
+            let mut v = decode_stream(r)?;
+            if let Value::Stream(x) = &mut v {
+                decode_groups(r, x)?;
+            }
+            return Ok(v);
+        }
         _ => return Err((at, "unknown value type")),
     };
     let big = matches!(r.b[at], T_HASH_BIG | T_SET_BIG);

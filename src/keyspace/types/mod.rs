@@ -1,6 +1,7 @@
 //! Collection values: one module per Redis type. Each type owns its
 //! encodings (compact and full) and reports them for OBJECT ENCODING.
 
+pub mod cgroup;
 pub mod chunked;
 pub mod hash;
 pub mod hll;

@@ -344,6 +344,8 @@ pub struct Stream {
     pub first_id: StreamId,
     pub max_deleted_id: StreamId,
     pub entries_added: u64,
+    /// Consumer groups by name (`cgroup`).
+    pub groups: BTreeMap<Box<[u8]>, super::cgroup::Group>,
 }
 
 /// Node limits (`stream-node-max-entries`, `stream-node-max-bytes`; 0:
@@ -655,17 +657,27 @@ impl Stream {
         Ok(())
     }
 
+    /// A live entry has this ID.
+    pub fn contains(&self, id: StreamId) -> bool {
+        !self.range(id, id, 1, false).is_empty()
+    }
+
     /// Heap bytes (MEMORY USAGE, lazyfree).
     pub fn heap_size(&self) -> usize {
-        self.nodes
-            .values()
-            .map(|n| {
-                // A B-tree slot (key and node) and the node's buffers.
-                std::mem::size_of::<(StreamId, Node)>()
-                    + n.buf.capacity()
-                    + n.master_fields.iter().map(|f| f.len() + 16).sum::<usize>()
-            })
-            .sum()
+        self.groups
+            .iter()
+            .map(|(k, g)| k.len() + std::mem::size_of::<super::cgroup::Group>() + g.heap_size())
+            .sum::<usize>()
+            + self
+                .nodes
+                .values()
+                .map(|n| {
+                    // A B-tree slot (key and node) and the node's buffers.
+                    std::mem::size_of::<(StreamId, Node)>()
+                        + n.buf.capacity()
+                        + n.master_fields.iter().map(|f| f.len() + 16).sum::<usize>()
+                })
+                .sum::<usize>()
     }
 
     /// Entries stored, deleted ones included (free effort).
