@@ -227,6 +227,34 @@ const TABLE: &[&str] = &[
     "XPENDING str g",
     "XCLAIM str g c 0 1-1",
     "XINFO GROUPS str",
+    // Group changes do not break a WATCH on the key (Redis signals no
+    // key modification for them); new entries do.
+    "XADD w 1-1 f v",
+    "XGROUP CREATE w g 0",
+    "WATCH w",
+    "XREADGROUP GROUP g c STREAMS w >",
+    "XREADGROUP GROUP g c STREAMS w 0",
+    "XACK w g 1-1",
+    "XCLAIM w g d 0 1-1 FORCE",
+    "XAUTOCLAIM w g e 0 0",
+    "XGROUP SETID w g 0",
+    "XGROUP CREATECONSUMER w g f",
+    "XGROUP DELCONSUMER w g f",
+    "XGROUP CREATE w g9 0",
+    "XGROUP DESTROY w g9",
+    "MULTI",
+    "PING",
+    "EXEC",
+    "WATCH w",
+    "XADD w 2-1 f v",
+    "MULTI",
+    "PING",
+    "EXEC",
+    "WATCH nokey9",
+    "XGROUP CREATE nokey9 g 0 MKSTREAM",
+    "MULTI",
+    "PING",
+    "EXEC",
     "COMMAND GETKEYS XREADGROUP GROUP g c STREAMS s t > >",
     "COMMAND GETKEYS XGROUP CREATE s g 0",
 ];
@@ -520,10 +548,17 @@ fn blocked_xreadgroup_is_served_or_told_why_it_ends() {
     assert!(got.contains("5-1"), "{got}");
     let pending = format!("{:?}", c.cmds(&["XPENDING", "s", "g"]));
     assert!(pending.contains("Int(1)"), "{pending}");
-    // A SETID or a new consumer does not end the wait; the group's end does.
+    // A SETID or a new consumer does not end the wait (not even a SETID
+    // back to the start: as in Redis, the next XADD serves it); the
+    // group's end does.
     block(&mut w);
     c.cmds(&["XGROUP", "CREATECONSUMER", "s", "g", "other"]);
+    c.cmds(&["XGROUP", "SETID", "s", "g", "0"]);
     assert!(w.silent_for(Duration::from_millis(100)));
+    c.cmds(&["XADD", "s", "6-1", "f", "v"]);
+    let got = show(&w.read());
+    assert!(got.contains("5-1") && got.contains("6-1"), "{got}");
+    block(&mut w);
     c.cmds(&["XGROUP", "DESTROY", "s", "g"]);
     assert_eq!(
         w.read(),

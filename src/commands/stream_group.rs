@@ -325,6 +325,8 @@ fn xgroup_check(ctx: &mut Ctx, argv: &[&[u8]]) -> Result<(bool, i64, bool), CmdE
     if (setid && argv.len() != 5 && argv.len() != 7) || (create && argv.len() > 8) {
         return Err(syntax());
     }
+    // Only CREATE with MKSTREAM on a missing key changes the key itself.
+    ctx.st.groups_only = exists;
     Ok((mkstream, entries_read, exists))
 }
 
@@ -395,6 +397,8 @@ fn xgroup_destroy(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
         ctx.out.int(0);
         return Ok(());
     }
+    // Clients blocked on the group are told it is gone.
+    ctx.st.groups_wake = true;
     ctx.propagate(argv);
     ctx.notify(notify::STREAM, "xgroup-destroy", argv[2]);
     ctx.out.int(1);
@@ -431,6 +435,7 @@ fn xgroup_delconsumer(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
 /// XREADGROUP GROUP group consumer [COUNT n] [BLOCK ms] [NOACK] STREAMS
 /// key... id... (Redis's `xreadCommand` with a group).
 fn xreadgroup(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
+    ctx.st.groups_only = true;
     let a = super::stream::parse_read(ctx, argv, true)?;
     let (group, consumer) = a.group.expect("checked");
     let rest = &argv[a.streams_at..];
@@ -618,6 +623,7 @@ fn history(
 }
 
 fn xack(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
+    ctx.st.groups_only = true;
     let Some(x) = stream_in(ctx.write(argv[1]))? else {
         ctx.out.int(0);
         return Ok(());
@@ -749,6 +755,7 @@ fn xpending(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
 }
 
 fn xclaim(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
+    ctx.st.groups_only = true;
     let (key, group, consumer) = (argv[1], argv[2], argv[3]);
     match stream_ref(ctx.read(key))? {
         Some(x) if x.groups.contains_key(group) => {}
@@ -894,6 +901,7 @@ fn xclaim(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
 }
 
 fn xautoclaim(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
+    ctx.st.groups_only = true;
     let (key, group, consumer) = (argv[1], argv[2], argv[3]);
     let min_idle = arg_i64(argv[4])
         .map_err(|_| CmdError::msg("ERR Invalid min-idle-time argument for XAUTOCLAIM"))?

@@ -216,6 +216,8 @@ fn run(
         Some(st.clock.take().unwrap_or_else(Instant::now))
     };
     let effects_before = st.ks.journal.effects;
+    st.groups_only = false;
+    st.groups_wake = false;
     st.ks.command_start();
     // FLUSHDB/FLUSHALL/SWAPDB change every key of their databases: the
     // watchers of keys that exist now are marked if the command runs.
@@ -251,15 +253,22 @@ fn run(
     // A script's commands did this for their own keys as they ran (its
     // arguments are no key positions: ARGV values would be taken as keys).
     if st.ks.journal.effects != effects_before && !commands::scripting::is_eval(cmd) {
-        st.blocking.touched(client.db, &argv[1..]);
-        if !st.watch.is_empty() {
+        if !st.groups_only || st.groups_wake {
+            st.blocking.touched(client.db, &argv[1..]);
+        }
+        if !st.watch.is_empty() && !st.groups_only {
             st.watch.mark(flushed_watchers);
             if cmd.flags & flag::MOVABLEKEYS != 0 {
                 for k in &argv[1..] {
                     st.watch.touch(client.db, k);
                 }
             } else {
-                for k in commands::key_args(cmd, argv) {
+                // A container's keys are its subcommand's (XGROUP CREATE).
+                let keyed = match (cmd.subs.is_empty(), argv.get(1)) {
+                    (false, Some(sub)) => commands::lookup_sub(cmd, sub).unwrap_or(cmd),
+                    _ => cmd,
+                };
+                for k in commands::key_args(keyed, argv) {
                     st.watch.touch(client.db, k);
                 }
             }

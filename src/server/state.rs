@@ -277,6 +277,14 @@ pub struct State {
     /// EXEC is running its queue: commands do not seal log records or
     /// serve blocked clients one by one (EXEC does both once, at its end).
     pub in_exec: bool,
+    /// Set by a command whose changes are only to a stream's consumer
+    /// groups: as in Redis, they do not break a WATCH on the key (Redis
+    /// calls no `signalModifiedKey` for them).
+    pub groups_only: bool,
+    /// With `groups_only`: the change can end a blocked XREADGROUP's wait
+    /// (XGROUP DESTROY, which Redis signals), so blocked clients on the
+    /// key are served again.
+    pub groups_wake: bool,
     /// When the previous command ended, while the lock is still held: the
     /// next command's start (one clock read per command instead of two;
     /// `exec::run`). Invariant: `None` whenever the lock was released
@@ -332,6 +340,8 @@ impl State {
             blocking: Default::default(),
             watch: Default::default(),
             in_exec: false,
+            groups_only: false,
+            groups_wake: false,
             clock: None,
             replaying: false,
             persist: Default::default(),
