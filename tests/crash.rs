@@ -102,6 +102,33 @@ const COUNTERS: &[CounterOp] = &[
         read: |t| strs(&["XLEN", &format!("x{t}")]),
     },
     CounterOp {
+        // A consumer group's pending entries: add one entry, deliver one
+        // (the next undelivered, so an entry added before a kill is
+        // delivered by the next operation).
+        cmd: |t, n| {
+            let key = format!("cg{t}");
+            let mut v = Vec::new();
+            if n == 1 {
+                v.push(strs(&["XGROUP", "CREATE", &key, "g", "0", "MKSTREAM"]));
+            }
+            v.push(strs(&["XADD", &key, &format!("{n}-1"), "f", "v"]));
+            v.push(strs(&[
+                "XREADGROUP",
+                "GROUP",
+                "g",
+                "c",
+                "COUNT",
+                "1",
+                "STREAMS",
+                &key,
+                ">",
+            ]));
+            v
+        },
+        ack: |r, _| matches!(r, Resp::Array(Some(v)) if !v.is_empty()),
+        read: |t| strs(&["XPENDING", &format!("cg{t}"), "g"]),
+    },
+    CounterOp {
         cmd: |t, _| vec![strs(&["ZINCRBY", &format!("zi{t}"), "1", "m"])],
         ack: |r, n| *r == Resp::Bulk(Some(n.to_string().into_bytes())),
         read: |t| strs(&["ZSCORE", &format!("zi{t}"), "m"]),
@@ -133,6 +160,10 @@ fn count_of(r: &Resp) -> i64 {
         Resp::Int(n) => *n,
         Resp::Bulk(Some(v)) => String::from_utf8_lossy(v).parse().unwrap(),
         Resp::Bulk(None) => 0,
+        // XPENDING's summary: the count first.
+        Resp::Array(Some(v)) if !v.is_empty() => count_of(&v[0]),
+        // XPENDING of a group not created yet.
+        Resp::Error(_) => 0,
         other => panic!("{other:?}"),
     }
 }

@@ -624,14 +624,13 @@ fn history(
 
 fn xack(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     ctx.st.groups_only = true;
-    let Some(x) = stream_in(ctx.write(argv[1]))? else {
+    // A read lookup, as Redis's (a missing key is a key miss).
+    if !stream_ref(ctx.read(argv[1]))?.is_some_and(|x| x.groups.contains_key(argv[2])) {
         ctx.out.int(0);
         return Ok(());
-    };
-    let Some(g) = x.groups.get_mut(argv[2]) else {
-        ctx.out.int(0);
-        return Ok(());
-    };
+    }
+    let x = stream_in(ctx.write(argv[1]))?.expect("checked");
+    let g = x.groups.get_mut(argv[2]).expect("checked");
     // Every ID is checked before any is acknowledged.
     let ids = argv[3..]
         .iter()
@@ -903,6 +902,9 @@ fn xclaim(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
 fn xautoclaim(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     ctx.st.groups_only = true;
     let (key, group, consumer) = (argv[1], argv[2], argv[3]);
+    // Redis 7.0 looks the key up first (a key miss even when an option is
+    // wrong), and checks its type and group after the options.
+    let found = stream_ref(ctx.read(key)).map(|x| x.is_some_and(|x| x.groups.contains_key(group)));
     let min_idle = arg_i64(argv[4])
         .map_err(|_| CmdError::msg("ERR Invalid min-idle-time argument for XAUTOCLAIM"))?
         .max(0);
@@ -926,9 +928,8 @@ fn xautoclaim(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
         }
         j += 1;
     }
-    match stream_ref(ctx.read(key))? {
-        Some(x) if x.groups.contains_key(group) => {}
-        _ => return Err(no_key_or_group(key, group)),
+    if !found? {
+        return Err(no_key_or_group(key, group));
     }
     let now = ctx.now as i64;
     let mut fx = Effects::default();
