@@ -255,6 +255,15 @@ const TABLE: &[&str] = &[
     "MULTI",
     "PING",
     "EXEC",
+    // Extreme counts and times wrap and clamp as Redis's C does.
+    "XCLAIM w g x 0 1-1 FORCE RETRYCOUNT 9223372036854775807",
+    "XREADGROUP GROUP g x STREAMS w 0",
+    "XPENDING w g - + 10",
+    "XCLAIM w g x 0 1-1 IDLE -9223372036854775808 JUSTID",
+    "XCLAIM w g x 0 1-1 TIME -5 JUSTID",
+    "XPENDING w g - + 10",
+    "XPENDING w g IDLE 9223372036854775807 - + 10",
+    "XAUTOCLAIM w g y 9223372036854775807 0",
     "COMMAND GETKEYS XREADGROUP GROUP g c STREAMS s t > >",
     "COMMAND GETKEYS XGROUP CREATE s g 0",
 ];

@@ -617,7 +617,7 @@ fn history(
     for id in again {
         let n = g.pel.get_mut(&id).expect("pending");
         n.delivery_time = now;
-        n.delivery_count += 1;
+        n.delivery_count = n.delivery_count.wrapping_add(1);
         fx.claim(key, group, id, n, last);
     }
 }
@@ -736,7 +736,7 @@ fn xpending(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
             break;
         }
         let n = &g.pel[&id];
-        if min_idle > 0 && now - n.delivery_time < min_idle {
+        if min_idle > 0 && now.wrapping_sub(n.delivery_time) < min_idle {
             continue;
         }
         count -= 1;
@@ -747,7 +747,7 @@ fn xpending(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
         out.array(4);
         out.bulk(&id.to_bytes());
         out.bulk(&n.consumer);
-        out.int((now - n.delivery_time).max(0));
+        out.int(now.wrapping_sub(n.delivery_time).max(0));
         out.int(n.delivery_count as i64);
     }
     Ok(())
@@ -792,7 +792,7 @@ fn xclaim(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
             justid = true;
         } else if opt.eq_ignore_ascii_case(b"idle") && more > 0 {
             j += 1;
-            time = Some(now - num(argv[j], "IDLE")?);
+            time = Some(now.wrapping_sub(num(argv[j], "IDLE")?));
         } else if opt.eq_ignore_ascii_case(b"time") && more > 0 {
             j += 1;
             time = Some(num(argv[j], "TIME")?);
@@ -843,7 +843,7 @@ fn xclaim(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
         if !pending && !force {
             continue;
         }
-        if pending && min_idle > 0 && now - g.pel[&id].delivery_time < min_idle {
+        if pending && min_idle > 0 && now.wrapping_sub(g.pel[&id].delivery_time) < min_idle {
             continue;
         }
         if claimed.is_empty() {
@@ -875,7 +875,7 @@ fn xclaim(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
         n.delivery_time = time;
         match retry {
             Some(r) if r >= 0 => n.delivery_count = r as u64,
-            _ if !justid => n.delivery_count += 1,
+            _ if !justid => n.delivery_count = n.delivery_count.wrapping_add(1),
             _ => {}
         }
         fx.claim(key, group, id, n, g.last_id);
@@ -955,7 +955,7 @@ fn xautoclaim(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
             count -= 1;
             continue;
         }
-        if min_idle > 0 && now - g.pel[&id].delivery_time < min_idle {
+        if min_idle > 0 && now.wrapping_sub(g.pel[&id].delivery_time) < min_idle {
             continue;
         }
         if claimed.is_empty() {
@@ -970,7 +970,7 @@ fn xautoclaim(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
         let n = g.pel.get_mut(&id).expect("pending");
         n.delivery_time = now;
         if !justid {
-            n.delivery_count += 1;
+            n.delivery_count = n.delivery_count.wrapping_add(1);
         }
         fx.claim(key, group, id, n, g.last_id);
         claimed.push(id);
@@ -1052,7 +1052,7 @@ pub fn xinfo_consumers(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
         out.bulk(b"pending");
         out.int(c.pel.len() as i64);
         out.bulk(b"idle");
-        out.int((now - c.seen_time).max(0));
+        out.int(now.wrapping_sub(c.seen_time).max(0));
     }
     Ok(())
 }

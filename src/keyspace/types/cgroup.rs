@@ -137,6 +137,9 @@ impl Group {
 }
 
 /// What a group's lag and read counter depend on in its stream.
+///
+/// Arithmetic wraps, as Redis's C does: counters restored from a payload
+/// or file (RESTORE, `rdb-import`) can be anything.
 #[derive(Clone, Copy, Debug)]
 pub struct Meta {
     pub len: u64,
@@ -191,10 +194,10 @@ impl Meta {
         }
         if self.max_deleted_id == StreamId::MIN || self.max_deleted_id < self.first_id {
             if id < self.first_id {
-                return (self.entries_added - self.len) as i64;
+                return self.entries_added.wrapping_sub(self.len) as i64;
             }
             if id == self.first_id {
-                return (self.entries_added - self.len + 1) as i64;
+                return self.entries_added.wrapping_sub(self.len).wrapping_add(1) as i64;
             }
         }
         INVALID_ENTRIES_READ
@@ -207,11 +210,11 @@ impl Meta {
             return Some(0);
         }
         if g.entries_read != INVALID_ENTRIES_READ && !self.has_tombstones(Some(g.last_id), None) {
-            return Some(self.entries_added as i64 - g.entries_read);
+            return Some((self.entries_added as i64).wrapping_sub(g.entries_read));
         }
         match self.distance(g.last_id) {
             INVALID_ENTRIES_READ => None,
-            read => Some(self.entries_added as i64 - read),
+            read => Some((self.entries_added as i64).wrapping_sub(read)),
         }
     }
 
@@ -220,7 +223,7 @@ impl Meta {
     pub fn advance(&self, g: &mut Group, id: StreamId) {
         debug_assert!(id > g.last_id);
         if g.entries_read != INVALID_ENTRIES_READ && !self.has_tombstones(Some(id), None) {
-            g.entries_read += 1;
+            g.entries_read = g.entries_read.wrapping_add(1);
         } else if self.entries_added > 0 {
             g.entries_read = self.distance(id);
         }
