@@ -264,7 +264,9 @@ const TABLE: &[&str] = &[
     "XPENDING w g - + 10",
     "XPENDING w g IDLE 9223372036854775807 - + 10",
     "XAUTOCLAIM w g y 9223372036854775807 0",
+    "XREADGROUP GROUP g z STREAMS w 18446744073709551615-18446744073709551615",
     "COMMAND GETKEYS XREADGROUP GROUP g c STREAMS s t > >",
+    "COMMAND GETKEYS XREADGROUP GROUP g streams STREAMS s >",
     "COMMAND GETKEYS XGROUP CREATE s g 0",
 ];
 
@@ -602,4 +604,93 @@ fn blocked_xreadgroup_is_served_or_told_why_it_ends() {
         ]),
         Resp::Array(None)
     );
+}
+
+/// Counters past i64's range (they wrap, as in Redis) are logged in a form
+/// the replay takes back: the server restarts after kill -9 with the same
+/// groups.
+#[test]
+fn extreme_counters_survive_log_replay() {
+    let mut s = Server::start(&["--appendfsync", "always"]);
+    let mut c = s.raw();
+    for line in [
+        "XADD k 1-1 f v",
+        "XADD k 2-1 f v",
+        "XGROUP CREATE k g 0",
+        "XGROUP SETID k g 0 ENTRIESREAD 9223372036854775807",
+        "XREADGROUP GROUP g c COUNT 1 STREAMS k >",
+        "XCLAIM k g c 0 1-1 RETRYCOUNT 9223372036854775807",
+        "XCLAIM k g c 0 1-1",
+        "XREADGROUP GROUP g c STREAMS k 0",
+    ] {
+        let args: Vec<&str> = line.split(' ').collect();
+        let r = c.cmds(&args);
+        assert!(!matches!(r, Resp::Error(_)), "{line}: {}", show(&r));
+    }
+    let want = groups_view(&mut c, "k");
+    let got = show(&want);
+    assert!(got.contains("-9223372036854775807"), "{got}");
+    s.kill9();
+    let s = s.restart(&[]);
+    let mut c = s.raw();
+    assert_eq!(show(&groups_view(&mut c, "k")), got);
+}
+
+/// A blocked XREAD or XREADGROUP without COUNT that is served takes at
+/// most 1000 entries, as in Redis.
+#[test]
+fn a_served_blocked_read_takes_at_most_1000_entries() {
+    let Some(r) = RedisServer::start() else {
+        return;
+    };
+    let s = Server::start(&[]);
+    for port in [s.port, r.port] {
+        let mut c = Raw::connect(port);
+        c.cmds(&["XGROUP", "CREATE", "s", "g", "$", "MKSTREAM"]);
+        let mut readers = Vec::new();
+        for cmd in [
+            &["XREAD", "BLOCK", "0", "STREAMS", "s", "$"][..],
+            &[
+                "XREADGROUP",
+                "GROUP",
+                "g",
+                "c",
+                "BLOCK",
+                "0",
+                "STREAMS",
+                "s",
+                ">",
+            ][..],
+        ] {
+            let mut w = Raw::connect(port);
+            let a: Vec<&[u8]> = cmd.iter().map(|x| x.as_bytes()).collect();
+            w.send(&encode(&a));
+            assert!(w.silent_for(Duration::from_millis(100)));
+            readers.push(w);
+        }
+        let mut batch = encode(&[b"MULTI"]);
+        for i in 1..=1500 {
+            let id = format!("{i}-1");
+            batch.extend(encode(&[b"XADD", b"s", id.as_bytes(), b"f", b"v"]));
+        }
+        batch.extend(encode(&[b"EXEC"]));
+        c.send(&batch);
+        for _ in 0..1502 {
+            c.read();
+        }
+        for w in &mut readers {
+            let got = w.read();
+            let n = match &got {
+                Resp::Array(Some(v)) => match &v[0] {
+                    Resp::Array(Some(kv)) => match &kv[1] {
+                        Resp::Array(Some(e)) => e.len(),
+                        other => panic!("{other:?}"),
+                    },
+                    other => panic!("{other:?}"),
+                },
+                other => panic!("{other:?}"),
+            };
+            assert_eq!(n, 1000, "port {port}");
+        }
+    }
 }

@@ -293,8 +293,10 @@ pub fn movable_keys<'a>(c: &Cmd, argv: &[&'a [u8]]) -> Option<Vec<&'a [u8]>> {
         }
         "blmpop" | "bzmpop" => numkeys(2),
         "xread" | "xreadgroup" => {
-            // The first half of what follows STREAMS.
-            let at = (1..argv.len()).find(|&i| argv[i].eq_ignore_ascii_case(b"streams"))?;
+            // The first half of what follows STREAMS, searched from the
+            // key spec's start (XREADGROUP's GROUP takes two arguments).
+            let from = if c.name == "xread" { 1 } else { 4 };
+            let at = (from..argv.len()).find(|&i| argv[i].eq_ignore_ascii_case(b"streams"))?;
             let rest = &argv[at + 1..];
             Some(rest[..rest.len() / 2].to_vec())
         }

@@ -592,6 +592,10 @@ fn xsetid(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     Ok(())
 }
 
+/// The COUNT of a blocked XREAD or XREADGROUP served without one
+/// (Redis's `XREAD_BLOCKED_DEFAULT_COUNT`).
+pub(super) const BLOCKED_DEFAULT_COUNT: usize = 1000;
+
 /// XREAD's and XREADGROUP's options (`xreadCommand`).
 pub(super) struct ReadArgs<'a> {
     pub count: usize,
@@ -665,7 +669,10 @@ pub(super) fn parse_read<'a>(
 
 fn xread(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     let a = parse_read(ctx, argv, false)?;
-    let (count, block, first) = (a.count, a.block, a.streams_at);
+    let (mut count, block, first) = (a.count, a.block, a.streams_at);
+    if ctx.client.serving && count == 0 {
+        count = BLOCKED_DEFAULT_COUNT;
+    }
     let rest = &argv[first..];
     let n = rest.len() / 2;
     let (keys, id_args) = rest.split_at(n);

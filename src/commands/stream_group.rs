@@ -297,7 +297,8 @@ fn xgroup_check(ctx: &mut Ctx, argv: &[&[u8]]) -> Result<(bool, i64, bool), CmdE
             && i + 1 < argv.len()
         {
             entries_read = arg_i64(argv[i + 1])?;
-            if entries_read < 0 && entries_read != INVALID_ENTRIES_READ {
+            // A replayed log may hold any counter (it wraps, as in Redis).
+            if entries_read < 0 && entries_read != INVALID_ENTRIES_READ && !ctx.st.replaying {
                 return Err(CmdError::msg(
                     "ERR value for ENTRIESREAD must be positive or -1",
                 ));
@@ -334,7 +335,8 @@ fn xgroup_create(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     let (_, entries_read, exists) = xgroup_check(ctx, argv)?;
     let (key, name) = (argv[2], argv[3]);
     let id = if argv[4] == b"$" {
-        stream_ref(ctx.read(key))?.map_or(StreamId::MIN, |x| x.last_id)
+        // A write lookup, as Redis's (no key-miss event).
+        stream_in(ctx.write(key))?.map_or(StreamId::MIN, |x| x.last_id)
     } else {
         strict_id(argv[4])?
     };
@@ -436,7 +438,10 @@ fn xgroup_delconsumer(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
 /// key... id... (Redis's `xreadCommand` with a group).
 fn xreadgroup(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     ctx.st.groups_only = true;
-    let a = super::stream::parse_read(ctx, argv, true)?;
+    let mut a = super::stream::parse_read(ctx, argv, true)?;
+    if ctx.client.serving && a.count == 0 {
+        a.count = super::stream::BLOCKED_DEFAULT_COUNT;
+    }
     let (group, consumer) = a.group.expect("checked");
     let rest = &argv[a.streams_at..];
     let n = rest.len() / 2;
@@ -469,6 +474,9 @@ fn xreadgroup(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
             )));
         }
         ids.push(if *arg == b">" {
+            None
+        } else if *arg != b"$" && strict_id(arg).ok() == Some(StreamId::MAX) {
+            // Redis's own marker for ">".
             None
         } else if *arg == b"$" {
             return Err(CmdError::msg(
@@ -720,23 +728,26 @@ fn xpending(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
         }
         return Ok(());
     }
-    let ids: Vec<StreamId> = match consumer {
+    // Walked lazily: a big PEL costs what the reply holds (and the
+    // entries IDLE skips), not its whole size.
+    let ids: Box<dyn Iterator<Item = StreamId>> = match consumer {
+        _ if start > end => Box::new(std::iter::empty()),
         Some(name) => match g.consumers.get(name) {
-            Some(c) => c.pel.range(start..).copied().collect(),
+            Some(c) => Box::new(c.pel.range(start..=end).copied()),
             None => {
                 out.array(0);
                 return Ok(());
             }
         },
-        None => g.pel.range(start..).map(|(id, _)| *id).collect(),
+        None => Box::new(g.pel.range(start..=end).map(|(id, _)| *id)),
     };
     let mut rows = Vec::new();
     for id in ids {
-        if count == 0 || id > end {
+        if count == 0 {
             break;
         }
         let n = &g.pel[&id];
-        if min_idle > 0 && now.wrapping_sub(n.delivery_time) < min_idle {
+        if min_idle != 0 && now.wrapping_sub(n.delivery_time) < min_idle {
             continue;
         }
         count -= 1;
@@ -775,7 +786,8 @@ fn xclaim(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     }
     let now = ctx.now as i64;
     let (mut force, mut justid) = (false, false);
-    let mut retry: Option<i64> = None;
+    // RETRYCOUNT's count; a negative one counts as not given (Redis).
+    let mut retry: Option<u64> = None;
     let mut time: Option<i64> = None;
     let mut last_id = StreamId::MIN;
     while j < argv.len() {
@@ -798,7 +810,19 @@ fn xclaim(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
             time = Some(num(argv[j], "TIME")?);
         } else if opt.eq_ignore_ascii_case(b"retrycount") && more > 0 {
             j += 1;
-            retry = Some(num(argv[j], "RETRYCOUNT")?);
+            // A replayed log may hold a count past i64::MAX (it wraps).
+            retry = match (num(argv[j], "RETRYCOUNT"), ctx.st.replaying) {
+                (Ok(r), _) => u64::try_from(r).ok(),
+                (Err(_), true) => Some(
+                    std::str::from_utf8(argv[j])
+                        .ok()
+                        .and_then(|t| t.parse::<u64>().ok())
+                        .ok_or_else(|| {
+                            CmdError::msg("ERR Invalid RETRYCOUNT option argument for XCLAIM")
+                        })?,
+                ),
+                (Err(e), false) => return Err(e),
+            };
         } else if opt.eq_ignore_ascii_case(b"lastid") && more > 0 {
             j += 1;
             last_id = strict_id(argv[j])?;
@@ -874,7 +898,7 @@ fn xclaim(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
         let n = g.pel.get_mut(&id).expect("pending");
         n.delivery_time = time;
         match retry {
-            Some(r) if r >= 0 => n.delivery_count = r as u64,
+            Some(r) => n.delivery_count = r,
             _ if !justid => n.delivery_count = n.delivery_count.wrapping_add(1),
             _ => {}
         }
@@ -935,17 +959,21 @@ fn xautoclaim(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     let mut fx = Effects::default();
     let mut body = Reply::new(ctx.out.resp3);
     let x = stream_in(ctx.write(key))?.expect("checked");
-    let g = x.groups.get_mut(group).expect("checked");
     let mut created = false;
-    let pel_ids: Vec<StreamId> = g.pel.range(start..).map(|(id, _)| *id).collect();
     let mut attempts = count.saturating_mul(10);
     let mut claimed = Vec::new();
     let mut deleted = Vec::new();
-    let mut next = 0usize;
-    while attempts > 0 && count > 0 && next < pel_ids.len() {
+    // The PEL is walked from `from` on, one lookup a step (O(count), as
+    // Redis's iterator); None once past its end.
+    let mut from = Some(start);
+    while attempts > 0 && count > 0 {
         attempts -= 1;
-        let id = pel_ids[next];
-        next += 1;
+        let Some(id) = from.and_then(|f| x.groups[group].pel.range(f..).next().map(|(k, _)| *k))
+        else {
+            from = None;
+            break;
+        };
+        from = id.next();
         let live = x.contains(id);
         let g = x.groups.get_mut(group).expect("checked");
         if !live {
@@ -976,7 +1004,10 @@ fn xautoclaim(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
         claimed.push(id);
         count -= 1;
     }
-    let cursor = pel_ids.get(next).copied().unwrap_or(StreamId::MIN);
+    // The next pending entry after the last one looked at, or 0-0.
+    let cursor = from
+        .and_then(|f| x.groups[group].pel.range(f..).next().map(|(k, _)| *k))
+        .unwrap_or(StreamId::MIN);
     body.array(3);
     body.bulk(&cursor.to_bytes());
     body.array(claimed.len());

@@ -680,9 +680,15 @@ impl Stream {
                 .sum::<usize>()
     }
 
-    /// Entries stored, deleted ones included (free effort).
+    /// Entries stored, deleted ones included, and the groups' pending
+    /// entries and consumers (free effort).
     pub fn items(&self) -> usize {
-        self.nodes.values().map(|n| n.item_count()).sum()
+        self.nodes.values().map(|n| n.item_count()).sum::<usize>()
+            + self
+                .groups
+                .values()
+                .map(|g| 2 * g.pel.len() + g.consumers.len())
+                .sum::<usize>()
     }
 }
 
