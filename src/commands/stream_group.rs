@@ -879,12 +879,13 @@ fn xclaim(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
             }
         }
         if !pending {
+            let name = g.name_of(consumer);
             g.pel.insert(
                 id,
                 Nack {
                     delivery_time: time,
                     delivery_count: 1,
-                    consumer: consumer.into(),
+                    consumer: name,
                 },
             );
             g.consumers

@@ -499,7 +499,10 @@ fn decode_groups(t: u8, r: &mut Reader, x: &mut crate::keyspace::types::Stream) 
         };
         let mut g = Group::new(last, entries_read);
         let n = r.count(16 + 8 + 1)?;
-        let mut owners: std::collections::BTreeMap<_, Option<Box<[u8]>>> = Default::default();
+        let mut owners: std::collections::BTreeMap<
+            _,
+            Option<crate::keyspace::types::cgroup::Name>,
+        > = Default::default();
         let mut times = std::collections::BTreeMap::new();
         for _ in 0..n {
             let id = raw_id(r)?;
@@ -512,7 +515,7 @@ fn decode_groups(t: u8, r: &mut Reader, x: &mut crate::keyspace::types::Stream) 
         }
         let nc = r.count(1 + 8 + 1)?;
         for _ in 0..nc {
-            let cname: Box<[u8]> = r.string()?.into();
+            let cname: crate::keyspace::types::cgroup::Name = r.string()?.into();
             let seen_time = i64::from_le_bytes(r.array()?);
             if t == ty::STREAM_LISTPACKS_3 {
                 let _active_time: [u8; 8] = r.array()?;

@@ -289,10 +289,10 @@ fn decode_groups(r: &mut Reader, x: &mut crate::keyspace::types::Stream) -> R<()
         let last = StreamId::new(r.varint()?, r.varint()?);
         let mut g = Group::new(last, unzigzag(r.varint()?));
         let nc = count0(r)?;
-        let mut names: Vec<Box<[u8]>> = Vec::with_capacity(nc);
+        let mut names: Vec<crate::keyspace::types::cgroup::Name> = Vec::with_capacity(nc);
         for _ in 0..nc {
             let at = r.pos;
-            let cname: Box<[u8]> = r.bytes()?.into();
+            let cname: crate::keyspace::types::cgroup::Name = r.bytes()?.into();
             if names.last().is_some_and(|p| *p >= cname) {
                 return Err((at, "stream consumers out of order"));
             }

@@ -13,6 +13,11 @@
 
 use super::stream::{Stream, StreamId};
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+/// A consumer's name, shared by the consumer table and every pending
+/// entry it owns (one allocation per consumer, not per entry).
+pub type Name = Arc<[u8]>;
 
 /// `entries_read` when the group's read counter is unknown
 /// (`SCG_INVALID_ENTRIES_READ`).
@@ -24,7 +29,7 @@ pub struct Nack {
     /// Unix ms of the last delivery.
     pub delivery_time: i64,
     pub delivery_count: u64,
-    pub consumer: Box<[u8]>,
+    pub consumer: Name,
 }
 
 #[derive(Clone, Debug, PartialEq, Default)]
@@ -39,7 +44,7 @@ pub struct Group {
     pub last_id: StreamId,
     pub entries_read: i64,
     pub pel: BTreeMap<StreamId, Nack>,
-    pub consumers: BTreeMap<Box<[u8]>, Consumer>,
+    pub consumers: BTreeMap<Name, Consumer>,
 }
 
 impl Group {
@@ -65,6 +70,15 @@ impl Group {
         (c, created)
     }
 
+    /// The shared name of consumer `name` (which exists).
+    pub fn name_of(&self, name: &[u8]) -> Name {
+        self.consumers
+            .get_key_value(name)
+            .expect("the consumer exists")
+            .0
+            .clone()
+    }
+
     /// Give pending entry `id` to `consumer` (which exists) as delivered
     /// at `time` for the first time: a new entry, or one taken from its
     /// owner (`streamReplyWithRange` with a group).
@@ -72,7 +86,7 @@ impl Group {
         let nack = Nack {
             delivery_time: time,
             delivery_count: 1,
-            consumer: consumer.into(),
+            consumer: self.name_of(consumer),
         };
         if let Some(old) = self.pel.insert(id, nack)
             && let Some(c) = self.consumers.get_mut(&old.consumer)
@@ -86,11 +100,12 @@ impl Group {
 
     /// Move pending entry `id` (which exists) to `consumer` (which exists).
     pub fn reassign(&mut self, id: StreamId, consumer: &[u8]) {
+        let name = self.name_of(consumer);
         let nack = self.pel.get_mut(&id).expect("pending");
         if *nack.consumer == *consumer {
             return;
         }
-        let old = std::mem::replace(&mut nack.consumer, consumer.into());
+        let old = std::mem::replace(&mut nack.consumer, name);
         if let Some(c) = self.consumers.get_mut(&old) {
             c.pel.remove(&id);
         }
@@ -126,7 +141,7 @@ impl Group {
     pub fn heap_size(&self) -> usize {
         self.pel
             .values()
-            .map(|n| 16 + std::mem::size_of::<Nack>() + n.consumer.len())
+            .map(|_| 16 + std::mem::size_of::<Nack>())
             .sum::<usize>()
             + self
                 .consumers
