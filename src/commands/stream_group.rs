@@ -601,9 +601,9 @@ fn history(
     };
     let mine: Vec<StreamId> = x.groups[group].consumers[consumer]
         .pel
-        .range(start..)
+        .range(start, None)
         .take(if count == 0 { usize::MAX } else { count })
-        .copied()
+        .map(|(id, _)| *id)
         .collect();
     body.array(mine.len());
     let mut again = Vec::new();
@@ -704,7 +704,7 @@ fn xpending(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     if summary {
         out.array(4);
         out.int(g.pel.len() as i64);
-        match (g.pel.keys().next(), g.pel.keys().next_back()) {
+        match (g.pel.first_key(), g.pel.last_key()) {
             (Some(lo), Some(hi)) => {
                 out.bulk(&lo.to_bytes());
                 out.bulk(&hi.to_bytes());
@@ -733,13 +733,13 @@ fn xpending(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     let ids: Box<dyn Iterator<Item = StreamId>> = match consumer {
         _ if start > end => Box::new(std::iter::empty()),
         Some(name) => match g.consumers.get(name) {
-            Some(c) => Box::new(c.pel.range(start..=end).copied()),
+            Some(c) => Box::new(c.pel.range(start, Some(end)).map(|(id, _)| *id)),
             None => {
                 out.array(0);
                 return Ok(());
             }
         },
-        None => Box::new(g.pel.range(start..=end).map(|(id, _)| *id)),
+        None => Box::new(g.pel.range(start, Some(end)).map(|(id, _)| *id)),
     };
     let mut rows = Vec::new();
     for id in ids {
@@ -892,7 +892,7 @@ fn xclaim(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
                 .get_mut(consumer)
                 .expect("created")
                 .pel
-                .insert(id);
+                .insert(id, ());
         } else {
             g.reassign(id, consumer);
         }
@@ -969,7 +969,8 @@ fn xautoclaim(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     let mut from = Some(start);
     while attempts > 0 && count > 0 {
         attempts -= 1;
-        let Some(id) = from.and_then(|f| x.groups[group].pel.range(f..).next().map(|(k, _)| *k))
+        let Some(id) =
+            from.and_then(|f| x.groups[group].pel.range(f, None).next().map(|(k, _)| *k))
         else {
             from = None;
             break;
@@ -1007,7 +1008,7 @@ fn xautoclaim(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     }
     // The next pending entry after the last one looked at, or 0-0.
     let cursor = from
-        .and_then(|f| x.groups[group].pel.range(f..).next().map(|(k, _)| *k))
+        .and_then(|f| x.groups[group].pel.range(f, None).next().map(|(k, _)| *k))
         .unwrap_or(StreamId::MIN);
     body.array(3);
     body.bulk(&cursor.to_bytes());
@@ -1125,7 +1126,7 @@ pub fn xinfo_full_groups(out: &mut Reply, x: &crate::keyspace::types::Stream, co
             out.bulk(b"pel-count");
             out.int(c.pel.len() as i64);
             out.bulk(b"pending");
-            let mine: Vec<_> = c.pel.iter().take(cap).collect();
+            let mine: Vec<_> = c.pel.keys().take(cap).collect();
             out.array(mine.len());
             for id in mine {
                 let n = &g.pel[id];

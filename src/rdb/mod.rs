@@ -531,7 +531,7 @@ fn decode_groups(t: u8, r: &mut Reader, x: &mut crate::keyspace::types::Stream) 
                     Some(o @ None) => *o = Some(cname.clone()),
                     _ => return Err(bad("stream consumer PEL entry")),
                 }
-                c.pel.insert(id);
+                c.pel.insert(id, ());
             }
             if g.consumers.insert(cname, c).is_some() {
                 return Err(RdbError::Duplicate("stream consumer"));
@@ -630,7 +630,7 @@ pub fn encode_stream(out: &mut Vec<u8>, x: &crate::keyspace::types::Stream, comp
         put_len(out, g.last_id.seq);
         put_len(out, g.entries_read as u64);
         put_len(out, g.pel.len() as u64);
-        for (id, n) in &g.pel {
+        for (id, n) in g.pel.iter() {
             raw(out, id);
             out.extend_from_slice(&n.delivery_time.to_le_bytes());
             put_len(out, n.delivery_count);
@@ -640,7 +640,7 @@ pub fn encode_stream(out: &mut Vec<u8>, x: &crate::keyspace::types::Stream, comp
             put_string(out, cname, compress);
             out.extend_from_slice(&c.seen_time.to_le_bytes());
             put_len(out, c.pel.len() as u64);
-            for id in &c.pel {
+            for id in c.pel.keys() {
                 raw(out, id);
             }
         }

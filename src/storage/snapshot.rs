@@ -252,7 +252,7 @@ fn put_groups(out: &mut Vec<u8>, x: &crate::keyspace::types::Stream) {
             put_varint(out, zigzag(c.seen_time));
         }
         put_varint(out, g.pel.len() as u64);
-        for (id, n) in &g.pel {
+        for (id, n) in g.pel.iter() {
             put_varint(out, id.ms);
             put_varint(out, id.seq);
             put_varint(out, zigzag(n.delivery_time));
@@ -310,7 +310,7 @@ fn decode_groups(r: &mut Reader, x: &mut crate::keyspace::types::Stream) -> R<()
         for _ in 0..np {
             let at = r.pos;
             let id = StreamId::new(r.varint()?, r.varint()?);
-            if g.pel.last_key_value().is_some_and(|(k, _)| *k >= id) {
+            if g.pel.last_key().is_some_and(|k| *k >= id) {
                 return Err((at, "pending entries out of order"));
             }
             let delivery_time = unzigzag(r.varint()?);
@@ -320,7 +320,11 @@ fn decode_groups(r: &mut Reader, x: &mut crate::keyspace::types::Stream) -> R<()
             let Some(cname) = names.get(owner as usize) else {
                 return Err((at, "pending entry of no consumer"));
             };
-            g.consumers.get_mut(cname).expect("listed").pel.insert(id);
+            g.consumers
+                .get_mut(cname)
+                .expect("listed")
+                .pel
+                .insert(id, ());
             g.pel.insert(
                 id,
                 Nack {

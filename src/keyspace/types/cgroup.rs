@@ -11,8 +11,9 @@
 //! consumers and PELs iterate in Redis's order (byte order of names, ID
 //! order).
 
+use super::chunkmap::ChunkMap;
 use super::stream::{Stream, StreamId};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// A consumer's name, shared by the consumer table and every pending
@@ -36,14 +37,14 @@ pub struct Nack {
 pub struct Consumer {
     /// Unix ms of the consumer's last interaction (XINFO's seen-time).
     pub seen_time: i64,
-    pub pel: BTreeSet<StreamId>,
+    pub pel: ChunkMap<StreamId, ()>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Group {
     pub last_id: StreamId,
     pub entries_read: i64,
-    pub pel: BTreeMap<StreamId, Nack>,
+    pub pel: ChunkMap<StreamId, Nack>,
     pub consumers: BTreeMap<Name, Consumer>,
 }
 
@@ -52,7 +53,7 @@ impl Group {
         Group {
             last_id,
             entries_read,
-            pel: BTreeMap::new(),
+            pel: ChunkMap::new(),
             consumers: BTreeMap::new(),
         }
     }
@@ -65,7 +66,7 @@ impl Group {
             .entry(name.into())
             .or_insert_with(|| Consumer {
                 seen_time: now,
-                pel: BTreeSet::new(),
+                pel: ChunkMap::new(),
             });
         (c, created)
     }
@@ -94,7 +95,7 @@ impl Group {
             c.pel.remove(&id);
         }
         if let Some(c) = self.consumers.get_mut(consumer) {
-            c.pel.insert(id);
+            c.pel.insert(id, ());
         }
     }
 
@@ -110,7 +111,7 @@ impl Group {
             c.pel.remove(&id);
         }
         if let Some(c) = self.consumers.get_mut(consumer) {
-            c.pel.insert(id);
+            c.pel.insert(id, ());
         }
     }
 
@@ -131,7 +132,7 @@ impl Group {
     /// None if there is no such consumer.
     pub fn delete_consumer(&mut self, name: &[u8]) -> Option<usize> {
         let c = self.consumers.remove(name)?;
-        for id in &c.pel {
+        for id in c.pel.keys() {
             self.pel.remove(id);
         }
         Some(c.pel.len())
@@ -139,14 +140,11 @@ impl Group {
 
     /// Heap bytes, roughly (MEMORY USAGE).
     pub fn heap_size(&self) -> usize {
-        self.pel
-            .values()
-            .map(|_| 16 + std::mem::size_of::<Nack>())
-            .sum::<usize>()
+        self.pel.heap_size()
             + self
                 .consumers
                 .iter()
-                .map(|(k, c)| k.len() + std::mem::size_of::<Consumer>() + 16 * c.pel.len())
+                .map(|(k, c)| k.len() + std::mem::size_of::<Consumer>() + c.pel.heap_size())
                 .sum::<usize>()
     }
 }
@@ -265,8 +263,9 @@ mod tests {
         g.pel.get_mut(&id(1)).unwrap().delivery_count = 5;
         g.deliver(id(1), b"b", 20);
         assert_eq!(g.pel[&id(1)].delivery_count, 1);
-        assert_eq!(g.consumers[&b"a"[..]].pel, BTreeSet::from([id(2)]));
-        assert_eq!(g.consumers[&b"b"[..]].pel, BTreeSet::from([id(1)]));
+        let pel = |g: &Group, c: &[u8]| g.consumers[c].pel.keys().copied().collect::<Vec<_>>();
+        assert_eq!(pel(&g, b"a"), [id(2)]);
+        assert_eq!(pel(&g, b"b"), [id(1)]);
         g.reassign(id(2), b"b");
         assert!(g.consumers[&b"a"[..]].pel.is_empty());
         assert!(g.ack(id(2)));

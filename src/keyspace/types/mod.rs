@@ -3,6 +3,7 @@
 
 pub mod cgroup;
 pub mod chunked;
+pub mod chunkmap;
 pub mod hash;
 pub mod hll;
 pub mod indexed;
