@@ -236,6 +236,25 @@ impl Effects {
         ]);
     }
 
+    /// The claiming consumer, looked up at the first claim (created and
+    /// logged if new, seen now), as Redis 7.0's XCLAIM and XAUTOCLAIM
+    /// do: a claim of nothing leaves no consumer behind. True if created.
+    fn claimer(
+        &mut self,
+        g: &mut Group,
+        key: &[u8],
+        group: &[u8],
+        consumer: &[u8],
+        now: i64,
+    ) -> bool {
+        let (c, created) = g.consumer_or_create(consumer, now);
+        c.seen_time = now;
+        if created {
+            self.create_consumer(key, group, consumer);
+        }
+        created
+    }
+
     /// Log them all; then the consumer-created event if one was.
     fn apply(self, ctx: &mut Ctx, key: &[u8], created: bool) {
         for e in &self.0 {
@@ -849,8 +868,6 @@ fn xclaim(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
         g.last_id = last_id;
         moved_last = true;
     }
-    // The consumer is looked up (created, seen) at the first claim, as in
-    // Redis 7.0: a claim of nothing leaves no consumer behind.
     let mut created = false;
     let mut claimed = Vec::new();
     for (id, live) in ids.iter().zip(live) {
@@ -871,12 +888,7 @@ fn xclaim(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
             continue;
         }
         if claimed.is_empty() {
-            let (c, new) = g.consumer_or_create(consumer, now);
-            c.seen_time = now;
-            if new {
-                created = true;
-                fx.create_consumer(key, group, consumer);
-            }
+            created = fx.claimer(g, key, group, consumer, now);
         }
         if !pending {
             let name = g.name_of(consumer);
@@ -911,14 +923,7 @@ fn xclaim(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
         // only the last ID, so the pair is logged.
         fx.setid(key, group, g);
     }
-    body.array(claimed.len());
-    for id in &claimed {
-        if justid {
-            body.bulk(&id.to_bytes());
-        } else if let Some(e) = x.range(*id, *id, 1, false).first() {
-            reply_entry(&mut body, e);
-        }
-    }
+    reply_claimed(&mut body, x, &claimed, justid);
     fx.apply(ctx, key, created);
     ctx.out.buf.extend_from_slice(&body.buf);
     Ok(())
@@ -989,12 +994,7 @@ fn xautoclaim(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
             continue;
         }
         if claimed.is_empty() {
-            let (c, new) = g.consumer_or_create(consumer, now);
-            c.seen_time = now;
-            if new {
-                created = true;
-                fx.create_consumer(key, group, consumer);
-            }
+            created = fx.claimer(g, key, group, consumer, now);
         }
         g.reassign(id, consumer);
         let n = g.pel.get_mut(&id).expect("pending");
@@ -1012,14 +1012,7 @@ fn xautoclaim(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
         .unwrap_or(StreamId::MIN);
     body.array(3);
     body.bulk(&cursor.to_bytes());
-    body.array(claimed.len());
-    for id in &claimed {
-        if justid {
-            body.bulk(&id.to_bytes());
-        } else if let Some(e) = x.range(*id, *id, 1, false).first() {
-            reply_entry(&mut body, e);
-        }
-    }
+    reply_claimed(&mut body, x, &claimed, justid);
     body.array(deleted.len());
     for id in &deleted {
         body.bulk(&id.to_bytes());
@@ -1027,6 +1020,23 @@ fn xautoclaim(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     fx.apply(ctx, key, created);
     ctx.out.buf.extend_from_slice(&body.buf);
     Ok(())
+}
+
+/// XCLAIM's and XAUTOCLAIM's claimed entries: IDs (JUSTID) or entries.
+fn reply_claimed(
+    body: &mut Reply,
+    x: &crate::keyspace::types::Stream,
+    claimed: &[StreamId],
+    justid: bool,
+) {
+    body.array(claimed.len());
+    for id in claimed {
+        if justid {
+            body.bulk(&id.to_bytes());
+        } else if let Some(e) = x.range(*id, *id, 1, false).first() {
+            reply_entry(body, e);
+        }
+    }
 }
 
 /// XINFO GROUPS key.
