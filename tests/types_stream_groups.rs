@@ -636,6 +636,20 @@ fn extreme_counters_survive_log_replay() {
     assert_eq!(show(&groups_view(&mut c, "k")), got);
 }
 
+/// One connection per command (space-separated), each sent and left
+/// blocked.
+fn blocked_readers(port: u16, cmds: &[&str]) -> Vec<Raw> {
+    cmds.iter()
+        .map(|cmd| {
+            let mut w = Raw::connect(port);
+            let a: Vec<&[u8]> = cmd.split(' ').map(|x| x.as_bytes()).collect();
+            w.send(&encode(&a));
+            assert!(w.silent_for(Duration::from_millis(100)), "{cmd:?}");
+            w
+        })
+        .collect()
+}
+
 /// A blocked XREAD or XREADGROUP without COUNT that is served takes at
 /// most 1000 entries, as in Redis.
 #[test]
@@ -647,27 +661,13 @@ fn a_served_blocked_read_takes_at_most_1000_entries() {
     for port in [s.port, r.port] {
         let mut c = Raw::connect(port);
         c.cmds(&["XGROUP", "CREATE", "s", "g", "$", "MKSTREAM"]);
-        let mut readers = Vec::new();
-        for cmd in [
-            &["XREAD", "BLOCK", "0", "STREAMS", "s", "$"][..],
+        let mut readers = blocked_readers(
+            port,
             &[
-                "XREADGROUP",
-                "GROUP",
-                "g",
-                "c",
-                "BLOCK",
-                "0",
-                "STREAMS",
-                "s",
-                ">",
-            ][..],
-        ] {
-            let mut w = Raw::connect(port);
-            let a: Vec<&[u8]> = cmd.iter().map(|x| x.as_bytes()).collect();
-            w.send(&encode(&a));
-            assert!(w.silent_for(Duration::from_millis(100)));
-            readers.push(w);
-        }
+                "XREAD BLOCK 0 STREAMS s $",
+                "XREADGROUP GROUP g c BLOCK 0 STREAMS s >",
+            ],
+        );
         let mut batch = encode(&[b"MULTI"]);
         for i in 1..=1500 {
             let id = format!("{i}-1");
@@ -693,4 +693,38 @@ fn a_served_blocked_read_takes_at_most_1000_entries() {
             assert_eq!(n, 1000, "port {port}");
         }
     }
+}
+
+/// A blocked read on two streams that both get entries in one EXEC is
+/// answered with the first one only, as Redis serves one key at a time
+/// (the other's entries stay undelivered for the group).
+#[test]
+fn a_blocked_read_is_served_one_key_at_a_time() {
+    let Some(r) = RedisServer::start() else {
+        return;
+    };
+    let s = Server::start(&[]);
+    let mut seen = Vec::new();
+    for port in [s.port, r.port] {
+        let mut c = Raw::connect(port);
+        for k in ["a", "b"] {
+            c.cmds(&["XGROUP", "CREATE", k, "g", "$", "MKSTREAM"]);
+        }
+        let mut readers = blocked_readers(
+            port,
+            &[
+                "XREAD BLOCK 0 STREAMS a b $ $",
+                "XREADGROUP GROUP g c BLOCK 0 STREAMS a b > >",
+            ],
+        );
+        for line in ["MULTI", "XADD a 1-1 f v", "XADD b 1-1 f v", "EXEC"] {
+            let args: Vec<&str> = line.split(' ').collect();
+            c.cmds(&args);
+        }
+        let mut got: Vec<String> = readers.iter_mut().map(|w| show(&w.read())).collect();
+        got.push(show(&c.cmds(&["XPENDING", "b", "g"])));
+        assert!(got[0].contains("a") && !got[0].contains(" b "), "{got:?}");
+        seen.push(got);
+    }
+    assert_eq!(seen[0], seen[1]);
 }

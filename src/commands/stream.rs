@@ -698,6 +698,9 @@ fn xread(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     let mut found = 0;
     let mut body = crate::protocol::Reply::new(ctx.out.resp3);
     for (k, id) in keys.iter().zip(&ids) {
+        if !served_key(ctx, k) {
+            continue;
+        }
         let Some(x) = stream_ref(ctx.read(k))? else {
             continue;
         };
@@ -735,6 +738,16 @@ fn xread(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     }
     reply_streams(ctx.out, found, &body);
     Ok(())
+}
+
+/// Whether a read serves stream `k`: any, unless it is a blocked read
+/// being served for one key that became ready (Redis answers such a read
+/// with that stream alone).
+pub(super) fn served_key(ctx: &Ctx, k: &[u8]) -> bool {
+    match (&ctx.client.serving_key, ctx.client.serving) {
+        (Some(ready), true) => ready.as_slice() == k,
+        _ => true,
+    }
 }
 
 /// XREAD's and XREADGROUP's reply: `found` streams (key and entries each,

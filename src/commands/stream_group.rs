@@ -469,6 +469,11 @@ fn xreadgroup(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     let mut ids: Vec<Option<StreamId>> = Vec::with_capacity(n);
     let serving = ctx.client.serving;
     for (k, arg) in keys.iter().zip(id_args) {
+        if !super::stream::served_key(ctx, k) {
+            // Not the key being served: left alone (its slot kept).
+            ids.push(None);
+            continue;
+        }
         let x = match stream_ref(ctx.read(k)) {
             Ok(x) => x,
             Err(_) if serving => return Err(unblocked(ctx)),
@@ -509,6 +514,9 @@ fn xreadgroup(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     let mut found = 0;
     let mut body = Reply::new(ctx.out.resp3);
     for (k, id) in keys.iter().zip(&ids) {
+        if !super::stream::served_key(ctx, k) {
+            continue;
+        }
         let mut fx = Effects::default();
         let x = stream_in(ctx.write(k))?.expect("checked");
         let meta = Meta::of(x);

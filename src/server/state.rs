@@ -87,6 +87,10 @@ pub struct Client {
     /// reply ends the wait (XREADGROUP when its stream or group is gone);
     /// other errors keep the client blocked.
     pub final_error: bool,
+    /// The key whose readiness is being served (with `serving`): a
+    /// blocked XREAD/XREADGROUP answers with that stream only, as Redis
+    /// serves one key at a time.
+    pub serving_key: Option<Vec<u8>>,
     /// Inside MULTI: the queued commands (`commands/multi.rs`).
     pub multi: Option<Multi>,
     /// Keys this client WATCHes (database, key).
@@ -159,6 +163,7 @@ impl Client {
             no_block: false,
             serving: false,
             final_error: false,
+            serving_key: None,
             multi: None,
             watched: Vec::new(),
         }
