@@ -167,6 +167,11 @@ fn disconnected_subscribers_leave_the_registry() {
     });
     assert_eq!(admin.info("stats", "pubsub_channels").as_deref(), Some("0"));
     assert_eq!(admin.cmds(&["PUBSUB", "NUMPAT"]), Resp::Int(0));
+    // The subcommand as typed, as redis-server 7.0.15 names it.
+    assert_eq!(
+        admin.cmds(&["pubsub", "Channels", "a", "b"]),
+        err("ERR unknown subcommand or wrong number of arguments for 'Channels'. Try PUBSUB HELP.")
+    );
     assert_eq!(
         admin.cmds(&["PUBSUB", "CHANNELS"]),
         Resp::Array(Some(vec![]))

@@ -254,10 +254,7 @@ fn getuser(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
 
 fn cat(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     if argv.len() > 3 {
-        return Err(CmdError::Msg(format!(
-            "ERR unknown subcommand or wrong number of arguments for '{}'. Try ACL HELP.",
-            String::from_utf8_lossy(argv[1])
-        )));
+        return Err(super::subcommand_syntax(argv));
     }
     let Some(&want) = argv.get(2) else {
         ctx.out.array(CATEGORIES.len());

@@ -599,6 +599,16 @@ pub fn unknown_command(argv: &[&[u8]]) -> String {
     String::from_utf8_lossy(&s).into_owned()
 }
 
+/// Redis's `addReplySubcommandSyntaxError`: a subcommand given options or
+/// arguments it does not take. Names the subcommand as the client typed it.
+pub fn subcommand_syntax(argv: &[&[u8]]) -> CmdError {
+    CmdError::Msg(format!(
+        "ERR unknown subcommand or wrong number of arguments for '{}'. Try {} HELP.",
+        trunc(argv[1], 128),
+        String::from_utf8_lossy(argv[0]).to_ascii_uppercase()
+    ))
+}
+
 /// `ERR unknown subcommand` text.
 pub fn unknown_subcommand(parent: &str, sub: &[u8]) -> String {
     format!(

@@ -7,9 +7,7 @@
 //! channels count on their own). Messages are not written to the log:
 //! they are not data (Redis propagates PUBLISH to replicas only).
 
-use super::{
-    CmdError, CmdResult, Ctx, KEY1, NOKEYS, cmd, dispatch_sub, flag::*, help_reply, with_subs,
-};
+use super::{CmdResult, Ctx, KEY1, NOKEYS, cmd, dispatch_sub, flag::*, help_reply, with_subs};
 use crate::commands::Cmd;
 use crate::server::pubsub::{Kind, PubSub};
 
@@ -280,11 +278,7 @@ fn spublish(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
 
 fn channels_kind(ctx: &mut Ctx, argv: &[&[u8]], kind: Kind) -> CmdResult {
     if argv.len() > 3 {
-        // `dispatch_sub` set `ctx.cmd` to the subcommand.
-        let sub = ctx.cmd.sub_name();
-        return Err(CmdError::Msg(format!(
-            "ERR unknown subcommand or wrong number of arguments for '{sub}'. Try PUBSUB HELP."
-        )));
+        return Err(super::subcommand_syntax(argv));
     }
     let names = ctx.st.pubsub.channel_names(kind, argv.get(2).copied());
     ctx.out.array(names.len());

@@ -469,14 +469,6 @@ fn change_functions(
     r
 }
 
-/// Redis's `addReplySubcommandSyntaxError`.
-fn subcommand_syntax(argv: &[&[u8]]) -> CmdError {
-    CmdError::msg(format!(
-        "ERR unknown subcommand or wrong number of arguments for '{}'. Try FUNCTION HELP.",
-        String::from_utf8_lossy(argv[1])
-    ))
-}
-
 fn function_load(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     let mut replace = false;
     let mut pos = 2;
@@ -512,7 +504,7 @@ fn function_delete(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
 
 fn function_flush(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     if argv.len() > 3 {
-        return Err(subcommand_syntax(argv));
+        return Err(super::subcommand_syntax(argv));
     }
     let mode_ok = |m: &&[u8]| m.eq_ignore_ascii_case(b"async") || m.eq_ignore_ascii_case(b"sync");
     if !argv.get(2).is_none_or(mode_ok) {
@@ -542,7 +534,7 @@ fn function_dump(ctx: &mut Ctx, _argv: &[&[u8]]) -> CmdResult {
 
 fn function_restore(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     if argv.len() > 4 {
-        return Err(subcommand_syntax(argv));
+        return Err(super::subcommand_syntax(argv));
     }
     let (mut flush, mut replace) = (false, false);
     if let Some(p) = argv.get(3) {

@@ -797,12 +797,7 @@ fn xinfo_stream(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
             let n = arg_i64(argv[5])?;
             Some(if n < 0 { 10 } else { n as usize })
         }
-        _ => {
-            return Err(CmdError::Msg(format!(
-                "ERR unknown subcommand or wrong number of arguments for '{}'. Try XINFO HELP.",
-                String::from_utf8_lossy(argv[1])
-            )));
-        }
+        _ => return Err(super::subcommand_syntax(argv)),
     };
     let (e, out) = ctx.read_with_out(argv[2]);
     let x = stream_ref(e)?.ok_or_else(no_such_key)?;

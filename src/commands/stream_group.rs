@@ -301,12 +301,6 @@ fn xgroup_check(ctx: &mut Ctx, argv: &[&[u8]]) -> Result<(bool, i64, bool), CmdE
     let setid = sub.eq_ignore_ascii_case(b"setid");
     let (mut mkstream, mut entries_read) = (false, INVALID_ENTRIES_READ);
     let mut i = 5;
-    let syntax = || {
-        CmdError::Msg(format!(
-            "ERR unknown subcommand or wrong number of arguments for '{}'. Try XGROUP HELP.",
-            super::trunc(sub, 128)
-        ))
-    };
     while i < argv.len() {
         if create && argv[i].eq_ignore_ascii_case(b"mkstream") {
             mkstream = true;
@@ -324,7 +318,7 @@ fn xgroup_check(ctx: &mut Ctx, argv: &[&[u8]]) -> Result<(bool, i64, bool), CmdE
             }
             i += 2;
         } else {
-            return Err(syntax());
+            return Err(super::subcommand_syntax(argv));
         }
     }
     let x = stream_in(ctx.write(argv[2]))?;
@@ -343,7 +337,7 @@ fn xgroup_check(ctx: &mut Ctx, argv: &[&[u8]]) -> Result<(bool, i64, bool), CmdE
     }
     // SETID takes 5 or 7 arguments, CREATE 5 to 8.
     if (setid && argv.len() != 5 && argv.len() != 7) || (create && argv.len() > 8) {
-        return Err(syntax());
+        return Err(super::subcommand_syntax(argv));
     }
     // Only CREATE with MKSTREAM on a missing key changes the key itself.
     ctx.st.groups_only = exists;
