@@ -555,7 +555,7 @@ fn xsetid(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
         }
     }
     let Some(x) = stream_in(ctx.write(argv[1]))? else {
-        return Err(CmdError::msg("ERR no such key"));
+        return Err(CmdError::NoSuchKey);
     };
     let top = || {
         CmdError::msg("ERR The ID specified in XSETID is smaller than the target stream top item")
@@ -781,10 +781,6 @@ fn xinfo_help(ctx: &mut Ctx, _argv: &[&[u8]]) -> CmdResult {
     Ok(())
 }
 
-fn no_such_key() -> CmdError {
-    CmdError::msg("ERR no such key")
-}
-
 use super::stream_group::{xinfo_consumers, xinfo_groups};
 
 fn xinfo_stream(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
@@ -800,7 +796,7 @@ fn xinfo_stream(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
         _ => return Err(super::subcommand_syntax(argv)),
     };
     let (e, out) = ctx.read_with_out(argv[2]);
-    let x = stream_ref(e)?.ok_or_else(no_such_key)?;
+    let x = stream_ref(e)?.ok_or(CmdError::NoSuchKey)?;
     let id = |out: &mut crate::protocol::Reply, k: &str, id: StreamId| {
         out.bulk(k.as_bytes());
         out.bulk(&id.to_bytes());

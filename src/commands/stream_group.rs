@@ -1044,7 +1044,7 @@ fn reply_claimed(
 /// XINFO GROUPS key.
 pub fn xinfo_groups(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     let (e, out) = ctx.read_with_out(argv[2]);
-    let x = stream_ref(e)?.ok_or_else(|| CmdError::msg("ERR no such key"))?;
+    let x = stream_ref(e)?.ok_or(CmdError::NoSuchKey)?;
     let meta = Meta::of(x);
     out.array(x.groups.len());
     for (name, g) in &x.groups {
@@ -1084,7 +1084,7 @@ fn reply_opt(out: &mut Reply, n: Option<i64>) {
 pub fn xinfo_consumers(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     let now = ctx.now as i64;
     let (e, out) = ctx.read_with_out(argv[2]);
-    let x = stream_ref(e)?.ok_or_else(|| CmdError::msg("ERR no such key"))?;
+    let x = stream_ref(e)?.ok_or(CmdError::NoSuchKey)?;
     let g = x
         .groups
         .get(argv[3])
