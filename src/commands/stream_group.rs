@@ -190,56 +190,68 @@ fn no_key_or_group(key: &[u8], group: &[u8]) -> CmdError {
     ))
 }
 
-/// Effects a group command logs once the stream is no longer borrowed.
+/// Effects a group command logs once the stream is no longer borrowed:
+/// their arguments in one buffer (`spans` marks each argument, `ends`
+/// where each effect's arguments end), so a delivery costs no allocation
+/// per argument.
 #[derive(Default)]
-struct Effects(Vec<Vec<Vec<u8>>>);
+struct Effects {
+    bytes: Vec<u8>,
+    spans: Vec<(usize, usize)>,
+    ends: Vec<usize>,
+}
 
 impl Effects {
+    fn push(&mut self, args: &[&[u8]]) {
+        for a in args {
+            let at = self.bytes.len();
+            self.bytes.extend_from_slice(a);
+            self.spans.push((at, self.bytes.len()));
+        }
+        self.ends.push(self.spans.len());
+    }
+
     fn claim(&mut self, key: &[u8], group: &[u8], id: StreamId, n: &Nack, last: StreamId) {
-        self.0.push(vec![
-            b"XCLAIM".to_vec(),
-            key.to_vec(),
-            group.to_vec(),
-            n.consumer.to_vec(),
-            b"0".to_vec(),
-            id.to_bytes(),
-            b"TIME".to_vec(),
-            n.delivery_time.to_string().into_bytes(),
-            b"RETRYCOUNT".to_vec(),
-            n.delivery_count.to_string().into_bytes(),
-            b"FORCE".to_vec(),
-            b"JUSTID".to_vec(),
-            b"LASTID".to_vec(),
-            last.to_bytes(),
+        let (mut t, mut c) = (itoa::Buffer::new(), itoa::Buffer::new());
+        self.push(&[
+            b"XCLAIM",
+            key,
+            group,
+            &n.consumer,
+            b"0",
+            &id.to_bytes(),
+            b"TIME",
+            t.format(n.delivery_time).as_bytes(),
+            b"RETRYCOUNT",
+            c.format(n.delivery_count).as_bytes(),
+            b"FORCE",
+            b"JUSTID",
+            b"LASTID",
+            &last.to_bytes(),
         ]);
     }
 
     fn setid(&mut self, key: &[u8], group: &[u8], g: &Group) {
-        self.0.push(vec![
-            b"XGROUP".to_vec(),
-            b"SETID".to_vec(),
-            key.to_vec(),
-            group.to_vec(),
-            g.last_id.to_bytes(),
-            b"ENTRIESREAD".to_vec(),
-            g.entries_read.to_string().into_bytes(),
+        let mut n = itoa::Buffer::new();
+        self.push(&[
+            b"XGROUP",
+            b"SETID",
+            key,
+            group,
+            &g.last_id.to_bytes(),
+            b"ENTRIESREAD",
+            n.format(g.entries_read).as_bytes(),
         ]);
     }
 
     fn create_consumer(&mut self, key: &[u8], group: &[u8], consumer: &[u8]) {
-        self.0.push(vec![
-            b"XGROUP".to_vec(),
-            b"CREATECONSUMER".to_vec(),
-            key.to_vec(),
-            group.to_vec(),
-            consumer.to_vec(),
-        ]);
+        self.push(&[b"XGROUP", b"CREATECONSUMER", key, group, consumer]);
     }
 
-    /// The claiming consumer, looked up at the first claim (created and
-    /// logged if new, seen now), as Redis 7.0's XCLAIM and XAUTOCLAIM
-    /// do: a claim of nothing leaves no consumer behind. True if created.
-    fn claimer(
+    /// Consumer `consumer` seen now: created (and logged) if new; true if
+    /// created. Redis 7.0 does this only when a read is served or a claim
+    /// made, so a read or claim of nothing leaves no consumer behind.
+    fn seen_consumer(
         &mut self,
         g: &mut Group,
         key: &[u8],
@@ -257,9 +269,17 @@ impl Effects {
 
     /// Log them all; then the consumer-created event if one was.
     fn apply(self, ctx: &mut Ctx, key: &[u8], created: bool) {
-        for e in &self.0 {
-            let refs: Vec<&[u8]> = e.iter().map(|a| a.as_slice()).collect();
+        let mut refs: Vec<&[u8]> = Vec::new();
+        let mut from = 0;
+        for &end in &self.ends {
+            refs.clear();
+            refs.extend(
+                self.spans[from..end]
+                    .iter()
+                    .map(|&(a, b)| &self.bytes[a..b]),
+            );
             ctx.propagate(&refs);
+            from = end;
         }
         if created {
             ctx.notify(notify::STREAM, "xgroup-createconsumer", key);
@@ -293,9 +313,9 @@ fn xgroup_help(ctx: &mut Ctx, _argv: &[&[u8]]) -> CmdResult {
 
 /// XGROUP's common start (`xgroupCommand`): the options of CREATE and
 /// SETID, then the key (which must exist, unless MKSTREAM) and, for every
-/// subcommand but CREATE and DESTROY, the group. Returns (mkstream,
-/// entries_read, whether the stream exists).
-fn xgroup_check(ctx: &mut Ctx, argv: &[&[u8]]) -> Result<(bool, i64, bool), CmdError> {
+/// subcommand but CREATE and DESTROY, the group. Returns (entries_read,
+/// whether the stream exists).
+fn xgroup_check(ctx: &mut Ctx, argv: &[&[u8]]) -> Result<(i64, bool), CmdError> {
     let sub = argv[1];
     let create = sub.eq_ignore_ascii_case(b"create");
     let setid = sub.eq_ignore_ascii_case(b"setid");
@@ -341,11 +361,11 @@ fn xgroup_check(ctx: &mut Ctx, argv: &[&[u8]]) -> Result<(bool, i64, bool), CmdE
     }
     // Only CREATE with MKSTREAM on a missing key changes the key itself.
     ctx.st.groups_only = exists;
-    Ok((mkstream, entries_read, exists))
+    Ok((entries_read, exists))
 }
 
 fn xgroup_create(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
-    let (_, entries_read, exists) = xgroup_check(ctx, argv)?;
+    let (entries_read, exists) = xgroup_check(ctx, argv)?;
     let (key, name) = (argv[2], argv[3]);
     let id = if argv[4] == b"$" {
         // A write lookup, as Redis's (no key-miss event).
@@ -379,7 +399,7 @@ fn xgroup_create(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
 }
 
 fn xgroup_setid(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
-    let (_, entries_read, _) = xgroup_check(ctx, argv)?;
+    let (entries_read, _) = xgroup_check(ctx, argv)?;
     let (key, name) = (argv[2], argv[3]);
     let x = stream_in(ctx.write(key))?.expect("checked");
     let id = if argv[4] == b"$" {
@@ -468,28 +488,29 @@ fn xreadgroup(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
             ids.push(None);
             continue;
         }
-        let x = match stream_ref(ctx.read(k)) {
-            Ok(x) => x,
-            Err(_) if serving => return Err(unblocked(ctx)),
-            Err(e) => return Err(e),
-        };
-        let (exists, has_group) = (x.is_some(), x.is_some_and(|x| x.groups.contains_key(group)));
-        if !has_group {
-            if serving {
+        // Some(has the group), None: no stream; a wrong type is an error.
+        let found = stream_ref(ctx.read(k)).map(|x| x.map(|x| x.groups.contains_key(group)));
+        // A blocked read being served ends with Redis's reasons.
+        match (found, serving) {
+            (Ok(Some(true)), _) => {}
+            (Ok(Some(false)), true) => {
                 ctx.client.final_error = true;
-                return Err(if !exists {
-                    CmdError::msg("UNBLOCKED the stream key no longer exists")
-                } else {
-                    CmdError::msg(
-                        "NOGROUP the consumer group this client was blocked on no longer exists",
-                    )
-                });
+                return Err(CmdError::msg(
+                    "NOGROUP the consumer group this client was blocked on no longer exists",
+                ));
             }
-            return Err(CmdError::Msg(format!(
-                "NOGROUP No such key '{}' or consumer group '{}' in XREADGROUP with GROUP option",
-                lossy(k),
-                lossy(group)
-            )));
+            (Ok(None) | Err(_), true) => {
+                ctx.client.final_error = true;
+                return Err(CmdError::msg("UNBLOCKED the stream key no longer exists"));
+            }
+            (Err(e), false) => return Err(e),
+            (Ok(_), false) => {
+                return Err(CmdError::Msg(format!(
+                    "NOGROUP No such key '{}' or consumer group '{}' in XREADGROUP with GROUP option",
+                    lossy(k),
+                    lossy(group)
+                )));
+            }
         }
         ids.push(if *arg == b">" {
             None
@@ -520,16 +541,9 @@ fn xreadgroup(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
             Some(_) => true,
             None => last_live.is_some_and(|l| l > g.last_id),
         };
-        // The consumer is created (and seen) only by a read that is
-        // served now, as in Redis 7.0; a blocked one when it is served.
         let mut created = false;
         if serve {
-            let (c, new) = g.consumer_or_create(consumer, now);
-            c.seen_time = now;
-            created = new;
-            if created {
-                fx.create_consumer(k, group, consumer);
-            }
+            created = fx.seen_consumer(g, k, group, consumer, now);
             found += 1;
             if !body.resp3 {
                 body.array(2);
@@ -557,12 +571,6 @@ fn xreadgroup(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     }
     super::stream::reply_streams(ctx.out, found, &body);
     Ok(())
-}
-
-/// A blocked XREADGROUP whose key now holds another type: the wait ends.
-fn unblocked(ctx: &mut Ctx) -> CmdError {
-    ctx.client.final_error = true;
-    CmdError::msg("UNBLOCKED the stream key no longer exists")
 }
 
 /// Entries after the group's last ID, delivered to `consumer`.
@@ -890,7 +898,7 @@ fn xclaim(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
             continue;
         }
         if claimed.is_empty() {
-            created = fx.claimer(g, key, group, consumer, now);
+            created = fx.seen_consumer(g, key, group, consumer, now);
         }
         if !pending {
             let name = g.name_of(consumer);
@@ -996,7 +1004,7 @@ fn xautoclaim(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
             continue;
         }
         if claimed.is_empty() {
-            created = fx.claimer(g, key, group, consumer, now);
+            created = fx.seen_consumer(g, key, group, consumer, now);
         }
         g.reassign(id, consumer);
         let n = g.pel.get_mut(&id).expect("pending");
