@@ -268,18 +268,7 @@ fn put_groups(out: &mut Vec<u8>, x: &crate::keyspace::types::Stream) {
 fn decode_groups(r: &mut Reader, x: &mut crate::keyspace::types::Stream) -> R<()> {
     use crate::keyspace::types::cgroup::{Consumer, Group, Nack};
     use crate::keyspace::types::stream::StreamId;
-    // A count of items of at least one byte each, 0 allowed.
-    let count0 = |r: &mut Reader| -> R<usize> {
-        let at = r.pos;
-        let n = r.varint()?;
-        if n > (r.b.len() - r.pos) as u64 {
-            return Err((at, "count past the end of the block"));
-        }
-        Ok(n as usize)
-    };
-    let at = r.pos;
     let groups = r.count()?;
-    let _ = at;
     for _ in 0..groups {
         let at = r.pos;
         let name: Box<[u8]> = r.bytes()?.into();
@@ -288,7 +277,7 @@ fn decode_groups(r: &mut Reader, x: &mut crate::keyspace::types::Stream) -> R<()
         }
         let last = StreamId::new(r.varint()?, r.varint()?);
         let mut g = Group::new(last, unzigzag(r.varint()?));
-        let nc = count0(r)?;
+        let nc = r.count0()?;
         let mut names: Vec<crate::keyspace::types::cgroup::Name> = Vec::with_capacity(nc);
         for _ in 0..nc {
             let at = r.pos;
@@ -306,7 +295,7 @@ fn decode_groups(r: &mut Reader, x: &mut crate::keyspace::types::Stream) -> R<()
             );
             names.push(cname);
         }
-        let np = count0(r)?;
+        let np = r.count0()?;
         for _ in 0..np {
             let at = r.pos;
             let id = StreamId::new(r.varint()?, r.varint()?);
@@ -440,10 +429,17 @@ impl<'a> Reader<'a> {
     /// allocated for it).
     fn count(&mut self) -> R<usize> {
         let at = self.pos;
-        let n = self.varint()?;
-        if n == 0 {
-            return Err((at, "empty collection"));
+        match self.count0()? {
+            0 => Err((at, "empty collection")),
+            n => Ok(n),
         }
+    }
+
+    /// `count`, for lists that may be empty (a group's consumers and
+    /// pending entries).
+    fn count0(&mut self) -> R<usize> {
+        let at = self.pos;
+        let n = self.varint()?;
         if n > (self.b.len() - self.pos) as u64 {
             return Err((at, "element count past the end of the block"));
         }
