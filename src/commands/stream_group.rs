@@ -20,6 +20,7 @@ use crate::keyspace::types::stream::StreamId;
 use crate::keyspace::{Ttl, Value};
 use crate::protocol::Reply;
 use crate::server::notify;
+use crate::server::state::Touch;
 
 const KEY2: (i32, i32, i32) = (2, 2, 1);
 
@@ -360,7 +361,9 @@ fn xgroup_check(ctx: &mut Ctx, argv: &[&[u8]]) -> Result<(i64, bool), CmdError> 
         return Err(super::subcommand_syntax(argv));
     }
     // Only CREATE with MKSTREAM on a missing key changes the key itself.
-    ctx.st.groups_only = exists;
+    if exists {
+        ctx.st.touch = Touch::Groups;
+    }
     Ok((entries_read, exists))
 }
 
@@ -433,7 +436,7 @@ fn xgroup_destroy(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
         return Ok(());
     }
     // Clients blocked on the group are told it is gone.
-    ctx.st.groups_wake = true;
+    ctx.st.touch = Touch::GroupGone;
     ctx.propagate(argv);
     ctx.notify(notify::STREAM, "xgroup-destroy", argv[2]);
     ctx.out.int(1);
@@ -470,7 +473,7 @@ fn xgroup_delconsumer(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
 /// XREADGROUP GROUP group consumer [COUNT n] [BLOCK ms] [NOACK] STREAMS
 /// key... id... (Redis's `xreadCommand` with a group).
 fn xreadgroup(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
-    ctx.st.groups_only = true;
+    ctx.st.touch = Touch::Groups;
     let mut a = super::stream::parse_read(ctx, argv, true)?;
     if ctx.client.serving && a.count == 0 {
         a.count = super::stream::BLOCKED_DEFAULT_COUNT;
@@ -660,7 +663,7 @@ fn history(
 }
 
 fn xack(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
-    ctx.st.groups_only = true;
+    ctx.st.touch = Touch::Groups;
     // A read lookup, as Redis's (a missing key is a key miss).
     if !stream_ref(ctx.read(argv[1]))?.is_some_and(|x| x.groups.contains_key(argv[2])) {
         ctx.out.int(0);
@@ -794,7 +797,7 @@ fn xpending(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
 }
 
 fn xclaim(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
-    ctx.st.groups_only = true;
+    ctx.st.touch = Touch::Groups;
     let (key, group, consumer) = (argv[1], argv[2], argv[3]);
     match stream_ref(ctx.read(key))? {
         Some(x) if x.groups.contains_key(group) => {}
@@ -940,7 +943,7 @@ fn xclaim(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
 }
 
 fn xautoclaim(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
-    ctx.st.groups_only = true;
+    ctx.st.touch = Touch::Groups;
     let (key, group, consumer) = (argv[1], argv[2], argv[3]);
     // Redis 7.0 looks the key up first (a key miss even when an option is
     // wrong), and checks its type and group after the options.

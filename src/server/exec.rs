@@ -216,8 +216,7 @@ fn run(
         Some(st.clock.take().unwrap_or_else(Instant::now))
     };
     let effects_before = st.ks.journal.effects;
-    st.groups_only = false;
-    st.groups_wake = false;
+    st.touch = super::state::Touch::Keys;
     st.ks.command_start();
     // FLUSHDB/FLUSHALL/SWAPDB change every key of their databases: the
     // watchers of keys that exist now are marked if the command runs.
@@ -253,10 +252,10 @@ fn run(
     // A script's commands did this for their own keys as they ran (its
     // arguments are no key positions: ARGV values would be taken as keys).
     if st.ks.journal.effects != effects_before && !commands::scripting::is_eval(cmd) {
-        if !st.groups_only || st.groups_wake {
+        if st.touch != super::state::Touch::Groups {
             st.blocking.touched(client.db, &argv[1..]);
         }
-        if !st.watch.is_empty() && !st.groups_only {
+        if !st.watch.is_empty() && st.touch == super::state::Touch::Keys {
             st.watch.mark(flushed_watchers);
             if cmd.flags & flag::MOVABLEKEYS != 0 {
                 for k in &argv[1..] {

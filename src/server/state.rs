@@ -43,6 +43,19 @@ impl KillSwitch {
     }
 }
 
+/// What a command's logged changes did to the keys it names: WATCH and
+/// blocked clients follow key changes, and Redis signals none for a
+/// change to a stream's consumer groups only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Touch {
+    /// The keys changed: watchers are marked, blocked clients served.
+    Keys,
+    /// Only consumer groups changed: neither.
+    Groups,
+    /// A group was destroyed: blocked XREADGROUPs are told, watchers not.
+    GroupGone,
+}
+
 /// State of one connection, owned by its task.
 #[derive(Debug)]
 pub struct Client {
@@ -282,14 +295,9 @@ pub struct State {
     /// EXEC is running its queue: commands do not seal log records or
     /// serve blocked clients one by one (EXEC does both once, at its end).
     pub in_exec: bool,
-    /// Set by a command whose changes are only to a stream's consumer
-    /// groups: as in Redis, they do not break a WATCH on the key (Redis
-    /// calls no `signalModifiedKey` for them).
-    pub groups_only: bool,
-    /// With `groups_only`: the change can end a blocked XREADGROUP's wait
-    /// (XGROUP DESTROY, which Redis signals), so blocked clients on the
-    /// key are served again.
-    pub groups_wake: bool,
+    /// What the running command's logged changes did to its keys (set by
+    /// the handler; `exec` resets it before each command).
+    pub touch: Touch,
     /// When the previous command ended, while the lock is still held: the
     /// next command's start (one clock read per command instead of two;
     /// `exec::run`). Invariant: `None` whenever the lock was released
@@ -345,8 +353,7 @@ impl State {
             blocking: Default::default(),
             watch: Default::default(),
             in_exec: false,
-            groups_only: false,
-            groups_wake: false,
+            touch: Touch::Keys,
             clock: None,
             replaying: false,
             persist: Default::default(),
