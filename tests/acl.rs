@@ -39,8 +39,7 @@ const CASES: &[&[&str]] = &[
 fn acl_answers_as_redis_for_the_default_user() {
     let Some(mut d) = Duo::start() else { return };
     for resp in ["2", "3"] {
-        d.cairn.cmds(&["HELLO", resp]);
-        d.redis.cmds(&["HELLO", resp]);
+        d.hello(resp);
         for args in CASES {
             assert_eq!(
                 d.cairn.cmds(args),

@@ -5,23 +5,11 @@
 
 mod common;
 use common::*;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn info_field(r: &mut Raw, name: &str) -> String {
     r.info("persistence", name)
         .unwrap_or_else(|| panic!("no {name} in INFO"))
-}
-
-fn wait_field(r: &mut Raw, name: &str, want: &str) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let v = info_field(r, name);
-        if v == want {
-            return;
-        }
-        assert!(Instant::now() < deadline, "{name} stays {v}, want {want}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 /// Write keys of every type (and TTLs) into dbs 0 and 2.
@@ -132,7 +120,7 @@ fn bgsave_save_lastsave_and_restart_from_the_dump() {
     assert_eq!(info_field(&mut r, "rdb_saves"), "0");
     assert_ne!(info_field(&mut r, "rdb_changes_since_last_save"), "0");
     assert_eq!(r.cmds(&["BGSAVE"]), simple("Background saving started"));
-    wait_field(&mut r, "rdb_bgsave_in_progress", "0");
+    r.wait_persistence("rdb_bgsave_in_progress", "0");
     assert_eq!(info_field(&mut r, "rdb_last_bgsave_status"), "ok");
     assert_eq!(info_field(&mut r, "rdb_saves"), "1");
     assert_eq!(info_field(&mut r, "rdb_changes_since_last_save"), "0");
@@ -240,7 +228,7 @@ fn bgrewriteaof_compacts_the_log_and_restart_loads_base_plus_tail() {
         r.cmds(&["BGREWRITEAOF"]),
         simple("Background append only file rewriting started")
     );
-    wait_field(&mut r, "aof_rewrite_in_progress", "0");
+    r.wait_persistence("aof_rewrite_in_progress", "0");
     assert_eq!(info_field(&mut r, "aof_last_bgrewrite_status"), "ok");
     assert_eq!(info_field(&mut r, "aof_rewrites"), "1");
     assert_log_compacted(&s, &mut r, size_before);
@@ -260,7 +248,7 @@ fn bgsave_with_the_log_on_becomes_its_base_and_restart_replays_only_the_tail() {
     std::thread::sleep(Duration::from_millis(5));
     let at_cut = dump(&mut r);
     assert_eq!(r.cmds(&["BGSAVE"]), simple("Background saving started"));
-    wait_field(&mut r, "rdb_bgsave_in_progress", "0");
+    r.wait_persistence("rdb_bgsave_in_progress", "0");
     assert_eq!(info_field(&mut r, "rdb_last_bgsave_status"), "ok");
     assert_eq!(info_field(&mut r, "rdb_saves"), "1");
     // The dump became the log's base; that is not a rewrite.
@@ -295,7 +283,7 @@ fn bgsave_cancels_a_running_automatic_rewrite_instead_of_failing() {
     });
     r.cmds(&["CONFIG", "SET", "auto-aof-rewrite-min-size", "1024"]);
     r.cmds(&["CONFIG", "SET", "auto-aof-rewrite-percentage", "100"]);
-    wait_field(&mut r, "aof_rewrite_in_progress", "1");
+    r.wait_persistence("aof_rewrite_in_progress", "1");
     // Redis would refuse ("Another child process is active"); the BGSAVE
     // makes the log's base anyway, so the automatic rewrite yields.
     assert_eq!(r.cmds(&["BGSAVE"]), simple("Background saving started"));
@@ -305,7 +293,7 @@ fn bgsave_cancels_a_running_automatic_rewrite_instead_of_failing() {
         err("ERR Background save already in progress")
     );
     r.cmds(&["CONFIG", "SET", "auto-aof-rewrite-percentage", "0"]);
-    wait_field(&mut r, "rdb_bgsave_in_progress", "0");
+    r.wait_persistence("rdb_bgsave_in_progress", "0");
     assert_eq!(info_field(&mut r, "rdb_last_bgsave_status"), "ok");
     assert_eq!(info_field(&mut r, "rdb_saves"), "1");
     // The cancelled rewrite is neither counted nor reported as failed, and
@@ -361,7 +349,7 @@ fn bgsave_and_bgrewriteaof_schedule_behind_each_other() {
         r.read(),
         simple("Background append only file rewriting scheduled")
     );
-    wait_field(&mut r, "aof_rewrites", "1");
+    r.wait_persistence("aof_rewrites", "1");
     assert_eq!(info_field(&mut r, "rdb_saves"), "1");
     r.send(
         &[
@@ -387,7 +375,7 @@ fn bgsave_and_bgrewriteaof_schedule_behind_each_other() {
         )
     );
     assert_eq!(r.read(), simple("Background saving scheduled"));
-    wait_field(&mut r, "rdb_saves", "2");
+    r.wait_persistence("rdb_saves", "2");
     assert_eq!(info_field(&mut r, "aof_rewrites"), "2");
     assert_eq!(r.cmds(&["DBSIZE"]), Resp::Int(60_000));
 }
@@ -444,13 +432,13 @@ fn automatic_rewrite_measures_growth_against_the_uncompressed_data() {
         |r: &mut Raw, n: usize| pipelined_sets(r, n, |i| (format!("k{}", i % 1000), value.clone()));
     write(&mut r, 1000);
     // Let any automatic rewrite of the load finish, then make the base.
-    wait_field(&mut r, "aof_rewrite_in_progress", "0");
+    r.wait_persistence("aof_rewrite_in_progress", "0");
     let before: u64 = info_field(&mut r, "aof_rewrites").parse().unwrap();
     assert_eq!(
         r.cmds(&["BGREWRITEAOF"]),
         simple("Background append only file rewriting started")
     );
-    wait_field(&mut r, "aof_rewrites", &(before + 1).to_string());
+    r.wait_persistence("aof_rewrites", &(before + 1).to_string());
     let base: u64 = info_field(&mut r, "aof_base_size").parse().unwrap();
     assert!(base < 100 << 10, "the base compressed to {base} bytes");
     write(&mut r, 300);
@@ -467,7 +455,7 @@ fn automatic_rewrite_measures_growth_against_the_uncompressed_data() {
         r.cmds(&["BGREWRITEAOF"]),
         simple("Background append only file rewriting started")
     );
-    wait_field(&mut r, "aof_rewrites", &(before + 2).to_string());
+    r.wait_persistence("aof_rewrites", &(before + 2).to_string());
     let mut s = s;
     s.kill9();
     let s = s.restart(&args);
@@ -481,7 +469,7 @@ fn automatic_rewrite_measures_growth_against_the_uncompressed_data() {
         "rewrote after 30% growth past a restart"
     );
     write(&mut r, 1200);
-    wait_field(&mut r, "aof_rewrites", "1");
+    r.wait_persistence("aof_rewrites", "1");
 }
 
 #[test]
@@ -493,7 +481,7 @@ fn failing_bgsave_refuses_writes_until_a_save_succeeds() {
     let blocker = s.dir().join("dump.rdb.tmp");
     std::fs::create_dir(&blocker).unwrap();
     assert_eq!(r.cmds(&["BGSAVE"]), simple("Background saving started"));
-    wait_field(&mut r, "rdb_bgsave_in_progress", "0");
+    r.wait_persistence("rdb_bgsave_in_progress", "0");
     assert_eq!(info_field(&mut r, "rdb_last_bgsave_status"), "err");
     assert_ne!(info_field(&mut r, "rdb_last_bgsave_error"), "");
     assert_eq!(
@@ -513,7 +501,7 @@ fn failing_bgsave_refuses_writes_until_a_save_succeeds() {
     // The disk recovers: the next save succeeds and writes resume.
     std::fs::remove_dir(&blocker).unwrap();
     assert_eq!(r.cmds(&["BGSAVE"]), simple("Background saving started"));
-    wait_field(&mut r, "rdb_bgsave_in_progress", "0");
+    r.wait_persistence("rdb_bgsave_in_progress", "0");
     assert_eq!(info_field(&mut r, "rdb_last_bgsave_status"), "ok");
     assert_eq!(r.cmds(&["SET", "a", "5"]), simple("OK"));
 }
@@ -533,7 +521,7 @@ fn base_snapshot_keeps_keys_that_expire_before_the_restart() {
         r.cmds(&["BGREWRITEAOF"]),
         simple("Background append only file rewriting started")
     );
-    wait_field(&mut r, "aof_rewrite_in_progress", "0");
+    r.wait_persistence("aof_rewrite_in_progress", "0");
     assert_eq!(info_field(&mut r, "aof_rewrites"), "1");
     assert_eq!(r.cmds(&["PERSIST", "k"]), Resp::Int(1));
     s.kill9();

@@ -155,9 +155,7 @@ const TABLE: &[&str] = &[
 fn commands_match_redis() {
     let Some(mut d) = Duo::start() else { return };
     for resp in ["2", "3"] {
-        // (The replies differ in the client id.)
-        d.cairn.cmds(&["HELLO", resp]);
-        d.redis.cmds(&["HELLO", resp]);
+        d.hello(resp);
         both(&mut d, &["FLUSHALL"]);
         for line in TABLE {
             let args: Vec<&str> = line.split(' ').collect();
@@ -406,28 +404,9 @@ fn streams_survive_restart_kill_and_rewrite() {
     let want_probe: Vec<Vec<Resp>> = keys.iter().map(|k| probe(&mut r, k)).collect();
 
     for how in ["clean", "kill", "rewrite"] {
-        let mut s = Server::start(&always);
-        let mut c = s.raw();
-        fill_streams(&mut c);
-        if how == "rewrite" {
-            assert_eq!(
-                c.cmds(&["BGREWRITEAOF"]),
-                simple("Background append only file rewriting started")
-            );
-            for _ in 0..200 {
-                if c.info("persistence", "aof_rewrite_in_progress").as_deref() == Some("0") {
-                    break;
-                }
-                std::thread::sleep(std::time::Duration::from_millis(20));
-            }
-        }
-        if how == "clean" {
-            c.send(&encode(&[b"SHUTDOWN"]));
-            let _ = s.wait_exit(std::time::Duration::from_secs(10));
-        } else {
-            s.kill9();
-        }
-        let s = s.restart(&node);
+        let s = Server::start(&always);
+        fill_streams(&mut s.raw());
+        let s = s.end_and_restart(how, &node);
         let mut c = s.raw();
         for (i, k) in keys.iter().enumerate() {
             assert_eq!(snapshot_of(&mut c, k), want[i], "{how}: {k}");
@@ -552,16 +531,7 @@ fn xsetid_below_a_stored_deleted_entry_is_refused_and_restarts_stay_loadable() {
         )
     };
     let before = info(&mut r);
-    assert_eq!(
-        r.cmds(&["BGREWRITEAOF"]),
-        simple("Background append only file rewriting started")
-    );
-    for _ in 0..200 {
-        if r.info("persistence", "aof_rewrite_in_progress").as_deref() == Some("0") {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    r.rewrite_log();
     r.cmds(&["XADD", "s", "3-2", "g", "w"]);
     // (After the rewrite, so replay runs it.) Exact MINID trims replay
     // exactly: a node whose entries are all

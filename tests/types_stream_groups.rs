@@ -274,8 +274,7 @@ const TABLE: &[&str] = &[
 fn group_commands_match_redis() {
     let Some(mut d) = Duo::start() else { return };
     for resp in ["2", "3"] {
-        d.cairn.cmds(&["HELLO", resp]);
-        d.redis.cmds(&["HELLO", resp]);
+        d.hello(resp);
         both(&mut d, &["FLUSHALL"]);
         for line in TABLE {
             let args: Vec<&str> = line.split(' ').collect();
@@ -448,7 +447,7 @@ fn fill(r: &mut Raw) {
 #[test]
 fn groups_survive_restart_kill_and_rewrite() {
     for how in ["clean", "kill", "rewrite"] {
-        let mut s = Server::start(&["--appendfsync", "always"]);
+        let s = Server::start(&["--appendfsync", "always"]);
         let mut c = s.raw();
         fill(&mut c);
         let want: Vec<Resp> = ["s0", "s1"]
@@ -460,22 +459,7 @@ fn groups_survive_restart_kill_and_rewrite() {
             matches!(&pending, Resp::Array(Some(v)) if matches!(v[0], Resp::Int(n) if n > 0)),
             "{pending:?}"
         );
-        if how == "rewrite" {
-            c.cmds(&["BGREWRITEAOF"]);
-            for _ in 0..200 {
-                if c.info("persistence", "aof_rewrite_in_progress").as_deref() == Some("0") {
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-        }
-        if how == "clean" {
-            c.send(&encode(&[b"SHUTDOWN"]));
-            let _ = s.wait_exit(Duration::from_secs(10));
-        } else {
-            s.kill9();
-        }
-        let s = s.restart(&[]);
+        let s = s.end_and_restart(how, &[]);
         let mut c = s.raw();
         for (i, k) in ["s0", "s1"].iter().enumerate() {
             assert_eq!(groups_view(&mut c, k), want[i], "{how}: {k}");
@@ -718,8 +702,7 @@ fn a_blocked_read_is_served_one_key_at_a_time() {
             ],
         );
         for line in ["MULTI", "XADD a 1-1 f v", "XADD b 1-1 f v", "EXEC"] {
-            let args: Vec<&str> = line.split(' ').collect();
-            c.cmds(&args);
+            c.line(line);
         }
         let mut got: Vec<String> = readers.iter_mut().map(|w| show(&w.read())).collect();
         got.push(show(&c.cmds(&["XPENDING", "b", "g"])));

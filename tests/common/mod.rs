@@ -104,6 +104,27 @@ impl Server {
         let _ = self.child.wait();
     }
 
+    /// End this server as a durability test does, then start it again on
+    /// its data dir with `extra`: "clean" is SHUTDOWN, "kill" is kill -9,
+    /// "rewrite" is a finished log rewrite and then kill -9 (the restart
+    /// loads the snapshot the rewrite wrote).
+    pub fn end_and_restart(mut self, how: &str, extra: &[&str]) -> Server {
+        let mut c = self.raw();
+        match how {
+            "clean" => {
+                c.send(&encode(&[b"SHUTDOWN"]));
+                let _ = self.wait_exit(Duration::from_secs(10));
+            }
+            "kill" => self.kill9(),
+            "rewrite" => {
+                c.rewrite_log();
+                self.kill9();
+            }
+            other => panic!("no ending {other}"),
+        }
+        self.restart(extra)
+    }
+
     /// A new server on this one's data dir, with `extra` arguments. This
     /// process is gone first (SIGKILL if it still runs: call `kill9` or
     /// wait for its exit before, to say which it was).
@@ -507,6 +528,36 @@ pub fn info_field(info: &[u8], name: &str) -> u64 {
 }
 
 impl Raw {
+    /// Wait (up to 30 s) until `INFO persistence` shows `name` as `want`.
+    pub fn wait_persistence(&mut self, name: &str, want: &str) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let v = self
+                .info("persistence", name)
+                .unwrap_or_else(|| panic!("no {name} in INFO"));
+            if v == want {
+                return;
+            }
+            assert!(Instant::now() < deadline, "{name} stays {v}, want {want}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// BGREWRITEAOF, and wait until the rewrite is over.
+    pub fn rewrite_log(&mut self) {
+        assert_eq!(
+            self.cmds(&["BGREWRITEAOF"]),
+            simple("Background append only file rewriting started")
+        );
+        self.wait_persistence("aof_rewrite_in_progress", "0");
+    }
+
+    /// A command written as one line of space-separated words.
+    pub fn line(&mut self, line: &str) -> Resp {
+        let args: Vec<&str> = line.split(' ').collect();
+        self.cmds(&args)
+    }
+
     /// Field `name` of `INFO section`, as text (None if INFO has no such
     /// field; panics if INFO does not answer with its text).
     pub fn info(&mut self, section: &str, name: &str) -> Option<String> {
@@ -599,6 +650,12 @@ pub struct Duo {
 }
 
 impl Duo {
+    /// HELLO on both sides (their replies differ in the client id).
+    pub fn hello(&mut self, resp: &str) {
+        self.cairn.cmds(&["HELLO", resp]);
+        self.redis.cmds(&["HELLO", resp]);
+    }
+
     pub fn start() -> Option<Duo> {
         let r = RedisServer::start()?;
         let c = Server::start(&[]);
