@@ -486,7 +486,7 @@ fn raw_id(r: &mut Reader) -> Result<crate::keyspace::types::stream::StreamId> {
 /// type 21 active time, and the raw IDs of their pending entries, which
 /// must be in the group's PEL and owned by no other consumer).
 fn decode_groups(t: u8, r: &mut Reader, x: &mut crate::keyspace::types::Stream) -> Result<()> {
-    use crate::keyspace::types::cgroup::{Consumer, Group, Meta, Nack};
+    use crate::keyspace::types::cgroup::{Consumer, Group, Meta, Name};
     let bad = RdbError::Corrupt;
     let groups = r.count(4)?;
     for _ in 0..groups {
@@ -498,24 +498,21 @@ fn decode_groups(t: u8, r: &mut Reader, x: &mut crate::keyspace::types::Stream) 
             r.length()? as i64
         };
         let mut g = Group::new(last, entries_read);
+        // The PEL's delivery time and count, and the owner the consumers'
+        // lists give each entry (exactly one).
         let n = r.count(16 + 8 + 1)?;
-        let mut owners: std::collections::BTreeMap<
-            _,
-            Option<crate::keyspace::types::cgroup::Name>,
-        > = Default::default();
-        let mut times = std::collections::BTreeMap::new();
+        let mut pel: std::collections::BTreeMap<_, (i64, u64, Option<Name>)> = Default::default();
         for _ in 0..n {
             let id = raw_id(r)?;
             let time = i64::from_le_bytes(r.array()?);
             let count = r.length()?;
-            if owners.insert(id, None).is_some() {
+            if pel.insert(id, (time, count, None)).is_some() {
                 return Err(RdbError::Duplicate("stream PEL"));
             }
-            times.insert(id, (time, count));
         }
         let nc = r.count(1 + 8 + 1)?;
         for _ in 0..nc {
-            let cname: crate::keyspace::types::cgroup::Name = r.string()?.into();
+            let cname: Name = r.string()?.into();
             let seen_time = i64::from_le_bytes(r.array()?);
             if t == ty::STREAM_LISTPACKS_3 {
                 let _active_time: [u8; 8] = r.array()?;
@@ -527,8 +524,8 @@ fn decode_groups(t: u8, r: &mut Reader, x: &mut crate::keyspace::types::Stream) 
             let n = r.count(16)?;
             for _ in 0..n {
                 let id = raw_id(r)?;
-                match owners.get_mut(&id) {
-                    Some(o @ None) => *o = Some(cname.clone()),
+                match pel.get_mut(&id) {
+                    Some((_, _, o @ None)) => *o = Some(cname.clone()),
                     _ => return Err(bad("stream consumer PEL entry")),
                 }
                 c.pel.insert(id, ());
@@ -537,14 +534,13 @@ fn decode_groups(t: u8, r: &mut Reader, x: &mut crate::keyspace::types::Stream) 
                 return Err(RdbError::Duplicate("stream consumer"));
             }
         }
-        for (id, owner) in owners {
+        for (id, (delivery_time, delivery_count, owner)) in pel {
             let Some(consumer) = owner else {
                 return Err(bad("stream PEL entry without consumer"));
             };
-            let (delivery_time, delivery_count) = times[&id];
             g.pel.insert(
                 id,
-                Nack {
+                crate::keyspace::types::cgroup::Nack {
                     delivery_time,
                     delivery_count,
                     consumer,

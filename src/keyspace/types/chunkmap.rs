@@ -132,13 +132,13 @@ impl<K: Ord + Copy, V> ChunkMap<K, V> {
 
     /// Entries with keys from `start` on, up to `end` (inclusive) if given.
     pub fn range(&self, start: K, end: Option<K>) -> impl Iterator<Item = (&K, &V)> + '_ {
-        let from = self.chunk_of(&start);
-        let chunks: Box<dyn Iterator<Item = &Vec<(K, V)>>> = match from {
-            Some(f) => Box::new(self.chunks.range(f..).map(|(_, c)| c)),
-            None => Box::new(self.chunks.values()),
-        };
-        chunks
-            .flat_map(|c| c.iter())
+        // From the chunk that may hold `start` (the first if none can).
+        let from = self
+            .chunk_of(&start)
+            .or_else(|| self.chunks.keys().next().copied());
+        from.into_iter()
+            .flat_map(move |f| self.chunks.range(f..))
+            .flat_map(|(_, c)| c.iter())
             .skip_while(move |e| e.0 < start)
             .take_while(move |e| end.is_none_or(|end| e.0 <= end))
             .map(|(k, v)| (k, v))
