@@ -96,7 +96,7 @@ static SPECS: &[Spec] = &[
     spec("daemonize", Kind::Enum(&["no"]), false, "no"),
     spec("pidfile", Kind::Str, false, ""),
     spec("io-threads", Kind::Int(1, 128), false, "1"),
-    // Cairn's own: how long an idle worker polls the sockets before it
+    // Cairn's own: how long an idle worker polls for work before it
     // sleeps (server/idle_spin.rs), set at start-up only.
     spec("io-idle-spin-us", Kind::Int(0, 100_000), false, "50"),
     // As Redis: on by default, set at start-up only (alloc::disable_thp).
@@ -255,7 +255,7 @@ pub struct Settings {
     pub timeout_secs: u64,
     pub hz: u32,
     pub io_threads: usize,
-    /// Microseconds an idle worker watches the sockets before it sleeps.
+    /// Microseconds an idle worker polls for work before it sleeps.
     pub io_idle_spin_us: u64,
     /// Turn transparent huge pages off for the process (Redis's `disable-thp`).
     pub disable_thp: bool,

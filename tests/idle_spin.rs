@@ -1,5 +1,5 @@
 //! The idle spin (`io-idle-spin-us`, server/idle_spin.rs): an idle worker
-//! polls the sockets briefly before it sleeps. It must not change what
+//! polls for work briefly before it sleeps. It must not change what
 //! clients see, and it must stop spinning when requests come further
 //! apart than the spin time, or an idle-ish server would burn a core.
 

@@ -27,7 +27,7 @@ fn start(fs: SimFs, dir: &std::path::Path) -> (u16, std::thread::JoinHandle<()>)
     let cfg = Config::from_args(&args).unwrap();
     let (tx, rx) = mpsc::channel();
     let h = std::thread::spawn(move || {
-        let park = ParkHooks::new(50).unwrap();
+        let park = ParkHooks::new(50);
         let mut builder = tokio::runtime::Builder::new_multi_thread();
         builder.worker_threads(2);
         let rt = park.install(&mut builder).enable_all().build().unwrap();

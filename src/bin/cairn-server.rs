@@ -74,11 +74,10 @@ fn main() -> anyhow::Result<()> {
     {
         tracing::warn!("Could not disable transparent huge pages: {e}");
     }
-    // An idle worker polls the sockets a little before it sleeps, so that a
+    // An idle worker polls for work a little before it sleeps, so that a
     // client's next request does not have to wake it, and syncs a lone
     // client's log records itself (server/idle_spin.rs).
-    let park = cairn::server::idle_spin::ParkHooks::new(config.s.io_idle_spin_us)
-        .context("setting up the idle spin")?;
+    let park = cairn::server::idle_spin::ParkHooks::new(config.s.io_idle_spin_us);
     // `io-threads` (Redis's directive) sets the worker threads that run
     // connections. 1, Redis's default, measured fastest on 2 cores where the
     // clients share the machine (ARCHITECTURE.md).

@@ -173,7 +173,7 @@ impl Server {
                 tracing::info!("Ready to accept connections tcp on {a}");
             }
         }
-        // The idle spin watches every socket, and holds off while replies
+        // The idle spin watches the runtime's epoll, and holds off while replies
         // wait for an fsync. An idle worker syncs a lone client's records
         // itself before it parks (`LogShared::enable_inline_sync`).
         if let (Some(log), Some(park)) = (&log, &park) {
@@ -186,17 +186,13 @@ impl Server {
         let mut tasks = Vec::new();
         for l in listeners {
             let sh = shared.clone();
-            let park = park.clone();
             if let Some(p) = &park {
-                p.watch(&l);
+                p.attach(&l);
             }
             tasks.push(tokio::spawn(async move {
                 loop {
                     match l.accept().await {
                         Ok((stream, _)) => {
-                            if let Some(p) = &park {
-                                p.watch(&stream);
-                            }
                             tokio::spawn(connection::serve(sh.clone(), stream));
                         }
                         Err(e) => {
