@@ -1,6 +1,7 @@
-//! Request parser throughput: pipelined SETs and GETs, and one big bulk.
+//! Request parser throughput: pipelined SETs and GETs, and one big bulk;
+//! and reply encoding: an LRANGE 0 99 reply of 64-byte and of 3-byte values.
 
-use cairn::protocol::{Limits, Parsed, RequestParser};
+use cairn::protocol::{Limits, Parsed, Reply, RequestParser};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
 
@@ -46,6 +47,27 @@ fn bench(c: &mut Criterion) {
     big.extend_from_slice(b"\r\n");
     g.throughput(Throughput::Bytes(big.len() as u64));
     g.bench_function("one_1mib_bulk", |b| b.iter(|| black_box(parse_all(&big))));
+    g.finish();
+
+    // Reply::bulk as it is (`header` plus two appends) measured 5.6 ns a
+    // 64-byte bulk; a header built in a stack array took 8.1 ns, writes
+    // into the spare capacity 9.0 ns.
+    let mut g = c.benchmark_group("resp_encode");
+    g.throughput(Throughput::Elements(100));
+    for size in [64usize, 3] {
+        let value = vec![b'x'; size];
+        let mut out = Reply::new(false);
+        g.bench_function(format!("array_of_100_bulks_of_{size}b"), |b| {
+            b.iter(|| {
+                out.buf.clear();
+                out.array(100);
+                for _ in 0..100 {
+                    out.bulk(black_box(&value));
+                }
+                black_box(out.buf.len())
+            })
+        });
+    }
     g.finish();
 }
 
