@@ -4,10 +4,14 @@
 //! count, as Redis reports its allocator's.
 //!
 //! One relaxed atomic add per allocation; measured as noise next to the
-//! allocation itself.
+//! allocation itself. Each thread also keeps its own net count
+//! (`thread_net`, a plain thread-local add): eviction measures what
+//! deleting a key freed by it, so that what the log and lazyfree threads
+//! allocate and free meanwhile is not taken for the key's bytes.
 
 use mimalloc::MiMalloc as System;
 use std::alloc::{GlobalAlloc, Layout};
+use std::cell::Cell;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 pub struct Counting;
@@ -15,12 +19,31 @@ pub struct Counting;
 static ALLOCATED: AtomicUsize = AtomicUsize::new(0);
 static PEAK: AtomicUsize = AtomicUsize::new(0);
 
+thread_local! {
+    /// Bytes this thread allocated minus those it freed, wrapping (only
+    /// differences mean anything: memory moves between threads). No
+    /// destructor, so the allocator may touch it at any point of a
+    /// thread's life.
+    static NET: Cell<usize> = const { Cell::new(0) };
+}
+
+#[inline]
+fn add_net(n: usize) {
+    NET.with(|c| c.set(c.get().wrapping_add(n)));
+}
+
+#[inline]
+fn sub_net(n: usize) {
+    NET.with(|c| c.set(c.get().wrapping_sub(n)));
+}
+
 // SAFETY: forwards to the system allocator unchanged; only counts bytes.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, l: Layout) -> *mut u8 {
         let p = unsafe { System.alloc(l) };
         if !p.is_null() {
             ALLOCATED.fetch_add(l.size(), Ordering::Relaxed);
+            add_net(l.size());
         }
         p
     }
@@ -28,20 +51,24 @@ unsafe impl GlobalAlloc for Counting {
         let p = unsafe { System.alloc_zeroed(l) };
         if !p.is_null() {
             ALLOCATED.fetch_add(l.size(), Ordering::Relaxed);
+            add_net(l.size());
         }
         p
     }
     unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
         unsafe { System.dealloc(p, l) };
         ALLOCATED.fetch_sub(l.size(), Ordering::Relaxed);
+        sub_net(l.size());
     }
     unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
         let q = unsafe { System.realloc(p, l, new) };
         if !q.is_null() {
             if new > l.size() {
                 ALLOCATED.fetch_add(new - l.size(), Ordering::Relaxed);
+                add_net(new - l.size());
             } else {
                 ALLOCATED.fetch_sub(l.size() - new, Ordering::Relaxed);
+                sub_net(l.size() - new);
             }
         }
         q
@@ -51,6 +78,12 @@ unsafe impl GlobalAlloc for Counting {
 /// Live heap bytes.
 pub fn allocated() -> usize {
     ALLOCATED.load(Ordering::Relaxed)
+}
+
+/// This thread's net allocated bytes, wrapping: `a.wrapping_sub(b)` of
+/// two readings is what the thread allocated (net) between them.
+pub fn thread_net() -> usize {
+    NET.with(|c| c.get())
 }
 
 /// Highest `allocated()` seen by `update_peak` (called from the cron).
@@ -101,5 +134,34 @@ pub fn disable_thp() -> std::io::Result<()> {
         Ok(())
     } else {
         Err(std::io::Error::last_os_error())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thread_net_counts_only_this_threads_allocations() {
+        let before = thread_net();
+        let mine = vec![0u8; 1 << 20];
+        let other = std::thread::spawn(|| {
+            // Another thread allocates and keeps it; frees ours later.
+            vec![1u8; 4 << 20]
+        })
+        .join()
+        .unwrap();
+        let grown = thread_net().wrapping_sub(before) as isize;
+        assert!(
+            (1 << 20..(1 << 20) + 64 * 1024).contains(&grown),
+            "this thread's net grew by {grown}"
+        );
+        let mid = thread_net();
+        drop(mine);
+        assert_eq!(mid.wrapping_sub(thread_net()), 1 << 20);
+        // Freeing what another thread allocated counts here, as a free.
+        let mid = thread_net();
+        drop(other);
+        assert_eq!(mid.wrapping_sub(thread_net()), 4 << 20);
     }
 }

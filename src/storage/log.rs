@@ -662,7 +662,7 @@ impl Writer {
             return false;
         }
         if !batch.is_empty() {
-            self.write(sh, &batch, last_lsn);
+            self.write(sh, &batch, batch.capacity(), last_lsn);
         }
         let used = batch.len();
         self.spare = batch;
@@ -757,9 +757,14 @@ impl Writer {
         sh.durable_tx.send_modify(|_| {});
     }
 
-    fn write(&mut self, sh: &LogShared, batch: &[u8], last_lsn: u64) {
+    /// Write `batch`, whose buffer holds `in_flight` bytes of memory (its
+    /// capacity: published as the log's until `process` takes it back as
+    /// its spare; publishing its length left the rest counted as data
+    /// through the write and the sync, and eviction, under load, made room
+    /// for it with keys).
+    fn write(&mut self, sh: &LogShared, batch: &[u8], in_flight: usize, last_lsn: u64) {
         self.unsynced.extend_from_slice(batch);
-        self.publish_buffers(sh, batch.len());
+        self.publish_buffers(sh, in_flight);
         self.written_lsn = last_lsn;
         let end = self.seg_len + batch.len() as u64;
         if end > self.alloc_len && sh.policy() == FsyncPolicy::Always {
@@ -902,7 +907,7 @@ impl Writer {
         encode_record(&mut mark, KIND_SYNC_MARK, 0, lsn, self.written_lsn, &[]);
         // The mark takes an LSN; recovery continues numbering after it.
         let last = lsn;
-        self.write(sh, &mark, last);
+        self.write(sh, &mark, mark.capacity(), last);
         self.sync(sh);
         if !sh.is_failed()
             && let Err(e) = self.trim()
