@@ -763,6 +763,18 @@ impl Writer {
     /// through the write and the sync, and eviction, under load, made room
     /// for it with keys).
     fn write(&mut self, sh: &LogShared, batch: &[u8], in_flight: usize, last_lsn: u64) {
+        let need = self.unsynced.len() + batch.len();
+        if need > self.unsynced.capacity() {
+            // While the copy grows, its old and new buffers are both
+            // allocated: publish both first, or eviction takes the new one
+            // (up to 16 MB) for data for as long as the copy takes.
+            let grown = need.max(2 * self.unsynced.capacity());
+            sh.buffered.store(
+                (self.spare.capacity() + self.unsynced.capacity() + grown + in_flight) as u64,
+                Ordering::Relaxed,
+            );
+            self.unsynced.reserve_exact(grown - self.unsynced.len());
+        }
         self.unsynced.extend_from_slice(batch);
         self.publish_buffers(sh, in_flight);
         self.written_lsn = last_lsn;
