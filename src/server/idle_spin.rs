@@ -180,21 +180,17 @@ impl ParkHooks {
 
     /// Find the runtime's epoll descriptor: the one `listener` (a socket
     /// the runtime already registered) is registered in. The spin starts
-    /// once it is found. False if it was not (no spin; a debug line);
-    /// true with the spin off (nothing to find).
-    pub fn attach(&self, listener: &impl AsRawFd) -> bool {
+    /// once it is found; if it is not, there is no spin (a warning says
+    /// so). Nothing to find with the spin off.
+    pub fn attach(&self, listener: &impl AsRawFd) {
         if self.max.is_zero() || self.epfd.get().is_some() {
-            return true;
+            return;
         }
         match epoll_holding(listener.as_raw_fd()) {
             Some(fd) => {
                 let _ = self.epfd.set(fd);
-                true
             }
-            None => {
-                tracing::debug!("Idle spin off: the runtime's epoll descriptor was not found");
-                false
-            }
+            None => tracing::warn!("Idle spin off: the runtime's epoll descriptor was not found"),
         }
     }
 
@@ -295,7 +291,7 @@ mod tests {
             let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             let other = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
             assert_eq!(epoll_holding(other.as_raw_fd()), None);
-            assert!(hooks.attach(&l));
+            hooks.attach(&l);
             let ep = *hooks.epfd.get().expect("found");
             let _c = std::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
             let mut pfd = libc::pollfd {
@@ -315,7 +311,7 @@ mod tests {
         // Spin off: nothing to find.
         let off = ParkHooks::new(0);
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        assert!(off.attach(&l));
+        off.attach(&l);
         assert!(off.epfd.get().is_none());
     }
 

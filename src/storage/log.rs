@@ -769,10 +769,7 @@ impl Writer {
             // allocated: publish both first, or eviction takes the new one
             // (up to 16 MB) for data for as long as the copy takes.
             let grown = need.max(2 * self.unsynced.capacity());
-            sh.buffered.store(
-                (self.spare.capacity() + self.unsynced.capacity() + grown + in_flight) as u64,
-                Ordering::Relaxed,
-            );
+            self.publish_buffers(sh, in_flight + grown);
             self.unsynced.reserve_exact(grown - self.unsynced.len());
         }
         self.unsynced.extend_from_slice(batch);
