@@ -800,10 +800,7 @@ fn bitfield_generic(ctx: &mut Ctx, argv: &[&[u8]], ro: bool) -> CmdResult {
     }
     ctx.out.array(replies.len());
     for r in replies {
-        match r {
-            Some(v) => ctx.out.int(v),
-            None => ctx.out.null(),
-        }
+        ctx.out.int_or_null(r);
     }
     Ok(())
 }

@@ -1076,19 +1076,9 @@ pub fn xinfo_groups(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
 /// A group's entries-read and lag fields (nulls when unknown).
 fn reply_read_and_lag(out: &mut Reply, meta: Meta, g: &Group) {
     out.bulk(b"entries-read");
-    reply_opt(
-        out,
-        (g.entries_read != INVALID_ENTRIES_READ).then_some(g.entries_read),
-    );
+    out.int_or_null((g.entries_read != INVALID_ENTRIES_READ).then_some(g.entries_read));
     out.bulk(b"lag");
-    reply_opt(out, meta.lag(g));
-}
-
-fn reply_opt(out: &mut Reply, n: Option<i64>) {
-    match n {
-        Some(n) => out.int(n),
-        None => out.null(),
-    }
+    out.int_or_null(meta.lag(g));
 }
 
 /// XINFO CONSUMERS key group.

@@ -77,6 +77,14 @@ impl Reply {
         }
     }
 
+    /// An integer, or a null bulk string for `None`.
+    pub fn int_or_null(&mut self, n: Option<i64>) {
+        match n {
+            Some(n) => self.int(n),
+            None => self.null(),
+        }
+    }
+
     /// Null array (RESP2 `*-1`, RESP3 `_`).
     pub fn null_array(&mut self) {
         if self.resp3 {
