@@ -1378,15 +1378,6 @@ fn error_texts_match_redis() {
     assert!(diffs.is_empty(), "differences:\n{}", diffs.join("\n"));
 }
 
-fn show(r: &Resp) -> String {
-    match r {
-        Resp::Error(e) => format!("-{}", String::from_utf8_lossy(e)),
-        Resp::Simple(e) => format!("+{}", String::from_utf8_lossy(e)),
-        Resp::Bulk(Some(b)) => format!("${:?}", String::from_utf8_lossy(b)),
-        other => format!("{other:?}"),
-    }
-}
-
 #[test]
 fn config_rewrite_writes_the_file() {
     let confdir = tempfile::tempdir().unwrap();

@@ -332,58 +332,8 @@ fn pairs(r: &Resp) -> Result<BTreeSet<String>, Resp> {
     }
 }
 
-fn esc(b: &[u8]) -> String {
-    let mut s = String::from("\"");
-    let shown = if b.len() > 160 { &b[..120] } else { b };
-    for &c in shown {
-        match c {
-            b'"' => s.push_str("\\\""),
-            b'\\' => s.push_str("\\\\"),
-            b'\r' => s.push_str("\\r"),
-            b'\n' => s.push_str("\\n"),
-            0x20..=0x7e => s.push(c as char),
-            _ => {
-                let _ = write!(s, "\\x{c:02x}");
-            }
-        }
-    }
-    s.push('"');
-    if shown.len() < b.len() {
-        let _ = write!(s, "...({} bytes)", b.len());
-    }
-    s
-}
-
 fn show_cmd(args: &[Vec<u8>]) -> String {
     args.iter().map(|a| esc(a)).collect::<Vec<_>>().join(" ")
-}
-
-/// Compact, readable rendering of a reply for failure messages.
-fn show(r: &Resp) -> String {
-    let list = |v: &[Resp]| v.iter().map(show).collect::<Vec<_>>().join(", ");
-    match r {
-        Resp::Simple(s) => format!("+{}", esc(s)),
-        Resp::Error(s) => format!("-{}", esc(s)),
-        Resp::Int(n) => format!(":{n}"),
-        Resp::Bulk(None) => "$nil".into(),
-        Resp::Bulk(Some(b)) => esc(b),
-        Resp::Array(None) => "*nil".into(),
-        Resp::Array(Some(v)) => format!("[{}]", list(v)),
-        Resp::Null => "_null".into(),
-        Resp::Double(d) => format!(",{}", d.escape_ascii()),
-        Resp::Bool(b) => format!("#{b}"),
-        Resp::Map(m) => format!(
-            "%{{{}}}",
-            m.iter()
-                .map(|(k, v)| format!("{}: {}", show(k), show(v)))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-        Resp::Set(v) => format!("~{{{}}}", list(v)),
-        Resp::Verbatim(b) => format!("={}", esc(b)),
-        Resp::Push(v) => format!(">[{}]", list(v)),
-        Resp::BigNum(b) => format!("({}", b.escape_ascii()),
-    }
 }
 
 fn now_secs() -> i64 {

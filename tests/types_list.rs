@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{Raw, RedisServer, Resp, Server};
+use common::{Raw, RedisServer, Resp, Server, show};
 
 struct Rng(u64);
 
@@ -34,20 +34,6 @@ fn words(line: &str) -> Vec<String> {
     line.split_whitespace()
         .map(|w| w.replace("\\s", " "))
         .collect()
-}
-
-/// A reply in readable form (for mismatch messages).
-fn show(r: &Resp) -> String {
-    let t = |b: &[u8]| format!("{:?}", String::from_utf8_lossy(b));
-    match r {
-        Resp::Simple(b) => format!("+{}", t(b)),
-        Resp::Error(b) => format!("-{}", t(b)),
-        Resp::Bulk(Some(b)) => t(b),
-        Resp::Bulk(None) => "$nil".into(),
-        Resp::Array(None) => "*nil".into(),
-        Resp::Array(Some(v)) => format!("[{}]", v.iter().map(show).collect::<Vec<_>>().join(", ")),
-        other => format!("{other:?}"),
-    }
 }
 
 fn send(r: &mut Raw, args: &[String]) -> Resp {

@@ -157,10 +157,7 @@ fn commands_match_redis() {
     for resp in ["2", "3"] {
         d.hello(resp);
         both(&mut d, &["FLUSHALL"]);
-        for line in TABLE {
-            let args: Vec<&str> = line.split(' ').collect();
-            both(&mut d, &args);
-        }
+        d.lines(TABLE, both);
         // Node boundaries: approximate trimming removes whole nodes.
         for i in 1..=250 {
             both(
@@ -174,31 +171,31 @@ fn commands_match_redis() {
                 ],
             );
         }
-        for line in [
-            "XTRIM big MAXLEN ~ 180",
-            "XTRIM big MAXLEN ~ 150",
-            "XRANGE big - + COUNT 2",
-            "XTRIM big MAXLEN 140",
-            "XRANGE big - + COUNT 2",
-            "XTRIM big MINID 200",
-            "XLEN big",
-            "XADD big MAXLEN ~ 10 260-* f v",
-            "XLEN big",
-            "XDEL big 201-1 202-1",
-            "XTRIM big MINID ~ 230",
-            "XREVRANGE big + - COUNT 3",
-            "XADD big 300-1 f v g w",
-            "XADD big 300-2 g w f v",
-            "XRANGE big (250-1 +",
-            "XREAD COUNT 2 STREAMS big big 249-1 0",
-            "XREAD STREAMS big nokey 300-2 0",
-            "XINFO STREAM big",
-            "XINFO STREAM big FULL COUNT 3",
-            "XINFO STREAM big FULL COUNT -1",
-        ] {
-            let args: Vec<&str> = line.split(' ').collect();
-            both(&mut d, &args);
-        }
+        d.lines(
+            &[
+                "XTRIM big MAXLEN ~ 180",
+                "XTRIM big MAXLEN ~ 150",
+                "XRANGE big - + COUNT 2",
+                "XTRIM big MAXLEN 140",
+                "XRANGE big - + COUNT 2",
+                "XTRIM big MINID 200",
+                "XLEN big",
+                "XADD big MAXLEN ~ 10 260-* f v",
+                "XLEN big",
+                "XDEL big 201-1 202-1",
+                "XTRIM big MINID ~ 230",
+                "XREVRANGE big + - COUNT 3",
+                "XADD big 300-1 f v g w",
+                "XADD big 300-2 g w f v",
+                "XRANGE big (250-1 +",
+                "XREAD COUNT 2 STREAMS big big 249-1 0",
+                "XREAD STREAMS big nokey 300-2 0",
+                "XINFO STREAM big",
+                "XINFO STREAM big FULL COUNT 3",
+                "XINFO STREAM big FULL COUNT -1",
+            ],
+            both,
+        );
         // Big entries fill a 4096-byte node before 100 entries do.
         let value = "x".repeat(700);
         for i in 1..=30 {

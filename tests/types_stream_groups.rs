@@ -80,26 +80,6 @@ fn mask_idle_pairs(r: Resp) -> Resp {
     }
 }
 
-/// A reply as text, for failure messages.
-fn show(r: &Resp) -> String {
-    match r {
-        Resp::Bulk(Some(b)) | Resp::Simple(b) => String::from_utf8_lossy(b).into_owned(),
-        Resp::Error(b) => format!("-{}", String::from_utf8_lossy(b)),
-        Resp::Int(n) => n.to_string(),
-        Resp::Array(Some(v)) | Resp::Set(v) | Resp::Push(v) => {
-            format!("[{}]", v.iter().map(show).collect::<Vec<_>>().join(" "))
-        }
-        Resp::Map(v) => format!(
-            "{{{}}}",
-            v.iter()
-                .map(|(k, x)| format!("{}: {}", show(k), show(x)))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-        other => format!("{other:?}"),
-    }
-}
-
 fn both(d: &mut Duo, args: &[&str]) -> Resp {
     let line = args.join(" ");
     let c = mask_idle_pairs(mask(d.cairn.cmds(args), &line));
@@ -276,10 +256,7 @@ fn group_commands_match_redis() {
     for resp in ["2", "3"] {
         d.hello(resp);
         both(&mut d, &["FLUSHALL"]);
-        for line in TABLE {
-            let args: Vec<&str> = line.split(' ').collect();
-            both(&mut d, &args);
-        }
+        d.lines(TABLE, both);
     }
 }
 
@@ -477,21 +454,21 @@ fn payload(r: Resp) -> Vec<u8> {
 #[test]
 fn dump_payloads_with_groups_cross_restore_byte_for_byte() {
     let Some(mut d) = Duo::start() else { return };
-    for line in [
-        "XADD st 1-1 f v",
-        "XADD st 2-1 f w g x",
-        "XADD st 3-1 f y",
-        "XGROUP CREATE st g1 0",
-        "XGROUP CREATE st g2 $",
-        "XREADGROUP GROUP g1 alice COUNT 2 STREAMS st >",
-        "XREADGROUP GROUP g1 bob STREAMS st >",
-        "XGROUP CREATECONSUMER st g2 idle",
-        "XCLAIM st g1 bob 0 1-1 TIME 1700000000000 RETRYCOUNT 4",
-        "XDEL st 2-1",
-    ] {
-        let args: Vec<&str> = line.split(' ').collect();
-        both(&mut d, &args);
-    }
+    d.lines(
+        &[
+            "XADD st 1-1 f v",
+            "XADD st 2-1 f w g x",
+            "XADD st 3-1 f y",
+            "XGROUP CREATE st g1 0",
+            "XGROUP CREATE st g2 $",
+            "XREADGROUP GROUP g1 alice COUNT 2 STREAMS st >",
+            "XREADGROUP GROUP g1 bob STREAMS st >",
+            "XGROUP CREATECONSUMER st g2 idle",
+            "XCLAIM st g1 bob 0 1-1 TIME 1700000000000 RETRYCOUNT 4",
+            "XDEL st 2-1",
+        ],
+        both,
+    );
     // Redis's payload into Cairn: the same groups, and DUMPed again the
     // same bytes (times included: they were restored).
     let theirs = payload(d.redis.cmds(&["DUMP", "st"]));
@@ -607,8 +584,7 @@ fn extreme_counters_survive_log_replay() {
         "XCLAIM k g c 0 1-1",
         "XREADGROUP GROUP g c STREAMS k 0",
     ] {
-        let args: Vec<&str> = line.split(' ').collect();
-        let r = c.cmds(&args);
+        let r = c.line(line);
         assert!(!matches!(r, Resp::Error(_)), "{line}: {}", show(&r));
     }
     let want = groups_view(&mut c, "k");

@@ -656,6 +656,15 @@ impl Duo {
         self.redis.cmds(&["HELLO", resp]);
     }
 
+    /// Send each line (space-separated words) through `both`, the test's
+    /// comparison of the two servers' replies.
+    pub fn lines(&mut self, lines: &[&str], mut both: impl FnMut(&mut Duo, &[&str]) -> Resp) {
+        for line in lines {
+            let args: Vec<&str> = line.split(' ').collect();
+            both(self, &args);
+        }
+    }
+
     pub fn start() -> Option<Duo> {
         let r = RedisServer::start()?;
         let c = Server::start(&[]);
@@ -665,5 +674,57 @@ impl Duo {
             _c: c,
             _r: r,
         })
+    }
+}
+
+/// A bulk's bytes quoted and escaped for failure messages (long ones cut).
+pub fn esc(b: &[u8]) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::from("\"");
+    let shown = if b.len() > 160 { &b[..120] } else { b };
+    for &c in shown {
+        match c {
+            b'"' => s.push_str("\\\""),
+            b'\\' => s.push_str("\\\\"),
+            b'\r' => s.push_str("\\r"),
+            b'\n' => s.push_str("\\n"),
+            0x20..=0x7e => s.push(c as char),
+            _ => {
+                let _ = write!(s, "\\x{c:02x}");
+            }
+        }
+    }
+    s.push('"');
+    if shown.len() < b.len() {
+        let _ = write!(s, "...({} bytes)", b.len());
+    }
+    s
+}
+
+/// Compact, readable rendering of a reply for failure messages.
+pub fn show(r: &Resp) -> String {
+    let list = |v: &[Resp]| v.iter().map(show).collect::<Vec<_>>().join(", ");
+    match r {
+        Resp::Simple(s) => format!("+{}", esc(s)),
+        Resp::Error(s) => format!("-{}", esc(s)),
+        Resp::Int(n) => format!(":{n}"),
+        Resp::Bulk(None) => "$nil".into(),
+        Resp::Bulk(Some(b)) => esc(b),
+        Resp::Array(None) => "*nil".into(),
+        Resp::Array(Some(v)) => format!("[{}]", list(v)),
+        Resp::Null => "_null".into(),
+        Resp::Double(d) => format!(",{}", d.escape_ascii()),
+        Resp::Bool(b) => format!("#{b}"),
+        Resp::Map(m) => format!(
+            "%{{{}}}",
+            m.iter()
+                .map(|(k, v)| format!("{}: {}", show(k), show(v)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Resp::Set(v) => format!("~{{{}}}", list(v)),
+        Resp::Verbatim(b) => format!("={}", esc(b)),
+        Resp::Push(v) => format!(">[{}]", list(v)),
+        Resp::BigNum(b) => format!("({}", b.escape_ascii()),
     }
 }
