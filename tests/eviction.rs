@@ -16,6 +16,7 @@
 
 mod common;
 use common::*;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Send `args` to both servers; the replies must be equal.
 fn both(d: &mut Duo, args: &[&str]) -> Resp {
@@ -489,24 +490,20 @@ fn eviction_under_cpu_load_takes_only_the_room_it_needs() {
         let mut r = s.raw();
         let limit = used(&mut r) + 2_000_000;
         r.cmds(&["CONFIG", "SET", "maxmemory", &limit.to_string()]);
-        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let hogs: Vec<_> = (0..2)
-            .map(|_| {
-                let stop = stop.clone();
-                std::thread::spawn(move || {
+        let stop = AtomicBool::new(false);
+        std::thread::scope(|sc| {
+            for _ in 0..2 {
+                sc.spawn(|| {
                     let mut x = 0u64;
-                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    while !stop.load(Ordering::Relaxed) {
                         x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(7));
                     }
-                })
-            })
-            .collect();
-        // Every reply must be OK (no OOM).
-        fill(&mut r, "k", 10_000, 500, 0);
-        stop.store(true, std::sync::atomic::Ordering::Relaxed);
-        for h in hogs {
-            h.join().unwrap();
-        }
+                });
+            }
+            // Every reply must be OK (no OOM).
+            fill(&mut r, "k", 10_000, 500, 0);
+            stop.store(true, Ordering::Relaxed);
+        });
         let Resp::Int(left) = r.cmds(&["DBSIZE"]) else {
             panic!()
         };
