@@ -183,7 +183,7 @@ fn bpop(ctx: &mut Ctx, argv: &[&[u8]], left: bool) -> CmdResult {
         let l = match &mut e.value {
             Value::List(l) => l,
             // Serving a wake-up: a key of another type is just not ready.
-            _ if ctx.client.serving => continue,
+            _ if ctx.client.serving.is_some() => continue,
             _ => return Err(CmdError::WrongType),
         };
         let Some(v) = l.pop(left) else {
@@ -266,7 +266,7 @@ fn bzpop(ctx: &mut Ctx, argv: &[&[u8]], max: bool) -> CmdResult {
             None => false,
             Some(Value::ZSet(z)) => !z.is_empty(),
             // Serving a wake-up: a key of another type is just not ready.
-            Some(_) if ctx.client.serving => false,
+            Some(_) if ctx.client.serving.is_some() => false,
             Some(_) => return Err(CmdError::WrongType),
         };
         if ready {

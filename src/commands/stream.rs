@@ -670,7 +670,7 @@ pub(super) fn parse_read<'a>(
 fn xread(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     let a = parse_read(ctx, argv, false)?;
     let (mut count, block, first) = (a.count, a.block, a.streams_at);
-    if ctx.client.serving && count == 0 {
+    if ctx.client.serving.is_some() && count == 0 {
         count = BLOCKED_DEFAULT_COUNT;
     }
     let rest = &argv[first..];
@@ -744,10 +744,7 @@ fn xread(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
 /// being served for one key that became ready (Redis answers such a read
 /// with that stream alone).
 pub(super) fn served_key(ctx: &Ctx, k: &[u8]) -> bool {
-    match (&ctx.client.serving_key, ctx.client.serving) {
-        (Some(ready), true) => ready.as_slice() == k,
-        _ => true,
-    }
+    ctx.client.serving.as_deref().is_none_or(|ready| ready == k)
 }
 
 /// XREAD's and XREADGROUP's reply: `found` streams (key and entries each,

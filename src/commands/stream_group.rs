@@ -475,7 +475,7 @@ fn xgroup_delconsumer(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
 fn xreadgroup(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     ctx.st.touch = Touch::Groups;
     let mut a = super::stream::parse_read(ctx, argv, true)?;
-    if ctx.client.serving && a.count == 0 {
+    if ctx.client.serving.is_some() && a.count == 0 {
         a.count = super::stream::BLOCKED_DEFAULT_COUNT;
     }
     let (group, consumer) = a.group.expect("checked");
@@ -484,7 +484,7 @@ fn xreadgroup(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     let (keys, id_args) = rest.split_at(n);
     // None: ">" (new entries); Some(id): this consumer's history after id.
     let mut ids: Vec<Option<StreamId>> = Vec::with_capacity(n);
-    let serving = ctx.client.serving;
+    let serving = ctx.client.serving.is_some();
     for (k, arg) in keys.iter().zip(id_args) {
         if !super::stream::served_key(ctx, k) {
             // Not the key being served: left alone (its slot kept).

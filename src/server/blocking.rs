@@ -234,8 +234,7 @@ pub fn serve(st: &mut State, now: u64) -> bool {
             let mut client = Client::detached(id);
             client.db = b.db;
             client.resp3 = b.resp3;
-            client.serving = true;
-            client.serving_key = Some(key.1.clone());
+            client.serving = Some(key.1.clone());
             client.no_block = false;
             let mut out = Reply::new(b.resp3);
             // The served command's effects get a record of their own, so

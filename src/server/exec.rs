@@ -110,7 +110,12 @@ fn refused_for_memory(
     argv: &[&[u8]],
 ) -> bool {
     // (A blocked client being served is not checked again, as in Redis.)
-    if st.config.s.maxmemory == 0 || st.in_exec || st.in_script || st.replaying || client.serving {
+    if st.config.s.maxmemory == 0
+        || st.in_exec
+        || st.in_script
+        || st.replaying
+        || client.serving.is_some()
+    {
         return false;
     }
     let oom = super::evict::perform(st) == super::evict::Outcome::Fail;
@@ -273,7 +278,7 @@ fn run(
             }
         }
     }
-    if !client.serving
+    if client.serving.is_none()
         && let Some(req) = client.block.take()
     {
         let slot = st

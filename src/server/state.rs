@@ -93,17 +93,16 @@ pub struct Client {
     /// Blocking commands must not block (MULTI, scripts, replay): they
     /// answer as if they had timed out.
     pub no_block: bool,
-    /// The command is being re-executed to serve a blocked client: keys of
-    /// the wrong type count as empty (Redis 7.0 keeps such clients blocked).
-    pub serving: bool,
+    /// `Some(key)`: the command is being re-executed to serve a blocked
+    /// client because `key` became ready. Keys of the wrong type count as
+    /// empty (Redis 7.0 keeps such clients blocked), and a blocked
+    /// XREAD/XREADGROUP answers with that stream only, as Redis serves one
+    /// key at a time.
+    pub serving: Option<Vec<u8>>,
     /// Set by a handler re-executed to serve a blocked client whose error
     /// reply ends the wait (XREADGROUP when its stream or group is gone);
     /// other errors keep the client blocked.
     pub final_error: bool,
-    /// The key whose readiness is being served (with `serving`): a
-    /// blocked XREAD/XREADGROUP answers with that stream only, as Redis
-    /// serves one key at a time.
-    pub serving_key: Option<Vec<u8>>,
     /// Inside MULTI: the queued commands (`commands/multi.rs`).
     pub multi: Option<Multi>,
     /// Keys this client WATCHes (database, key).
@@ -174,9 +173,8 @@ impl Client {
             block: None,
             blocked: None,
             no_block: false,
-            serving: false,
+            serving: None,
             final_error: false,
-            serving_key: None,
             multi: None,
             watched: Vec::new(),
         }
