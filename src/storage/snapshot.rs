@@ -113,7 +113,7 @@ pub fn encode_entry(out: &mut Vec<u8>, db: u32, e: &Entry) {
         }
         Value::Int(n) => {
             out.push(T_INT);
-            put_varint(out, ((n << 1) ^ (n >> 63)) as u64);
+            put_varint(out, zigzag(*n));
         }
         Value::Stream(x) => {
             if x.groups.is_empty() {
@@ -227,6 +227,8 @@ fn put_stream(out: &mut Vec<u8>, x: &crate::keyspace::types::Stream) {
     }
 }
 
+/// Signed integers as varints (FORMAT.md): 0, -1, 1, -2, ... as 0, 1, 2,
+/// 3, ...
 fn zigzag(n: i64) -> u64 {
     ((n << 1) ^ (n >> 63)) as u64
 }
@@ -477,10 +479,7 @@ fn decode_value(r: &mut Reader) -> R<Value> {
     let mut v = match r.byte()? {
         T_STR => return Ok(Value::Str(CompactBytes::new(r.bytes()?))),
         T_RAW => return Ok(Value::raw(CompactBytes::new(r.bytes()?))),
-        T_INT => {
-            let z = r.varint()?;
-            return Ok(Value::Int(((z >> 1) as i64) ^ -((z & 1) as i64)));
-        }
+        T_INT => return Ok(Value::Int(unzigzag(r.varint()?))),
         T_LIST => Value::List(Box::default()),
         T_HASH | T_HASH_BIG => Value::Hash(Box::new(Hash::new())),
         T_SET | T_SET_BIG => Value::Set(Box::new(Set::new())),
