@@ -359,7 +359,7 @@ pub fn decode_object(t: u8, r: &mut Reader) -> Result<RdbValue> {
 
 /// A stream (`rdbLoadObject`'s RDB_TYPE_STREAM_LISTPACKS*): its listpack
 /// nodes, each keyed by its master ID, then its metadata and consumer
-/// groups (refused unless there are none).
+/// groups.
 fn decode_stream(t: u8, r: &mut Reader) -> Result<RdbValue> {
     use crate::keyspace::types::stream::{Item, Stream, StreamId};
     let bad = RdbError::Corrupt;
@@ -368,10 +368,7 @@ fn decode_stream(t: u8, r: &mut Reader) -> Result<RdbValue> {
     for _ in 0..nodes {
         let key = r.string()?;
         let key: [u8; 16] = key.try_into().map_err(|_| bad("stream node key"))?;
-        let master = StreamId::new(
-            u64::from_be_bytes(key[..8].try_into().expect("8 bytes")),
-            u64::from_be_bytes(key[8..].try_into().expect("8 bytes")),
-        );
+        let master = StreamId::from_raw(key);
         let mut el = listpack::decode(&r.string()?)?.into_iter();
         let next_int = |el: &mut std::vec::IntoIter<Vec<u8>>| -> Result<i64> {
             el.next()
@@ -473,10 +470,8 @@ fn decode_stream(t: u8, r: &mut Reader) -> Result<RdbValue> {
 }
 
 fn raw_id(r: &mut Reader) -> Result<crate::keyspace::types::stream::StreamId> {
-    let b: [u8; 16] = r.array()?;
-    Ok(crate::keyspace::types::stream::StreamId::new(
-        u64::from_be_bytes(b[..8].try_into().expect("8 bytes")),
-        u64::from_be_bytes(b[8..].try_into().expect("8 bytes")),
+    Ok(crate::keyspace::types::stream::StreamId::from_raw(
+        r.array()?,
     ))
 }
 
@@ -562,10 +557,7 @@ pub fn encode_stream(out: &mut Vec<u8>, x: &crate::keyspace::types::Stream, comp
     let mut b = itoa::Buffer::new();
     for n in x.nodes() {
         let first = n.first_id();
-        let mut key = [0u8; 16];
-        key[..8].copy_from_slice(&first.ms.to_be_bytes());
-        key[8..].copy_from_slice(&first.seq.to_be_bytes());
-        put_string(out, &key, compress);
+        put_string(out, &first.to_raw(), compress);
         let mut lp = listpack::Builder::new();
         let live = n.items().filter(|i| !i.deleted).count();
         lp.push(b.format(live).as_bytes());
@@ -616,10 +608,6 @@ pub fn encode_stream(out: &mut Vec<u8>, x: &crate::keyspace::types::Stream, comp
         put_len(out, v);
     }
     put_len(out, x.groups.len() as u64);
-    let raw = |out: &mut Vec<u8>, id: &crate::keyspace::types::stream::StreamId| {
-        out.extend_from_slice(&id.ms.to_be_bytes());
-        out.extend_from_slice(&id.seq.to_be_bytes());
-    };
     for (name, g) in &x.groups {
         put_string(out, name, compress);
         put_len(out, g.last_id.ms);
@@ -627,7 +615,7 @@ pub fn encode_stream(out: &mut Vec<u8>, x: &crate::keyspace::types::Stream, comp
         put_len(out, g.entries_read as u64);
         put_len(out, g.pel.len() as u64);
         for (id, n) in g.pel.iter() {
-            raw(out, id);
+            out.extend_from_slice(&id.to_raw());
             out.extend_from_slice(&n.delivery_time.to_le_bytes());
             put_len(out, n.delivery_count);
         }
@@ -637,7 +625,7 @@ pub fn encode_stream(out: &mut Vec<u8>, x: &crate::keyspace::types::Stream, comp
             out.extend_from_slice(&c.seen_time.to_le_bytes());
             put_len(out, c.pel.len() as u64);
             for id in c.pel.keys() {
-                raw(out, id);
+                out.extend_from_slice(&id.to_raw());
             }
         }
     }

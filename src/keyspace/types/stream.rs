@@ -42,6 +42,24 @@ impl StreamId {
         StreamId { ms, seq }
     }
 
+    /// Redis's 128-bit form (`streamEncodeID`): ms then seq, big-endian,
+    /// as RDB files key stream nodes and list pending entries.
+    pub fn to_raw(self) -> [u8; 16] {
+        let mut b = [0u8; 16];
+        b[..8].copy_from_slice(&self.ms.to_be_bytes());
+        b[8..].copy_from_slice(&self.seq.to_be_bytes());
+        b
+    }
+
+    /// `to_raw`'s inverse.
+    pub fn from_raw(b: [u8; 16]) -> StreamId {
+        let (ms, seq) = b.split_at(8);
+        StreamId {
+            ms: u64::from_be_bytes(ms.try_into().expect("8 bytes")),
+            seq: u64::from_be_bytes(seq.try_into().expect("8 bytes")),
+        }
+    }
+
     /// The next ID, or None past the last possible one.
     pub fn next(self) -> Option<StreamId> {
         if self.seq < u64::MAX {
